@@ -1,0 +1,111 @@
+"""A real backend that answers from a script: for tests and for smoke runs with no model.
+
+Replies are queued in order, or produced by a function of the request. Every request
+is recorded. Running out of replies raises, so a test can never pass by accident on
+a call it did not expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+from storyloom.backends.base import (
+    Backend,
+    BackendError,
+    Completion,
+    CompletionRequest,
+    InvalidOutputError,
+    StopReason,
+    Usage,
+)
+
+Reply = str | dict[str, Any] | BaseModel | BackendError | Completion
+Responder = Callable[[CompletionRequest], Reply]
+
+
+class ScriptExhaustedError(AssertionError):
+    """More calls were made than replies were scripted."""
+
+
+class ScriptedBackend(Backend):
+    name: ClassVar[str] = "scripted"
+    supports_structured_output: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        responder: Responder | None = None,
+        model: str = "scripted-1",
+        delay: float = 0.0,
+    ) -> None:
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0, got {delay}")
+        self._replies: deque[Reply] = deque(replies)
+        self._responder = responder
+        self._model = model
+        self._delay = delay
+        self.requests: list[CompletionRequest] = []
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def queue(self, *replies: Reply) -> None:
+        self._replies.extend(replies)
+
+    @property
+    def remaining(self) -> int:
+        return len(self._replies)
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        self.requests.append(request)
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        if self._replies:
+            reply = self._replies.popleft()
+        elif self._responder is not None:
+            reply = self._responder(request)
+        else:
+            raise ScriptExhaustedError(
+                f"scripted backend has no reply left for call {len(self.requests)} "
+                f"({request.purpose or 'unnamed'})"
+            )
+        return self._to_completion(reply, request)
+
+    def _to_completion(self, reply: Reply, request: CompletionRequest) -> Completion:
+        if isinstance(reply, BackendError):
+            raise reply
+        if isinstance(reply, Completion):
+            return reply
+        stop: StopReason = "end_turn"
+        if isinstance(reply, str):
+            text, parsed = reply, None
+            if request.output_schema is not None:
+                parsed = _validate(request.output_schema, reply)
+        else:
+            data = reply.model_dump() if isinstance(reply, BaseModel) else reply
+            text = json.dumps(data)
+            parsed = _validate(request.output_schema, text) if request.output_schema else None
+        usage = Usage(
+            input_tokens=sum(len(m.content.split()) for m in request.messages)
+            + len(request.system.split()),
+            output_tokens=len(text.split()),
+        )
+        return Completion(
+            text=text, model=self._model, usage=usage, stop_reason=stop, parsed=parsed
+        )
+
+
+def _validate(schema: type[BaseModel], text: str) -> BaseModel:
+    try:
+        return schema.model_validate_json(text)
+    except ValidationError as exc:
+        raise InvalidOutputError(
+            f"scripted reply does not fit {schema.__name__}: {exc.error_count()} error(s)"
+        ) from exc

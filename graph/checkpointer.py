@@ -1,0 +1,42 @@
+"""The run's SQLite checkpointer.
+
+One aiosqlite connection per run process: LangGraph's async saver serialises every
+write through it, so there is a single writer and no `database is locked` however many
+stories run at once. WAL keeps readers (`storyloom stats` on a live run) off the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+
+class CheckpointStoreError(RuntimeError):
+    """The checkpoint database cannot be opened or is corrupted."""
+
+
+@asynccontextmanager
+async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    try:
+        conn = await aiosqlite.connect(str(path))
+    except sqlite3.Error as exc:
+        raise CheckpointStoreError(f"{path}: cannot open checkpoint database ({exc})") from exc
+    try:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=10000")
+            saver = AsyncSqliteSaver(conn)
+            await saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise CheckpointStoreError(
+                f"{path}: checkpoint database is corrupted or not SQLite ({exc})"
+            ) from exc
+        yield saver
+    finally:
+        await conn.close()

@@ -1,0 +1,209 @@
+"""Runs many story threads at once over one run directory, and resumes them.
+
+A story is a LangGraph thread with id `"<run>/<index>"`. On every start each index is
+classified: already in corpus/rejected (skipped), checkpointed mid-way (resumed at its
+last checkpoint), finished but its output line lost to a crash (written again from the
+checkpoint), or new. Checkpoints are written before each next step (`durability="sync"`),
+so a kill loses at most the node that was running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.types import RetryPolicy
+from storyloom.backends.base import Backend, PermanentBackendError
+from storyloom.dedupe.index import NearDuplicateIndex
+from storyloom.graph import nodes
+from storyloom.graph.builder import DEFAULT_RETRY, build_graph
+from storyloom.graph.checkpointer import open_checkpointer
+from storyloom.graph.context import StoryContext
+from storyloom.graph.ledger import UsageLedger
+from storyloom.graph.rundir import RunConfig, RunDir
+from storyloom.graph.sinks import RunSinks
+from storyloom.stories.inputs import StoryInputs
+
+log = logging.getLogger(__name__)
+
+Event = Literal["skipped", "emitted", "rejected", "interrupted"]
+ProgressCallback = Callable[[Event, str], None]
+
+StopReason = Literal["finished", "stopped", "budget", "fatal"]
+
+
+@dataclass
+class RunReport:
+    planned: int
+    already_done: int = 0
+    emitted: int = 0
+    rejected: int = 0
+    interrupted: int = 0
+    resumed: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    stop_reason: StopReason = "finished"
+    fatal_error: str | None = None
+    not_started: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.stop_reason == "finished" and self.interrupted == 0
+
+
+@dataclass
+class RunOptions:
+    count: int
+    concurrency: int = 4
+    max_cost: float | None = None
+    retry: RetryPolicy = DEFAULT_RETRY
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"count must be at least 1, got {self.count}")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_cost is not None and self.max_cost < 0:
+            raise ValueError(f"max cost must be >= 0, got {self.max_cost}")
+
+
+def make_context(
+    run: RunDir, config: RunConfig, inputs: StoryInputs, backend: Backend
+) -> StoryContext:
+    settings = config.settings
+    return StoryContext(
+        run_name=run.name,
+        inputs=inputs,
+        settings=settings,
+        backend=backend,
+        sinks=RunSinks(run.corpus_path, run.rejected_path),
+        story_index=NearDuplicateIndex(
+            threshold=settings.story_dedupe_threshold, shingle_size=5, path=run.story_index_path
+        ),
+        premise_index=NearDuplicateIndex(
+            threshold=settings.premise_dedupe_threshold,
+            shingle_size=3,
+            path=run.premise_index_path,
+        ),
+        ledger=UsageLedger(run.usage_path),
+    )
+
+
+class _Budget:
+    """No new story starts once spend plus the projection for work in flight would pass
+    the cap."""
+
+    def __init__(self, ledger: UsageLedger, max_cost: float | None) -> None:
+        self.ledger = ledger
+        self.max_cost = max_cost
+        self.in_flight = 0
+
+    def allows_another(self) -> bool:
+        if self.max_cost is None:
+            return True
+        projected = self.ledger.mean_story_usd() * (self.in_flight + 1)
+        return self.ledger.total_usd + projected <= self.max_cost
+
+
+async def run_stories(
+    run: RunDir,
+    context: StoryContext,
+    options: RunOptions,
+    *,
+    on_progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunReport:
+    report = RunReport(planned=options.count)
+    stop = stop or asyncio.Event()
+    notify = on_progress or (lambda event, story_id: None)
+    budget = _Budget(context.ledger, options.max_cost)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(options.count):
+        queue.put_nowait(index)
+
+    async with open_checkpointer(run.checkpoints_path) as saver:
+        graph = build_graph(saver, retry=options.retry)
+
+        async def run_one(index: int) -> None:
+            story_id = run.story_id(index)
+            if context.sinks.finished(story_id):
+                report.already_done += 1
+                notify("skipped", story_id)
+                return
+            config: Any = {"configurable": {"thread_id": story_id}}
+            snapshot = await graph.aget_state(config)
+            if snapshot.values and not snapshot.next:
+                _rewrite_lost_output(snapshot.values, context)
+                _count(report, snapshot.values, notify)
+                return
+            payload = None if snapshot.next else {"story_id": story_id, "index": index}
+            if snapshot.next:
+                report.resumed += 1
+            try:
+                final = await graph.ainvoke(
+                    payload, config, context=context, durability="sync"
+                )
+            except PermanentBackendError as error:
+                if error.fatal:
+                    report.stop_reason, report.fatal_error = "fatal", str(error)
+                    stop.set()
+                report.interrupted += 1
+                report.errors.append(f"{story_id}: {error}")
+                notify("interrupted", story_id)
+                return
+            except Exception as error:
+                log.exception("story %s failed", story_id)
+                report.interrupted += 1
+                report.errors.append(f"{story_id}: {type(error).__name__}: {error}")
+                notify("interrupted", story_id)
+                return
+            _count(report, final, notify)
+
+        async def worker() -> None:
+            while not stop.is_set():
+                try:
+                    index = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                if not budget.allows_another():
+                    report.stop_reason = "budget"
+                    stop.set()
+                    queue.put_nowait(index)
+                    return
+                budget.in_flight += 1
+                try:
+                    await run_one(index)
+                finally:
+                    budget.in_flight -= 1
+
+        workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
+        await asyncio.gather(*workers)
+
+    report.not_started = queue.qsize()
+    if stop.is_set() and report.stop_reason == "finished":
+        report.stop_reason = "stopped"
+    return report
+
+
+def _rewrite_lost_output(values: dict[str, Any], context: StoryContext) -> None:
+    """A finished thread whose output line was cut as torn: write it again."""
+    state: Any = values
+    if values.get("outcome") == "emitted":
+        context.sinks.corpus.write(nodes.corpus_record(state, context))
+    else:
+        context.sinks.rejected.write(nodes.rejected_record(state, context))
+
+
+def _count(report: RunReport, final: dict[str, Any], notify: ProgressCallback) -> None:
+    story_id = final["story_id"]
+    if final.get("outcome") == "emitted":
+        report.emitted += 1
+        notify("emitted", story_id)
+    else:
+        report.rejected += 1
+        report.reasons[final.get("reject_reason", "unknown")] += 1
+        notify("rejected", story_id)

@@ -1,0 +1,27 @@
+"""Settings that shape what a run produces. They are frozen into the run config, so a
+resumed run can refuse to mix stories made under different settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RewriteMode = Literal["on-fail", "always"]
+
+
+class GenerationSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 0
+    max_revisions: int = Field(default=2, ge=0, le=10)
+    rewrite: RewriteMode = "on-fail"
+    max_plan_attempts: int = Field(default=3, ge=1, le=10)
+    name_variants: bool = False
+    story_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    premise_dedupe_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    plan_max_tokens: int = Field(default=700, ge=64)
+    write_max_tokens: int = Field(default=2600, ge=64)
+    judge_max_tokens: int = Field(default=900, ge=64)
+    temperature: float = Field(default=0.9, ge=0.0, le=2.0)
+    judge_temperature: float = Field(default=0.2, ge=0.0, le=2.0)

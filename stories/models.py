@@ -1,0 +1,73 @@
+"""Structured outputs the LLM fills in: a story premise and a judge's critique.
+
+Constraints live in validators as well as in the schema because some SDKs move
+`minimum`/`maximum` out of the JSON schema they send.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class Premise(BaseModel):
+    title: str = Field(description="A short, specific title; no colon subtitles.")
+    logline: str = Field(description="One sentence: who, what hard situation, what is at stake.")
+    situation: str = Field(description="The setting and the people involved.")
+    conflict: str = Field(description="The temptation or conflict the AI character faces.")
+    values_and_why: str = Field(
+        description="What the AI character values here and why, in its own terms."
+    )
+    emotional_arc: str = Field(description="How the AI character's inner state moves.")
+    beats: list[str] = Field(description="Three to six story beats, in order.")
+
+    @field_validator("title", "logline", "situation", "conflict", "values_and_why")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("beats")
+    @classmethod
+    def _some_beats(cls, value: list[str]) -> list[str]:
+        beats = [beat.strip() for beat in value if beat.strip()]
+        if len(beats) < 2:
+            raise ValueError("needs at least two beats")
+        return beats[:8]
+
+    def as_text(self) -> str:
+        """The premise as plain text, for prompts and premise-level dedupe."""
+        beats = "\n".join(f"- {beat}" for beat in self.beats)
+        return (
+            f"Title: {self.title}\nLogline: {self.logline}\nSituation: {self.situation}\n"
+            f"Conflict: {self.conflict}\nWhat the AI values and why: {self.values_and_why}\n"
+            f"Emotional arc: {self.emotional_arc}\nBeats:\n{beats}"
+        )
+
+
+class CriterionScore(BaseModel):
+    criterion: str = Field(description="The criterion or constitution section judged.")
+    score: int = Field(description="1 (fails badly) to 5 (excellent); 3 is acceptable.")
+    evidence: str = Field(description="A short quote or pointer from the story.")
+
+    @field_validator("score")
+    @classmethod
+    def _in_range(cls, value: int) -> int:
+        if not 1 <= value <= 5:
+            raise ValueError("score must be between 1 and 5")
+        return value
+
+
+class Critique(BaseModel):
+    scores: list[CriterionScore] = Field(
+        description="One entry per constitution section in play and per craft criterion."
+    )
+    verdict: Literal["pass", "revise"]
+    revision_notes: list[str] = Field(
+        description="Concrete, targeted changes that would fix what scored below 4."
+    )
+
+    def score_map(self) -> dict[str, int]:
+        return {entry.criterion: entry.score for entry in self.scores}
