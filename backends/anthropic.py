@@ -1,0 +1,441 @@
+"""The Anthropic backend: the real `anthropic` SDK (`AsyncAnthropic`) behind the Backend seam.
+
+Choices worth knowing:
+
+- **No SDK retries** (`max_retries=0` by default). Every 429/529 must reach
+  `ThrottledBackend` so it can shrink the number of calls in flight and honour
+  `retry-after` for all of them; retries inside the SDK would hide those signals and
+  multiply with the node's `RetryPolicy` (2 SDK retries x 3 node attempts = 9 calls per
+  node under overload). Retrying is the node's job; pacing is the throttle's.
+- **Structured output** uses the API's JSON outputs (`output_config.format`, the schema
+  made API-ready by the SDK's `transform_schema`), or a forced tool call for models
+  without it. The call goes through `messages.create` rather than `messages.parse`
+  because `parse` raises on a reply that does not validate and loses the reply and its
+  usage: we need both, for the one repair turn and for the usage ledger. The SDK moves
+  constraints such as `maximum` out of the schema, so the reply is validated here with
+  the pydantic model itself.
+- **Prompt caching**: the shared prefix is the first system block, marked
+  `cache_control: ephemeral`; the per-node instructions follow uncached.
+- **Usage travels with errors**: when calls were billed before an error (a rejected
+  structured reply, or a repair turn that failed), the error carries them as
+  `error.usage`, so the ledger can still match the provider's bill to the token.
+- **No sampling parameters**: the installed SDK's `messages.create` has no `temperature`
+  (current models take none), so `request.temperature` and `request.seed` are not sent;
+  diversity comes from the seeded premise axes.
+- **Secrets**: the key lives only inside the SDK client. Error messages are built from
+  status codes and the API's own message, then scrubbed of the key; SDK exceptions are
+  never chained (they hold the request, headers included).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import json
+import logging
+import os
+import re
+import time
+from typing import Any, ClassVar, Literal
+
+import anthropic
+from anthropic import AsyncAnthropic, transform_schema
+from pydantic import BaseModel, ValidationError
+from storyloom.backends.base import (
+    Backend,
+    BackendError,
+    Completion,
+    CompletionRequest,
+    InvalidOutputError,
+    PermanentBackendError,
+    StopReason,
+    TransientBackendError,
+    Usage,
+)
+from storyloom.backends.throttle import OverloadedError
+
+log = logging.getLogger(__name__)
+
+#: A current Sonnet from the installed SDK's model list (a test checks it is still listed).
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+StructuredMode = Literal["native", "tool"]
+
+#: Model families without JSON outputs (`output_config.format`): they get a forced tool.
+_TOOL_ONLY_PREFIXES = (
+    "claude-instant",
+    "claude-2",
+    "claude-3",
+    "claude-sonnet-4-0",
+    "claude-sonnet-4-2025",
+    "claude-opus-4-0",
+    "claude-opus-4-2025",
+    "claude-opus-4-1",
+)
+
+_STOP_REASONS: dict[str | None, StopReason] = {
+    "end_turn": "end_turn",
+    "tool_use": "end_turn",  # the forced structured-output tool: a normal finish
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",  # truncated all the same
+    "stop_sequence": "stop_sequence",
+    "refusal": "refusal",
+}
+
+
+def structured_mode_for(model: str) -> StructuredMode:
+    """JSON outputs where the model has them, a forced tool call where it does not."""
+    return "tool" if model.startswith(_TOOL_ONLY_PREFIXES) else "native"
+
+
+class AnthropicBackend(Backend):
+    name: ClassVar[str] = "anthropic"
+    supports_structured_output: ClassVar[bool] = True
+    supports_prompt_caching: ClassVar[bool] = True
+    max_parallel_calls: ClassVar[int] = 64
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout: float = 120.0,
+        structured_output: Literal["auto", "native", "tool"] = "auto",
+        max_retries: int = 0,
+    ) -> None:
+        if not api_key:
+            raise PermanentBackendError(_MISSING_KEY, fatal=True)
+        if not model:
+            raise ValueError("model must be a non-empty model name")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        if structured_output not in ("auto", "native", "tool"):
+            raise ValueError(
+                f"structured_output must be auto, native or tool, got {structured_output!r}"
+            )
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self._model = model
+        self._timeout = timeout
+        self._auto_mode = structured_output == "auto"
+        self._mode: StructuredMode = (
+            structured_mode_for(model) if structured_output == "auto" else structured_output
+        )
+        self._secret = api_key
+        # base_url=None lets the SDK read ANTHROPIC_BASE_URL (gateways, proxies).
+        self._client = AsyncAnthropic(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
+
+    @classmethod
+    def from_environment(
+        cls, *, model: str | None = None, timeout: float = 120.0
+    ) -> AnthropicBackend:
+        """Key from ANTHROPIC_API_KEY; base URL from ANTHROPIC_BASE_URL when set."""
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            raise PermanentBackendError(_MISSING_KEY, fatal=True)
+        return cls(api_key=api_key, model=model or DEFAULT_MODEL, timeout=timeout)
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def structured_mode(self) -> StructuredMode:
+        return self._mode
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    def __repr__(self) -> str:
+        return f"AnthropicBackend(model={self._model!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        params = self._base_params(request)
+        if request.output_schema is None:
+            message = await self._create(params)
+            usage = _usage(message)
+            return Completion(
+                text=_text_of(message),
+                model=message.model or self._model,
+                usage=usage,
+                stop_reason=_stop_reason(message),
+            )
+        return await self._complete_structured(request, request.output_schema, params)
+
+    # ----- structured output -----
+    async def _complete_structured(
+        self, request: CompletionRequest, schema: type[BaseModel], params: dict[str, Any]
+    ) -> Completion:
+        messages: list[dict[str, Any]] = list(params["messages"])
+        billed = Usage()
+        problem = ""
+        for attempt in (1, 2):
+            mode = self._mode
+            try:
+                message = await self._create_structured(params, messages, schema)
+            except BackendError as exc:
+                raise _with_usage(exc, billed) from None
+            billed += _usage(message)
+            stop = _stop_reason(message)
+            raw, tool_use = _structured_reply(message, mode)
+            model = message.model or self._model
+            if stop in ("max_tokens", "refusal"):  # the workflow handles both; no repair
+                return Completion(text=raw, model=model, usage=billed, stop_reason=stop)
+            try:
+                parsed = schema.model_validate_json(raw)
+            except ValidationError as exc:
+                problem = _describe(exc, raw, mode, tool_use)
+            else:
+                return Completion(
+                    text=raw, model=model, usage=billed, stop_reason=stop, parsed=parsed
+                )
+            if attempt == 1:
+                log.info(
+                    "%s: reply did not fit %s, asking once for a repair",
+                    request.purpose,
+                    schema.__name__,
+                )
+                messages += _repair_turns(raw, tool_use, problem)
+        raise _with_usage(
+            InvalidOutputError(
+                f"{request.purpose or 'structured call'}: the reply did not fit "
+                f"{schema.__name__} even after one repair attempt: {problem}"
+            ),
+            billed,
+        )
+
+    async def _create_structured(
+        self, params: dict[str, Any], messages: list[dict[str, Any]], schema: type[BaseModel]
+    ) -> anthropic.types.Message:
+        try:
+            return await self._create(
+                {**params, "messages": messages, **_format_params(schema, self._mode)}
+            )
+        except PermanentBackendError as exc:
+            if not (self._auto_mode and self._mode == "native" and _rejects_json_outputs(exc)):
+                raise
+        log.warning("%s rejected JSON outputs; using a forced tool call instead", self._model)
+        self._mode = "tool"
+        return await self._create(
+            {**params, "messages": messages, **_format_params(schema, self._mode)}
+        )
+
+    # ----- one API call -----
+    def _base_params(self, request: CompletionRequest) -> dict[str, Any]:
+        system: list[dict[str, Any]] = []
+        if request.shared_prefix:
+            system.append(
+                {
+                    "type": "text",
+                    "text": request.shared_prefix,
+                    "cache_control": {"type": "ephemeral"},
+                }
+            )
+        if request.instructions:
+            system.append({"type": "text", "text": request.instructions})
+        params: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if system:
+            params["system"] = system
+        return params
+
+    async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
+        try:
+            return await self._client.messages.create(**params)
+        except anthropic.APIStatusError as exc:
+            error = self._status_error(exc)
+        except anthropic.APITimeoutError:
+            error = TransientBackendError(
+                f"the Anthropic API did not answer within {self._timeout:g}s"
+            )
+        except anthropic.APIConnectionError as exc:
+            error = TransientBackendError(
+                f"could not reach the Anthropic API at {self.base_url}: {exc.message}"
+            )
+        except (anthropic.APIResponseValidationError, json.JSONDecodeError):
+            error = TransientBackendError("the Anthropic API sent a malformed response")
+        raise self._scrubbed(error) from None
+
+    def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:
+        status = exc.status_code
+        detail = exc.api_message or exc.message
+        where = f" (request id {exc.request_id})" if exc.request_id else ""
+        if status == 429:
+            return OverloadedError(
+                f"rate limited by the Anthropic API (429): {detail}{where}",
+                retry_after=_retry_after(exc.response.headers),
+            )
+        if status == 529:
+            return OverloadedError(
+                f"the Anthropic API is overloaded (529){where}",
+                retry_after=_retry_after(exc.response.headers),
+            )
+        if status >= 500 or status in (408, 409):
+            return TransientBackendError(
+                f"the Anthropic API failed ({status}): {detail}{where}",
+                retry_after=_retry_after(exc.response.headers),
+            )
+        if status == 401:
+            return PermanentBackendError(
+                "the Anthropic API rejected the API key (401): check ANTHROPIC_API_KEY "
+                "(wrong, revoked, or for another organisation)",
+                fatal=True,
+            )
+        if status == 403:
+            return PermanentBackendError(
+                f"the API key may not do this (403): {detail}. Check the key's workspace "
+                f"and permissions for model {self._model!r}",
+                fatal=True,
+            )
+        if status == 404:
+            return PermanentBackendError(
+                f"model {self._model!r} was not found (404): pass --model with a model "
+                f"your key can use, e.g. {DEFAULT_MODEL!r}",
+                fatal=True,
+            )
+        if status == 402:
+            return PermanentBackendError(
+                f"the Anthropic account cannot pay for this call (402): {detail}", fatal=True
+            )
+        return PermanentBackendError(f"the Anthropic API refused the request ({status}): {detail}")
+
+    def _scrubbed(self, error: BackendError) -> BackendError:
+        """The same error with the key removed from its message, should the API echo it."""
+        text = str(error)
+        if self._secret not in text:
+            return error
+        clean = text.replace(self._secret, "[redacted]")
+        if isinstance(error, TransientBackendError):
+            return type(error)(clean, retry_after=error.retry_after)
+        if isinstance(error, PermanentBackendError):
+            return type(error)(clean, fatal=error.fatal)
+        return type(error)(clean)
+
+
+_MISSING_KEY = (
+    "ANTHROPIC_API_KEY is not set: export your Anthropic API key as ANTHROPIC_API_KEY "
+    "to use the anthropic backend, or choose --backend llamacpp to run offline"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _api_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    return transform_schema(schema)
+
+
+def _tool_name(schema: type[BaseModel]) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"record_{schema.__name__}")[:64]
+
+
+def _format_params(schema: type[BaseModel], mode: StructuredMode) -> dict[str, Any]:
+    if mode == "native":
+        return {"output_config": {"format": {"type": "json_schema", "schema": _api_schema(schema)}}}
+    name = _tool_name(schema)
+    tool = {
+        "name": name,
+        "description": f"Record the answer as a {schema.__name__} object.",
+        "input_schema": schema.model_json_schema(),
+    }
+    return {"tools": [tool], "tool_choice": {"type": "tool", "name": name}}
+
+
+def _structured_reply(
+    message: anthropic.types.Message, mode: StructuredMode
+) -> tuple[str, dict[str, Any] | None]:
+    """The reply as JSON text, and the tool_use block it came in (tool mode)."""
+    if mode == "tool":
+        for block in message.content:
+            if block.type == "tool_use":
+                use = {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+                return json.dumps(block.input), use
+    return _text_of(message), None
+
+
+def _repair_turns(raw: str, tool_use: dict[str, Any] | None, problem: str) -> list[dict[str, Any]]:
+    ask = f"That reply does not fit the required schema: {problem}. "
+    if tool_use is not None:
+        result = {
+            "type": "tool_result",
+            "tool_use_id": tool_use["id"],
+            "is_error": True,
+            "content": ask + f"Call {tool_use['name']} again with corrected input.",
+        }
+        return [
+            {"role": "assistant", "content": [tool_use]},
+            {"role": "user", "content": [result]},
+        ]
+    return [
+        {"role": "assistant", "content": raw or "(empty reply)"},
+        {"role": "user", "content": ask + "Reply again with only the corrected JSON object."},
+    ]
+
+
+def _describe(
+    exc: ValidationError, raw: str, mode: StructuredMode, tool_use: dict[str, Any] | None
+) -> str:
+    if mode == "tool" and tool_use is None:
+        return "no tool call in the reply"
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:8]:
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _rejects_json_outputs(exc: PermanentBackendError) -> bool:
+    text = str(exc).lower()
+    return "(400)" in text and any(
+        word in text for word in ("output_config", "output_format", "structured output")
+    )
+
+
+def _text_of(message: anthropic.types.Message) -> str:
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+def _stop_reason(message: anthropic.types.Message) -> StopReason:
+    return _STOP_REASONS.get(message.stop_reason, "other")
+
+
+def _usage(message: anthropic.types.Message) -> Usage:
+    u = message.usage
+    return Usage(
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        cache_write_tokens=u.cache_creation_input_tokens or 0,
+        cache_read_tokens=u.cache_read_input_tokens or 0,
+    )
+
+
+def _with_usage(error: BackendError, usage: Usage) -> BackendError:
+    """Attach what was billed before the error, for the ledger."""
+    error.usage = usage  # type: ignore[attr-defined]  # until BackendError declares it
+    return error
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms`, or `retry-after` as seconds or an HTTP date."""
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
