@@ -11,6 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
+
 from storyloom.backends.base import TransientBackendError
 from storyloom.graph import nodes
 from storyloom.graph.context import StoryContext

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from storyloom.backends.base import CompletionRequest, Message, PermanentBackendError
 from storyloom.graph.context import StoryContext
 from storyloom.graph.state import Draft, StoryState

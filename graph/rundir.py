@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.inputs import StoryInputs
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langgraph.types import RetryPolicy
+
 from storyloom.backends.base import Backend, PermanentBackendError
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.graph import nodes

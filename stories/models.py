@@ -20,7 +20,7 @@ class Premise(BaseModel):
         description="What the AI character values here and why, in its own terms."
     )
     emotional_arc: str = Field(description="How the AI character's inner state moves.")
-    beats: list[str] = Field(description="Three to six story beats, in order.")
+    beats: list[str] = Field(description="Three to six story beats, in order.", min_length=2)
 
     @field_validator("title", "logline", "situation", "conflict", "values_and_why")
     @classmethod
@@ -49,7 +49,7 @@ class Premise(BaseModel):
 
 class CriterionScore(BaseModel):
     criterion: str = Field(description="The criterion or constitution section judged.")
-    score: int = Field(description="1 (fails badly) to 5 (excellent); 3 is acceptable.")
+    score: int = Field(description="1 (fails badly) to 5 (excellent); 3 is acceptable.", ge=1, le=5)
     evidence: str = Field(description="A short quote or pointer from the story.")
 
     @field_validator("score")

