@@ -1,0 +1,162 @@
+"""Compute the whole report for one input: stream the corpus, rejected lines and usage
+ledger once each, then run the sample-based diversity metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from storyloom.report.cost import CostCollector
+from storyloom.report.documents import DocumentCollector
+from storyloom.report.fields import as_float, as_str, text_at
+from storyloom.report.jsonl import JsonlReader, ReportInputError
+from storyloom.report.model import Diversity, SourceInfo, StatsReport
+from storyloom.report.names import character_names
+from storyloom.report.ngrams import distinct_n, repeated_phrases
+from storyloom.report.outcomes import OutcomeCollector
+from storyloom.report.similarity import pairwise_similarity
+from storyloom.report.source import ReportInput
+from storyloom.report.summaries import histogram, linear_edges, ratio, summarize, top_shares
+from storyloom.report.tokens import TOKENIZER_NAME
+from storyloom.stories.gates import words
+
+DEFAULT_HEATMAP_AXES = ("setting", "dilemma")
+DEFAULT_SAMPLE = 2000
+DEFAULT_THRESHOLD = 0.5
+TOP_EDGES = 10
+MONOLOGUE_BINS = 20
+BATCH = 512
+
+
+@dataclass(frozen=True)
+class StatsOptions:
+    text_field: str = "text"
+    heatmap_axes: tuple[str, str] = DEFAULT_HEATMAP_AXES
+    sample: int = DEFAULT_SAMPLE
+    max_pairs: int = 20_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.text_field.strip():
+            raise ValueError("text field must not be empty")
+        if self.sample < 2:
+            raise ValueError(f"sample must be at least 2 documents, got {self.sample}")
+        if self.max_pairs < 1:
+            raise ValueError(f"max pairs must be at least 1, got {self.max_pairs}")
+        if len(self.heatmap_axes) != 2 or self.heatmap_axes[0] == self.heatmap_axes[1]:
+            raise ValueError(f"heat map needs two different axes, got {self.heatmap_axes}")
+
+
+def compute_stats(source: ReportInput, options: StatsOptions) -> StatsReport:
+    outcomes = OutcomeCollector(options.heatmap_axes)
+    documents = DocumentCollector(options.sample, options.seed)
+    notes: list[str] = []
+    skipped = 0
+    if source.corpus_path is not None:
+        reader = JsonlReader(source.corpus_path)
+        records = iter(reader)
+        while batch := list(islice(records, BATCH)):
+            pairs = []
+            for record in batch:
+                pairs.append((record, _text(record, options.text_field, reader)))
+                outcomes.add(record, "emitted")
+            documents.add_batch(pairs)
+        skipped += reader.skipped
+    if source.rejected_path is not None:
+        reader = JsonlReader(source.rejected_path)
+        for record in reader:
+            outcomes.add(record, "rejected")
+        skipped += reader.skipped
+    cost = None
+    if source.usage_path is not None:
+        ledger = CostCollector()
+        reader = JsonlReader(source.usage_path)
+        for entry in reader:
+            ledger.add(entry)
+        skipped += reader.skipped
+        cost = ledger.result(outcomes.emitted_ids, outcomes.rejected_ids, outcomes.emitted)
+    elif source.kind == "run":
+        notes.append("no usage ledger (usage.jsonl): cost is n/a")
+    if skipped:
+        notes.append(f"{skipped} blank or torn line(s) skipped (a run in progress or killed)")
+    if documents.seen > len(documents.sample):
+        notes.append(
+            f"distinct-n, repeated phrases, pairwise similarity and names are measured on a "
+            f"random sample of {len(documents.sample)} of {documents.seen} documents "
+            f"(seed {options.seed}); --sample changes its size"
+        )
+    coverage = outcomes.coverage(source.axis_values, source.section_titles)
+    if coverage.heatmap is None and outcomes.emitted:
+        notes.append(
+            f"heat map: axes {options.heatmap_axes[0]!r} and {options.heatmap_axes[1]!r} "
+            "are not both in the metadata"
+        )
+    return StatsReport(
+        source=_source_info(source, options, skipped),
+        counts=outcomes.counts(source.planned, source.started),
+        size=documents.size(TOKENIZER_NAME),
+        cost=cost,
+        quality=outcomes.quality(source.section_titles),
+        coverage=coverage,
+        diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
+        notes=notes,
+    )
+
+
+def _text(record: dict[str, Any], field: str, reader: JsonlReader) -> str:
+    value = text_at(record, field)
+    if not isinstance(value, str):
+        problem = "is missing" if value is None else "is not a string"
+        raise ReportInputError(
+            f"{reader.path}: line {reader.line}: text field {field!r} {problem} "
+            "(choose another with --text-field)"
+        )
+    return value
+
+
+def _threshold(source: ReportInput) -> float:
+    settings = (source.config or {}).get("settings")
+    value = as_float(settings.get("story_dedupe_threshold")) if isinstance(settings, dict) else None
+    return value if value is not None else DEFAULT_THRESHOLD
+
+
+def _source_info(source: ReportInput, options: StatsOptions, skipped: int) -> SourceInfo:
+    config = source.config or {}
+    return SourceInfo(
+        path=str(source.path),
+        kind=source.kind,
+        run_name=as_str(config.get("name")) or (source.path.name if source.kind == "run" else None),
+        backend=as_str(config.get("backend")),
+        model=as_str(config.get("model")),
+        text_field=options.text_field,
+        skipped_lines=skipped,
+    )
+
+
+def _diversity(
+    documents: DocumentCollector, options: StatsOptions, threshold: float, personas: set[str]
+) -> Diversity:
+    sample_words = [words(body) for body in documents.sample]
+    seen = documents.seen
+    openings = top_shares(documents.openings, seen, TOP_EDGES)
+    closings = top_shares(documents.closings, seen, TOP_EDGES)
+    return Diversity(
+        sample_documents=len(sample_words),
+        distinct_1=distinct_n(sample_words, 1),
+        distinct_2=distinct_n(sample_words, 2),
+        distinct_3=distinct_n(sample_words, 3),
+        openings=openings,
+        opening_top_share=ratio(openings[0].count, seen) if openings else None,
+        opening_distinct=len(documents.openings),
+        closings=closings,
+        closing_top_share=ratio(closings[0].count, seen) if closings else None,
+        closing_distinct=len(documents.closings),
+        repeated_phrases=repeated_phrases(sample_words),
+        similarity=pairwise_similarity(
+            sample_words, threshold=threshold, max_pairs=options.max_pairs, seed=options.seed
+        ),
+        names=character_names(documents.sample, exclude=personas),
+        monologue_share=summarize(documents.monologue),
+        monologue_histogram=histogram(documents.monologue, linear_edges(0.0, 1.0, MONOLOGUE_BINS)),
+    )

@@ -1,0 +1,101 @@
+"""The text side of the report: one streaming pass over the emitted documents.
+
+Every document gets its word and token counts, length band, inner-monologue share and
+opening/closing 3-grams. Metrics that need whole texts together (distinct-n, repeated
+phrases, pairwise similarity, names) run on a seeded reservoir sample, so memory stays
+bounded however large the corpus is.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from storyloom.report.fields import as_float, metadata, str_map
+from storyloom.report.model import LengthBand, Size
+from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
+from storyloom.report.textfeatures import closing, opening, split_body
+from storyloom.report.tokens import SpacyTokenCounter
+from storyloom.stories.gates import monologue_share, words
+from storyloom.stories.inputs import LENGTH_BANDS
+
+NO_BAND = "n/a"
+_EDGE_CHARS = 200
+
+
+class DocumentCollector:
+    def __init__(self, sample_size: int, seed: int) -> None:
+        if sample_size < 1:
+            raise ValueError(f"sample size must be at least 1, got {sample_size}")
+        self.sample_size = sample_size
+        self._rng = random.Random(seed)
+        self._tokens = SpacyTokenCounter()
+        self.seen = 0
+        self.words: list[int] = []
+        self.tokens: list[int] = []
+        self.monologue: list[float] = []
+        self.bands: dict[str, list[int]] = defaultdict(list)
+        self.openings: Counter[str] = Counter()
+        self.closings: Counter[str] = Counter()
+        self.sample: list[str] = []  # story bodies
+
+    def add_batch(self, batch: Sequence[tuple[dict[str, object], str]]) -> None:
+        """`batch` holds (record, document text) pairs; tokenised together for speed."""
+        self.tokens.extend(self._tokens.count([text for _, text in batch]))
+        for record, text in batch:
+            self._add(record, text)
+
+    def _add(self, record: dict[str, object], text: str) -> None:
+        meta = metadata(record)
+        count = len(words(text))
+        self.words.append(count)
+        band = str_map(meta.get("axes")).get("length", NO_BAND)
+        self.bands[band].append(count)
+        share = as_float(meta.get("monologue_share"))
+        self.monologue.append(share if share is not None else round(monologue_share(text), 4))
+        body = split_body(text)
+        head = words(body[:_EDGE_CHARS])
+        if len(head) <= 3:
+            head = words(body)
+        tail = words(body[-_EDGE_CHARS:])
+        if len(tail) <= 3:
+            tail = words(body)
+        if head:
+            self.openings[opening(head)] += 1
+            self.closings[closing(tail)] += 1
+        self._keep_in_sample(body)
+
+    def _keep_in_sample(self, body: str) -> None:
+        """Reservoir sampling (Algorithm R): every document equally likely, one pass."""
+        self.seen += 1
+        if len(self.sample) < self.sample_size:
+            self.sample.append(body)
+            return
+        slot = self._rng.randrange(self.seen)
+        if slot < self.sample_size:
+            self.sample[slot] = body
+
+    def size(self, tokenizer: str) -> Size:
+        edges = nice_edges(max(self.words, default=0))
+        bands = {}
+        for band in [*[b for b in LENGTH_BANDS if b in self.bands], *sorted(
+            set(self.bands) - set(LENGTH_BANDS)
+        )]:
+            counts = self.bands[band]
+            target = LENGTH_BANDS.get(band)
+            inside = sum(target[0] <= n <= target[1] for n in counts) if target else None
+            bands[band] = LengthBand(
+                documents=len(counts),
+                target_words=target,
+                within_target=ratio(inside, len(counts)) if inside is not None else None,
+                words=summarize(counts),
+                histogram=histogram(counts, edges),
+            )
+        return Size(
+            documents=len(self.words),
+            words=summarize(self.words),
+            tokens=summarize(self.tokens),
+            tokenizer=tokenizer,
+            length_bands=bands,
+        )

@@ -1,0 +1,195 @@
+"""The typed result of `storyloom stats`: one value the terminal, JSON and HTML renderers
+all read, so the three can never disagree about a number.
+
+`None` means "not known for this input" (a bare corpus has no usage ledger, a run may
+not record how many stories were planned); renderers show it as "n/a".
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Summary(_Frozen):
+    """Distribution of one number over documents (percentiles interpolate linearly)."""
+
+    count: int
+    total: float | None = None
+    mean: float | None = None
+    min: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    max: float | None = None
+
+
+class Histogram(_Frozen):
+    """`counts[i]` values fall in `[edges[i], edges[i+1])`; the last bin includes its top."""
+
+    edges: list[float]
+    counts: list[int]
+
+
+class Share(_Frozen):
+    value: str
+    count: int
+    share: float
+
+
+class SourceInfo(_Frozen):
+    path: str
+    kind: str = Field(description="'run' (a run directory) or 'corpus' (a bare JSONL file)")
+    run_name: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    text_field: str
+    skipped_lines: int = Field(description="torn or blank lines skipped (a run in progress)")
+
+
+class Counts(_Frozen):
+    planned: int | None
+    started: int | None = Field(description="story threads with a checkpoint")
+    finished: int
+    in_progress: int | None
+    emitted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    revision_rounds: dict[str, int] = Field(description="finished stories by revise rounds")
+    near_duplicates_removed: int
+    premise_duplicates: int
+
+
+class LengthBand(_Frozen):
+    documents: int
+    target_words: tuple[int, int] | None
+    within_target: float | None = Field(description="share of documents inside the band")
+    words: Summary
+    histogram: Histogram
+
+
+class Size(_Frozen):
+    documents: int
+    words: Summary
+    tokens: Summary
+    tokenizer: str
+    named_tokenizer: str | None = None
+    named_tokens_per_word: float | None = Field(
+        default=None, description="measured on the sample; multiply by words for a total"
+    )
+    named_tokens_estimated_total: int | None = None
+    length_bands: dict[str, LengthBand]
+
+
+class TokenSpend(_Frozen):
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    usd: float
+
+
+class Cost(_Frozen):
+    total: TokenSpend
+    per_node: dict[str, TokenSpend]
+    per_model: dict[str, TokenSpend]
+    stories: int
+    per_story_usd: Summary
+    per_story_tokens: Summary
+    usd_on_emitted: float
+    usd_on_rejected: float
+    usd_unattributed: float = Field(description="stories neither emitted nor rejected yet")
+    usd_per_accepted_document: float | None
+    tokens_per_accepted_document: float | None
+
+
+class ScoreDistribution(_Frozen):
+    scored: int
+    mean: float | None
+    histogram: dict[str, int] = Field(description="score 1..5 -> documents")
+
+
+class SectionQuality(_Frozen):
+    title: str | None
+    documents: int = Field(description="emitted documents with this section in play")
+    scores: ScoreDistribution
+
+
+class Quality(_Frozen):
+    criteria: dict[str, ScoreDistribution]
+    sections: dict[str, SectionQuality]
+    gate_findings_emitted: dict[str, int]
+    gate_findings_rejected: dict[str, int]
+    judged: int = Field(description="finished stories the judge saw at least once")
+    first_pass_rate: float | None
+    final_pass_rate: float | None
+
+
+class Heatmap(_Frozen):
+    x_axis: str
+    y_axis: str
+    x_values: list[str]
+    y_values: list[str]
+    counts: list[list[int]] = Field(description="counts[y][x]")
+
+
+class AxisValue(_Frozen):
+    emitted: int
+    rejected: int
+
+
+class Coverage(_Frozen):
+    axes: dict[str, dict[str, AxisValue]]
+    heatmap: Heatmap | None
+    sections: dict[str, int]
+    uncovered_sections: list[str]
+    persona_names: dict[str, int]
+
+
+class Similarity(_Frozen):
+    method: str
+    pairs: int
+    summary: Summary
+    histogram: Histogram
+    pairs_at_or_above_threshold: int
+    threshold: float
+
+
+class Names(_Frozen):
+    method: str
+    distinct: int
+    mentions: int = Field(description="(document, name) pairs")
+    top: list[Share]
+    top_share: float | None = Field(description="share of mentions taken by the top name")
+
+
+class Diversity(_Frozen):
+    sample_documents: int
+    distinct_1: float | None
+    distinct_2: float | None
+    distinct_3: float | None
+    openings: list[Share]
+    opening_top_share: float | None
+    opening_distinct: int
+    closings: list[Share]
+    closing_top_share: float | None
+    closing_distinct: int
+    repeated_phrases: list[Share] = Field(description="4-grams by documents containing them")
+    similarity: Similarity | None
+    names: Names
+    monologue_share: Summary
+    monologue_histogram: Histogram
+
+
+class StatsReport(_Frozen):
+    source: SourceInfo
+    counts: Counts
+    size: Size
+    cost: Cost | None
+    quality: Quality
+    coverage: Coverage
+    diversity: Diversity
+    notes: list[str] = Field(default_factory=list, description="what was sampled or missing")

@@ -1,0 +1,73 @@
+"""Pairwise MinHash similarity over a sample of documents: how close unrelated stories
+sit to each other, and how many pairs a dedupe threshold would have caught.
+
+Signatures use datasketch directly (word 5-gram shingles, lower-cased, the shape the
+workflow's story index uses), so the report does not depend on dedupe internals.
+Pairs are drawn at random (seeded) when the sample has more pairs than `max_pairs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from datasketch import MinHash
+
+from storyloom.report.model import Similarity
+from storyloom.report.summaries import histogram, linear_edges, summarize
+
+SHINGLE_WORDS = 5
+NUM_PERM = 128
+SIMILARITY_BINS = 20
+
+
+def shingles(word_list: Sequence[str], size: int = SHINGLE_WORDS) -> set[bytes]:
+    lowered = [word.lower() for word in word_list]
+    if len(lowered) < size:
+        return {" ".join(lowered).encode()} if lowered else set()
+    return {" ".join(lowered[i : i + size]).encode() for i in range(len(lowered) - size + 1)}
+
+
+def signatures(documents: Sequence[Sequence[str]], seed: int = 1) -> np.ndarray:
+    rows = []
+    for word_list in documents:
+        minhash = MinHash(num_perm=NUM_PERM, seed=seed)
+        minhash.update_batch(list(shingles(word_list)))
+        rows.append(minhash.hashvalues)
+    return np.vstack(rows) if rows else np.zeros((0, NUM_PERM), dtype=np.uint64)
+
+
+def _pairs(n: int, max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair when there are few enough, else `max_pairs` distinct random pairs."""
+    if n * (n - 1) // 2 <= max_pairs:
+        left, right = np.triu_indices(n, k=1)
+        return left, right
+    rng = np.random.default_rng(seed)
+    chosen: set[tuple[int, int]] = set()
+    while len(chosen) < max_pairs:
+        a = rng.integers(0, n, size=max_pairs)
+        b = rng.integers(0, n, size=max_pairs)
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            if x != y and len(chosen) < max_pairs:
+                chosen.add((min(x, y), max(x, y)))
+    ordered = sorted(chosen)
+    return np.array([p[0] for p in ordered]), np.array([p[1] for p in ordered])
+
+
+def pairwise_similarity(
+    documents: Sequence[Sequence[str]], *, threshold: float, max_pairs: int, seed: int = 0
+) -> Similarity | None:
+    if len(documents) < 2:
+        return None
+    matrix = signatures(documents)
+    left, right = _pairs(len(documents), max_pairs, seed)
+    estimates = (matrix[left] == matrix[right]).mean(axis=1)
+    values = [float(value) for value in estimates]
+    return Similarity(
+        method=f"MinHash ({NUM_PERM} permutations) over word {SHINGLE_WORDS}-gram shingles",
+        pairs=len(values),
+        summary=summarize(values),
+        histogram=histogram(values, linear_edges(0.0, 1.0, SIMILARITY_BINS)),
+        pairs_at_or_above_threshold=int((estimates >= threshold).sum()),
+        threshold=threshold,
+    )
