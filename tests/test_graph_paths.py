@@ -1,0 +1,225 @@
+"""Every route through the story workflow, driven by the scripted backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fast_retry import FAST_RETRY
+from story_samples import critique, premise, story
+
+from storyloom.backends.base import PermanentBackendError, TransientBackendError
+from storyloom.backends.scripted import ScriptedBackend
+from storyloom.graph.rundir import RunDir
+from storyloom.graph.runner import RunOptions, RunReport, run_stories
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run(
+    make_run: Any, backend: ScriptedBackend, count: int = 1, **settings: Any
+) -> tuple[RunDir, RunReport]:
+    run_dir, context = make_run(backend, **settings)
+    report = asyncio.run(
+        run_stories(run_dir, context, RunOptions(count=count, concurrency=1, retry=FAST_RETRY))
+    )
+    return run_dir, report
+
+
+def purposes(backend: ScriptedBackend) -> list[str]:
+    return [request.purpose for request in backend.requests]
+
+
+def test_story_that_passes_first_time_is_emitted_as_a_document(make_run, scripted) -> None:
+    backend = scripted(premise(), story(1), critique("pass"))
+    run_dir, report = run(make_run, backend)
+
+    assert purposes(backend) == ["plan", "write", "judge"]
+    assert (report.emitted, report.rejected) == (1, 0)
+    [document] = lines(run_dir.corpus_path)
+    assert document["id"] == "run/0"
+    assert "Wren watched" in document["text"]
+    assert "User:" not in document["text"] and "Assistant:" not in document["text"]
+    assert document["metadata"]["revisions"] == 0
+    assert document["metadata"]["first_pass"] is True
+    assert lines(run_dir.rejected_path) == []
+
+
+def test_every_call_carries_the_shared_constitution_prefix(make_run, scripted) -> None:
+    backend = scripted(premise(), story(1), critique("pass"))
+    run(make_run, backend)
+    prefixes = {request.shared_prefix for request in backend.requests}
+    assert len(prefixes) == 1
+    assert "## Honesty" in prefixes.pop()
+
+
+def test_failing_story_is_revised_then_passes(make_run, scripted) -> None:
+    backend = scripted(
+        premise(),
+        story(1),
+        critique("revise", 2, ("show her reasoning",)),
+        story(2),
+        critique("pass"),
+    )
+    run_dir, report = run(make_run, backend)
+
+    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
+    assert "show her reasoning" in backend.requests[3].messages[-1].content
+    [document] = lines(run_dir.corpus_path)
+    assert document["metadata"]["revisions"] == 1
+    assert document["metadata"]["first_pass"] is False
+    assert report.emitted == 1
+
+
+def test_story_still_failing_after_max_revisions_is_rejected_with_reasons(
+    make_run, scripted
+) -> None:
+    backend = scripted(premise(), story(1), critique("revise", 2), story(2), critique("revise", 2))
+    run_dir, report = run(make_run, backend, max_revisions=1)
+
+    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
+    assert lines(run_dir.corpus_path) == []
+    [rejected] = lines(run_dir.rejected_path)
+    assert rejected["reason"] == "max_revisions"
+    assert rejected["last_draft"]
+    assert report.reasons["max_revisions"] == 1
+
+
+def test_gate_findings_fail_a_story_the_judge_passed(make_run, scripted) -> None:
+    looping = "# Loop\n\n" + "Wren said hello. *Hello.*\n" * 60
+    backend = scripted(premise(), looping, critique("pass"))
+    run_dir, _ = run(make_run, backend, max_revisions=0)
+
+    [rejected] = lines(run_dir.rejected_path)
+    kinds = {finding["kind"] for finding in rejected["findings"]}
+    assert "repetition" in kinds
+    assert "repetition" in backend.requests[2].messages[-1].content  # the judge saw it
+
+
+def test_near_duplicate_story_is_rejected(make_run, scripted) -> None:
+    backend = scripted(
+        premise("First", seed=1),
+        story(7),
+        critique("pass"),
+        premise("Second", seed=2),
+        story(7),
+        critique("pass"),
+    )
+    run_dir, report = run(make_run, backend, count=2)
+
+    assert [d["id"] for d in lines(run_dir.corpus_path)] == ["run/0"]
+    [rejected] = lines(run_dir.rejected_path)
+    assert rejected["id"] == "run/1"
+    assert rejected["reason"] == "near_duplicate"
+    assert "run/0" in rejected["detail"]
+    assert report.reasons["near_duplicate"] == 1
+
+
+def test_premise_too_close_to_an_earlier_one_is_planned_again(make_run, scripted) -> None:
+    backend = scripted(
+        premise("Same", seed=1),
+        story(1),
+        critique("pass"),
+        premise("Same", seed=1),
+        premise("Different", seed=9),
+        story(2),
+        critique("pass"),
+    )
+    _, report = run(make_run, backend, count=2)
+
+    assert purposes(backend)[3:5] == ["plan", "plan"]
+    assert "Same" in backend.requests[4].messages[-1].content  # told what to avoid
+    assert report.emitted == 2
+
+
+def test_rewrite_always_keeps_the_better_draft_when_the_revision_is_worse(
+    make_run, scripted
+) -> None:
+    backend = scripted(premise(), story(1), critique("pass", 5), story(2), critique("revise", 2))
+    run_dir, _ = run(make_run, backend, rewrite="always")
+
+    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
+    [document] = lines(run_dir.corpus_path)
+    assert story(1).split("\n\n")[1] in document["text"]
+    assert story(2).split("\n\n")[1] not in document["text"]
+
+
+def test_transient_error_is_retried(make_run, scripted) -> None:
+    backend = scripted(premise(), TransientBackendError("overloaded"), story(1), critique())
+    _, report = run(make_run, backend)
+    assert purposes(backend) == ["plan", "write", "write", "judge"]
+    assert report.emitted == 1
+
+
+def test_permanent_error_rejects_only_that_story(make_run, scripted) -> None:
+    backend = scripted(
+        premise("A", seed=1),
+        PermanentBackendError("prompt too long"),
+        premise("B", seed=2),
+        story(2),
+        critique(),
+    )
+    run_dir, report = run(make_run, backend, count=2)
+    assert [r["reason"] for r in lines(run_dir.rejected_path)] == ["backend_error"]
+    assert report.emitted == 1
+
+
+def test_fatal_error_stops_the_run(make_run, scripted) -> None:
+    backend = scripted(PermanentBackendError("invalid API key", fatal=True))
+    _, report = run(make_run, backend, count=3)
+    assert report.stop_reason == "fatal"
+    assert report.fatal_error == "invalid API key"
+    assert report.not_started == 2
+
+
+def test_resume_after_an_exception_does_not_rerun_finished_nodes(make_run, scripted) -> None:
+    first = scripted(premise(), story(1))  # runs out when the judge asks
+    _, report = run(make_run, first)
+    assert report.interrupted == 1
+
+    second = scripted(critique("pass"))
+    run_dir, report = run(make_run, second)
+    assert purposes(second) == ["judge"]
+    assert report.resumed == 1 and report.emitted == 1
+    assert len(lines(run_dir.corpus_path)) == 1
+
+
+def test_finished_run_is_skipped_without_any_call(make_run, scripted) -> None:
+    run(make_run, scripted(premise(), story(1), critique()))
+    idle = scripted()
+    run_dir, report = run(make_run, idle)
+    assert idle.requests == []
+    assert report.already_done == 1
+    assert len(lines(run_dir.corpus_path)) == 1
+
+
+def test_extending_a_run_only_makes_the_new_stories(make_run, scripted) -> None:
+    run(make_run, scripted(premise("A", seed=1), story(1), critique()))
+    more = scripted(premise("B", seed=2), story(2), critique())
+    run_dir, report = run(make_run, more, count=2)
+    assert report.already_done == 1 and report.emitted == 1
+    assert [d["id"] for d in lines(run_dir.corpus_path)] == ["run/0", "run/1"]
+
+
+def test_usage_of_every_call_is_in_the_ledger(make_run, scripted) -> None:
+    backend = scripted(premise(), story(1), critique())
+    run_dir, _ = run(make_run, backend)
+    entries = lines(run_dir.usage_path)
+    assert [entry["node"] for entry in entries] == ["plan", "write", "judge"]
+    assert all(entry["story_id"] == "run/0" for entry in entries)
+    assert all(entry["output_tokens"] > 0 for entry in entries)
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_run_options_reject_nonsense(bad: int) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        RunOptions(count=bad)
+    with pytest.raises(ValueError, match="at least 1"):
+        RunOptions(count=1, concurrency=bad)
