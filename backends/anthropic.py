@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Literal
 import anthropic
 from anthropic import AsyncAnthropic, transform_schema
 from pydantic import BaseModel, ValidationError
+
 from storyloom.backends.base import (
     Backend,
     BackendError,
@@ -177,11 +178,11 @@ class AnthropicBackend(Backend):
         billed = Usage()
         problem = ""
         for attempt in (1, 2):
-            mode = self._mode
             try:
                 message = await self._create_structured(params, messages, schema)
             except BackendError as exc:
                 raise _with_usage(exc, billed) from None
+            mode = self._mode  # after the call: it may have switched to the tool
             billed += _usage(message)
             stop = _stop_reason(message)
             raw, tool_use = _structured_reply(message, mode)
