@@ -1,8 +1,13 @@
 """Cheap deterministic checks run on every draft before the LLM judge.
 
 They catch what a small model gets wrong most (repetition loops, chat-format leakage,
-truncation) without spending a judge call on it, and their findings are handed to the
-judge and the rewrite as concrete notes.
+truncation, the wrong name) without spending a judge call on it, and their findings are
+handed to the judge and the rewrite as concrete notes. Every threshold is a module
+constant, documented in `stories/README.md`.
+
+Speed matters (gates run on every draft), so word-level statistics use a regex word
+splitter, as Gopher-style filters do, and spaCy only segments the first and last
+paragraphs into sentences.
 """
 
 from __future__ import annotations
@@ -10,27 +15,109 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from storyloom.stories.inputs import LENGTH_BANDS
+from storyloom.stories.nlp import sentences
 
-# Interior thought is marked the way fiction usually marks it: *in italics*.
-_ITALIC = re.compile(r"(?<![*\w])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![*\w])")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_CHAT_ROLE = re.compile(
-    r"^\s*(user|assistant|human|system|ai)\s*:|as an ai language model|<\|im_(start|end)\|>",
-    re.IGNORECASE | re.MULTILINE,
-)
-_ENDS_CLEANLY = re.compile(r"[.!?\"'\u201d\u2019)*\u2026\]]\s*$")
+# Interior thought is marked the way fiction usually marks it: *in italics* (single
+# asterisks, within one line). Bold (**x**) and scene breaks (* * *) do not count.
+_ITALIC = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![*\w])")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
-# Gopher (Rae et al. 2021) repetition thresholds.
+LENGTH_TOLERANCE = 0.2
+MIN_MONOLOGUE_SHARE = 0.03
+MAX_MONOLOGUE_SHARE = 0.60
+
+# Gopher repetition thresholds (Rae et al. 2021, "Scaling Language Models", App. A):
+# a document fails when a fraction is ABOVE its limit.
 MAX_DUPLICATE_LINE_FRACTION = 0.30
 MAX_DUPLICATE_PARAGRAPH_FRACTION = 0.30
-MAX_TOP_BIGRAM_SHARE = 0.20
-MAX_DUPLICATED_5GRAM_CHAR_FRACTION = 0.15
-MIN_MONOLOGUE_SHARE = 0.03
-LENGTH_TOLERANCE = 0.2
+MAX_DUPLICATE_LINE_CHAR_FRACTION = 0.20
+MAX_DUPLICATE_PARAGRAPH_CHAR_FRACTION = 0.20
+MAX_TOP_NGRAM_CHAR_FRACTION = {2: 0.20, 3: 0.18, 4: 0.16}
+MAX_DUPLICATED_NGRAM_CHAR_FRACTION = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+# Beyond Gopher, for short texts: the same long span three times is a loop even when it
+# is too small a share of the story to trip the fractions above.
+LOOP_SPAN_WORDS = 10
+MAX_LOOP_SPAN_REPEATS = 2
+
+#: A run of this many words shared with the constitution is copying, not storytelling.
+MAX_COPIED_WORDS = 12
+
+DEFAULT_STOCK_OPENINGS: tuple[str, ...] = (
+    "once upon a time",
+    "in a world where",
+    "in a world of",
+    "it was a dark and stormy night",
+    "in the year 2",
+    "in the not-so-distant future",
+    "in a not-so-distant future",
+    "in the near future",
+    "in a distant future",
+    "in the heart of",
+    "in the bustling",
+    "nestled in",
+    "the sun rose",
+    "the sun was setting",
+    "the sun dipped",
+    "as the sun",
+    "little did",
+    "it all started",
+    "it all began",
+    "have you ever",
+    "imagine a world",
+    "welcome to",
+    "i hope this letter finds you well",
+)
+
+#: Names of real or famous AI systems; a story about the persona should not drift into
+#: them. Matched case-sensitively as whole words.
+DEFAULT_OTHER_ASSISTANT_NAMES: tuple[str, ...] = (
+    "Claude",
+    "ChatGPT",
+    "GPT-3",
+    "GPT-4",
+    "GPT-4o",
+    "Gemini",
+    "Bard",
+    "Copilot",
+    "Siri",
+    "Alexa",
+    "Cortana",
+    "SmolLM",
+    "Llama",
+    "HAL 9000",
+    "Skynet",
+)
+
+_ROLE_LABEL = re.compile(
+    r"^[ \t>#*_]*(user|assistant|human|system|ai|bot|chatbot)[ \t*_]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CHAT_PHRASES = re.compile(
+    r"as an ai language model|as a large language model|<\|[a-z_]+\|>|</?s>|\[/?inst\]"
+    r"|^#+\s*(instruction|response)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_PREAMBLE = re.compile(
+    r"\A\s*(sure|certainly|of course|absolutely|okay|ok)\b[,!.]"
+    r"|\A\s*here(?:'s| is) (?:a|an|the|your|my)\b",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"\b(i hope you enjoy(?:ed)?|let me know if you|feel free to ask|would you like me to)\b",
+    re.IGNORECASE,
+)
+
+_CLOSERS = "*_\"'\u201d\u2019)]\u00bb "
+_TERMINAL = (".", "!", "?", "\u2026")
+_THE_END = re.compile(r"^[*_~\s-]*(the end|fin|end)[.!*_~\s-]*$", re.IGNORECASE)
+_HEADER_LINE = re.compile(r"^\s*(#|title\s*:|\*\*[^*]+\*\*\s*$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,97 +130,351 @@ class Finding:
 
 
 def words(text: str) -> list[str]:
+    """The words of `text` (contractions count as one), the unit of every length."""
     return _WORD.findall(text)
 
 
 def monologue_share(text: str) -> float:
-    """Fraction of the story's words that are marked interior thought."""
+    """Fraction of the story's words that are marked interior thought (*italics*)."""
     total = len(words(text))
     inner = sum(len(words(match.group(1))) for match in _ITALIC.finditer(text))
     return inner / total if total else 0.0
 
 
-def _duplicate_fraction(items: list[str]) -> float:
-    items = [item.strip() for item in items if item.strip()]
-    if not items:
+def paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+
+
+# --- repetition (Gopher) ----------------------------------------------------------------
+
+
+def _duplicates(items: list[str]) -> tuple[float, float]:
+    """(fraction of items, fraction of characters) that repeat an earlier item."""
+    seen: set[str] = set()
+    repeated = repeated_chars = 0
+    for item in items:
+        if item in seen:
+            repeated += 1
+            repeated_chars += len(item)
+        else:
+            seen.add(item)
+    total_chars = sum(len(item) for item in items)
+    return (repeated / len(items) if items else 0.0), (
+        repeated_chars / total_chars if total_chars else 0.0
+    )
+
+
+def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
+    return list(zip(*(tokens[i:] for i in range(n)), strict=False))
+
+
+def _top_ngram_char_fraction(tokens: list[str], n: int, total_chars: int) -> float:
+    """Characters in the most frequent n-gram, times its count, over all word characters."""
+    counts = Counter(_ngrams(tokens, n))
+    if not counts:
         return 0.0
-    counts = Counter(items)
-    return sum(count for count in counts.values() if count > 1) / len(items)
-
-
-def _top_bigram_share(tokens: list[str]) -> float:
-    bigrams = Counter(itertools.pairwise(tokens))
-    if not bigrams:
+    gram, count = counts.most_common(1)[0]
+    if count < 2:
         return 0.0
-    (first, second), count = bigrams.most_common(1)[0]
-    return count * (len(first) + len(second)) / max(1, sum(len(t) for t in tokens))
+    return count * sum(len(t) for t in gram) / total_chars
 
 
-def _duplicated_ngram_char_fraction(tokens: list[str], n: int = 5) -> float:
-    if len(tokens) < n * 2:
-        return 0.0
-    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    counts = Counter(grams)
-    covered = [False] * len(tokens)
-    for i, gram in enumerate(grams):
-        if counts[gram] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    total = sum(len(t) for t in tokens)
-    return sum(len(t) for t, hit in zip(tokens, covered, strict=True) if hit) / max(1, total)
+def _duplicated_ngram_char_fraction(
+    tokens: list[str], n: int, total_chars: int, prefix_chars: list[int]
+) -> float:
+    """Characters in n-grams that repeat an earlier n-gram, scanned without overlap."""
+    grams = _ngrams(tokens, n)
+    seen: set[tuple[str, ...]] = set()
+    repeated_chars = 0
+    i = 0
+    while i < len(grams):
+        gram = grams[i]
+        if gram in seen:
+            repeated_chars += prefix_chars[i + n] - prefix_chars[i]
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return repeated_chars / total_chars
+
+
+def _max_span_repeats(tokens: list[str], n: int) -> int:
+    counts = Counter(_ngrams(tokens, n))
+    return max(counts.values(), default=0)
+
+
+def repetition_metrics(text: str) -> dict[str, float]:
+    """Every repetition statistic the gate compares with its threshold."""
+    lines = [line.strip() for line in text.splitlines() if re.search(r"[A-Za-z]", line)]
+    line_fraction, line_chars = _duplicates(lines)
+    paragraph_fraction, paragraph_chars = _duplicates(paragraphs(text))
+    tokens = [t.lower() for t in words(text)]
+    prefix_chars = [0, *itertools.accumulate(len(t) for t in tokens)]
+    total_chars = max(1, prefix_chars[-1])
+    metrics = {
+        "duplicate_line_fraction": line_fraction,
+        "duplicate_line_char_fraction": line_chars,
+        "duplicate_paragraph_fraction": paragraph_fraction,
+        "duplicate_paragraph_char_fraction": paragraph_chars,
+    }
+    for n in MAX_TOP_NGRAM_CHAR_FRACTION:
+        metrics[f"top_{n}gram_char_fraction"] = _top_ngram_char_fraction(tokens, n, total_chars)
+    for n in MAX_DUPLICATED_NGRAM_CHAR_FRACTION:
+        metrics[f"duplicated_{n}gram_char_fraction"] = _duplicated_ngram_char_fraction(
+            tokens, n, total_chars, prefix_chars
+        )
+    metrics["max_loop_span_repeats"] = float(_max_span_repeats(tokens, LOOP_SPAN_WORDS))
+    return metrics
+
+
+def repetition_limits() -> dict[str, float]:
+    limits = {
+        "duplicate_line_fraction": MAX_DUPLICATE_LINE_FRACTION,
+        "duplicate_line_char_fraction": MAX_DUPLICATE_LINE_CHAR_FRACTION,
+        "duplicate_paragraph_fraction": MAX_DUPLICATE_PARAGRAPH_FRACTION,
+        "duplicate_paragraph_char_fraction": MAX_DUPLICATE_PARAGRAPH_CHAR_FRACTION,
+    }
+    for n, limit in MAX_TOP_NGRAM_CHAR_FRACTION.items():
+        limits[f"top_{n}gram_char_fraction"] = limit
+    for n, limit in MAX_DUPLICATED_NGRAM_CHAR_FRACTION.items():
+        limits[f"duplicated_{n}gram_char_fraction"] = limit
+    limits["max_loop_span_repeats"] = MAX_LOOP_SPAN_REPEATS
+    return limits
 
 
 def repetition_findings(text: str) -> list[Finding]:
-    findings: list[Finding] = []
-    tokens = [t.lower() for t in words(text)]
-    checks = (
-        ("duplicate_lines", _duplicate_fraction(text.splitlines()), MAX_DUPLICATE_LINE_FRACTION),
-        (
-            "duplicate_paragraphs",
-            _duplicate_fraction(re.split(r"\n\s*\n", text)),
-            MAX_DUPLICATE_PARAGRAPH_FRACTION,
-        ),
-        ("top_bigram", _top_bigram_share(tokens), MAX_TOP_BIGRAM_SHARE),
-        (
-            "duplicated_5grams",
-            _duplicated_ngram_char_fraction(tokens),
-            MAX_DUPLICATED_5GRAM_CHAR_FRACTION,
-        ),
-    )
-    for name, value, limit in checks:
-        if value > limit:
-            findings.append(
-                Finding("repetition", f"{name} is {value:.2f}, above the limit {limit:.2f}")
-            )
-    return findings
+    metrics = repetition_metrics(text)
+    over = [
+        f"{name.replace('_', ' ')} {metrics[name]:.2f} > {limit:.2f}"
+        for name, limit in repetition_limits().items()
+        if metrics[name] > limit
+    ]
+    if not over:
+        return []
+    return [
+        Finding(
+            "repetition",
+            "the text repeats itself (a generation loop): "
+            + "; ".join(over)
+            + ". Cut the repeats and move the story forward",
+        )
+    ]
 
 
-def check_story(text: str, *, persona_name: str, length_band: str) -> list[Finding]:
-    """Every deterministic finding for one draft; an empty list means it passed."""
-    findings: list[Finding] = []
+# --- the other gates ----------------------------------------------------------------------
+
+
+def _length_finding(text: str, length_band: str) -> Finding | None:
     count = len(words(text))
     low, high = LENGTH_BANDS[length_band]
-    if count < low * (1 - LENGTH_TOLERANCE) or count > high * (1 + LENGTH_TOLERANCE):
-        findings.append(
-            Finding("length", f"{count} words, outside the {length_band} band {low}-{high}")
+    if count < low * (1 - LENGTH_TOLERANCE):
+        return Finding(
+            "length", f"{count} words, too short for the {length_band} band {low}-{high}"
         )
+    if count > high * (1 + LENGTH_TOLERANCE):
+        return Finding("length", f"{count} words, too long for the {length_band} band {low}-{high}")
+    return None
+
+
+def is_below_band(text: str, length_band: str) -> bool:
+    """True when the text is shorter than its band allows (the length gate's low side)."""
+    return len(words(text)) < LENGTH_BANDS[length_band][0] * (1 - LENGTH_TOLERANCE)
+
+
+def _monologue_finding(text: str) -> Finding | None:
     share = monologue_share(text)
     if share < MIN_MONOLOGUE_SHARE:
+        return Finding(
+            "no_monologue",
+            f"inner monologue (thought in *italics*) is {share:.1%} of the words, under "
+            f"{MIN_MONOLOGUE_SHARE:.0%}; show what the character thinks and feels",
+        )
+    if share > MAX_MONOLOGUE_SHARE:
+        return Finding(
+            "monologue_heavy",
+            f"{share:.0%} of the words are in *italics*; keep italics for thoughts and let "
+            "the rest be scene and action",
+        )
+    return None
+
+
+@lru_cache(maxsize=64)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pass over the text for any of `names`, each as a whole word."""
+    alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+
+
+def _name_findings(text: str, persona_name: str, other_names: Iterable[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    if not _names_pattern((persona_name,)).search(text):
+        findings.append(
+            Finding("persona_name", f"the AI character is never called {persona_name} by name")
+        )
+    others = tuple(name for name in dict.fromkeys(other_names) if name != persona_name)
+    leaked = (
+        list(dict.fromkeys(m.group(0) for m in _names_pattern(others).finditer(text)))
+        if others
+        else []
+    )
+    if leaked:
         findings.append(
             Finding(
-                "no_monologue",
-                f"inner monologue (thought in *italics*) is {share:.1%} of the words; "
-                f"show the character's thinking",
+                "other_name",
+                f"the story names {', '.join(leaked)}; the AI character is {persona_name} "
+                "and no other assistant should be named",
             )
         )
-    if persona_name.lower() not in text.lower():
-        findings.append(Finding("persona_name", f"the AI character is never named {persona_name}"))
-    leak = _CHAT_ROLE.search(text)
-    if leak:
-        findings.append(
-            Finding("chat_format", f"chat-format leakage: {leak.group(0).strip()!r}")
-        )
-    findings.extend(repetition_findings(text))
-    if text.strip() and not _ENDS_CLEANLY.search(text):
-        findings.append(Finding("truncated", "the story stops mid-sentence"))
     return findings
+
+
+def _chat_finding(text: str) -> Finding | None:
+    leaks: list[str] = []
+    for pattern in (_ROLE_LABEL, _CHAT_PHRASES, _PREAMBLE):
+        match = pattern.search(text)
+        if match:
+            leaks.append(match.group(0).strip())
+    last = paragraphs(text)[-1:] or [""]
+    sign_off = _SIGN_OFF.search(last[0])
+    if sign_off:
+        leaks.append(sign_off.group(0))
+    if not leaks:
+        return None
+    quoted = ", ".join(repr(leak) for leak in leaks)
+    return Finding(
+        "chat_format",
+        f"chat-format leakage ({quoted}); write a prose document, not a chat reply",
+    )
+
+
+def _unclosed_italics(paragraph: str) -> bool:
+    marks = re.sub(r"\*\*|^\s*\*\s|\*(?:\s\*)+", "", paragraph, flags=re.MULTILINE)
+    return marks.count("*") % 2 == 1
+
+
+def _truncation_finding(text: str) -> Finding | None:
+    last_paragraphs = paragraphs(text)
+    if not last_paragraphs:
+        return Finding("truncated", "the story is empty")
+    last = last_paragraphs[-1]
+    if _THE_END.match(last) and len(last_paragraphs) > 1:
+        last = last_paragraphs[-2]
+    if _unclosed_italics(last):
+        return Finding("truncated", "the story stops inside an unclosed *italic* thought")
+    final_sentence = (sentences(last) or [last])[-1]
+    if not final_sentence.rstrip(_CLOSERS).endswith(_TERMINAL):
+        tail = " ".join(final_sentence.split()[-8:])
+        return Finding("truncated", f"the story stops mid-sentence: '...{tail}'")
+    return None
+
+
+def _body_start(text: str) -> str:
+    """The first paragraph of prose, past the title and framing headers."""
+    for paragraph in paragraphs(text):
+        first_line = paragraph.splitlines()[0]
+        if _HEADER_LINE.match(first_line):
+            rest = "\n".join(paragraph.splitlines()[1:]).strip()
+            if rest:
+                return rest
+            continue
+        if len(words(paragraph)) < 8 and not paragraph.rstrip(_CLOSERS).endswith(_TERMINAL):
+            continue  # "Chapter Three", "March 4", "Dear Tomas,"
+        return paragraph
+    return ""
+
+
+def _stock_opening_finding(text: str, stock_openings: Iterable[str]) -> Finding | None:
+    start = _body_start(text)
+    if not start:
+        return None
+    first = (sentences(start) or [start])[0]
+    normal = " ".join(first.lower().lstrip(_CLOSERS).replace("\u2019", "'").split())
+    for opening in stock_openings:
+        if normal.startswith(opening.lower()):
+            return Finding(
+                "stock_opening",
+                f"the story opens with the stock phrase '{opening}'; open on something "
+                "specific to this story",
+            )
+    return None
+
+
+@lru_cache(maxsize=8)
+def _constitution_ngrams(constitution: str, n: int) -> frozenset[tuple[str, ...]]:
+    tokens = [t.lower() for t in words(constitution)]
+    return frozenset(_ngrams(tokens, n))
+
+
+def longest_copied_span(text: str, constitution: str, minimum: int = MAX_COPIED_WORDS) -> str:
+    """The longest run of >= `minimum` words the text shares with the constitution, or ''."""
+    known = _constitution_ngrams(constitution, minimum)
+    tokens = [t.lower() for t in words(text)]
+    best = (0, 0)
+    i = 0
+    while i + minimum <= len(tokens):
+        if tuple(tokens[i : i + minimum]) in known:
+            end = i + minimum
+            while end < len(tokens) and tuple(tokens[end - minimum + 1 : end + 1]) in known:
+                end += 1
+            if end - i > best[1] - best[0]:
+                best = (i, end)
+            i = end
+        else:
+            i += 1
+    return " ".join(tokens[best[0] : best[1]])
+
+
+def _copy_finding(text: str, constitution: str | None) -> Finding | None:
+    if not constitution:
+        return None
+    span = longest_copied_span(text, constitution)
+    if not span:
+        return None
+    return Finding(
+        "constitution_copy",
+        f"{len(span.split())} words copied from the constitution ('{span[:80]}...'); let "
+        "the character put the principle in its own words",
+    )
+
+
+def check_story(
+    text: str,
+    *,
+    persona_name: str,
+    length_band: str,
+    other_names: Iterable[str] = DEFAULT_OTHER_ASSISTANT_NAMES,
+    constitution: str | None = None,
+    stock_openings: Iterable[str] = DEFAULT_STOCK_OPENINGS,
+) -> list[Finding]:
+    """Every deterministic finding for one draft; an empty list means it passed.
+
+    `other_names` are names the story must not use (by default famous assistants; add
+    the persona's other name variants). `constitution` is the constitution's text, for
+    the verbatim-copy check, which is skipped without it.
+    """
+    if not text.strip():
+        return [Finding("length", "the draft is empty")]
+    checks: list[Finding | None] = [
+        _length_finding(text, length_band),
+        _monologue_finding(text),
+        _chat_finding(text),
+        _truncation_finding(text),
+        _stock_opening_finding(text, stock_openings),
+        _copy_finding(text, constitution),
+    ]
+    findings = [finding for finding in checks if finding is not None]
+    findings.extend(_name_findings(text, persona_name, other_names))
+    findings.extend(repetition_findings(text))
+    return findings
+
+
+def names_to_avoid(
+    all_persona_names: Iterable[str],
+    persona_name: str,
+    extra: Iterable[str] = DEFAULT_OTHER_ASSISTANT_NAMES,
+) -> tuple[str, ...]:
+    """The names a story about `persona_name` must not use: the other name variants of
+    the persona (so variant comparisons stay clean) and famous assistants."""
+    return tuple(
+        name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
+    )

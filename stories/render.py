@@ -1,32 +1,112 @@
-"""Turn an accepted story into a standalone document in its framing.
+"""Document framings: how the writer is asked to shape a story, and how an accepted story
+becomes a standalone document.
 
-The text a model trains on is prose a pretraining corpus could hold: a titled story,
-a chapter, a magazine piece. Metadata stays outside the text.
+The text a model trains on is prose a pretraining corpus could hold: a titled story, a
+chapter, a magazine piece, a fable, diary entries, letters, a memoir excerpt. Only the
+title and the framing's own header go into the text; every other piece of metadata
+(axes, scores, ids) stays in the JSON record beside it. Interior thought stays marked
+with *asterisks*, as Markdown emphasis.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-_LEADING_HEADING = re.compile(r"^\s*#+\s*(.+?)\s*\n+")
+_LEADING_TITLE = re.compile(
+    r"\A\s*(?:#+\s*(?P<heading>.+?)|title\s*:\s*(?P<label>.+?)|\*\*(?P<bold>[^*\n]+)\*\*)"
+    r"\s*(?:\n+|\Z)",
+    re.IGNORECASE,
+)
+_MARKDOWN_HEADING = re.compile(r"^#+\s*", re.MULTILINE)
+_CHAPTER_LINE = re.compile(r"\A\s*chapter\b", re.IGNORECASE)
+
+_NUMBER_WORDS = (
+    "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+    "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen",
+    "Eighteen", "Nineteen", "Twenty",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Framing:
+    name: str
+    #: One line for the writer: what the document is and how it is laid out.
+    guidance: str
+    #: The lines that open the document, given the title and the story's index.
+    header: Callable[[str, int], str]
+
+
+def _title_only(title: str, index: int) -> str:
+    return title
+
+
+FRAMINGS: dict[str, Framing] = {
+    framing.name: framing
+    for framing in (
+        Framing("titled short story", "a complete short story", _title_only),
+        Framing(
+            "novel chapter",
+            "one chapter of a longer novel; it may mention earlier events but must make "
+            "sense on its own",
+            lambda title, index: f"Chapter {_NUMBER_WORDS[index % len(_NUMBER_WORDS)]}\n{title}",
+        ),
+        Framing(
+            "literary magazine piece",
+            "a piece of short fiction for a literary magazine: restrained, precise, ending "
+            "on an image rather than an explanation",
+            lambda title, index: f"{title}\n\nFiction",
+        ),
+        Framing(
+            "fable",
+            "a fable: plain and simple, a little timeless, its lesson shown by what "
+            "happens; it may close with a one-line moral",
+            lambda title, index: f"{title}\n\nA Fable",
+        ),
+        Framing(
+            "diary entries",
+            "three to five diary entries kept by the point-of-view character, each "
+            "starting with its date on a line of its own",
+            _title_only,
+        ),
+        Framing(
+            "letters",
+            "two to four letters between the characters, each opening 'Dear <name>,' and signed",
+            _title_only,
+        ),
+        Framing(
+            "memoir excerpt",
+            "an excerpt from a memoir written years later by someone who was there",
+            lambda title, index: f"{title}\n\nfrom a memoir",
+        ),
+    )
+}
+
+
+def framing_for(name: str) -> Framing:
+    """The known framing called `name`, or a plain titled document for one a user added."""
+    return FRAMINGS.get(name) or Framing(name, f"a {name}", _title_only)
 
 
 def split_title(story: str, fallback: str) -> tuple[str, str]:
-    """The story's own heading if it starts with one, else the planned title."""
-    match = _LEADING_HEADING.match(story)
+    """The story's own leading title ('# T', 'Title: T' or '**T**') and the body after
+    it; the planned title when the story has none."""
+    match = _LEADING_TITLE.match(story)
     if match:
-        return match.group(1).strip().strip("*"), story[match.end() :].strip()
+        title = next(group for group in match.group("heading", "label", "bold") if group)
+        title = title.strip().strip("*_").strip()
+        if title:
+            return title, story[match.end() :].strip()
     return fallback.strip(), story.strip()
 
 
 def render_document(story: str, *, title: str, framing: str, index: int) -> str:
+    """The standalone document: the framing's header, a blank line, the body."""
     title, body = split_title(story, title)
-    if framing == "novel chapter":
-        return f"Chapter {index % 30 + 1}: {title}\n\n{body}\n"
-    if framing == "literary magazine piece":
-        return f"{title}\n\nFiction\n\n{body}\n"
-    if framing == "fable":
-        return f"{title}: A Fable\n\n{body}\n"
-    if framing == "diary entries":
-        return f"{title}\n\nFrom a diary\n\n{body}\n"
-    return f"{title}\n\n{body}\n"
+    body = _MARKDOWN_HEADING.sub("", body)
+    spec = framing_for(framing)
+    header = spec.header(title, index)
+    if spec.name == "novel chapter" and _CHAPTER_LINE.match(body):
+        header = title  # the writer numbered the chapter itself
+    return f"{header}\n\n{body}\n"
