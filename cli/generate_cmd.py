@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from storyloom.backends.base import Backend, BackendError
+from storyloom.backends.base import BackendError
 from storyloom.backends.registry import (
     BACKEND_NAMES,
     BackendOptions,
@@ -19,13 +22,31 @@ from storyloom.backends.registry import (
 )
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
+from storyloom.graph.context import StoryContext
 from storyloom.graph.rundir import RunConfig, RunDir, RunDirError
+from storyloom.graph.runlock import RunLock, RunLockedError
 from storyloom.graph.runner import RunOptions, RunReport, make_context, run_stories
 from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.sinks import SinkError
 from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sample_path
 
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
+
+#: Whole-call watchdog for the anthropic backend (its HTTP timeout covers one request,
+#: not a repair turn or time queued behind the throttle). Local models queue behind one
+#: loaded model, so a fixed limit there would fire on a long queue, not on a hang.
+DEFAULT_CALL_TIMEOUT = {"anthropic": 600.0}
+
+#: Errors whose message is already one clear line for the user.
+USER_ERRORS = (
+    InputError,
+    RunDirError,
+    RunLockedError,
+    BackendError,
+    CheckpointStoreError,
+    SinkError,
+)
 
 EXAMPLES = """
 \b
@@ -129,10 +150,32 @@ Examples:
     help="Per-request timeout in seconds (anthropic).",
 )
 @click.option(
+    "--call-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds one LLM call may take before it is retried as lost; 0 for no limit "
+    "[default: 600 for anthropic, none for local models].",
+)
+@click.option(
+    "--dedupe-threshold",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="Jaccard similarity at which a story counts as a near-duplicate.",
+)
+@click.option(
+    "--premise-threshold",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.6,
+    show_default=True,
+    help="Jaccard similarity at which a premise is planned again.",
+)
+@click.option(
     "--allow-config-change",
     is_flag=True,
     help="Continue a run even though its settings or inputs changed.",
 )
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on errors.")
 def generate(
     count: int,
     run_dir: Path,
@@ -149,59 +192,128 @@ def generate(
     name_variants: bool,
     max_cost: float | None,
     timeout: float,
+    call_timeout: float | None,
+    dedupe_threshold: float,
+    premise_threshold: float,
     allow_config_change: bool,
+    debug: bool,
 ) -> None:
-    """Generate stories into a run directory, resuming whatever it already holds."""
+    """Generate stories into a run directory, resuming whatever it already holds.
+
+    Errors are one line and a non-zero exit; `--debug` adds the traceback.
+    """
     console = Console(stderr=True)
-    try:
-        inputs = load_inputs(constitution, persona, axes)
-    except InputError as error:
-        raise click.ClickException(str(error)) from error
-    run = RunDir(run_dir)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     backend_name = backend or default_backend_name()
+    if model is not None and backend_name != "anthropic":
+        raise click.UsageError(
+            f"--model applies to the anthropic backend, not {backend_name} "
+            "(use --model-path for a local GGUF model)"
+        )
     settings = GenerationSettings(
         seed=seed,
         max_revisions=max_revisions,
         rewrite=rewrite,  # type: ignore[arg-type]
         name_variants=name_variants,
+        story_dedupe_threshold=dedupe_threshold,
+        premise_dedupe_threshold=premise_threshold,
     )
-    try:
+    if call_timeout is None:
+        call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
+    run = RunDir(run_dir)
+    with _user_errors(debug):
+        inputs = load_inputs(constitution, persona, axes)
         run.prepare()
-        llm = create_backend(BackendOptions(backend_name, model, model_path, timeout))
+        with RunLock(run.path) as lock:
+            if lock.stale_owner is not None:
+                console.print(
+                    f"[yellow]The previous run here ({lock.stale_owner.describe()}) did not "
+                    "exit cleanly; resuming from its checkpoints.[/]"
+                )
+            _generate_locked(
+                console,
+                run,
+                inputs,
+                settings,
+                BackendOptions(backend_name, model, model_path, timeout),
+                {
+                    "constitution": str(constitution or sample_path("constitution")),
+                    "persona": str(persona or sample_path("persona")),
+                    "axes": str(axes or sample_path("axes")),
+                },
+                RunOptions(count=count, concurrency=concurrency, max_cost=max_cost),
+                call_timeout=call_timeout or None,
+                allow_config_change=allow_config_change,
+            )
+
+
+@contextmanager
+def _user_errors(debug: bool) -> Iterator[None]:
+    """Known failures become one line; anything else too, with the traceback on --debug."""
+    try:
+        yield
+    except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+        raise
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        raise click.ClickException(str(error)) from error
+    except OSError as error:
+        if debug:
+            raise
+        raise click.ClickException(
+            f"{error.filename or 'run'}: {error.strerror or error}"
+        ) from error
+    except Exception as error:
+        if debug:
+            raise
+        raise click.ClickException(
+            f"unexpected {type(error).__name__}: {error} (run again with --debug for details; "
+            "nothing already written is lost)"
+        ) from error
+
+
+def _generate_locked(
+    console: Console,
+    run: RunDir,
+    inputs: StoryInputs,
+    settings: GenerationSettings,
+    backend_options: BackendOptions,
+    input_paths: dict[str, str],
+    options: RunOptions,
+    *,
+    call_timeout: float | None,
+    allow_config_change: bool,
+) -> None:
+    """Everything that writes to the run directory, under its lock."""
+    llm = create_backend(backend_options)
+    try:
         config = RunConfig.create(
-            run.name,
-            backend_name,
-            llm.model,
-            settings,
-            inputs,
-            {
-                "constitution": str(constitution or sample_path("constitution")),
-                "persona": str(persona or sample_path("persona")),
-                "axes": str(axes or sample_path("axes")),
-            },
+            run.name, backend_options.name, llm.model, settings, inputs, input_paths
         )
         config = run.freeze_config(config, allow_change=allow_config_change)
-    except (RunDirError, BackendError) as error:
-        raise click.ClickException(str(error)) from error
-
-    options = RunOptions(count=count, concurrency=concurrency, max_cost=max_cost)
-    console.print(
-        f"[bold]storyloom[/] run [cyan]{run.path}[/] · backend {backend_name} "
-        f"({llm.model}) · {count} stories · concurrency {concurrency}"
-    )
-    try:
-        report, signal_number = asyncio.run(_run(run, config, inputs, llm, options, console))
-    except CheckpointStoreError as error:
-        raise click.ClickException(str(error)) from error
+        console.print(
+            f"[bold]storyloom[/] run [cyan]{run.path}[/] · backend {backend_options.name} "
+            f"({llm.model}) · {options.count} stories · concurrency {options.concurrency}"
+        )
+        context = make_context(run, config, inputs, llm, call_timeout=call_timeout)
+    except BaseException:
+        asyncio.run(llm.aclose())  # nothing was sent yet, so a fresh loop can close it
+        raise
+    report, signal_number = asyncio.run(_run(run, context, options, console))
     print_summary(console, run, report)
     if signal_number is not None:
         console.print(f"Stopped. Run the same command again to resume {run.path}.")
         raise SystemExit(EXIT_SIGINT if signal_number == signal.SIGINT else EXIT_SIGTERM)
     if report.fatal_error:
-        raise click.ClickException(report.fatal_error)
+        raise click.ClickException(
+            f"{report.fatal_error} (run stopped; run the same command again to resume)"
+        )
     if report.stop_reason == "budget":
         console.print(
-            f"Budget of ${max_cost:.2f} reached; rerun with a higher --max-cost to continue."
+            f"Budget of ${options.max_cost or 0:.2f} reached; "
+            "rerun with a higher --max-cost to continue."
         )
         return
     if report.interrupted:
@@ -212,15 +324,11 @@ def generate(
 
 
 async def _run(
-    run: RunDir,
-    config: RunConfig,
-    inputs: StoryInputs,
-    llm: Backend,
-    options: RunOptions,
-    console: Console,
+    run: RunDir, context: StoryContext, options: RunOptions, console: Console
 ) -> tuple[RunReport, int | None]:
-    """Run with signal handling: the first SIGINT/SIGTERM stops new stories and lets
-    in-flight ones finish; a second exits at once (checkpoints are already durable)."""
+    """Run with signal handling: the first SIGINT/SIGTERM stops new stories and new calls
+    (calls in flight finish and checkpoint); a second exits at once (checkpoints are
+    already durable, so nothing finished is lost either way)."""
     stop = asyncio.Event()
     received: list[int] = []
     loop = asyncio.get_running_loop()
@@ -229,8 +337,8 @@ async def _run(
         received.append(number)
         if len(received) == 1:
             console.print(
-                "[yellow]Stopping: no new stories start; in-flight stories "
-                "finish and checkpoint (signal again to stop at once).[/]"
+                "[yellow]Stopping: no new stories or calls start; calls in flight finish "
+                "and checkpoint (signal again to stop at once).[/]"
             )
             stop.set()
         else:
@@ -239,12 +347,13 @@ async def _run(
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
-    context = make_context(run, config, inputs, llm)
     try:
         with RunProgress(console, options.count) as progress:
             report = await run_stories(
                 run, context, options, on_progress=progress.update, stop=stop
             )
     finally:
-        await llm.aclose()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+        await context.backend.aclose()
     return report, (received[0] if received else None)

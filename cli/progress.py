@@ -57,9 +57,16 @@ class RunProgress:
         if event == "skipped":
             self._progress.update(self._task, advance=1)
             return
-        if event == "interrupted":
+        if event in ("interrupted", "paused"):
             return
         self._progress.update(self._task, advance=1, **self._counts)
+
+
+_INTERRUPTION_LABELS = {
+    "transient": "backend kept failing after retries",
+    "fatal": "run stopped by a fatal error",
+    "error": "unexpected error",
+}
 
 
 def print_summary(console: Console, run: RunDir, report: RunReport) -> None:
@@ -75,6 +82,10 @@ def print_summary(console: Console, run: RunDir, report: RunReport) -> None:
         table.add_row(f"  rejected: {reason}", str(count))
     if report.interrupted:
         table.add_row("interrupted (resume to retry)", f"[yellow]{report.interrupted}[/]")
+        for kind, count in sorted(report.interruptions.items()):
+            table.add_row(f"  interrupted: {_INTERRUPTION_LABELS.get(kind, kind)}", str(count))
+    if report.paused:
+        table.add_row("paused by the stop (resume to continue)", f"[yellow]{report.paused}[/]")
     if report.not_started:
         table.add_row("not started", str(report.not_started))
     table.add_row("outputs", f"{run.corpus_path}\n{run.rejected_path}")

@@ -2,18 +2,34 @@
 
 Backends, open files and indexes cannot (and must not) be serialised into a checkpoint,
 and the API key must never reach one; LangGraph passes this object beside the state.
+
+Every LLM call goes through `complete`, which is also where a run is made safe to stop and
+safe from hangs: once a graceful stop is requested no new call starts (the node raises
+`StopRequested`, so the thread stays at its last checkpoint and resumes from there), and a
+call that outlives `call_timeout` becomes a `TransientBackendError` the node's retry
+policy handles like any other lost call.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from storyloom.backends.base import Backend, Completion, CompletionRequest
+from storyloom.backends.base import (
+    Backend,
+    Completion,
+    CompletionRequest,
+    TransientBackendError,
+)
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.sinks import RunSinks
 from storyloom.stories.inputs import StoryInputs
+
+
+class StopRequested(Exception):
+    """A graceful stop was asked for before this node's call: resume the thread later."""
 
 
 @dataclass
@@ -26,9 +42,25 @@ class StoryContext:
     story_index: NearDuplicateIndex
     premise_index: NearDuplicateIndex
     ledger: UsageLedger
+    #: Seconds one backend call may take before it counts as lost (None: no limit).
+    call_timeout: float | None = None
+    #: Set by the runner on Ctrl-C / SIGTERM: calls not yet started are not made.
+    stop: asyncio.Event | None = None
+
+    def __post_init__(self) -> None:
+        if self.call_timeout is not None and self.call_timeout <= 0:
+            raise ValueError(f"call_timeout must be > 0 seconds, got {self.call_timeout}")
 
     async def complete(self, story_id: str, request: CompletionRequest) -> Completion:
         """Call the backend and book the usage against the story and node."""
-        completion = await self.backend.complete(request)
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
+        try:
+            completion = await asyncio.wait_for(self.backend.complete(request), self.call_timeout)
+        except TimeoutError:
+            raise TransientBackendError(
+                f"{request.purpose or 'call'}: the backend did not answer within "
+                f"{self.call_timeout:g}s"
+            ) from None
         self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
         return completion

@@ -43,8 +43,13 @@ class RunConfig(BaseModel):
 
     @classmethod
     def create(
-        cls, name: str, backend: str, model: str, settings: GenerationSettings,
-        inputs: StoryInputs, input_paths: dict[str, str],
+        cls,
+        name: str,
+        backend: str,
+        model: str,
+        settings: GenerationSettings,
+        inputs: StoryInputs,
+        input_paths: dict[str, str],
     ) -> RunConfig:
         return cls(
             name=name,

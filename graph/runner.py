@@ -5,12 +5,27 @@ classified: already in corpus/rejected (skipped), checkpointed mid-way (resumed 
 last checkpoint), finished but its output line lost to a crash (written again from the
 checkpoint), or new. Checkpoints are written before each next step (`durability="sync"`),
 so a kill loses at most the node that was running.
+
+How each failure ends (the run itself never crashes on one):
+
+- a story-level problem the workflow can judge (invalid output, a refused prompt, empty
+  or absurd text) is *rejected* with its reason by the nodes;
+- a transient backend error still failing after the retry policy, or an unexpected bug,
+  leaves the story *interrupted* at its last checkpoint: a backend outage says nothing
+  about the story, so it is not rejected (that would be final); the next start resumes
+  it;
+- a graceful stop (`stop` set) lets calls in flight finish and checkpoint, and *pauses*
+  stories before their next call;
+- what no story can get past (a fatal backend error such as a bad key, an output or
+  checkpoint write failing, e.g. disk full) stops the run: nothing new starts, stories
+  in flight pause, and `fatal_error` says what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,20 +33,20 @@ from typing import Any, Literal
 
 from langgraph.types import RetryPolicy
 
-from storyloom.backends.base import Backend, PermanentBackendError
+from storyloom.backends.base import Backend, PermanentBackendError, TransientBackendError
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.graph import nodes
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
 from storyloom.graph.checkpointer import open_checkpointer
-from storyloom.graph.context import StoryContext
+from storyloom.graph.context import StopRequested, StoryContext
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
-from storyloom.graph.sinks import RunSinks
+from storyloom.graph.sinks import RunSinks, SinkError, repair_jsonl
 from storyloom.stories.inputs import StoryInputs
 
 log = logging.getLogger(__name__)
 
-Event = Literal["skipped", "emitted", "rejected", "interrupted"]
+Event = Literal["skipped", "emitted", "rejected", "interrupted", "paused"]
 ProgressCallback = Callable[[Event, str], None]
 
 StopReason = Literal["finished", "stopped", "budget", "fatal"]
@@ -44,8 +59,11 @@ class RunReport:
     emitted: int = 0
     rejected: int = 0
     interrupted: int = 0
+    paused: int = 0
     resumed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Why stories were interrupted: "transient" (retries exhausted), "fatal", "error".
+    interruptions: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     stop_reason: StopReason = "finished"
     fatal_error: str | None = None
@@ -73,9 +91,23 @@ class RunOptions:
 
 
 def make_context(
-    run: RunDir, config: RunConfig, inputs: StoryInputs, backend: Backend
+    run: RunDir,
+    config: RunConfig,
+    inputs: StoryInputs,
+    backend: Backend,
+    *,
+    call_timeout: float | None = None,
 ) -> StoryContext:
+    """The context for one process working on `run`; repairs torn tails first.
+
+    The usage ledger and dedupe indexes are append-only JSONL like the outputs: a line
+    torn by a crash is cut before they are loaded, or the next append would glue onto it
+    and be lost as well.
+    """
     settings = config.settings
+    repair_jsonl(run.usage_path, key="story_id")
+    repair_jsonl(run.story_index_path, key="key")
+    repair_jsonl(run.premise_index_path, key="key")
     return StoryContext(
         run_name=run.name,
         inputs=inputs,
@@ -91,6 +123,7 @@ def make_context(
             path=run.premise_index_path,
         ),
         ledger=UsageLedger(run.usage_path),
+        call_timeout=call_timeout,
     )
 
 
@@ -126,43 +159,73 @@ async def run_stories(
     for index in range(options.count):
         queue.put_nowait(index)
 
+    context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
         graph = build_graph(saver, retry=options.retry)
 
+        def interrupt(story_id: str, kind: str, message: str) -> None:
+            report.interrupted += 1
+            report.interruptions[kind] += 1
+            report.errors.append(f"{story_id}: {message}")
+            notify("interrupted", story_id)
+
+        def fatal(story_id: str, message: str) -> None:
+            if report.stop_reason != "fatal":
+                report.stop_reason, report.fatal_error = "fatal", message
+            stop.set()
+            interrupt(story_id, "fatal", message)
+
         async def run_one(index: int) -> None:
             story_id = run.story_id(index)
+            try:
+                final = await advance(index, story_id)
+            except StopRequested:
+                report.paused += 1
+                notify("paused", story_id)
+                return
+            except PermanentBackendError as error:
+                if error.fatal:
+                    fatal(story_id, str(error))
+                else:
+                    interrupt(story_id, "error", str(error))
+                return
+            except TransientBackendError as error:
+                interrupt(story_id, "transient", f"still failing after retries: {error}")
+                return
+            except SinkError as error:
+                fatal(story_id, str(error))
+                return
+            except sqlite3.Error as error:
+                fatal(story_id, f"{run.checkpoints_path}: checkpoint database failed ({error})")
+                return
+            except OSError as error:
+                fatal(story_id, f"cannot write the run's files ({error})")
+                return
+            except Exception as error:
+                log.debug("story %s failed", story_id, exc_info=True)
+                interrupt(story_id, "error", f"{type(error).__name__}: {error}")
+                return
+            if final is not None:
+                _count(report, final, notify)
+
+        async def advance(index: int, story_id: str) -> dict[str, Any] | None:
+            """Take one story as far as it goes; None when it was already finished."""
             if context.sinks.finished(story_id):
                 report.already_done += 1
                 notify("skipped", story_id)
-                return
+                return None
             config: Any = {"configurable": {"thread_id": story_id}}
             snapshot = await graph.aget_state(config)
             if snapshot.values and not snapshot.next:
                 _rewrite_lost_output(snapshot.values, context)
-                _count(report, snapshot.values, notify)
-                return
+                return snapshot.values
             payload = None if snapshot.next else {"story_id": story_id, "index": index}
             if snapshot.next:
                 report.resumed += 1
-            try:
-                final = await graph.ainvoke(
-                    payload, config, context=context, durability="sync"
-                )
-            except PermanentBackendError as error:
-                if error.fatal:
-                    report.stop_reason, report.fatal_error = "fatal", str(error)
-                    stop.set()
-                report.interrupted += 1
-                report.errors.append(f"{story_id}: {error}")
-                notify("interrupted", story_id)
-                return
-            except Exception as error:
-                log.exception("story %s failed", story_id)
-                report.interrupted += 1
-                report.errors.append(f"{story_id}: {type(error).__name__}: {error}")
-                notify("interrupted", story_id)
-                return
-            _count(report, final, notify)
+            result: dict[str, Any] = await graph.ainvoke(
+                payload, config, context=context, durability="sync"
+            )
+            return result
 
         async def worker() -> None:
             while not stop.is_set():

@@ -7,46 +7,92 @@ produced again rather than lost or half-counted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
-def repair_jsonl(path: Path) -> int:
-    """Cut a torn or unparsable tail off `path`; return how many bytes were removed."""
+def repair_jsonl(path: Path, key: str = "id") -> int:
+    """Cut a torn or unparsable tail off `path` (the last good line is a JSON object
+    holding `key`); return how many bytes were removed.
+
+    Only the end of the file is read (a corpus may be gigabytes): a crash can tear only
+    the line being appended, so scanning back to the last whole record is enough.
+    """
     if not path.exists():
         return 0
-    data = path.read_bytes()
-    keep = len(data)
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-    while keep > 0:
-        start = data.rfind(b"\n", 0, keep - 1) + 1
-        try:
-            json.loads(data[start:keep])
-            break
-        except ValueError:
-            keep = start
-    if keep == len(data):
-        return 0
     with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        keep = size
+        while keep > 0:
+            start = _line_start(handle, keep)
+            handle.seek(start)
+            line = handle.read(keep - start)
+            if line.endswith(b"\n") and _is_record(line, key):
+                break
+            keep = start
+        if keep == size:
+            return 0
         handle.truncate(keep)
         handle.flush()
         os.fsync(handle.fileno())
-    return len(data) - keep
+    return size - keep
+
+
+def _line_start(handle: BinaryIO, end: int) -> int:
+    """Offset of the line that ends at `end` (the byte after its newline, or EOF)."""
+    position = end - 1  # skip the line's own newline
+    block = 65536
+    while position > 0:
+        low = max(0, position - block)
+        handle.seek(low)
+        found = handle.read(position - low).rfind(b"\n")
+        if found >= 0:
+            return low + found + 1
+        position = low
+    return 0
+
+
+def _is_record(line: bytes, key: str) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and key in record
 
 
 def read_ids(path: Path) -> set[str]:
     if not path.exists():
         return set()
     ids: set[str] = set()
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
                 ids.add(json.loads(line)["id"])
+            except (ValueError, KeyError, TypeError):
+                raise SinkError(
+                    f"{path}: line {number} is not a story record (edited or damaged?); "
+                    "fix or remove that line, then run again"
+                ) from None
     return ids
+
+
+class SinkError(RuntimeError):
+    """An output file cannot be used; the message names the file and the problem."""
+
+
+class SinkWriteError(SinkError):
+    """An output line could not be written (disk full, I/O error). The file was put back
+    as it was, so the run can stop cleanly and be resumed once the cause is fixed."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class JsonlSink:
@@ -58,16 +104,41 @@ class JsonlSink:
 
     def write(self, record: dict[str, Any]) -> bool:
         """Append `record` unless its id is already there; True if it was written."""
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             if record["id"] in self.ids:
                 return False
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _append_whole(self.path, data)
             self.ids.add(record["id"])
             return True
+
+
+def _append_whole(path: Path, data: bytes) -> None:
+    """Append `data` and fsync it, or leave the file exactly as it was and raise.
+
+    A failed write (ENOSPC mid-line) would otherwise leave a fragment that the next
+    append glues onto, losing that line too; cutting back to the old size keeps every
+    line whole even while the disk is full.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError as exc:
+            # Should even this fail, repair_jsonl cuts the torn tail on the next start.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise SinkWriteError(
+                f"{path}: cannot write ({exc.strerror or exc}); the file was left whole. "
+                "Fix the cause and run the same command again to resume",
+                exc.errno,
+            ) from exc
+    finally:
+        os.close(fd)
 
 
 class RunSinks:
