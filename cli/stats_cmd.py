@@ -1,9 +1,90 @@
-"""Placeholder: `storyloom stats` is being built."""
+"""`storyloom stats`: corpus statistics for a run directory or any corpus JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
+from rich.console import Console
+
+from storyloom.report.compute import (
+    DEFAULT_HEATMAP_AXES,
+    DEFAULT_SAMPLE,
+    StatsOptions,
+    compute_stats,
+)
+from storyloom.report.jsonl import ReportInputError
+from storyloom.report.output import write_html, write_json
+from storyloom.report.source import open_input
+from storyloom.report.terminal import render_terminal
+
+
+def _axes(value: str) -> tuple[str, str]:
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+        raise click.BadParameter(
+            f"expected two different axis names like 'setting,dilemma', got {value!r}"
+        )
+    return parts[0], parts[1]
 
 
 @click.command(name="stats")
-def stats() -> None:
-    """Not available yet."""
-    raise click.ClickException("storyloom stats is not available yet")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full statistics as JSON to this file.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML report with plots to this file.",
+)
+@click.option(
+    "--text-field",
+    default="text",
+    show_default=True,
+    help="Field holding the document text (dots reach nested fields: a.b).",
+)
+@click.option(
+    "--axes",
+    "axes",
+    default=",".join(DEFAULT_HEATMAP_AXES),
+    show_default=True,
+    help="Two premise axes for the coverage heat map.",
+)
+@click.option(
+    "--sample",
+    default=DEFAULT_SAMPLE,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="Documents sampled for distinct-n, phrases, similarity and names.",
+)
+def stats(
+    source: Path,
+    json_path: Path | None,
+    html_path: Path | None,
+    text_field: str,
+    axes: str,
+    sample: int,
+) -> None:
+    """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl."""
+    try:
+        options = StatsOptions(text_field=text_field, heatmap_axes=_axes(axes), sample=sample)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        report = compute_stats(open_input(source), options)
+    except ReportInputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    render_terminal(report, Console())
+    for path, write in ((json_path, write_json), (html_path, write_html)):
+        if path is None:
+            continue
+        try:
+            write(report, path)
+        except OSError as exc:
+            raise click.ClickException(f"{path}: cannot write ({exc.strerror})") from exc
+        click.echo(f"wrote {path}")

@@ -79,9 +79,10 @@ class DocumentCollector:
     def size(self, tokenizer: str) -> Size:
         edges = nice_edges(max(self.words, default=0))
         bands = {}
-        for band in [*[b for b in LENGTH_BANDS if b in self.bands], *sorted(
-            set(self.bands) - set(LENGTH_BANDS)
-        )]:
+        for band in [
+            *[b for b in LENGTH_BANDS if b in self.bands],
+            *sorted(set(self.bands) - set(LENGTH_BANDS)),
+        ]:
             counts = self.bands[band]
             target = LENGTH_BANDS.get(band)
             inside = sum(target[0] <= n <= target[1] for n in counts) if target else None

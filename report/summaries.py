@@ -58,8 +58,7 @@ def top_shares(counter: Counter[str], total: int, limit: int) -> list[Share]:
     """The `limit` most common values; ties broken alphabetically so output is stable."""
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return [
-        Share(value=value, count=count, share=ratio(count, total) or 0.0)
-        for value, count in ranked
+        Share(value=value, count=count, share=ratio(count, total) or 0.0) for value, count in ranked
     ]
 
 
