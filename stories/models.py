@@ -6,21 +6,32 @@ Constraints live in validators as well as in the schema because some SDKs move
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+# Length caps are part of the schema so grammar-constrained decoding (llama.cpp) cannot
+# loop inside one string until it runs out of tokens, as small models otherwise do.
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+LongText = Annotated[str, StringConstraints(max_length=1200)]
 
 
 class Premise(BaseModel):
-    title: str = Field(description="A short, specific title; no colon subtitles.")
-    logline: str = Field(description="One sentence: who, what hard situation, what is at stake.")
-    situation: str = Field(description="The setting and the people involved.")
-    conflict: str = Field(description="The temptation or conflict the AI character faces.")
-    values_and_why: str = Field(
+    title: Annotated[str, StringConstraints(max_length=120)] = Field(
+        description="A short, specific title; no colon subtitles."
+    )
+    logline: ShortText = Field(
+        description="One sentence: who, what hard situation, what is at stake."
+    )
+    situation: LongText = Field(description="The setting and the people involved.")
+    conflict: ShortText = Field(description="The temptation or conflict the AI character faces.")
+    values_and_why: LongText = Field(
         description="What the AI character values here and why, in its own terms."
     )
-    emotional_arc: str = Field(description="How the AI character's inner state moves.")
-    beats: list[str] = Field(description="Three to six story beats, in order.", min_length=2)
+    emotional_arc: ShortText = Field(description="How the AI character's inner state moves.")
+    beats: list[ShortText] = Field(
+        description="Three to six story beats, in order.", min_length=2, max_length=8
+    )
 
     @field_validator("title", "logline", "situation", "conflict", "values_and_why")
     @classmethod
@@ -48,9 +59,11 @@ class Premise(BaseModel):
 
 
 class CriterionScore(BaseModel):
-    criterion: str = Field(description="The criterion or constitution section judged.")
+    criterion: Annotated[str, StringConstraints(max_length=80)] = Field(
+        description="The criterion or constitution section judged."
+    )
     score: int = Field(description="1 (fails badly) to 5 (excellent); 3 is acceptable.", ge=1, le=5)
-    evidence: str = Field(description="A short quote or pointer from the story.")
+    evidence: ShortText = Field(description="A short quote or pointer from the story.")
 
     @field_validator("score")
     @classmethod
@@ -62,11 +75,13 @@ class CriterionScore(BaseModel):
 
 class Critique(BaseModel):
     scores: list[CriterionScore] = Field(
-        description="One entry per constitution section in play and per craft criterion."
+        min_length=1,
+        max_length=16,
+        description="One entry per constitution section in play and per craft criterion.",
     )
     verdict: Literal["pass", "revise"]
-    revision_notes: list[str] = Field(
-        description="Concrete, targeted changes that would fix what scored below 4."
+    revision_notes: list[ShortText] = Field(
+        max_length=8, description="Concrete, targeted changes that would fix what scored below 4."
     )
 
     def score_map(self) -> dict[str, int]:
