@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from storyloom.backends.base import BackendError
+from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.registry import (
     BACKEND_NAMES,
     BackendOptions,
@@ -29,6 +30,9 @@ from storyloom.graph.runner import RunOptions, RunReport, make_context, run_stor
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.sinks import SinkError
 from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sample_path
+
+#: Fault injection for rehearsals and tests: `transient=0.1,hang=0.02,seed=7` (FaultPlan).
+FAULTS_ENV = "STORYLOOM_FAULTS"
 
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
@@ -288,6 +292,11 @@ def _generate_locked(
 ) -> None:
     """Everything that writes to the run directory, under its lock."""
     llm = create_backend(backend_options)
+    if fault_spec := os.environ.get(FAULTS_ENV, "").strip():
+        try:
+            llm = FaultyBackend(llm, FaultPlan.parse(fault_spec))
+        except ValueError as error:
+            raise click.ClickException(f"{FAULTS_ENV}: {error}") from error
     try:
         config = RunConfig.create(
             run.name, backend_options.name, llm.model, settings, inputs, input_paths
@@ -303,6 +312,9 @@ def _generate_locked(
         raise
     report, signal_number = asyncio.run(_run(run, context, options, console))
     print_summary(console, run, report)
+    if isinstance(llm, FaultyBackend):
+        injected = ", ".join(f"{kind} {n}" for kind, n in sorted(llm.injected.items()))
+        console.print(f"injected faults ({FAULTS_ENV}): {injected or 'none'}")
     if signal_number is not None:
         console.print(f"Stopped. Run the same command again to resume {run.path}.")
         raise SystemExit(EXIT_SIGINT if signal_number == signal.SIGINT else EXIT_SIGTERM)
