@@ -1,9 +1,127 @@
-"""Placeholder: `storyloom plan` is being built."""
+"""`storyloom plan`: show the seeds a run would draw and how evenly they cover the axes,
+constitution sections and persona names, without calling any model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
+
+from storyloom.stories.coverage import (
+    CoverageRow,
+    coverage,
+    distinct_premises,
+    worst_deviation,
+)
+from storyloom.stories.inputs import InputError, StoryInputs, load_inputs
+from storyloom.stories.seeds import StorySeed, persona_names, plan_seeds
+
+_PATH = click.Path(path_type=Path)
+
+
+def _seed_table(seeds: list[StorySeed], inputs: StoryInputs) -> Table:
+    table = Table(title=f"Seeds ({len(seeds)})", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("persona")
+    for axis in inputs.axes.values:
+        table.add_column(axis.replace("_", " "))
+    table.add_column("sections")
+    for seed in seeds:
+        table.add_row(
+            str(seed.index),
+            seed.persona_name,
+            *(seed.axes[axis] for axis in inputs.axes.values),
+            ", ".join(seed.sections),
+        )
+    return table
+
+
+def _coverage_table(rows: list[CoverageRow]) -> Table:
+    table = Table(title="Coverage (count vs fair share)")
+    table.add_column("dimension")
+    table.add_column("value", no_wrap=True, overflow="ellipsis", max_width=44)
+    table.add_column("count", justify="right")
+    table.add_column("fair share", justify="right")
+    table.add_column("deviation", justify="right")
+    previous = None
+    for row in rows:
+        table.add_row(
+            row.dimension if row.dimension != previous else "",
+            row.value,
+            str(row.count),
+            f"{row.fair_share:.2f}",
+            f"{row.deviation:+.2f}",
+            end_section=False,
+        )
+        previous = row.dimension
+    return table
+
+
+def _summary_table(worst: dict[str, float]) -> Table:
+    table = Table(title="Largest deviation from fair share")
+    table.add_column("dimension")
+    table.add_column("max |count - fair share|", justify="right")
+    for dimension, value in worst.items():
+        table.add_row(dimension, f"{value:.2f}")
+    return table
 
 
 @click.command(name="plan")
-def plan() -> None:
-    """Not available yet."""
-    raise click.ClickException("storyloom plan is not available yet")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many story seeds to draw.")  # fmt: skip
+@click.option("--seed", "run_seed", type=int, default=0, show_default=True,
+              help="Run seed (the same as generate's --seed).")  # fmt: skip
+@click.option("--axes", type=_PATH, help="Premise axes TOML (default: the bundled sample).")
+@click.option("--constitution", type=_PATH, help="Constitution Markdown (default: sample).")
+@click.option("--persona", type=_PATH, help="Persona TOML (default: the bundled sample).")
+@click.option("--name-variants", is_flag=True,
+              help="Cycle the persona's name variants over identical draws.")  # fmt: skip
+@click.option("--coverage-only", is_flag=True, help="Print only the coverage tables.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def plan(
+    count: int,
+    run_seed: int,
+    axes: Path | None,
+    constitution: Path | None,
+    persona: Path | None,
+    name_variants: bool,
+    coverage_only: bool,
+    as_json: bool,
+) -> None:
+    """Show the seeds a run would draw and their coverage; no model is called.
+
+    Every axis value and constitution section stays within one of its fair share over
+    any prefix of a run (within one per name variant with --name-variants).
+    """
+    try:
+        inputs = load_inputs(constitution=constitution, persona=persona, axes=axes)
+    except InputError as err:
+        raise click.ClickException(str(err)) from err
+    seeds = plan_seeds(inputs, run_seed, count, name_variants=name_variants)
+    names = persona_names(inputs, name_variants=name_variants)
+    rows = coverage(seeds, inputs, names)
+    worst = worst_deviation(rows)
+    if as_json:
+        payload = {
+            "count": count,
+            "seed": run_seed,
+            "distinct_premises": distinct_premises(seeds),
+            "max_deviation": {key: round(value, 4) for key, value in worst.items()},
+            "coverage": [row.to_dict() for row in rows],
+        }
+        if not coverage_only:
+            payload["seeds"] = [seed.to_dict() for seed in seeds]
+        click.echo(json.dumps(payload, indent=2))
+        return
+    console = Console()
+    if not coverage_only:
+        console.print(_seed_table(seeds, inputs))
+    console.print(_coverage_table(rows))
+    console.print(_summary_table(worst))
+    console.print(
+        f"{distinct_premises(seeds)} distinct premise draws among {count} seeds "
+        f"(seed {run_seed}{', name variants: ' + ', '.join(names) if name_variants else ''})."
+    )

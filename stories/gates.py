@@ -115,6 +115,7 @@ _SIGN_OFF = re.compile(
 )
 
 _CLOSERS = "*_\"'\u201d\u2019)]\u00bb "
+_OPENERS = "*_\"'\u201c\u2018([\u00ab "
 _TERMINAL = (".", "!", "?", "\u2026")
 _THE_END = re.compile(r"^[*_~\s-]*(the end|fin|end)[.!*_~\s-]*$", re.IGNORECASE)
 _HEADER_LINE = re.compile(r"^\s*(#|title\s*:|\*\*[^*]+\*\*\s*$)", re.IGNORECASE)
@@ -388,7 +389,7 @@ def _stock_opening_finding(text: str, stock_openings: Iterable[str]) -> Finding 
     if not start:
         return None
     first = (sentences(start) or [start])[0]
-    normal = " ".join(first.lower().lstrip(_CLOSERS).replace("\u2019", "'").split())
+    normal = " ".join(first.lower().lstrip(_OPENERS).replace("\u2019", "'").split())
     for opening in stock_openings:
         if normal.startswith(opening.lower()):
             return Finding(
