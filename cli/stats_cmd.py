@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -26,6 +27,15 @@ def _axes(value: str) -> tuple[str, str]:
             f"expected two different axis names like 'setting,dilemma', got {value!r}"
         )
     return parts[0], parts[1]
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before a long computation rather than after it."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.ClickException(f"{path}: cannot write (folder {folder} does not exist)")
+    if not os.access(folder, os.W_OK):
+        raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
 @click.command(name="stats")
@@ -75,6 +85,9 @@ def stats(
         options = StatsOptions(text_field=text_field, heatmap_axes=_axes(axes), sample=sample)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    for path in (json_path, html_path):
+        if path is not None:
+            _check_writable(path)
     try:
         report = compute_stats(open_input(source), options)
     except ReportInputError as exc:
