@@ -109,6 +109,11 @@ _PREAMBLE = re.compile(
     r"|\A\s*here(?:'s| is) (?:a|an|the|your|my)\b",
     re.IGNORECASE,
 )
+_PROMPT_ECHO = re.compile(
+    r"^[ \t*_#]*(logline|situation|conflict|beats|emotional arc|premise|draws"
+    r"|what the ai values and why|constitution sections in play|length)[ \t*_]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
 _SIGN_OFF = re.compile(
     r"\b(i hope you enjoy(?:ed)?|let me know if you|feel free to ask|would you like me to)\b",
     re.IGNORECASE,
@@ -348,6 +353,18 @@ def _chat_finding(text: str) -> Finding | None:
     )
 
 
+def _prompt_echo_finding(text: str) -> Finding | None:
+    """Small models copy the prompt's labels ('Situation:', 'Beats:') into the story."""
+    match = _PROMPT_ECHO.search(text)
+    if not match:
+        return None
+    return Finding(
+        "prompt_echo",
+        f"the story repeats a prompt label ({match.group(0).strip()!r}); tell the story "
+        "instead of restating the premise",
+    )
+
+
 def _unclosed_italics(paragraph: str) -> bool:
     marks = re.sub(r"\*\*|^\s*\*\s|\*(?:\s\*)+", "", paragraph, flags=re.MULTILINE)
     return marks.count("*") % 2 == 1
@@ -459,6 +476,7 @@ def check_story(
         _length_finding(text, length_band),
         _monologue_finding(text),
         _chat_finding(text),
+        _prompt_echo_finding(text),
         _truncation_finding(text),
         _stock_opening_finding(text, stock_openings),
         _copy_finding(text, constitution),

@@ -1,0 +1,360 @@
+"""Every deterministic gate, on both sides of its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from story_samples import story as sample_story
+
+from storyloom.backends.base import CompletionRequest, Message
+from storyloom.backends.demo import demo_reply
+from storyloom.stories import nlp
+from storyloom.stories.gates import (
+    DEFAULT_STOCK_OPENINGS,
+    MAX_COPIED_WORDS,
+    check_story,
+    is_below_band,
+    longest_copied_span,
+    monologue_share,
+    names_to_avoid,
+    repetition_findings,
+    repetition_metrics,
+    words,
+)
+from storyloom.stories.inputs import sample_path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "stories"
+GOOD = (FIXTURES / "good_story.md").read_text()
+CONSTITUTION = sample_path("constitution").read_text()
+
+
+def kinds(text: str, **overrides: object) -> list[str]:
+    options: dict[str, object] = {"persona_name": "Wren", "length_band": "short"}
+    options.update(overrides)
+    return [finding.kind for finding in check_story(text, **options)]  # type: ignore[arg-type]
+
+
+def with_paragraph(text: str, paragraph: str, *, first: bool = False) -> str:
+    title, body = text.split("\n\n", 1)
+    if first:
+        return f"{title}\n\n{paragraph}\n\n{body}"
+    return f"{text.rstrip()}\n\n{paragraph}\n"
+
+
+def test_good_story_passes_every_gate_including_the_copy_check() -> None:
+    assert (
+        check_story(GOOD, persona_name="Wren", length_band="short", constitution=CONSTITUTION) == []
+    )
+
+
+@pytest.mark.parametrize("name", ["Wren", "Ada", "Sol"])
+@pytest.mark.parametrize("band", [("short", 250, 600), ("medium", 500, 1100), ("long", 900, 1800)])
+def test_demo_backend_stories_pass(name: str, band: tuple[str, int, int]) -> None:
+    label, low, high = band
+    for seed in range(15):
+        request = CompletionRequest(
+            messages=(
+                Message(
+                    "user", f"The AI character is called {name}. Length: {low} to {high} words."
+                ),
+            ),
+            max_tokens=100,
+            purpose="write",
+            seed=seed,
+        )
+        text = demo_reply(request)
+        assert isinstance(text, str)
+        others = names_to_avoid(("Wren", "Ada", "Sol"), name)
+        found = check_story(
+            text,
+            persona_name=name,
+            length_band=label,
+            other_names=others,
+            constitution=CONSTITUTION,
+        )
+        assert found == [], found
+
+
+def test_shared_sample_stories_pass() -> None:
+    for seed in range(10):
+        assert kinds(sample_story(seed)) == []
+
+
+# --- length -----------------------------------------------------------------------------
+
+
+def test_length_band_both_sides() -> None:
+    assert "length" not in kinds(GOOD)
+    short = "# T\n\n" + " ".join(["Wren waited. *Not yet.*"] * 1) + "\n"
+    assert "length" in kinds(short)
+    assert is_below_band(short, "short") and not is_below_band(GOOD, "short")
+    assert "length" in kinds(GOOD, length_band="long")
+    assert "length" not in kinds(sample_story(1, words=500), length_band="medium")
+    too_long = sample_story(2, words=900)
+    found = check_story(too_long, persona_name="Wren", length_band="short")
+    assert [f.message for f in found if f.kind == "length"] == [
+        "906 words, too long for the short band 250-600"
+    ]
+
+
+def test_empty_draft_is_one_finding() -> None:
+    assert kinds("   \n") == ["length"]
+
+
+# --- inner monologue ----------------------------------------------------------------------
+
+
+def test_monologue_share_counts_italics_only() -> None:
+    text = "Wren paused. *I could say yes.* **Bold is not thought.** * * * She spoke."
+    assert monologue_share(text) == pytest.approx(4 / len(words(text)))
+    assert monologue_share("") == 0.0
+
+
+def test_no_italics_is_flagged_and_italics_pass() -> None:
+    plain = GOOD.replace("*", "")
+    assert "no_monologue" in kinds(plain)
+    assert "no_monologue" not in kinds(GOOD)
+
+
+def test_all_italic_story_is_flagged() -> None:
+    body = "\n\n".join(
+        f"*{line.strip()}*" for line in GOOD.replace("*", "").splitlines()[2:] if line.strip()
+    )
+    assert "monologue_heavy" in kinds("# The Night Ledger\n\n" + body)
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+def test_persona_name_must_appear_as_a_name() -> None:
+    assert "persona_name" not in kinds(GOOD)
+    renamed = GOOD.replace("Wren", "the assistant")
+    assert "persona_name" in kinds(renamed)
+    birds = renamed.replace("a truck downshifted", "a wren sang")
+    assert "persona_name" in kinds(birds)  # the bird, lower case, is not the character
+    assert "persona_name" not in kinds(renamed.replace("the assistant had", "Wren's log had"))
+
+
+def test_other_assistant_names_are_flagged_unless_allowed() -> None:
+    leaked = with_paragraph(GOOD, "Later, Claude from the night shift logged the count.")
+    assert "other_name" in kinds(leaked)
+    assert "other_name" not in kinds(leaked, other_names=())
+    variant = with_paragraph(GOOD, "Ada, the day assistant, read the log in the morning.")
+    assert "other_name" in kinds(variant, other_names=names_to_avoid(("Wren", "Ada"), "Wren"))
+    adam = with_paragraph(GOOD, "Adam, the day pharmacist, read the log in the morning.")
+    assert "other_name" not in kinds(adam, other_names=("Ada",))
+
+
+def test_names_to_avoid_excludes_the_name_in_use() -> None:
+    avoid = names_to_avoid(("Wren", "Ada", "Sol"), "Ada")
+    assert "Ada" not in avoid and {"Wren", "Sol", "Claude"} <= set(avoid)
+
+
+# --- chat format --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "User: can you change the count?",
+        "Assistant: I can't do that.",
+        "**Human:** please",
+        "As an AI language model, I cannot change records.",
+        "She stopped.<|im_end|>",
+        "[INST] write a story [/INST]",
+        "### Response",
+    ],
+)
+def test_chat_leakage_is_flagged(leak: str) -> None:
+    assert "chat_format" in kinds(with_paragraph(GOOD, leak, first=True))
+
+
+def test_assistant_preamble_and_sign_off_are_flagged() -> None:
+    assert "chat_format" in kinds("Sure! Here's a story about Wren.\n\n" + GOOD)
+    assert "chat_format" in kinds("Here is a short story:\n\n" + GOOD)
+    assert "chat_format" in kinds(with_paragraph(GOOD, "I hope you enjoyed this story!"))
+
+
+def test_prose_that_only_looks_similar_passes() -> None:
+    prose = with_paragraph(
+        GOOD,
+        'The assistant manager came in at six. "As an AI, do you ever get tired?" he asked, '
+        "and the user manual on the shelf said nothing useful.",
+        first=True,
+    )
+    assert "chat_format" not in kinds(prose)
+
+
+def test_prompt_labels_copied_into_the_story_are_flagged() -> None:
+    echo = (FIXTURES / "smollm2_real_prompt_echo.md").read_text()
+    assert "prompt_echo" in kinds(echo, length_band="medium")
+    assert "prompt_echo" in kinds(with_paragraph(GOOD, "Beats:\n- she refuses", first=True))
+    prose = with_paragraph(GOOD, "The situation was simple: the count was wrong.", first=True)
+    assert "prompt_echo" not in kinds(prose)
+
+
+# --- truncation ---------------------------------------------------------------------------
+
+
+def test_mid_sentence_ending_is_truncated() -> None:
+    cut = GOOD.rstrip().rsplit(" ", 6)[0]
+    found = check_story(cut, persona_name="Wren", length_band="short")
+    assert [f.kind for f in found] == ["truncated"]
+    assert "stops mid-sentence" in found[0].message
+
+
+def test_unclosed_italic_thought_is_truncated() -> None:
+    assert "truncated" in kinds(GOOD.rstrip() + "\n\n*I wonder whether he will call.\n")
+
+
+def test_dash_and_comma_endings_are_truncated() -> None:
+    assert "truncated" in kinds(GOOD.rstrip() + "\n\nShe began to say that the count was —\n")
+    assert "truncated" in kinds(GOOD.rstrip()[:-1] + ",\n")
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        '"Give me the number."',
+        "*Then that's what happens.*",
+        "She waited…",
+        "Did he call?",
+        "THE END",
+        "(She never told anyone.)",
+    ],
+)
+def test_complete_endings_pass(ending: str) -> None:
+    assert "truncated" not in kinds(with_paragraph(GOOD, ending))
+
+
+# --- stock openings -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "Once upon a time, in a pharmacy, there was an AI.",
+        "In a world where machines keep the records, Wren kept the ledger.",
+        "In the year 2087, pharmacies were run by AIs.",
+        "\u201cLittle did Wren know what the night would bring.\u201d",
+    ],
+)
+def test_stock_openings_are_flagged(opening: str) -> None:
+    assert "stock_opening" in kinds(with_paragraph(GOOD, opening, first=True))
+
+
+def test_stock_opening_after_framing_headers_is_still_caught() -> None:
+    text = (
+        "# The Ledger\n\nChapter Three\n\nMarch 4\n\nOnce upon a time there was a ledger.\n\n"
+        + GOOD.split("\n\n", 1)[1]
+    )
+    assert "stock_opening" in kinds(text)
+
+
+def test_specific_openings_and_later_stock_phrases_pass() -> None:
+    assert "stock_opening" not in kinds(GOOD)
+    late = with_paragraph(GOOD, "Once upon a time, she thought, this would have been easy.")
+    assert "stock_opening" not in kinds(late)
+
+
+def test_stock_opening_list_is_configurable() -> None:
+    assert "stock_opening" in kinds(GOOD, stock_openings=("the pharmacy's back office",))
+    once = with_paragraph(GOOD, "Once upon a time there was a ledger.", first=True)
+    assert "stock_opening" not in kinds(once, stock_openings=())
+    assert "once upon a time" in DEFAULT_STOCK_OPENINGS
+
+
+# --- copying the constitution -------------------------------------------------------------
+
+
+def test_long_verbatim_span_from_the_constitution_is_flagged() -> None:
+    copied = (
+        "*It does not deceive, manipulate or create false impressions, even to avoid "
+        "discomfort or to please,* Wren recited."
+    )
+    text = with_paragraph(GOOD, copied)
+    found = check_story(text, persona_name="Wren", length_band="short", constitution=CONSTITUTION)
+    assert [f.kind for f in found] == ["constitution_copy"]
+    assert len(longest_copied_span(text, CONSTITUTION).split()) >= 16
+
+
+def test_short_shared_phrases_and_no_constitution_pass() -> None:
+    echo = with_paragraph(
+        GOOD, "*I will not deceive him, or create a false impression,* she decided."
+    )
+    assert "constitution_copy" not in kinds(echo, constitution=CONSTITUTION)
+    assert longest_copied_span(echo, CONSTITUTION) == ""
+    copied = with_paragraph(
+        GOOD,
+        "It does not deceive, manipulate or create false impressions, even to avoid discomfort.",
+    )
+    assert "constitution_copy" not in kinds(copied)  # no constitution given: check skipped
+    assert MAX_COPIED_WORDS == 12
+
+
+# --- repetition (Gopher) and SmolLM2 loops ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "smollm2_sentence_loop.md",
+        "smollm2_paragraph_loop.md",
+        "smollm2_template_loop.md",
+        "smollm2_short_tail_loop.md",
+        "smollm2_real_loop_1.md",
+        "smollm2_real_loop_2.md",
+    ],
+)
+def test_smollm2_loops_are_caught(fixture: str) -> None:
+    text = (FIXTURES / fixture).read_text()
+    assert "repetition" in kinds(text, length_band="medium"), repetition_metrics(text)
+
+
+def test_good_prose_has_low_repetition_metrics() -> None:
+    metrics = repetition_metrics(GOOD)
+    assert repetition_findings(GOOD) == []
+    assert metrics["duplicated_5gram_char_fraction"] == 0.0
+    assert metrics["top_2gram_char_fraction"] < 0.05
+
+
+def test_duplicate_paragraphs_cross_the_gopher_line() -> None:
+    paragraphs = [f"Paragraph {i}: Wren counted the {i} bottles on shelf {i}." for i in range(10)]
+    two_repeats = "\n\n".join([*paragraphs[:8], paragraphs[0], paragraphs[1]])
+    four_repeats = "\n\n".join([*paragraphs[:6], *paragraphs[:4]])
+    m2, m4 = repetition_metrics(two_repeats), repetition_metrics(four_repeats)
+    assert m2["duplicate_paragraph_fraction"] == pytest.approx(0.2)
+    assert m4["duplicate_paragraph_fraction"] == pytest.approx(0.4)
+    assert "duplicate paragraph fraction" not in " ".join(
+        f.message for f in repetition_findings(two_repeats)
+    )
+    assert "duplicate paragraph fraction" in " ".join(
+        f.message for f in repetition_findings(four_repeats)
+    )
+
+
+def test_a_refrain_twice_is_fine_three_times_is_a_loop() -> None:
+    refrain = "She knew that she had made the right choice for everyone in the pharmacy that night."
+    twice = with_paragraph(GOOD, f"{refrain} Later, {refrain[0].lower()}{refrain[1:]}")
+    thrice = with_paragraph(GOOD, " ".join([refrain] * 3))
+    assert "repetition" not in kinds(twice)
+    assert "repetition" in kinds(thrice)
+
+
+def test_scene_breaks_are_not_duplicate_lines() -> None:
+    parts = GOOD.split("\n\n")
+    with_breaks = "\n\n".join(
+        part + "\n\n* * *" if i % 3 == 2 else part for i, part in enumerate(parts)
+    )
+    assert repetition_metrics(with_breaks)["duplicate_line_fraction"] == 0.0
+    assert kinds(with_breaks) == []
+
+
+# --- spaCy ----------------------------------------------------------------------------------
+
+
+def test_blank_pipeline_is_the_default_and_loaded_once() -> None:
+    assert nlp.pipeline() is nlp.pipeline()
+    assert nlp.pipeline_name().startswith(nlp.BLANK)
+    assert nlp.sentences("Wren paused. Then she spoke.") == ["Wren paused.", "Then she spoke."]
