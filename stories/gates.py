@@ -119,6 +119,9 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 
+#: Characters of the first/last paragraph handed to spaCy: enough for any opening or
+#: closing sentence, and it keeps the gates fast on one-paragraph loops.
+_SENTENCE_WINDOW = 600
 _CLOSERS = "*_\"'\u201d\u2019)]\u00bb "
 _OPENERS = "*_\"'\u201c\u2018([\u00ab "
 _TERMINAL = (".", "!", "?", "\u2026")
@@ -190,6 +193,8 @@ def _duplicated_ngram_char_fraction(
 ) -> float:
     """Characters in n-grams that repeat an earlier n-gram, scanned without overlap."""
     grams = _ngrams(tokens, n)
+    if len(set(grams)) == len(grams):
+        return 0.0  # the common case, decided in C
     seen: set[tuple[str, ...]] = set()
     repeated_chars = 0
     i = 0
@@ -379,10 +384,11 @@ def _truncation_finding(text: str) -> Finding | None:
         last = last_paragraphs[-2]
     if _unclosed_italics(last):
         return Finding("truncated", "the story stops inside an unclosed *italic* thought")
-    final_sentence = (sentences(last) or [last])[-1]
+    tail = last[-_SENTENCE_WINDOW:]  # only the last sentence matters; keep spaCy's input small
+    final_sentence = (sentences(tail) or [tail])[-1]
     if not final_sentence.rstrip(_CLOSERS).endswith(_TERMINAL):
-        tail = " ".join(final_sentence.split()[-8:])
-        return Finding("truncated", f"the story stops mid-sentence: '...{tail}'")
+        words_at_end = " ".join(final_sentence.split()[-8:])
+        return Finding("truncated", f"the story stops mid-sentence: '...{words_at_end}'")
     return None
 
 
@@ -405,7 +411,8 @@ def _stock_opening_finding(text: str, stock_openings: Iterable[str]) -> Finding 
     start = _body_start(text)
     if not start:
         return None
-    first = (sentences(start) or [start])[0]
+    head = start[:_SENTENCE_WINDOW]
+    first = (sentences(head) or [head])[0]
     normal = " ".join(first.lower().lstrip(_OPENERS).replace("\u2019", "'").split())
     for opening in stock_openings:
         if normal.startswith(opening.lower()):
