@@ -195,7 +195,8 @@ def load_axes(path: Path) -> Axes:
     unknown = sorted(set(data) - set(AXIS_NAMES))
     if unknown:
         raise InputError(
-            f"{path}: unknown axis name(s): {', '.join(unknown)} (known: {', '.join(AXIS_NAMES)})"
+            f"{path}: unknown axis name(s): {', '.join(unknown)} "
+            f"(known: {', '.join(AXIS_NAMES)})"
         )
     values: dict[str, tuple[str, ...]] = {}
     for axis in AXIS_NAMES:
