@@ -23,19 +23,17 @@ _PATH = click.Path(path_type=Path)
 
 
 def _seed_table(seeds: list[StorySeed], inputs: StoryInputs) -> Table:
-    table = Table(title=f"Seeds ({len(seeds)})", show_lines=False)
+    """One row per seed, its draws stacked so the table reads at any terminal width."""
+    table = Table(title=f"Seeds ({len(seeds)})", show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("persona")
-    for axis in inputs.axes.values:
-        table.add_column(axis.replace("_", " "))
+    table.add_column("draws")
     table.add_column("sections")
     for seed in seeds:
-        table.add_row(
-            str(seed.index),
-            seed.persona_name,
-            *(seed.axes[axis] for axis in inputs.axes.values),
-            ", ".join(seed.sections),
+        draws = "\n".join(
+            f"{axis.replace('_', ' ')}: {seed.axes[axis]}" for axis in inputs.axes.values
         )
+        table.add_row(str(seed.index), seed.persona_name, draws, "\n".join(seed.sections))
     return table
 
 
