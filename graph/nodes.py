@@ -16,10 +16,11 @@ from storyloom.backends.base import CompletionRequest, Message, PermanentBackend
 from storyloom.graph.context import StoryContext
 from storyloom.graph.state import Draft, StoryState
 from storyloom.stories import prompts
-from storyloom.stories.gates import check_story, monologue_share, words
+from storyloom.stories.gates import check_story, monologue_share, names_to_avoid, words
 from storyloom.stories.models import Critique, Premise
 from storyloom.stories.render import render_document
 from storyloom.stories.seeds import StorySeed, make_seed
+from storyloom.stories.selection import choose_better_draft, critique_passes
 
 Update = dict[str, Any]
 
@@ -131,6 +132,7 @@ async def write(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
 
 
 async def gate(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+    ctx = runtime.context
     story_seed = _seed(state)
     findings = [
         finding.to_dict()
@@ -138,21 +140,13 @@ async def gate(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
             state["draft"],
             persona_name=story_seed.persona_name,
             length_band=story_seed.axes["length"],
+            other_names=names_to_avoid(ctx.inputs.persona.names, story_seed.persona_name),
+            constitution=ctx.inputs.constitution.as_markdown(),
         )
     ]
     if state.get("truncated") and not any(f["kind"] == "truncated" for f in findings):
         findings.append({"kind": "truncated", "message": "the model hit its token limit"})
     return {"findings": findings}
-
-
-def _draft_rank(draft: Draft) -> tuple[bool, int, int, float]:
-    """Higher is better: passed, fewer gate findings, best worst score, best mean score."""
-    scores = (
-        list(Critique.model_validate(draft["critique"]).score_map().values())
-        if draft["critique"]
-        else [0]
-    )
-    return (draft["passed"], -len(draft["findings"]), min(scores), sum(scores) / len(scores))
 
 
 async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
@@ -174,11 +168,7 @@ async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         return _rejection("invalid_critique", error)
     assert isinstance(completion.parsed, Critique)
     critique = completion.parsed
-    passed = (
-        critique.verdict == "pass"
-        and all(score >= 3 for score in critique.score_map().values())
-        and not state["findings"]
-    )
+    passed = critique_passes(critique, state["findings"])
     draft: Draft = {
         "text": state["draft"],
         "findings": state["findings"],
@@ -189,10 +179,12 @@ async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     update: Update = {"critique": critique.model_dump()}
     if state.get("revisions", 0) == 0:
         update["first_pass"] = passed
-    best = state.get("best")
     # A revision that made the story worse does not replace the better draft.
-    if best is None or _draft_rank(draft) >= _draft_rank(best):
+    choice = choose_better_draft(state.get("best"), draft, length_band=_seed(state).axes["length"])
+    if choice.keeps_revision:
         update["best"] = draft
+    else:
+        update["guard_reasons"] = list(choice.reasons)
     return update
 
 

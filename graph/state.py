@@ -37,6 +37,7 @@ class StoryState(TypedDict, total=False):
     revisions: int
     first_pass: bool
     best: Draft
+    guard_reasons: list[str]
     duplicate_of: str
     reject_reason: str
     reject_detail: str
