@@ -22,7 +22,7 @@ from storyloom.backends.registry import (
     default_backend_name,
 )
 from storyloom.cli.progress import RunProgress, print_summary
-from storyloom.graph.checkpointer import CheckpointStoreError
+from storyloom.graph.checkpointer import CheckpointStoreError, check_checkpoint_store
 from storyloom.graph.context import StoryContext
 from storyloom.graph.rundir import RunConfig, RunDir, RunDirError
 from storyloom.graph.runlock import RunLock, RunLockedError
@@ -302,6 +302,7 @@ def _generate_locked(
             run.name, backend_options.name, llm.model, settings, inputs, input_paths
         )
         config = run.freeze_config(config, allow_change=allow_config_change)
+        check_checkpoint_store(run.checkpoints_path)
         console.print(
             f"[bold]storyloom[/] run [cyan]{run.path}[/] · backend {backend_options.name} "
             f"({llm.model}) · {options.count} stories · concurrency {options.concurrency}"
@@ -320,7 +321,7 @@ def _generate_locked(
         raise SystemExit(EXIT_SIGINT if signal_number == signal.SIGINT else EXIT_SIGTERM)
     if report.fatal_error:
         raise click.ClickException(
-            f"{report.fatal_error} (run stopped; run the same command again to resume)"
+            f"{report.fatal_error} (run stopped; fix this and run the same command to resume)"
         )
     if report.stop_reason == "budget":
         console.print(

@@ -196,7 +196,11 @@ async def run_stories(
                 fatal(story_id, str(error))
                 return
             except sqlite3.Error as error:
-                fatal(story_id, f"{run.checkpoints_path}: checkpoint database failed ({error})")
+                fatal(
+                    story_id,
+                    f"{run.checkpoints_path}: checkpoint database failed ({error}); if it is "
+                    "damaged, move it aside: finished stories are kept, the rest start over",
+                )
                 return
             except OSError as error:
                 fatal(story_id, f"cannot write the run's files ({error})")

@@ -133,8 +133,7 @@ def _append_whole(path: Path, data: bytes) -> None:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, size)
             raise SinkWriteError(
-                f"{path}: cannot write ({exc.strerror or exc}); the file was left whole. "
-                "Fix the cause and run the same command again to resume",
+                f"{path}: cannot write ({exc.strerror or exc}); the file was left whole",
                 exc.errno,
             ) from exc
     finally:
