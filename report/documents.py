@@ -16,7 +16,7 @@ from storyloom.report.fields import as_float, metadata, str_map
 from storyloom.report.model import LengthBand, Size
 from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
 from storyloom.report.textfeatures import closing, opening, split_body
-from storyloom.report.tokens import SpacyTokenCounter
+from storyloom.report.tokens import TokenCounter
 from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.inputs import LENGTH_BANDS
 
@@ -25,15 +25,14 @@ _EDGE_CHARS = 200
 
 
 class DocumentCollector:
-    def __init__(self, sample_size: int, seed: int) -> None:
+    def __init__(self, sample_size: int, seed: int, tokens: TokenCounter) -> None:
         if sample_size < 1:
             raise ValueError(f"sample size must be at least 1, got {sample_size}")
         self.sample_size = sample_size
         self._rng = random.Random(seed)
-        self._tokens = SpacyTokenCounter()
+        self._tokens = tokens
         self.seen = 0
         self.words: list[int] = []
-        self.tokens: list[int] = []
         self.monologue: list[float] = []
         self.bands: dict[str, list[int]] = defaultdict(list)
         self.openings: Counter[str] = Counter()
@@ -42,7 +41,7 @@ class DocumentCollector:
 
     def add_batch(self, batch: Sequence[tuple[dict[str, object], str]]) -> None:
         """`batch` holds (record, document text) pairs; tokenised together for speed."""
-        self.tokens.extend(self._tokens.count([text for _, text in batch]))
+        self._tokens.submit([text for _, text in batch])
         for record, text in batch:
             self._add(record, text)
 
@@ -76,7 +75,7 @@ class DocumentCollector:
         if slot < self.sample_size:
             self.sample[slot] = body
 
-    def size(self, tokenizer: str) -> Size:
+    def size(self) -> Size:
         edges = nice_edges(max(self.words, default=0))
         bands = {}
         for band in [
@@ -96,7 +95,7 @@ class DocumentCollector:
         return Size(
             documents=len(self.words),
             words=summarize(self.words),
-            tokens=summarize(self.tokens),
-            tokenizer=tokenizer,
+            tokens=summarize(self._tokens.finish()),
+            tokenizer=self._tokens.name,
             length_bands=bands,
         )

@@ -16,6 +16,7 @@ from storyloom.report import names
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.html import render_html
 from storyloom.report.source import open_input
+from storyloom.report.tokens import TokenCounter, count_tokens
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 STORY = "Title\n\nMara opened the door. *Careful now,* she thought, and waited for Tomas.\n"
@@ -244,3 +245,15 @@ def test_heuristic_names_skip_sentence_starts_and_common_words() -> None:
     )
     # "Hope", "Later", "A", "Then": sentence or paragraph starts. "Window": used in lower case.
     assert names.heuristic_names(body) == {"Wren", "Priya", "Tomas"}
+
+
+def test_token_counts_in_worker_processes_match_one_process() -> None:
+    texts = [f"Doc {i}: Mara didn't wait.\n\n*Fine,* she said {i} times." for i in range(30)]
+    batches = [texts[i : i + 7] for i in range(0, len(texts), 7)]
+    with TokenCounter(workers=2) as parallel:
+        for batch in batches:
+            parallel.submit(batch)
+        counted = parallel.finish()
+    # "Doc 3 : Mara did n't wait ." = 8; "* Fine , * she said 3 times ." = 9
+    assert sorted(counted) == [17] * 30
+    assert sorted(counted) == sorted(count_tokens(texts))
