@@ -209,6 +209,7 @@ def generate(
     console = Console(stderr=True)
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)  # dumps every checkpoint
     backend_name = backend or default_backend_name()
     if model is not None and backend_name != "anthropic":
         raise click.UsageError(
