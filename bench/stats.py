@@ -298,6 +298,7 @@ def measure(run: Path, sample: int, html: Path | None) -> None:
                 "seconds": computed,
                 "html_seconds": html_seconds,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             }
         )
     )

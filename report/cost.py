@@ -82,7 +82,7 @@ class CostCollector:
             per_story_tokens=summarize([t.tokens for t in self.stories.values()]),
             usd_on_emitted=round(on_emitted, 6),
             usd_on_rejected=round(on_rejected, 6),
-            usd_unattributed=round(self.total.usd - on_emitted - on_rejected, 6),
+            usd_unattributed=round(self.total.usd - on_emitted - on_rejected, 6) + 0.0,
             usd_per_accepted_document=round(self.total.usd / emitted, 6) if emitted else None,
             tokens_per_accepted_document=(
                 round(self.total.tokens / emitted, 6) if emitted else None

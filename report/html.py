@@ -31,6 +31,8 @@ figure { margin: 0.8rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e2e5ea; background: #fff; }
 figcaption { font-weight: 600; margin-bottom: 0.3rem; }
 .note { color: #5b6570; font-size: 0.85rem; margin: 0 0 0.8rem; }
+details { margin: 0.5rem 0; }
+summary { font-weight: 600; cursor: pointer; }
 .notes { background: #fff6e0; border-left: 4px solid #e6ab02; padding: 0.5rem 1rem; }
 """
 
@@ -47,10 +49,10 @@ def _table(table: Table) -> str:
         for row in table.rows
     )
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
-    return (
-        f"<div><h3>{escape(table.title)}</h3><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>{note}</div>"
-    )
+    inner = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+    if table.folded:
+        return f"<details><summary>{escape(table.title)}</summary>{inner}</details>"
+    return f"<div><h3>{escape(table.title)}</h3>{inner}</div>"
 
 
 def _figure(plot: Plot) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -22,8 +23,8 @@ from storyloom.report.formatting import shorten
 from storyloom.report.model import Histogram, StatsReport
 
 DPI = 110
-WIDTH = 6.4  # inches; two plots sit side by side in the HTML
-WIDE = 12.0  # inches; plots that span the page
+WIDTH = 5.4  # inches; two plots sit side by side in the HTML
+WIDE = 10.0  # inches; plots that span the page
 EMITTED = "#3b7dd8"
 REJECTED = "#d8603b"
 SCORE_COLOURS = ["#b2182b", "#ef8a62", "#d9d9d9", "#67a9cf", "#2166ac"]
@@ -127,17 +128,11 @@ def length_bands(report: StatsReport) -> bytes | None:
         return None
     figure, axes = _figure(3.4)
     for colour, (name, band) in zip(BAND_COLOURS * 4, bands.items(), strict=False):
-        centres, widths = _centres(band.histogram)
-        axes.bar(
-            centres,
-            band.histogram.counts,
-            width=widths * 0.95,
-            alpha=0.55,
-            color=colour,
-            label=f"{name} ({band.documents})",
-        )
+        counts, edges = band.histogram.counts, band.histogram.edges
+        axes.stairs(counts, edges, fill=True, alpha=0.3, color=colour)
+        axes.stairs(counts, edges, color=colour, linewidth=1.6, label=f"{name} ({band.documents})")
         if band.target_words:
-            axes.axvspan(*band.target_words, color=colour, alpha=0.08)
+            axes.axvspan(*band.target_words, color=colour, alpha=0.07)
     axes.set_xlabel("words per document (shaded: each band's target range)")
     axes.set_ylabel("documents")
     _whole_numbers(axes.yaxis)
@@ -214,38 +209,34 @@ def gate_findings(report: StatsReport) -> bytes | None:
     axes.invert_yaxis()
     axes.set_xlabel("findings")
     _whole_numbers(axes.xaxis)
-    axes.legend()
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(figure)
 
 
 def axis_coverage(report: StatsReport) -> bytes | None:
+    """One panel per axis, stacked, so long value names keep their room."""
     axes_data = {name: values for name, values in report.coverage.axes.items() if values}
     if not axes_data:
         return None
-    columns = 2
-    rows = (len(axes_data) + 1) // columns
-    heights = [
-        max(len(values) for values in list(axes_data.values())[i * 2 : i * 2 + 2])
-        for i in range(rows)
-    ]
+    sizes = [len(values) for values in axes_data.values()]
     figure = Figure(
-        figsize=(WIDTH * 1.25, sum(0.3 * h + 0.8 for h in heights)), dpi=DPI, layout="constrained"
+        figsize=(WIDE, sum(0.22 * n + 0.75 for n in sizes)), dpi=DPI, layout="constrained"
     )
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(rows, columns, height_ratios=heights)
+    grid = figure.add_gridspec(len(sizes), 1, height_ratios=[n + 2.5 for n in sizes])
     for index, (name, values) in enumerate(axes_data.items()):
-        axes = figure.add_subplot(grid[index // columns, index % columns])
+        axes = figure.add_subplot(grid[index, 0])
         positions = np.arange(len(values))
         emitted = [v.emitted for v in values.values()]
         rejected = [v.rejected for v in values.values()]
         axes.barh(positions, emitted, color=EMITTED, label="emitted")
         axes.barh(positions, rejected, left=emitted, color=REJECTED, label="rejected")
-        axes.set_yticks(positions, [shorten(v, 34) for v in values], fontsize=8)
+        axes.set_yticks(positions, [shorten(v, 56) for v in values])
         axes.invert_yaxis()
-        axes.set_title(name, fontsize=10, loc="left")
+        axes.set_title(name, loc="left", fontweight="bold")
         _whole_numbers(axes.xaxis)
         if index == 0:
-            axes.legend(fontsize=8)
+            axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)
     return _png(figure)
 
 
@@ -338,10 +329,19 @@ PLOTS: list[tuple[str, str, Callable[[StatsReport], bytes | None], bool]] = [
 ]
 
 
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
 def render_plots(report: StatsReport) -> list[Plot]:
     plots = []
-    for part, title, draw, wide in PLOTS:
-        png = draw(report)
-        if png is not None:
-            plots.append(Plot(part, title, png, wide))
+    with rc_context(STYLE):
+        for part, title, draw, wide in PLOTS:
+            png = draw(report)
+            if png is not None:
+                plots.append(Plot(part, title, png, wide))
     return plots

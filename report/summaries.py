@@ -13,7 +13,7 @@ from storyloom.report.model import Histogram, Share, Summary
 
 def _clean(value: float) -> float:
     """Round off float noise so JSON figures read as the numbers they are."""
-    return round(float(value), 6)
+    return round(float(value), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def summarize(values: Sequence[float]) -> Summary:

@@ -17,6 +17,7 @@ class Table:
     columns: list[str]
     rows: list[list[str]]
     note: str | None = None
+    folded: bool = False  # long detail the HTML folds away (the terminal prints it all)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def coverage(report: StatsReport) -> Part:
             f"Axis: {axis}",
             ["value", "emitted", "rejected"],
             [[shorten(v, 48), number(n.emitted), number(n.rejected)] for v, n in values.items()],
+            folded=True,
         )
         for axis, values in cov.axes.items()
     ]
