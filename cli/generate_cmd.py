@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -312,14 +312,20 @@ def _generate_locked(
     except BaseException:
         asyncio.run(llm.aclose())  # nothing was sent yet, so a fresh loop can close it
         raise
-    report, signal_number = asyncio.run(_run(run, context, options, console))
-    print_summary(console, run, report)
-    if isinstance(llm, FaultyBackend):
-        injected = ", ".join(f"{kind} {n}" for kind, n in sorted(llm.injected.items()))
-        console.print(f"injected faults ({FAULTS_ENV}): {injected or 'none'}")
-    if signal_number is not None:
-        console.print(f"Stopped. Run the same command again to resume {run.path}.")
-        raise SystemExit(EXIT_SIGINT if signal_number == signal.SIGINT else EXIT_SIGTERM)
+    with _exit_at_once_on_signal(console, run) as rearm:
+        try:
+            report, signal_number = asyncio.run(_run(run, context, options, console))
+        except KeyboardInterrupt:  # a second Ctrl-C while the loop was closing
+            console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
+            raise SystemExit(EXIT_SIGINT) from None
+        rearm()
+        print_summary(console, run, report)
+        if isinstance(llm, FaultyBackend):
+            injected = ", ".join(f"{kind} {n}" for kind, n in sorted(llm.injected.items()))
+            console.print(f"injected faults ({FAULTS_ENV}): {injected or 'none'}")
+        if signal_number is not None:
+            console.print(f"Stopped. Run the same command again to resume {run.path}.")
+            raise SystemExit(_exit_code(signal_number))
     if report.fatal_error:
         raise click.ClickException(
             f"{report.fatal_error} (run stopped; fix this and run the same command to resume)"
@@ -335,6 +341,34 @@ def _generate_locked(
             f"{report.interrupted} stories were interrupted by errors; "
             "run the same command again to resume them"
         )
+
+
+def _exit_code(number: int) -> int:
+    return EXIT_SIGINT if number == signal.SIGINT else EXIT_SIGTERM
+
+
+@contextmanager
+def _exit_at_once_on_signal(console: Console, run: RunDir) -> Iterator[Callable[[], None]]:
+    """Outside the event loop's own handlers (while it starts and closes, and while the
+    summary prints), a signal exits at once: every write is already durable, and a
+    KeyboardInterrupt traceback would only bury the summary. Yields `rearm`, to call
+    after the loop closed (closing puts the default handlers back)."""
+
+    def exit_now(number: int, frame: object) -> None:
+        console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
+        os._exit(_exit_code(number))
+
+    def rearm() -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, exit_now)
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    rearm()
+    try:
+        yield rearm
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 async def _run(
@@ -357,7 +391,7 @@ async def _run(
             stop.set()
         else:
             console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
-            os._exit(EXIT_SIGINT if number == signal.SIGINT else EXIT_SIGTERM)
+            os._exit(_exit_code(number))
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
@@ -367,7 +401,5 @@ async def _run(
                 run, context, options, on_progress=progress.update, stop=stop
             )
     finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(number)
         await context.backend.aclose()
     return report, (received[0] if received else None)

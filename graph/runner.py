@@ -232,14 +232,15 @@ async def run_stories(
             return result
 
         async def worker() -> None:
-            while not stop.is_set():
+            # The budget only stops new stories; stories in flight were already counted
+            # in its projection, so they finish (unlike a stop, which pauses them).
+            while not stop.is_set() and report.stop_reason != "budget":
                 try:
                     index = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
                 if not budget.allows_another():
                     report.stop_reason = "budget"
-                    stop.set()
                     queue.put_nowait(index)
                     return
                 budget.in_flight += 1

@@ -104,12 +104,21 @@ def test_signal_stops_cleanly_and_the_run_resumes(
 def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -> None:
     run_dir = tmp_path / "twice"
     log = tmp_path / "stderr.txt"
-    process = start_and_wait_for_work(run_dir, log)
+    with log.open("wb") as stderr:  # calls of 3 s: the first signal alone would wait them out
+        process = subprocess.Popen(
+            command(run_dir), stdout=subprocess.DEVNULL, stderr=stderr, env=env(3.0)
+        )
+    deadline = time.monotonic() + 60
+    while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    time.sleep(0.3)
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 130
-    assert "Stopped at once" in log.read_text()
+    output = log.read_text()
+    assert "Stopped at once" in output and "Traceback" not in output
+    assert ids(run_dir / "corpus.jsonl") == [], "it did not wait for the calls in flight"
 
     resumed = subprocess.run(
         command(run_dir), capture_output=True, env=env(0.0), timeout=300, check=False
