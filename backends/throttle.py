@@ -1,14 +1,19 @@
 """Adaptive concurrency and a circuit breaker in front of any backend.
 
 A provider that answers 429 (rate limited) or 529 (overloaded) is telling us to send
-less. `ThrottledBackend` listens: it caps the calls in flight, halves the cap on an
-overload signal and lets it grow back by about one call per window of successes
-(AIMD, as TCP does). One burst of failures counts once: only a call that started after
-the last decrease can decrease the cap again. A `retry-after` from the provider holds
-back every new call, not only the one retried. When overload persists (the cap is at its
-floor, or it kept coming within a window) the breaker opens and *pauses* all new calls
-for a cooldown instead of letting node retries burn out against a wall; then one probe
-call decides whether to close it or to pause again, longer.
+less. `ThrottledBackend` listens: it caps the calls in flight, cuts the cap
+multiplicatively on an overload signal and lets it grow back by about one call per
+window of successes (AIMD, as TCP does). The cut is proportional to how much of the
+recent traffic was refused (as in DCTCP): when most calls are refused the cap halves,
+when an odd call out of many is refused it shrinks a little, so scattered transient
+faults do not collapse throughput the way real rate limiting should. One burst of
+failures counts once: only a call that started after the last cut can cut again.
+A `retry-after` from the provider holds back every new call, not only the one retried.
+
+When overload is sustained (most recent calls refused, and either the cap is at its
+floor or cuts kept coming within a window) the breaker opens and *pauses* all new
+calls for a cooldown instead of letting node retries burn out against a wall; then one
+probe call decides whether to close it or to pause again, twice as long.
 
 Errors are never swallowed: the caller (the node's RetryPolicy) still sees them.
 """
@@ -63,6 +68,8 @@ class ThrottledBackend(Backend):
         additive_increase: float = 1.0,
         breaker_threshold: int = 6,
         breaker_window: float = 30.0,
+        breaker_ratio: float = 0.5,
+        recent_calls: int = 32,
         breaker_cooldown: float = 10.0,
         max_cooldown: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
@@ -81,6 +88,10 @@ class ThrottledBackend(Backend):
             raise ValueError(f"decrease_factor must be within (0, 1), got {decrease_factor}")
         if additive_increase <= 0:
             raise ValueError(f"additive_increase must be > 0, got {additive_increase}")
+        if not 0.0 < breaker_ratio <= 1.0:
+            raise ValueError(f"breaker_ratio must be within (0, 1], got {breaker_ratio}")
+        if recent_calls < 1:
+            raise ValueError(f"recent_calls must be at least 1, got {recent_calls}")
         if breaker_threshold < 1:
             raise ValueError(f"breaker_threshold must be at least 1, got {breaker_threshold}")
         if breaker_window <= 0 or breaker_cooldown <= 0 or max_cooldown < breaker_cooldown:
@@ -99,6 +110,8 @@ class ThrottledBackend(Backend):
         self._decrease_factor = decrease_factor
         self._additive_increase = additive_increase
         self._threshold = breaker_threshold
+        self._ratio = breaker_ratio
+        self._recent: deque[bool] = deque(maxlen=recent_calls)  # True: refused (overload)
         self._window = breaker_window
         self._base_cooldown = breaker_cooldown
         self._max_cooldown = max_cooldown
@@ -208,15 +221,21 @@ class ThrottledBackend(Backend):
         self._on_answered(probe)
 
     def _on_answered(self, probe: bool) -> None:
-        """Any answer that is not an overload closes a half-open breaker."""
+        """Any answer that is not an overload: recorded, and it closes a half-open breaker."""
+        self._recent.append(False)
         if probe and self._state == "half_open":
             self._state = "closed"
             self._cooldown = self._base_cooldown
             self._strikes.clear()
             log.info("circuit breaker closed: the provider answers again")
 
+    def overload_fraction(self) -> float:
+        """The share of recent calls the provider refused."""
+        return sum(self._recent) / len(self._recent) if self._recent else 0.0
+
     def _on_overload(self, epoch: int, probe: bool, retry_after: float | None) -> None:
         self._overloads += 1
+        self._recent.append(True)
         self._hold_back(retry_after)
         now = self._clock()
         if probe:
@@ -224,15 +243,18 @@ class ThrottledBackend(Backend):
             self._open(now, retry_after)
             return
         if epoch != self._epoch:
-            return  # started before the last decrease: the same burst, already counted
+            return  # started before the last cut: the same burst, already counted
+        refused = self.overload_fraction()
         at_floor = self.limit <= self._min
-        self._limit = max(float(self._min), self._limit * self._decrease_factor)
+        cut = (1.0 - self._decrease_factor) * min(1.0, 2.0 * refused)
+        self._limit = max(float(self._min), self._limit * (1.0 - cut))
         self._epoch += 1
         self._decreases += 1
         self._strikes.append(now)
         while self._strikes and self._strikes[0] < now - self._window:
             self._strikes.popleft()
-        if self._state == "closed" and (at_floor or len(self._strikes) >= self._threshold):
+        sustained = refused >= self._ratio and (at_floor or len(self._strikes) >= self._threshold)
+        if self._state == "closed" and sustained:
             self._open(now, retry_after)
 
     def _open(self, now: float, retry_after: float | None) -> None:

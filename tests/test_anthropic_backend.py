@@ -639,6 +639,30 @@ def test_breaker_opens_after_repeated_overloads_within_the_window() -> None:
     assert run(go()) == ("open", 8)
 
 
+def test_scattered_overloads_trim_the_limit_but_never_open_the_breaker() -> None:
+    async def go() -> tuple[str, int, int]:
+        clock = FakeClock()
+        replies = [OverloadedError("429") if i % 8 == 7 else "ok" for i in range(400)]
+        throttled = ThrottledBackend(
+            ScriptedBackend(replies),
+            initial_limit=32,
+            max_limit=64,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        lowest = 32
+        for _ in range(400):
+            with contextlib.suppress(OverloadedError):
+                await throttled.complete(request())
+            lowest = min(lowest, throttled.limit)
+        return throttled.state, throttled.stats().trips, lowest
+
+    state, trips, lowest = run(go())
+    assert state == "closed" and trips == 0
+    # 1 call in 8 refused: trimmed each time (plain halving would settle near 3).
+    assert lowest >= 5
+
+
 def test_throttle_passes_other_errors_through_without_slowing_down() -> None:
     async def go() -> tuple[int, BaseException]:
         inner = ScriptedBackend([PermanentBackendError("400 bad", fatal=False)])

@@ -1,0 +1,269 @@
+"""Throughput of the Anthropic backend through the real SDK against a loopback Messages API.
+
+The server runs in a child process with a fixed latency per call, so the CPU time this
+process spends is the tool's own (SDK, HTTP client, backend, throttle, and the workflow
+in `--level workflow`), not the fake server's.
+
+    .venv/bin/python bench/anthropic_throughput.py                    # backend level
+    .venv/bin/python bench/anthropic_throughput.py --level workflow   # the LangGraph runner
+    .venv/bin/python bench/anthropic_throughput.py --fault-rate 0.2   # 429/529/500 mixed in
+
+`--level backend`: each story is `--calls` sequential calls (plan: structured, write:
+text, judge: structured, revise: text) through AnthropicBackend + ThrottledBackend.
+`--level workflow`: `storyloom.graph.runner.run_stories` over a fresh run directory, the
+server answering like the scripted demo backend (premises, stories that pass the gate,
+passing critiques): seed, plan, write, gate, judge, dedupe, emit, i.e. 3 LLM calls.
+
+Printed: stories/s, the ratio to the ideal C / (calls per story x latency), and the
+process CPU time per story.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+
+from messages_api_server import Fault, MessagesAPIServer, RecordedRequest
+
+from storyloom.backends.anthropic import AnthropicBackend
+from storyloom.backends.base import (
+    Completion,
+    CompletionRequest,
+    Message,
+    TransientBackendError,
+    Usage,
+)
+from storyloom.backends.throttle import ThrottledBackend
+from storyloom.stories.models import Critique, Premise
+
+KEY = "sk-ant-bench-not-a-real-key"
+PREFIX = "## Constitution\nBe honest. Explain your reasons. Keep your equanimity.\n" * 60
+
+
+# ----- the server, in its own process -----
+
+
+def _demo_responder(record: RecordedRequest) -> Any:
+    """Answer like the scripted demo backend, so the workflow's gate and judge pass."""
+    from storyloom.backends.demo import demo_reply
+
+    body = record.body
+    title = (record.schema or {}).get("title")
+    purpose = {"Premise": "plan", "Critique": "judge"}.get(str(title), "write")
+    messages = tuple(
+        Message(m["role"], m["content"] if isinstance(m["content"], str) else "")
+        for m in body["messages"]
+    )
+    request = CompletionRequest(messages=messages, max_tokens=body["max_tokens"], purpose=purpose)
+    reply = demo_reply(request)
+    return reply if isinstance(reply, str | dict) else str(reply)
+
+
+def _serve(conn: Connection, latency: float, fault_rate: float, demo: bool) -> None:
+    responder = _demo_responder if demo else None
+    with MessagesAPIServer(latency=latency, api_key=KEY, responder=responder) as server:
+        if fault_rate:
+            server.inject_rate(
+                fault_rate,
+                (Fault.rate_limit(retry_after=0), Fault.overloaded(), Fault.server_error()),
+                seed=7,
+            )
+        conn.send(server.base_url)
+        conn.recv()  # wait for "stop"
+        billed = server.billed
+        conn.send((len(server.requests), billed.calls, billed.input_tokens + billed.output_tokens))
+
+
+@dataclass
+class ServerProcess:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    base_url: str
+
+    def stop(self) -> tuple[int, int, int]:
+        self.conn.send("stop")
+        counts: tuple[int, int, int] = self.conn.recv()
+        self.process.join(timeout=10)
+        return counts
+
+
+def start_server(latency: float, fault_rate: float, demo: bool) -> ServerProcess:
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    process = ctx.Process(target=_serve, args=(child, latency, fault_rate, demo), daemon=True)
+    process.start()
+    return ServerProcess(process, parent, parent.recv())
+
+
+# ----- backend level -----
+
+
+def _story_requests(index: int, calls: int) -> list[CompletionRequest]:
+    user = (Message("user", f"Story {index}: plan, write, judge, revise."),)
+    kinds: list[tuple[str, type[Premise] | type[Critique] | None, int]] = [
+        ("plan", Premise, 700),
+        ("write", None, 2600),
+        ("judge", Critique, 900),
+        ("revise", None, 2600),
+    ]
+    return [
+        CompletionRequest(
+            messages=user,
+            max_tokens=max_tokens,
+            shared_prefix=PREFIX,
+            instructions=f"You are the {purpose} step.",
+            output_schema=schema,
+            purpose=purpose,
+        )
+        for purpose, schema, max_tokens in (kinds * calls)[:calls]
+    ]
+
+
+async def _call_with_retry(
+    backend: ThrottledBackend | AnthropicBackend, req: CompletionRequest
+) -> Completion:
+    """What the node's RetryPolicy does, minus its sleeps (the throttle paces retries)."""
+    for _ in range(20):
+        try:
+            return await backend.complete(req)
+        except TransientBackendError:
+            continue
+    raise RuntimeError("gave up after 20 attempts")
+
+
+async def bench_backend(
+    base_url: str, stories: int, concurrency: int, calls: int, throttle: bool
+) -> tuple[Usage, int]:
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    backend: ThrottledBackend | AnthropicBackend = (
+        ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
+        if throttle
+        else inner
+    )
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(stories):
+        queue.put_nowait(index)
+    total = Usage()
+    parsed = 0
+
+    async def worker() -> None:
+        nonlocal total, parsed
+        while not queue.empty():
+            index = queue.get_nowait()
+            for req in _story_requests(index, calls):
+                done = await _call_with_retry(backend, req)
+                total += done.usage
+                parsed += done.parsed is not None
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await backend.aclose()
+    return total, parsed
+
+
+async def warm_up(base_url: str) -> None:
+    backend = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    try:
+        for req in _story_requests(-1, 4):
+            await _call_with_retry(backend, req)
+    finally:
+        await backend.aclose()
+
+
+# ----- workflow level -----
+
+
+async def bench_workflow(base_url: str, stories: int, concurrency: int, throttle: bool) -> str:
+    from storyloom.graph.rundir import RunConfig, RunDir
+    from storyloom.graph.runner import RunOptions, make_context, run_stories
+    from storyloom.graph.settings import GenerationSettings
+    from storyloom.stories.inputs import load_inputs
+
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
+    with tempfile.TemporaryDirectory() as tmp:
+        run = RunDir(Path(tmp) / "bench")
+        run.prepare()
+        inputs = load_inputs()
+        config = RunConfig.create(
+            run.name,
+            backend.name,
+            backend.model,
+            GenerationSettings(),
+            inputs,
+            {"constitution": "c", "persona": "p", "axes": "a"},
+        )
+        config = run.freeze_config(config, allow_change=True)
+        context = make_context(run, config, inputs, backend if throttle else inner)
+        try:
+            report = await run_stories(
+                run, context, RunOptions(count=stories, concurrency=concurrency)
+            )
+        finally:
+            await backend.aclose()
+        return (
+            f"emitted {report.emitted}, rejected {report.rejected} "
+            f"{dict(report.reasons)}, interrupted {report.interrupted}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--level", choices=["backend", "workflow"], default="backend")
+    parser.add_argument("--stories", type=int, default=320)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--calls", type=int, default=4, help="calls per story (backend level)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds per call")
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--no-throttle", action="store_true")
+    args = parser.parse_args()
+
+    server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
+    asyncio.run(warm_up(server.base_url))  # lazy imports in the SDK, first connection
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    if args.level == "backend":
+        usage, parsed = asyncio.run(
+            bench_backend(
+                server.base_url, args.stories, args.concurrency, args.calls, not args.no_throttle
+            )
+        )
+        outcome = f"{parsed} structured replies parsed; billed {usage}"
+        calls_per_story = args.calls
+    else:
+        outcome = asyncio.run(
+            bench_workflow(server.base_url, args.stories, args.concurrency, not args.no_throttle)
+        )
+        calls_per_story = 3  # plan, write, judge when the judge passes
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    requests, billed_calls, _ = server.stop()
+
+    rate = args.stories / wall
+    ideal = args.concurrency / (calls_per_story * args.latency)
+    print(
+        f"level={args.level} stories={args.stories} concurrency={args.concurrency} "
+        f"latency={args.latency * 1000:.0f}ms calls/story={calls_per_story} "
+        f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()}"
+    )
+    print(f"requests sent {requests}, billed {billed_calls}; {outcome}")
+    print(f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}")
+    print(
+        f"cpu {cpu:.2f}s  cpu/story {cpu / args.stories * 1000:.1f}ms  "
+        f"cpu/call {cpu / max(1, requests) * 1000:.2f}ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
