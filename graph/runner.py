@@ -98,16 +98,14 @@ def make_context(
     *,
     call_timeout: float | None = None,
 ) -> StoryContext:
-    """The context for one process working on `run`; repairs torn tails first.
+    """The context for one process working on `run`.
 
-    The usage ledger and dedupe indexes are append-only JSONL like the outputs: a line
-    torn by a crash is cut before they are loaded, or the next append would glue onto it
-    and be lost as well.
+    The usage ledger is append-only JSONL like the outputs: a line torn by a crash is cut
+    before it is loaded, or the next append would glue onto it and be lost as well. (The
+    dedupe journals cut their own torn tails when opened.)
     """
     settings = config.settings
     repair_jsonl(run.usage_path, key="story_id")
-    repair_jsonl(run.story_index_path, key="key")
-    repair_jsonl(run.premise_index_path, key="key")
     return StoryContext(
         run_name=run.name,
         inputs=inputs,

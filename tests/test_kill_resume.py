@@ -195,23 +195,27 @@ def test_finished_story_whose_line_was_torn_is_written_again_from_its_checkpoint
     assert run_dir.corpus_path.read_bytes() == whole
 
 
-def test_torn_tails_of_the_ledger_and_dedupe_index_are_cut_before_appending(
+def test_torn_tails_of_the_ledger_and_dedupe_journals_are_cut_before_appending(
     make_run: Any,
 ) -> None:
     run_dir, _ = run(make_run, 1)
-    for path in (run_dir.usage_path, run_dir.story_index_path, run_dir.premise_index_path):
+    journals = (run_dir.story_index_path, run_dir.premise_index_path)
+    for path in (run_dir.usage_path, *journals):
         with path.open("ab") as handle:
-            handle.write(b'{"story_id": "run/9", "key": "run/9", "hashv')
+            handle.write(b'{"story_id": "run/9", "key": "run/9", "signa')
 
     run(make_run, 3)
 
-    for path in (run_dir.usage_path, run_dir.story_index_path, run_dir.premise_index_path):
-        lines = path.read_text().splitlines()
-        assert all(json.loads(line) for line in lines), path.name
-    stories = [
-        json.loads(line)["key"] for line in run_dir.story_index_path.read_text().splitlines()
-    ]
-    assert sorted(stories) == ["run/0", "run/1", "run/2"]
+    for path in (run_dir.usage_path, *journals):
+        assert all(json.loads(line) for line in path.read_text().splitlines()), path.name
+    assert {json.loads(x)["story_id"] for x in run_dir.usage_path.read_text().splitlines()} == {
+        "run/0",
+        "run/1",
+        "run/2",
+    }
+    for journal in journals:
+        entries = [json.loads(line) for line in journal.read_text().splitlines()]
+        assert sorted(e["key"] for e in entries if "key" in e) == ["run/0", "run/1", "run/2"]
 
 
 @pytest.mark.parametrize(
