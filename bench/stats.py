@@ -332,7 +332,8 @@ def main() -> None:
     docs, seconds = figures["documents"], figures["seconds"]
     print(
         f"stats: {docs:,} documents in {seconds:.1f}s = {docs / seconds:,.0f} docs/s; "
-        f"peak memory {figures['peak_rss_mb']:.0f} MB (sample {args.sample})"
+        f"peak memory {figures['peak_rss_mb']:.0f} MB, each tokenizer worker at most "
+        f"{figures['worker_peak_rss_mb']:.0f} MB (sample {args.sample})"
     )
     if figures["html_seconds"] is not None:
         print(f"html: {figures['html_seconds']:.1f}s -> {args.html}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def _figure(height: float, width: float = WIDTH) -> tuple[Figure, Axes]:
 
 
 def _whole_numbers(axis: Any) -> None:
-    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_locator(MaxNLocator(nbins=6, integer=True))
 
 
 def _png(figure: Figure) -> bytes:
@@ -282,20 +283,24 @@ def section_coverage(report: StatsReport) -> bytes | None:
 
 
 def similarity(report: StatsReport) -> bytes | None:
+    """Bars per similarity range (uneven ranges, drawn side by side, labelled)."""
     sim = report.diversity.similarity
     if sim is None:
         return None
+    edges = sim.histogram.edges
+    labels = [f"{low:g}-{high:g}" for low, high in pairwise(edges)]
+    above = [low >= sim.threshold for low in edges[:-1]]
     figure, axes = _figure(3.0)
-    centres, widths = _centres(sim.histogram)
-    axes.bar(centres, sim.histogram.counts, width=widths * 0.95, color=EMITTED)
-    axes.axvline(
-        sim.threshold, color=REJECTED, linestyle="--", label=f"dedupe threshold {sim.threshold}"
-    )
+    positions = np.arange(len(labels))
+    axes.bar(positions, sim.histogram.counts, color=[REJECTED if a else EMITTED for a in above])
+    axes.set_xticks(positions, labels, rotation=45, ha="right", fontsize=8)
     axes.set_yscale("symlog", linthresh=1)
-    axes.set_xlim(0, 1)
-    axes.set_xlabel(f"estimated Jaccard similarity of {sim.pairs:,} sampled document pairs")
-    axes.set_ylabel("pairs (log)")
-    axes.legend()
+    axes.set_xlabel(
+        f"estimated Jaccard similarity of {sim.pairs:,} sampled pairs\n"
+        f"red: at or above the dedupe threshold {sim.threshold:g} "
+        f"({sim.pairs_at_or_above_threshold:,} pairs)"
+    )
+    axes.set_ylabel("pairs (log scale)")
     return _png(figure)
 
 

@@ -15,11 +15,12 @@ import xxhash
 from datasketch import MinHash
 
 from storyloom.report.model import Similarity
-from storyloom.report.summaries import histogram, linear_edges, summarize
+from storyloom.report.summaries import histogram, summarize
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
-SIMILARITY_BINS = 20
+# Unrelated stories sit near 0, so the low end gets fine bins; the rest is coarse.
+SIMILARITY_EDGES = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
 def shingles(word_list: Sequence[str], size: int = SHINGLE_WORDS) -> set[bytes]:
@@ -70,7 +71,7 @@ def pairwise_similarity(
         method=f"MinHash ({NUM_PERM} permutations) over word {SHINGLE_WORDS}-gram shingles",
         pairs=len(values),
         summary=summarize(values),
-        histogram=histogram(values, linear_edges(0.0, 1.0, SIMILARITY_BINS)),
+        histogram=histogram(values, SIMILARITY_EDGES),
         pairs_at_or_above_threshold=int((estimates >= threshold).sum()),
         threshold=threshold,
     )
