@@ -251,14 +251,17 @@ def main() -> None:
     requests, billed_calls, _ = server.stop()
 
     rate = args.stories / wall
-    ideal = args.concurrency / (calls_per_story * args.latency)
+    ideal = args.concurrency / (calls_per_story * args.latency) if args.latency else float("inf")
     print(
         f"level={args.level} stories={args.stories} concurrency={args.concurrency} "
         f"latency={args.latency * 1000:.0f}ms calls/story={calls_per_story} "
         f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()}"
     )
     print(f"requests sent {requests}, billed {billed_calls}; {outcome}")
-    print(f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}")
+    print(
+        f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}  "
+        f"calls/s {requests / wall:.0f}"
+    )
     print(
         f"cpu {cpu:.2f}s  cpu/story {cpu / args.stories * 1000:.1f}ms  "
         f"cpu/call {cpu / max(1, requests) * 1000:.2f}ms"

@@ -246,7 +246,7 @@ class MessagesAPIServer:
     # ----- lifecycle -----
     def start(self) -> MessagesAPIServer:
         handler = type("BoundHandler", (_Handler,), {"api": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd = _Server(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
         httpd.block_on_close = False
         self._httpd = httpd
@@ -302,6 +302,12 @@ class MessagesAPIServer:
         else:
             rest = prefix + rest
         return Billed(count_tokens(rest), count_tokens(output), write, read, calls=1)
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog (5) drops connections when a client opens dozens at once;
+    # the dropped ones come back a second later (SYN retry) or fail outright.
+    request_queue_size = 256
 
 
 class _Handler(BaseHTTPRequestHandler):
