@@ -82,7 +82,7 @@ def test_signal_stops_cleanly_and_the_run_resumes(
     assert process.wait(timeout=60) == exit_code
     output = log.read_text()
     assert "Stopping: no new stories or calls start" in output
-    assert "paused by the stop" in output
+    assert "not started" in output
     assert "Run the same command again to resume" in output
     assert "Traceback" not in output
     done = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")

@@ -29,7 +29,7 @@ class CountingBackend(ScriptedBackend):
     """The demo responder, slowed a little, counting how many calls overlap."""
 
     def __init__(self) -> None:
-        super().__init__(responder=demo_reply, model="scripted-demo", delay=0.02)
+        super().__init__(responder=demo_reply, model="scripted-demo", delay=0.1)
         self.in_flight = 0
         self.most_in_flight = 0
 
