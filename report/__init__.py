@@ -1,0 +1,6 @@
+"""Corpus statistics for a run directory or any corpus JSONL (`storyloom stats`).
+
+Public interface: `source.open_input(path)` -> `compute.compute_stats(input, StatsOptions())`
+-> a `model.StatsReport`, rendered by `terminal.render_terminal`, `output.write_json` and
+`output.write_html`.
+"""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from storyloom.report.fields import as_float, metadata, str_map
 from storyloom.report.model import LengthBand, Size
 from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
-from storyloom.report.textfeatures import closing, opening, split_body
+from storyloom.report.textfeatures import EDGE_GRAM, closing, opening, split_body
 from storyloom.report.tokens import TokenCounter
 from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.inputs import LENGTH_BANDS
@@ -55,10 +55,10 @@ class DocumentCollector:
         self.monologue.append(share if share is not None else round(monologue_share(text), 4))
         body = split_body(text)
         head = words(body[:_EDGE_CHARS])
-        if len(head) <= 3:
+        if len(head) <= EDGE_GRAM:
             head = words(body)
         tail = words(body[-_EDGE_CHARS:])
-        if len(tail) <= 3:
+        if len(tail) <= EDGE_GRAM:
             tail = words(body)
         if head:
             self.openings[opening(head)] += 1
