@@ -143,11 +143,16 @@ async def _call_with_retry(
 
 
 async def bench_backend(
-    base_url: str, stories: int, concurrency: int, calls: int, throttle: bool
+    base_url: str,
+    stories: int,
+    concurrency: int,
+    calls: int,
+    throttle: bool,
+    tuning: dict[str, float],
 ) -> tuple[Usage, int]:
     inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
     backend: ThrottledBackend | AnthropicBackend = (
-        ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
+        ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency), **tuning)
         if throttle
         else inner
     )
@@ -228,6 +233,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per call")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--no-throttle", action="store_true")
+    parser.add_argument("--decrease-factor", type=float, default=0.5)
+    parser.add_argument("--additive-increase", type=float, default=2.0)
     args = parser.parse_args()
 
     server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
@@ -236,7 +243,15 @@ def main() -> None:
     if args.level == "backend":
         usage, parsed = asyncio.run(
             bench_backend(
-                server.base_url, args.stories, args.concurrency, args.calls, not args.no_throttle
+                server.base_url,
+                args.stories,
+                args.concurrency,
+                args.calls,
+                not args.no_throttle,
+                {
+                    "decrease_factor": args.decrease_factor,
+                    "additive_increase": args.additive_increase,
+                },
             )
         )
         outcome = f"{parsed} structured replies parsed; billed {usage}"
