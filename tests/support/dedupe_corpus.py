@@ -7,7 +7,7 @@ unrelated documents towards each other. The generator reproduces that: a Zipf-we
 vocabulary, sentence templates, and a pool of stock phrases that every story draws from.
 
 A planted near-duplicate copies another document and edits 5-15% of its words in short spans
-(replace, delete or insert 2-6 words), the way a light paraphrase or a re-run of the same
+(replace, delete or insert 1-5 words), the way a light paraphrase or a re-run of the same
 premise would.
 """
 
@@ -160,7 +160,7 @@ def edit_in_spans(text: str, fraction: float, rng: random.Random, grammar: _Gram
     words = text.split(" ")
     budget = max(1, round(len(words) * fraction))
     while budget > 0:
-        span = min(budget, rng.randint(2, 6))
+        span = min(budget, rng.randint(1, 5))
         start = rng.randrange(0, max(1, len(words) - span))
         operation = rng.random()
         if operation < 0.6:
