@@ -82,7 +82,16 @@ def _serve(conn: Connection, latency: float, fault_rate: float, demo: bool) -> N
         conn.send(server.base_url)
         conn.recv()  # wait for "stop"
         billed = server.billed
-        conn.send((len(server.requests), billed.calls, billed.input_tokens + billed.output_tokens))
+        conn.send((len(server.requests), billed.calls, as_usage(billed)))
+
+
+def as_usage(billed: Any) -> Usage:
+    return Usage(
+        billed.input_tokens,
+        billed.output_tokens,
+        billed.cache_write_tokens,
+        billed.cache_read_tokens,
+    )
 
 
 @dataclass
@@ -91,9 +100,10 @@ class ServerProcess:
     conn: Connection
     base_url: str
 
-    def stop(self) -> tuple[int, int, int]:
+    def stop(self) -> tuple[int, int, Usage]:
+        """Requests received, calls billed, and the tokens billed."""
         self.conn.send("stop")
-        counts: tuple[int, int, int] = self.conn.recv()
+        counts: tuple[int, int, Usage] = self.conn.recv()
         self.process.join(timeout=10)
         return counts
 
@@ -178,11 +188,14 @@ async def bench_backend(
     return total, parsed
 
 
+WARM_UP_USAGE = [Usage()]
+
+
 async def warm_up(base_url: str) -> None:
     backend = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
     try:
         for req in _story_requests(-1, 4):
-            await _call_with_retry(backend, req)
+            WARM_UP_USAGE[0] += (await _call_with_retry(backend, req)).usage
     finally:
         await backend.aclose()
 
@@ -190,7 +203,9 @@ async def warm_up(base_url: str) -> None:
 # ----- workflow level -----
 
 
-async def bench_workflow(base_url: str, stories: int, concurrency: int, throttle: bool) -> str:
+async def bench_workflow(
+    base_url: str, stories: int, concurrency: int, throttle: bool
+) -> tuple[str, Usage]:
     from storyloom.graph.rundir import RunConfig, RunDir
     from storyloom.graph.runner import RunOptions, make_context, run_stories
     from storyloom.graph.settings import GenerationSettings
@@ -218,10 +233,11 @@ async def bench_workflow(base_url: str, stories: int, concurrency: int, throttle
             )
         finally:
             await backend.aclose()
-        return (
+        summary = (
             f"emitted {report.emitted}, rejected {report.rejected} "
             f"{dict(report.reasons)}, interrupted {report.interrupted}"
         )
+        return summary, context.ledger.totals().usage
 
 
 def main() -> None:
@@ -254,16 +270,18 @@ def main() -> None:
                 },
             )
         )
-        outcome = f"{parsed} structured replies parsed; billed {usage}"
+        outcome = f"{parsed} structured replies parsed"
         calls_per_story = args.calls
     else:
-        outcome = asyncio.run(
+        outcome, usage = asyncio.run(
             bench_workflow(server.base_url, args.stories, args.concurrency, not args.no_throttle)
         )
         calls_per_story = 3  # plan, write, judge when the judge passes
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
-    requests, billed_calls, _ = server.stop()
+    requests, billed_calls, billed = server.stop()
+    warm_up_usage = WARM_UP_USAGE[0]
+    matches = usage + warm_up_usage == billed
 
     rate = args.stories / wall
     ideal = args.concurrency / (calls_per_story * args.latency) if args.latency else float("inf")
@@ -273,6 +291,10 @@ def main() -> None:
         f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()}"
     )
     print(f"requests sent {requests}, billed {billed_calls}; {outcome}")
+    print(
+        f"tokens the tool counted {'==' if matches else '!='} tokens the server billed: "
+        f"{usage + warm_up_usage}" + ("" if matches else f" vs {billed}")
+    )
     print(
         f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}  "
         f"calls/s {requests / wall:.0f}"
