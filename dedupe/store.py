@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from storyloom.dedupe.buckets import BucketTable
 from storyloom.dedupe.journal import Journal
 from storyloom.dedupe.verify import Match
 
@@ -39,19 +40,17 @@ class SignatureStore(Protocol):
 
 
 class MemoryStore:
-    """Signatures in one growing numpy array, buckets in one dict, optionally journaled.
+    """Signatures in one growing numpy array, buckets in a compact `BucketTable`,
+    optionally journaled."""
 
-    A bucket holds a single entry number (the usual case) or a list of them, which keeps the
-    table at roughly 100 bytes per (entry, band).
-    """
-
-    def __init__(self, num_perm: int, journal: Journal | None = None) -> None:
+    def __init__(self, num_perm: int, journal: Journal | None = None,
+                 buckets: BucketTable | None = None) -> None:
         self._num_perm = num_perm
         self._journal = journal
         self._keys: list[str] = []
         self._numbers: dict[str, int] = {}
         self._signatures = np.empty((64, num_perm), dtype=np.uint64)
-        self._buckets: dict[int, int | list[int]] = {}
+        self._buckets = buckets if buckets is not None else BucketTable()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -96,16 +95,7 @@ class MemoryStore:
             return True
 
     def _find(self, bucket_keys: Sequence[int], decide: Decide) -> Match | None:
-        numbers: set[int] = set()
-        buckets = self._buckets
-        for bucket in bucket_keys:
-            found = buckets.get(bucket)
-            if found is None:
-                continue
-            if isinstance(found, int):
-                numbers.add(found)
-            else:
-                numbers.update(found)
+        numbers = self._buckets.lookup(bucket_keys)
         if not numbers:
             return None
         ordered = sorted(numbers)  # insertion order: ties go to the earliest entry
@@ -125,12 +115,4 @@ class MemoryStore:
         self._signatures[number] = signature
         self._keys.append(key)
         self._numbers[key] = number
-        buckets = self._buckets
-        for bucket in bucket_keys:
-            found = buckets.get(bucket)
-            if found is None:
-                buckets[bucket] = number
-            elif isinstance(found, int):
-                buckets[bucket] = [found, number]
-            else:
-                found.append(number)
+        self._buckets.add(bucket_keys, number)
