@@ -37,8 +37,12 @@ def create_backend(options: BackendOptions) -> Backend:
         return LlamaCppBackend(model_path=options.model_path)
     if options.name == "anthropic":
         from storyloom.backends.anthropic import AnthropicBackend
+        from storyloom.backends.throttle import ThrottledBackend
 
-        return AnthropicBackend.from_environment(model=options.model, timeout=options.timeout)
+        # The throttle backs off in-flight calls on 429/529 instead of burning retries.
+        return ThrottledBackend(
+            AnthropicBackend.from_environment(model=options.model, timeout=options.timeout)
+        )
     if options.name == "scripted":
         from storyloom.backends.demo import demo_backend
 
