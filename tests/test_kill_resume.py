@@ -33,10 +33,11 @@ from storyloom.graph.runner import RunOptions, RunReport, run_stories
 from storyloom.graph.sinks import repair_jsonl
 
 KILLS = 12
-STORIES = 150
+#: More than a fast machine can finish in the kill phase (at most ~26 stories/s here).
+STORIES = 400
 
 
-def generate_command(run_dir: Path, count: int) -> list[str]:
+def generate_command(run_dir: Path, count: int, concurrency: int = 4) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -49,7 +50,7 @@ def generate_command(run_dir: Path, count: int) -> list[str]:
         "--run-dir",
         str(run_dir),
         "--concurrency",
-        "4",
+        str(concurrency),
     ]
 
 
@@ -97,7 +98,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
                 time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
             else:
                 wait_for_work(stderr_path, process, limit=60)
-                time.sleep(rng.uniform(0.05, 1.0))
+                time.sleep(rng.uniform(0.05, 1.5))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -106,8 +107,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
         assert process.returncode in (0, -signal.SIGKILL), logs[-1]
         assert process.returncode != 0, "the run finished before it was killed enough times"
 
-    final = subprocess.run(
-        command, capture_output=True, env=slow_env(0.0), timeout=300, check=False
+    done_before_final = len(jsonl_ids(run_dir / "corpus.jsonl")) + len(
+        jsonl_ids(run_dir / "rejected.jsonl")
+    )
+    final = subprocess.run(  # concurrency is no part of the run config: finish faster
+        generate_command(run_dir, STORIES, concurrency=16),
+        capture_output=True,
+        env=slow_env(0.0),
+        timeout=600,
+        check=False,
     )
     output = final.stderr.decode(errors="replace")
     assert final.returncode == 0, output
@@ -129,6 +137,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     )
     assert resumed > 0
     assert any("did not exit cleanly" in log for log in [*logs, output])
+    print(f"{kills} kills in {len(logs)} starts; {done_before_final} stories done before the last")
 
 
 # --- torn lines, in process ----------------------------------------------------------
