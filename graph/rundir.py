@@ -156,6 +156,19 @@ class RunDir:
             if not changes:
                 return old
         tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(config.model_dump(), indent=2) + "\n", encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps(config.model_dump(), indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # a rename of unsynced data can leave it empty
         os.replace(tmp, self.config_path)
+        _fsync_directory(self.path)
         return config
+
+
+def _fsync_directory(path: Path) -> None:
+    """Make a rename inside `path` durable across a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

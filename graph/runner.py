@@ -200,7 +200,10 @@ async def run_stories(
                     "damaged, move it aside: finished stories are kept, the rest start over",
                 )
                 return
-            except OSError as error:
+            except (TimeoutError, ConnectionError) as error:  # a backend's unmapped error
+                interrupt(story_id, "error", f"{type(error).__name__}: {error}")
+                return
+            except OSError as error:  # the ledger or a journal: disk full, I/O error
                 fatal(story_id, f"cannot write the run's files ({error})")
                 return
             except Exception as error:
