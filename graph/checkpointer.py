@@ -1,8 +1,13 @@
 """The run's SQLite checkpointer.
 
-One aiosqlite connection per run process: LangGraph's async saver serialises every
-write through it, so there is a single writer and no `database is locked` however many
-stories run at once. WAL keeps readers (`storyloom stats` on a live run) off the writer.
+Why there is never `database is locked`, at any concurrency: one aiosqlite connection
+per run process, and LangGraph's async saver serialises every write through it, so SQLite
+sees a single writer however many stories run at once; the run lock (`runlock.py`) keeps
+a second process from becoming a second writer. WAL lets readers (`storyloom stats` on a
+live run) read beside the writer without blocking it, and `busy_timeout` rides out the
+short WAL checkpoints. `synchronous=NORMAL` in WAL loses nothing on a process crash; on a
+power cut the last commits may roll back, which only re-runs those nodes (outputs are
+fsynced and written once by id).
 """
 
 from __future__ import annotations
