@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dedupe_corpus import build_corpus
+from dedupe_corpus import PlantedCorpus, build_corpus
 
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.dedupe import stream
 
 
 @pytest.fixture(scope="module")
-def corpus():  # type: ignore[no-untyped-def]
+def corpus() -> PlantedCorpus:
     return build_corpus(150, seed=21, words_per_doc=300)
 
 
 @pytest.fixture
-def corpus_file(tmp_path: Path, corpus) -> Path:  # type: ignore[no-untyped-def]
+def corpus_file(tmp_path: Path, corpus: PlantedCorpus) -> Path:
     path = tmp_path / "in.jsonl"
     corpus.write_jsonl(path)
     return path
@@ -31,7 +31,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_keeps_first_occurrences_and_lists_what_each_removed_document_duplicated(
-    tmp_path: Path, corpus_file: Path, corpus  # type: ignore[no-untyped-def]
+    tmp_path: Path, corpus_file: Path, corpus: PlantedCorpus
 ) -> None:
     out, removed = tmp_path / "out.jsonl", tmp_path / "removed.jsonl"
     code, output = run(str(corpus_file), str(out), "--clusters", str(removed))

@@ -8,18 +8,20 @@ import threading
 from pathlib import Path
 
 import pytest
-from dedupe_corpus import build_corpus
+from dedupe_corpus import PlantedCorpus, build_corpus
 
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.dedupe.lsh import BandLayout, candidate_probability
 
 
 @pytest.fixture(scope="module")
-def corpus():  # type: ignore[no-untyped-def]
+def corpus() -> PlantedCorpus:
     return build_corpus(120, seed=4, words_per_doc=400)
 
 
-def test_planted_near_duplicates_are_found_and_distinct_stories_are_not(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_planted_near_duplicates_are_found_and_distinct_stories_are_not(
+    corpus: PlantedCorpus
+) -> None:
     index = NearDuplicateIndex()
     flagged = {}
     for number, text in enumerate(corpus.texts):
@@ -31,7 +33,7 @@ def test_planted_near_duplicates_are_found_and_distinct_stories_are_not(corpus) 
     assert len(index) == len(corpus.texts) - len(corpus.planted_pairs)
 
 
-def test_replaying_a_key_already_inside_is_not_a_duplicate_of_itself(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_replaying_a_key_already_inside_is_not_a_duplicate_of_itself(corpus: PlantedCorpus) -> None:
     index = NearDuplicateIndex()
     assert index.check_and_insert("a", corpus.texts[0]) is None
     assert index.check_and_insert("a", corpus.texts[0]) is None
@@ -41,7 +43,7 @@ def test_replaying_a_key_already_inside_is_not_a_duplicate_of_itself(corpus) -> 
     assert "b" not in index
 
 
-def test_find_duplicate_does_not_insert(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_find_duplicate_does_not_insert(corpus: PlantedCorpus) -> None:
     index = NearDuplicateIndex()
     index.check_and_insert("first", corpus.texts[0])
     assert index.find_duplicate(corpus.texts[0]) == "first"
@@ -67,7 +69,7 @@ def test_lsh_candidates_are_verified_against_the_threshold() -> None:
     assert loose_index.find_duplicate(edited) == "base"
 
 
-def test_concurrent_check_and_insert_lets_one_text_per_cluster_in(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_check_and_insert_lets_one_text_per_cluster_in(corpus: PlantedCorpus) -> None:
     index = NearDuplicateIndex()
     clusters = {number: [number] for number in range(len(corpus.texts))}
     for first, second in corpus.planted_pairs:
@@ -92,7 +94,9 @@ def test_concurrent_check_and_insert_lets_one_text_per_cluster_in(corpus) -> Non
     assert len(index) == len(corpus.texts) - len(corpus.planted_pairs)
 
 
-def test_the_journal_reloads_and_survives_a_torn_last_line(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_the_journal_reloads_and_survives_a_torn_last_line(
+    tmp_path: Path, corpus: PlantedCorpus
+) -> None:
     path = tmp_path / "index.jsonl"
     index = NearDuplicateIndex(path=path)
     for number in range(5):
@@ -109,7 +113,9 @@ def test_the_journal_reloads_and_survives_a_torn_last_line(tmp_path: Path, corpu
     assert [json.loads(line)["key"] for line in lines[1:]] == [f"k{n}" for n in range(6)]
 
 
-def test_an_index_file_with_other_parameters_is_stale(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_an_index_file_with_other_parameters_is_stale(
+    tmp_path: Path, corpus: PlantedCorpus
+) -> None:
     path = tmp_path / "index.jsonl"
     NearDuplicateIndex(shingle_size=5, path=path).check_and_insert("a", corpus.texts[0])
     assert NearDuplicateIndex.is_current(path, shingle_size=5)
@@ -141,7 +147,9 @@ def test_a_torn_header_is_replaced_by_a_fresh_index(tmp_path: Path) -> None:
     assert NearDuplicateIndex.is_current(path)
 
 
-def test_rebuild_from_a_corpus_inserts_every_document(tmp_path: Path, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_rebuild_from_a_corpus_inserts_every_document(
+    tmp_path: Path, corpus: PlantedCorpus
+) -> None:
     corpus_path = tmp_path / "corpus.jsonl"
     with corpus_path.open("w", encoding="utf-8") as handle:
         for number, text in enumerate(corpus.texts[:70]):

@@ -47,7 +47,7 @@ def reference_signature(text: str, *, num_perm: int, shingle_size: int, seed: in
     if all(slot is None for slot in slots):
         return [int(EMPTY_SLOT)] * num_perm
     probes = probe_table(num_perm, seed)
-    densified = []
+    densified: list[int] = []
     for bin_index, slot in enumerate(slots):
         if slot is None:
             source = next((int(probe) for probe in probes[bin_index]
@@ -57,8 +57,9 @@ def reference_signature(text: str, *, num_perm: int, shingle_size: int, seed: in
                               for candidate in range(bin_index + 1, bin_index + 1 + num_perm)
                               if slots[candidate % num_perm] is not None)
             slot = slots[source]
+        assert slot is not None
         densified.append(slot)
-    return densified  # type: ignore[return-value]
+    return densified
 
 
 def sample_texts() -> list[str]:
