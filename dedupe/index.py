@@ -10,7 +10,7 @@ the threshold (`verify`), so LSH never decides alone. Entries live in this proce
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,26 +175,20 @@ class NearDuplicateIndex:
         return not mismatches(stored, wanted, IDENTITY_FIELDS)
 
     @classmethod
-    def rebuild_from_jsonl(
+    def rebuild(
         cls,
-        corpus_path: Path,
+        documents: Iterable[tuple[str, str]],
         *,
-        text_field: str = "text",
-        key_field: str = "id",
         path: Path | None = None,
         **params: Any,
     ) -> NearDuplicateIndex:
-        """An index holding every document of a JSONL corpus (all inserted, none checked:
-        they were accepted already). With `path`, the index file is rewritten atomically
-        and the returned index keeps journaling to it.
-
-        A torn last line (a crash while the corpus was appended to) is skipped; any other
-        unreadable line raises ValueError naming it.
-        """
+        """An index holding every (key, text) given, all inserted, none checked (they were
+        accepted already; a repeated key keeps its first text). With `path`, the index file
+        is rewritten atomically and the returned index keeps journaling to it."""
         index = cls(**params)
         keys: list[str] = []
         texts: list[str] = []
-        for key, text in _corpus_documents(corpus_path, text_field, key_field):
+        for key, text in documents:
             keys.append(key)
             texts.append(text)
             if len(texts) == _REBUILD_BATCH:
@@ -204,9 +198,29 @@ class NearDuplicateIndex:
         if path is None:
             return index
         store = index._store
-        assert isinstance(store, MemoryStore)
+        if not isinstance(store, MemoryStore):
+            raise ValueError("path and redis_client cannot be combined")
         write_atomically(path, index.params, store.entries())
         return cls(path=path, **params)
+
+    @classmethod
+    def rebuild_from_jsonl(
+        cls,
+        corpus_path: Path,
+        *,
+        text_field: str = "text",
+        key_field: str = "id",
+        path: Path | None = None,
+        **params: Any,
+    ) -> NearDuplicateIndex:
+        """`rebuild` from a JSONL corpus. `text_field` may be a dotted path into nested
+        objects (e.g. "metadata.premise") when no top-level field has that exact name.
+
+        A torn last line (a crash while the corpus was appended to) is skipped; any other
+        unreadable line raises ValueError naming it.
+        """
+        documents = _corpus_documents(corpus_path, text_field, key_field)
+        return cls.rebuild(documents, path=path, **params)
 
     def _insert_batch(self, keys: list[str], texts: list[str]) -> None:
         if not texts:
@@ -241,9 +255,24 @@ def _corpus_documents(corpus_path: Path, text_field: str,
                     return  # the torn last line of an interrupted append
                 message = f"{corpus_path}:{number}: not valid JSON ({error.msg})"
                 raise ValueError(message) from error
-            if not isinstance(document, dict) or not isinstance(document.get(text_field), str):
+            text = _field(document, text_field)
+            if not isinstance(text, str):
                 raise ValueError(f"{corpus_path}:{number}: no string field {text_field!r}")
-            key = document.get(key_field)
+            key = _field(document, key_field)
             if not isinstance(key, str | int):
                 raise ValueError(f"{corpus_path}:{number}: no field {key_field!r}")
-            yield str(key), document[text_field]
+            yield str(key), text
+
+
+def _field(document: object, name: str) -> object:
+    """`document[name]`, or the dotted path `name` into nested objects."""
+    if not isinstance(document, dict):
+        return None
+    if name in document:
+        return document[name]
+    value: object = document
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value

@@ -167,6 +167,22 @@ def test_rebuild_from_a_corpus_inserts_every_document(
     assert "new" in NearDuplicateIndex(path=index_path)
 
 
+def test_rebuild_from_a_nested_field_or_any_pairs(tmp_path: Path) -> None:
+    corpus_path = tmp_path / "corpus.jsonl"
+    premise = "an archivist AI is asked to quietly delete a letter that embarrasses its owner"
+    corpus_path.write_text(
+        json.dumps({"id": "r/1", "text": "story one", "metadata": {"premise": premise}}) + "\n"
+        + json.dumps({"id": "r/2", "text": "story two", "metadata": {"premise": "other"}})
+        + "\n")
+    index = NearDuplicateIndex.rebuild_from_jsonl(corpus_path, text_field="metadata.premise",
+                                                  shingle_size=3)
+    assert index.find_duplicate(premise) == "r/1"
+    assert index.find_duplicate("story one") is None
+    direct = NearDuplicateIndex.rebuild([("a", premise), ("a", "other"), ("b", "other")],
+                                        path=tmp_path / "p.jsonl", shingle_size=3)
+    assert len(direct) == 2 and direct.find_duplicate(premise) == "a"
+
+
 def test_rebuild_names_a_bad_line(tmp_path: Path) -> None:
     corpus_path = tmp_path / "corpus.jsonl"
     corpus_path.write_text('{"id": "a", "text": "fine"}\nnot json\n{"id": "b", "text": "x"}\n')
