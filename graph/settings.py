@@ -18,8 +18,8 @@ class GenerationSettings(BaseModel):
     rewrite: RewriteMode = "on-fail"
     max_plan_attempts: int = Field(default=3, ge=1, le=10)
     name_variants: bool = False
-    story_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    premise_dedupe_threshold: float = Field(default=0.6, gt=0.0, le=1.0)
+    story_dedupe_threshold: float = Field(default=0.4, gt=0.0, le=1.0)
+    premise_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     plan_max_tokens: int = Field(default=700, ge=64)
     write_max_tokens: int = Field(default=2600, ge=64)
     judge_max_tokens: int = Field(default=900, ge=64)
