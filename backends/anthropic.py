@@ -421,7 +421,7 @@ def _usage(message: anthropic.types.Message) -> Usage:
 
 def _with_usage(error: BackendError, usage: Usage) -> BackendError:
     """Attach what was billed before the error, for the ledger."""
-    error.usage = usage  # type: ignore[attr-defined]  # until BackendError declares it
+    error.usage = usage
     return error
 
 

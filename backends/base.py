@@ -87,6 +87,10 @@ class Completion:
 class BackendError(Exception):
     """Base of every error a backend raises on purpose."""
 
+    #: Tokens already billed for the failed request (e.g. a reply that failed validation
+    #: twice): still spend, so the usage ledger books it.
+    usage: Usage | None = None
+
 
 class TransientBackendError(BackendError):
     """Worth retrying: rate limits, overload, server errors, timeouts, lost connections."""

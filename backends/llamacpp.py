@@ -10,12 +10,13 @@ instance is not re-entrant, so calls run one at a time in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from storyloom.backends.base import (
     Backend,
@@ -101,7 +102,7 @@ class LlamaCppBackend(Backend):
             return completion
         try:
             return _with_parsed(completion, schema)
-        except ValidationError as first_error:
+        except ValueError as first_error:  # bad JSON, or a ValidationError
             repair = [
                 *messages,
                 {"role": "assistant", "content": completion.text},
@@ -111,10 +112,10 @@ class LlamaCppBackend(Backend):
             usage = completion.usage + retry.usage
             try:
                 return _with_parsed(retry, schema, usage)
-            except ValidationError as exc:
+            except ValueError as exc:
                 raise InvalidOutputError(
                     f"{self.model} gave no valid {schema.__name__} after one repair "
-                    f"({exc.error_count()} error(s))"
+                    f"({_first_line(exc)})"
                 ) from exc
 
     def _chat(self, messages: list[dict[str, str]], request: CompletionRequest) -> Completion:
@@ -129,7 +130,7 @@ class LlamaCppBackend(Backend):
         if request.output_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_object",
-                "schema": request.output_schema.model_json_schema(),
+                "schema": grammar_schema(request.output_schema.model_json_schema()),
             }
         try:
             response = llama.create_chat_completion(**kwargs)
@@ -152,6 +153,35 @@ class LlamaCppBackend(Backend):
         if self._llama is not None:
             await asyncio.to_thread(self._llama.close)
             self._llama = None
+
+
+#: llama.cpp expands `maxLength: N` into N nested optional grammar rules; long ones make
+#: sampling slow and overflowed the sampler's stack (a segfault) at 1,200 here.
+GRAMMAR_MAX_STRING = 240
+
+
+def grammar_schema(schema: Any) -> Any:
+    """`schema` as llama.cpp's grammar can enforce it: string lengths capped tighter than
+    the pydantic model's own limits, and small integer ranges (which the grammar ignores)
+    spelled as enums, so whatever the grammar admits also validates."""
+    if isinstance(schema, list):
+        return [grammar_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    capped = {key: grammar_schema(value) for key, value in schema.items()}
+    if capped.get("type") == "string" and "enum" not in capped:
+        capped["maxLength"] = min(capped.get("maxLength", GRAMMAR_MAX_STRING), GRAMMAR_MAX_STRING)
+        capped["minLength"] = max(capped.get("minLength", 1), 1)
+    low, high = capped.get("minimum"), capped.get("maximum")
+    if (
+        capped.get("type") == "integer"
+        and low is not None
+        and high is not None
+        and high - low <= 20
+    ):
+        capped = {k: v for k, v in capped.items() if k not in ("type", "minimum", "maximum")}
+        capped["enum"] = list(range(int(low), int(high) + 1))
+    return capped
 
 
 def _load_without_extra_buffers(path: Path, *, context_size: int, threads: int | None) -> Any:
@@ -185,10 +215,15 @@ def _load_without_extra_buffers(path: Path, *, context_size: int, threads: int |
 _PATCH_LOCK = threading.Lock()
 
 
+def _first_line(error: ValueError) -> str:
+    return str(error).splitlines()[0][:200]
+
+
 def _with_parsed(
     completion: Completion, schema: type[BaseModel], usage: Usage | None = None
 ) -> Completion:
-    parsed = schema.model_validate_json(completion.text)
+    # strict=False: llama.cpp's grammar lets raw newlines into JSON strings.
+    parsed = schema.model_validate(json.loads(completion.text, strict=False))
     return Completion(
         text=completion.text,
         model=completion.model,

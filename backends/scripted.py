@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
+
 from storyloom.backends.base import (
     Backend,
     BackendError,

@@ -1,8 +1,8 @@
 """The story workflow, top to bottom: every node and edge is declared here.
 
-    seed -> plan -> vet_premise -> write -> gate -> judge -> dedupe -> emit
-                 ^      | too close                ^  | fail   | near-dup
-                 +------+              gate <- revise <-+       +-> reject
+seed -> plan -> vet_premise -> write -> gate -> judge -> dedupe -> emit
+             ^      | too close                ^  | fail   | near-dup
+             +------+              gate <- revise <-+       +-> reject
 """
 
 from __future__ import annotations

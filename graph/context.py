@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 from storyloom.backends.base import (
     Backend,
+    BackendError,
     Completion,
     CompletionRequest,
     TransientBackendError,
+    Usage,
 )
-from storyloom.dedupe.index import NearDuplicateIndex
+from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.sinks import RunSinks
@@ -39,8 +41,7 @@ class StoryContext:
     settings: GenerationSettings
     backend: Backend
     sinks: RunSinks
-    story_index: NearDuplicateIndex
-    premise_index: NearDuplicateIndex
+    indexes: RunIndexes
     ledger: UsageLedger
     #: Seconds one backend call may take before it counts as lost (None: no limit).
     call_timeout: float | None = None
@@ -57,6 +58,9 @@ class StoryContext:
             raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
         try:
             completion = await asyncio.wait_for(self.backend.complete(request), self.call_timeout)
+        except BackendError as error:
+            self._record_billed_failure(story_id, request, error)
+            raise
         except TimeoutError:
             raise TransientBackendError(
                 f"{request.purpose or 'call'}: the backend did not answer within "
@@ -64,3 +68,12 @@ class StoryContext:
             ) from None
         self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
         return completion
+
+    def _record_billed_failure(
+        self, story_id: str, request: CompletionRequest, error: BackendError
+    ) -> None:
+        """Calls billed before an error (e.g. a reply that failed validation twice) are
+        still spend: book them, or the ledger falls short of the provider's bill."""
+        if error.usage is not None and error.usage != Usage():
+            failed = Completion(text="", model=self.backend.model, usage=error.usage)
+            self.ledger.record(story_id=story_id, node=request.purpose, completion=failed)

@@ -52,6 +52,16 @@ def _request(
     )
 
 
+#: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
+#: gates (which run on the event loop) fast and checkpoints small; the length gate still
+#: reports it.
+MAX_DRAFT_CHARS = 40_000
+
+
+def _bounded(text: str) -> str:
+    return text.strip()[:MAX_DRAFT_CHARS]
+
+
 def _rejection(reason: str, error: PermanentBackendError) -> Update:
     if error.fatal:
         raise error
@@ -98,7 +108,8 @@ async def vet_premise(state: StoryState, runtime: Runtime[StoryContext]) -> Upda
     """A premise too close to an earlier one is planned again, avoiding that one."""
     ctx = runtime.context
     premise = Premise.model_validate(state["premise"])
-    match = ctx.premise_index.check_and_insert(state["story_id"], premise.as_text())
+    premises = ctx.indexes.premises(_seed(state).variant)
+    match = premises.check_and_insert(state["story_id"], premise.as_text())
     if match is None:
         return {"premise_is_new": True}
     if state["plan_attempts"] >= ctx.settings.max_plan_attempts:
@@ -128,7 +139,7 @@ async def write(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         completion = await ctx.complete(state["story_id"], request)
     except PermanentBackendError as error:
         return _rejection("backend_error", error)
-    return {"draft": completion.text.strip(), "truncated": completion.truncated}
+    return {"draft": _bounded(completion.text), "truncated": completion.truncated}
 
 
 async def gate(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
@@ -209,14 +220,17 @@ async def revise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     except PermanentBackendError as error:
         return {**_rejection("backend_error", error), "revisions": revisions}
     return {
-        "draft": completion.text.strip(),
+        "draft": _bounded(completion.text),
         "truncated": completion.truncated,
         "revisions": revisions,
     }
 
 
 async def dedupe(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
-    match = runtime.context.story_index.check_and_insert(state["story_id"], state["best"]["text"])
+    """Checks the document exactly as it would be emitted, so the index can be rebuilt
+    from the corpus alone."""
+    stories = runtime.context.indexes.stories(_seed(state).variant)
+    match = stories.check_and_insert(state["story_id"], document_text(state))
     return {"duplicate_of": match} if match else {}
 
 
@@ -230,6 +244,8 @@ def _metadata(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
         "title": premise["title"] if premise else None,
         "axes": story_seed.axes,
         "persona": story_seed.persona_name,
+        "group": story_seed.group,
+        "variant": story_seed.variant,
         "sections": list(story_seed.sections),
         "premise": premise,
         "scores": Critique.model_validate(critique).score_map() if critique else {},
@@ -242,15 +258,22 @@ def _metadata(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
     }
 
 
-def corpus_record(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
+def document_text(state: StoryState) -> str:
     story_seed = _seed(state)
-    text = render_document(
+    return render_document(
         state["best"]["text"],
         title=state["premise"]["title"],
         framing=story_seed.axes["framing"],
         index=story_seed.index,
     )
-    return {"id": state["story_id"], "text": text, "metadata": _metadata(state, ctx)}
+
+
+def corpus_record(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
+    return {
+        "id": state["story_id"],
+        "text": document_text(state),
+        "metadata": _metadata(state, ctx),
+    }
 
 
 async def emit(state: StoryState, runtime: Runtime[StoryContext]) -> Update:

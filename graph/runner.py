@@ -34,11 +34,11 @@ from typing import Any, Literal
 from langgraph.types import RetryPolicy
 
 from storyloom.backends.base import Backend, PermanentBackendError, TransientBackendError
-from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.graph import nodes
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
 from storyloom.graph.checkpointer import open_checkpointer
 from storyloom.graph.context import StopRequested, StoryContext
+from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.sinks import RunSinks, SinkError, repair_jsonl
@@ -112,14 +112,7 @@ def make_context(
         settings=settings,
         backend=backend,
         sinks=RunSinks(run.corpus_path, run.rejected_path),
-        story_index=NearDuplicateIndex(
-            threshold=settings.story_dedupe_threshold, shingle_size=5, path=run.story_index_path
-        ),
-        premise_index=NearDuplicateIndex(
-            threshold=settings.premise_dedupe_threshold,
-            shingle_size=3,
-            path=run.premise_index_path,
-        ),
+        indexes=RunIndexes(run, settings),
         ledger=UsageLedger(run.usage_path),
         call_timeout=call_timeout,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -12,6 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_holds_every_subpackage_and_nothing_bare(tmp_path: Path) -> None:
+    # Build from a copy: setuptools reuses ./build, where stale modules would hide a gap.
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "outputs", "*.egg-info")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -23,7 +29,7 @@ def test_wheel_holds_every_subpackage_and_nothing_bare(tmp_path: Path) -> None:
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

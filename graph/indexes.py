@@ -1,0 +1,89 @@
+"""The run's near-duplicate indexes, one pair (stories, premises) per persona name variant.
+
+Variants of one group are the same draws written under different names, so they are
+meant to resemble each other: each variant is deduplicated only against its own kind.
+An index journal that is missing or was written with other parameters is rebuilt from
+what the run already produced, so dedupe never forgets an accepted story.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from storyloom.dedupe.index import NearDuplicateIndex
+from storyloom.graph.rundir import RunDir
+from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.models import Premise
+
+STORY_SHINGLE_SIZE = 5
+PREMISE_SHINGLE_SIZE = 3
+
+
+def _records(*paths: Path) -> Iterator[dict[str, Any]]:
+    for path in paths:
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn tail: the sinks cut it before the run goes on
+
+
+def _variant(record: dict[str, Any]) -> int:
+    return int((record.get("metadata") or {}).get("variant", 0))
+
+
+class RunIndexes:
+    def __init__(self, run: RunDir, settings: GenerationSettings) -> None:
+        self._run = run
+        self._settings = settings
+        self._stories: dict[int, NearDuplicateIndex] = {}
+        self._premises: dict[int, NearDuplicateIndex] = {}
+
+    def stories(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._stories:
+            self._stories[variant] = self._open(
+                self._path("dedupe-stories", variant),
+                self._story_texts(variant),
+                threshold=self._settings.story_dedupe_threshold,
+                shingle_size=STORY_SHINGLE_SIZE,
+            )
+        return self._stories[variant]
+
+    def premises(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._premises:
+            self._premises[variant] = self._open(
+                self._path("dedupe-premises", variant),
+                self._premise_texts(variant),
+                threshold=self._settings.premise_dedupe_threshold,
+                shingle_size=PREMISE_SHINGLE_SIZE,
+            )
+        return self._premises[variant]
+
+    def _path(self, stem: str, variant: int) -> Path:
+        suffix = f"-v{variant}" if variant else ""
+        return self._run.path / f"{stem}{suffix}.jsonl"
+
+    @staticmethod
+    def _open(
+        path: Path, documents: Iterator[tuple[str, str]], **params: Any
+    ) -> NearDuplicateIndex:
+        if NearDuplicateIndex.is_current(path, **params):
+            return NearDuplicateIndex(path=path, **params)
+        return NearDuplicateIndex.rebuild(documents, path=path, **params)
+
+    def _story_texts(self, variant: int) -> Iterator[tuple[str, str]]:
+        for record in _records(self._run.corpus_path):
+            if _variant(record) == variant:
+                yield record["id"], record["text"]
+
+    def _premise_texts(self, variant: int) -> Iterator[tuple[str, str]]:
+        for record in _records(self._run.corpus_path, self._run.rejected_path):
+            premise = (record.get("metadata") or {}).get("premise")
+            if premise and _variant(record) == variant:
+                yield record["id"], Premise.model_validate(premise).as_text()
