@@ -34,6 +34,7 @@ from typing import Any, Literal
 from langgraph.types import RetryPolicy
 
 from storyloom.backends.base import Backend, PermanentBackendError, TransientBackendError
+from storyloom.backends.pricing import estimate_tokens, project_story_cost
 from storyloom.graph import nodes
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
 from storyloom.graph.checkpointer import open_checkpointer
@@ -43,6 +44,7 @@ from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.sinks import RunSinks, SinkError, repair_jsonl
 from storyloom.stories.inputs import StoryInputs
+from storyloom.stories.prompts import shared_prefix
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +120,36 @@ def make_context(
     )
 
 
+def upfront_story_cost(context: StoryContext) -> float:
+    """An upper estimate of one story's cost, used until real stories have been paid for:
+    every call at its full output allowance, a story at its full number of revisions."""
+    settings = context.settings
+    calls = settings.max_plan_attempts + 2 + 2 * settings.max_revisions
+    return project_story_cost(
+        context.backend.model,
+        calls=calls,
+        prompt_tokens_per_call=settings.write_max_tokens + 500,
+        max_output_tokens_per_call=settings.write_max_tokens,
+        cached_prefix_tokens=estimate_tokens(shared_prefix(context.inputs)),
+    )
+
+
 class _Budget:
     """No new story starts once spend plus the projection for work in flight would pass
-    the cap."""
+    the cap. The projection is the mean real cost of the stories paid for so far, or the
+    upfront estimate before there are any."""
 
-    def __init__(self, ledger: UsageLedger, max_cost: float | None) -> None:
+    def __init__(self, ledger: UsageLedger, max_cost: float | None, upfront: float) -> None:
         self.ledger = ledger
         self.max_cost = max_cost
+        self.upfront = upfront
         self.in_flight = 0
 
     def allows_another(self) -> bool:
         if self.max_cost is None:
             return True
-        projected = self.ledger.mean_story_usd() * (self.in_flight + 1)
-        return self.ledger.total_usd + projected <= self.max_cost
+        per_story = self.ledger.mean_story_usd() or self.upfront
+        return self.ledger.total_usd + per_story * (self.in_flight + 1) <= self.max_cost
 
 
 async def run_stories(
@@ -145,7 +163,8 @@ async def run_stories(
     report = RunReport(planned=options.count)
     stop = stop or asyncio.Event()
     notify = on_progress or (lambda event, story_id: None)
-    budget = _Budget(context.ledger, options.max_cost)
+    upfront = upfront_story_cost(context) if options.max_cost is not None else 0.0
+    budget = _Budget(context.ledger, options.max_cost, upfront)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(options.count):
         queue.put_nowait(index)
