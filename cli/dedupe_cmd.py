@@ -22,28 +22,64 @@ from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_json
 
 
 @click.command(name="dedupe")
-@click.argument("input_path", metavar="IN.jsonl",
-                type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
-@click.argument("output_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False,
-                                                                    path_type=Path))
-@click.option("--text-field", default="text", show_default=True,
-              help="JSON field holding each document's text.")
-@click.option("--id-field", default="id", show_default=True,
-              help="JSON field reported as the document id in the clusters file.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True),
-              default=DEFAULT_THRESHOLD, show_default=True,
-              help="Estimated Jaccard similarity of word shingles at or above which a "
-                   "document is a near-duplicate.")
-@click.option("--shingle-size", type=click.IntRange(min=1), default=DEFAULT_SHINGLE_SIZE,
-              show_default=True, help="Words per shingle.")
-@click.option("--num-perm", type=click.IntRange(min=8), default=DEFAULT_NUM_PERM,
-              show_default=True, help="MinHash signature length.")
-@click.option("--clusters", "clusters_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write each removed document here, with the kept document it duplicated.")
+@click.argument(
+    "input_path",
+    metavar="IN.jsonl",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+)
+@click.argument("output_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--text-field",
+    default="text",
+    show_default=True,
+    help="JSON field holding each document's text.",
+)
+@click.option(
+    "--id-field",
+    default="id",
+    show_default=True,
+    help="JSON field reported as the document id in the clusters file.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Estimated Jaccard similarity of word shingles at or above which a "
+    "document is a near-duplicate.",
+)
+@click.option(
+    "--shingle-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SHINGLE_SIZE,
+    show_default=True,
+    help="Words per shingle.",
+)
+@click.option(
+    "--num-perm",
+    type=click.IntRange(min=8),
+    default=DEFAULT_NUM_PERM,
+    show_default=True,
+    help="MinHash signature length.",
+)
+@click.option(
+    "--clusters",
+    "clusters_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each removed document here, with the kept document it duplicated.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
-def dedupe(input_path: Path, output_path: Path, text_field: str, id_field: str,
-           threshold: float, shingle_size: int, num_perm: int, clusters_path: Path | None,
-           quiet: bool) -> None:
+def dedupe(
+    input_path: Path,
+    output_path: Path,
+    text_field: str,
+    id_field: str,
+    threshold: float,
+    shingle_size: int,
+    num_perm: int,
+    clusters_path: Path | None,
+    quiet: bool,
+) -> None:
     """Copy IN.jsonl to OUT.jsonl without near-duplicates, keeping each first occurrence.
 
     Streams the input, so corpora larger than memory work (the index holds only
@@ -52,15 +88,26 @@ def dedupe(input_path: Path, output_path: Path, text_field: str, id_field: str,
     _check_paths(input_path, output_path, clusters_path)
     console = Console(stderr=True, quiet=quiet)
     progress = Progress(
-        TextColumn("[bold]dedupe"), BarColumn(), TaskProgressColumn(), DownloadColumn(),
-        TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True,
+        TextColumn("[bold]dedupe"),
+        BarColumn(),
+        TaskProgressColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     )
     task = progress.add_task("dedupe", total=input_path.stat().st_size)
     try:
         with progress:
             summary = dedupe_jsonl(
-                input_path, output_path, text_field=text_field, id_field=id_field,
-                clusters_path=clusters_path, threshold=threshold, shingle_size=shingle_size,
+                input_path,
+                output_path,
+                text_field=text_field,
+                id_field=id_field,
+                clusters_path=clusters_path,
+                threshold=threshold,
+                shingle_size=shingle_size,
                 num_perm=num_perm,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
@@ -74,22 +121,25 @@ def dedupe(input_path: Path, output_path: Path, text_field: str, id_field: str,
 
 def _check_paths(input_path: Path, output_path: Path, clusters_path: Path | None) -> None:
     if same_file(input_path, output_path):
-        raise click.ClickException(f"OUT.jsonl is the input file ({input_path}): "
-                                   "choose another output path")
+        raise click.ClickException(
+            f"OUT.jsonl is the input file ({input_path}): choose another output path"
+        )
     if not output_path.parent.is_dir():
         raise click.ClickException(f"OUT.jsonl: directory {output_path.parent} does not exist")
     if clusters_path is None:
         return
     if same_file(clusters_path, input_path) or same_file(clusters_path, output_path):
-        raise click.ClickException(f"--clusters {clusters_path} is the same file as IN.jsonl "
-                                   "or OUT.jsonl: choose another path")
+        raise click.ClickException(
+            f"--clusters {clusters_path} is the same file as IN.jsonl "
+            "or OUT.jsonl: choose another path"
+        )
     if not clusters_path.parent.is_dir():
-        raise click.ClickException(f"--clusters: directory {clusters_path.parent} "
-                                   "does not exist")
+        raise click.ClickException(f"--clusters: directory {clusters_path.parent} does not exist")
 
 
-def _print_summary(console: Console, summary: DedupeSummary, output_path: Path,
-                   clusters_path: Path | None) -> None:
+def _print_summary(
+    console: Console, summary: DedupeSummary, output_path: Path, clusters_path: Path | None
+) -> None:
     table = Table(title="storyloom dedupe", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -99,8 +149,11 @@ def _print_summary(console: Console, summary: DedupeSummary, output_path: Path,
     table.add_row("kept", f"{summary.kept:,}")
     table.add_row("removed as near-duplicates", f"{summary.removed:,} ({share:.1%})")
     table.add_row("clusters (kept documents with removed copies)", f"{summary.clusters:,}")
-    table.add_row("time", f"{summary.seconds:.1f} s ({rate:,.0f} docs/s, "
-                          f"{summary.input_bytes / 1e6 / max(summary.seconds, 1e-9):.1f} MB/s)")
+    table.add_row(
+        "time",
+        f"{summary.seconds:.1f} s ({rate:,.0f} docs/s, "
+        f"{summary.input_bytes / 1e6 / max(summary.seconds, 1e-9):.1f} MB/s)",
+    )
     table.add_row("output", str(output_path))
     if clusters_path is not None:
         table.add_row("removed documents", str(clusters_path))

@@ -300,10 +300,16 @@ def _generate_locked(
             raise click.ClickException(f"{FAULTS_ENV}: {error}") from error
     try:
         config = RunConfig.create(
-            run.name, backend_options.name, llm.model, settings, inputs, input_paths
+            run.name,
+            backend_options.name,
+            llm.model,
+            settings,
+            inputs,
+            input_paths,
+            count=options.count,
         )
+        check_checkpoint_store(run.checkpoints_path)  # before run.json is touched
         config = run.freeze_config(config, allow_change=allow_config_change)
-        check_checkpoint_store(run.checkpoints_path)
         console.print(
             f"[bold]storyloom[/] run [cyan]{run.path}[/] · backend {backend_options.name} "
             f"({llm.model}) · {options.count} stories · concurrency {options.concurrency}"

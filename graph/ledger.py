@@ -4,6 +4,7 @@ story and accepted document, and a resumed run knows what was already paid for."
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -62,6 +63,8 @@ class UsageLedger:
         with self._lock:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(entry) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())  # spend already made must survive a power cut
             self._count(story_id, completion.usage, usd)
         return usd
 

@@ -40,6 +40,8 @@ class RunConfig(BaseModel):
     constitution: InputFingerprint
     persona: InputFingerprint
     axes: InputFingerprint
+    #: Stories asked for by the latest start. Not frozen: raising -n extends a run.
+    count: int = 0
 
     @classmethod
     def create(
@@ -50,9 +52,11 @@ class RunConfig(BaseModel):
         settings: GenerationSettings,
         inputs: StoryInputs,
         input_paths: dict[str, str],
+        count: int = 0,
     ) -> RunConfig:
         return cls(
             name=name,
+            count=count,
             backend=backend,
             model=model,
             settings=settings,
@@ -67,13 +71,14 @@ class RunConfig(BaseModel):
 
 
 def config_changes(old: RunConfig, new: RunConfig) -> list[str]:
-    """What differs in a way that changes the stories (input paths may move freely)."""
+    """What differs in a way that changes the stories (input paths may move freely, and
+    the story count may grow)."""
     changes: list[str] = []
 
     def walk(prefix: str, a: Any, b: Any) -> None:
         if isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b)):
-                if key == "path":
+                if key in ("path", "count"):
                     continue
                 walk(f"{prefix}.{key}" if prefix else key, a.get(key), b.get(key))
         elif a != b:
@@ -155,6 +160,17 @@ class RunDir:
                 )
             if not changes:
                 return old
+        self._write_config(config)
+        return config
+
+    def record_count(self, count: int) -> None:
+        """Note how many stories the run now asks for, once a start is under way (a start
+        that fails on bad input leaves run.json untouched)."""
+        config = self.load_config()
+        if config is not None and config.count != count:
+            self._write_config(config.model_copy(update={"count": count}))
+
+    def _write_config(self, config: RunConfig) -> None:
         tmp = self.config_path.with_suffix(".json.tmp")
         with tmp.open("w", encoding="utf-8") as handle:
             handle.write(json.dumps(config.model_dump(), indent=2) + "\n")
@@ -162,7 +178,6 @@ class RunDir:
             os.fsync(handle.fileno())  # a rename of unsynced data can leave it empty
         os.replace(tmp, self.config_path)
         _fsync_directory(self.path)
-        return config
 
 
 def _fsync_directory(path: Path) -> None:

@@ -172,6 +172,7 @@ async def run_stories(
     context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
         graph = build_graph(saver, retry=options.retry)
+        count_recorded = False
 
         def interrupt(story_id: str, kind: str, message: str) -> None:
             report.interrupted += 1
@@ -222,8 +223,13 @@ async def run_stories(
                 log.debug("story %s failed", story_id, exc_info=True)
                 interrupt(story_id, "error", f"{type(error).__name__}: {error}")
                 return
-            if final is not None:
-                _count(report, final, notify)
+            if final is None:
+                return
+            _count(report, final, notify)
+            nonlocal count_recorded
+            if not count_recorded:  # once a story got through: a failed start leaves run.json
+                run.record_count(options.count)
+                count_recorded = True
 
         async def advance(index: int, story_id: str) -> dict[str, Any] | None:
             """Take one story as far as it goes; None when it was already finished."""

@@ -190,13 +190,16 @@ def load_axes(path: Path) -> Axes:
     text = read_text_file(path, "axes")
     data = _read_toml(path, "axes")
     sections_per_story = data.pop("sections_per_story", 2)
-    if not isinstance(sections_per_story, int) or sections_per_story < 1:
+    if (
+        isinstance(sections_per_story, bool)
+        or not isinstance(sections_per_story, int)
+        or sections_per_story < 1
+    ):
         raise InputError(f"{path}: 'sections_per_story' must be a whole number >= 1")
     unknown = sorted(set(data) - set(AXIS_NAMES))
     if unknown:
         raise InputError(
-            f"{path}: unknown axis name(s): {', '.join(unknown)} "
-            f"(known: {', '.join(AXIS_NAMES)})"
+            f"{path}: unknown axis name(s): {', '.join(unknown)} (known: {', '.join(AXIS_NAMES)})"
         )
     values: dict[str, tuple[str, ...]] = {}
     for axis in AXIS_NAMES:

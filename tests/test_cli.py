@@ -114,3 +114,16 @@ def test_graph_prints_every_node() -> None:
         "reject",
     ):
         assert f"{node}({node})" in result.output
+
+
+def test_raising_n_extends_the_run_and_records_the_new_count(tmp_path: Path) -> None:
+    run_dir = tmp_path / "demo"
+    assert (
+        invoke("generate", "-n", "2", "--backend", "scripted", "--run-dir", run_dir).exit_code == 0
+    )
+    first = (run_dir / "corpus.jsonl").read_text()
+    result = invoke("generate", "-n", "3", "--backend", "scripted", "--run-dir", run_dir)
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "corpus.jsonl").read_text().startswith(first)
+    assert ids(run_dir / "corpus.jsonl") == ["demo/0", "demo/1", "demo/2"]
+    assert json.loads((run_dir / "run.json").read_text())["count"] == 3
