@@ -34,6 +34,9 @@ from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sampl
 #: Fault injection for rehearsals and tests: `transient=0.1,hang=0.02,seed=7` (FaultPlan).
 FAULTS_ENV = "STORYLOOM_FAULTS"
 
+#: One source of truth for defaults the CLI shows and the settings apply.
+_DEFAULTS = GenerationSettings()
+
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -126,7 +129,7 @@ Examples:
 @click.option(
     "--max-revisions",
     type=click.IntRange(min=0, max=10),
-    default=2,
+    default=_DEFAULTS.max_revisions,
     show_default=True,
     help="Rewrite rounds before a failing story is rejected.",
 )
@@ -163,14 +166,14 @@ Examples:
 @click.option(
     "--dedupe-threshold",
     type=click.FloatRange(min=0, max=1, min_open=True),
-    default=0.5,
+    default=_DEFAULTS.story_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a story counts as a near-duplicate.",
 )
 @click.option(
     "--premise-threshold",
     type=click.FloatRange(min=0, max=1, min_open=True),
-    default=0.6,
+    default=_DEFAULTS.premise_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a premise is planned again.",
 )
