@@ -2,9 +2,10 @@
 
 The header records the parameters that shaped the signatures, so a journal written with
 other ones is recognised as stale instead of silently compared against. Entries are appended
-one line at a time with fsync, so after a crash the journal holds every insert that
-completed; a torn last line (an insert that never completed) is cut off when the journal is
-opened, so the next append starts on a clean line.
+one whole line at a time with fsync (a failed append is cut back, see `appendlog`), so
+after a crash the journal holds every insert that completed; a torn last line (an insert
+that never completed) is cut off when the journal is opened, so the next append starts on
+a clean line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from storyloom.dedupe.appendlog import append_whole
 from storyloom.dedupe.signatures import SIGNATURE_DTYPE
 
 FORMAT = "storyloom-dedupe-index"
@@ -97,7 +99,8 @@ class Journal:
         _cut_torn_tail(path)
 
     def entries(self) -> Iterator[tuple[str, np.ndarray]]:
-        with self.path.open("r", encoding="utf-8") as handle:
+        # Bytes, so undecodable garbage is reported like any other damaged entry.
+        with self.path.open("rb") as handle:
             next(handle)  # the header
             for number, line in enumerate(handle, start=2):
                 try:
@@ -108,11 +111,10 @@ class Journal:
                     raise StaleIndexError(message) from error
 
     def append(self, key: str, signature: np.ndarray) -> None:
+        """Append one entry durably; on failure (e.g. a full disk) the journal is left as it
+        was and the OSError propagates, so no fragment can damage the next entry."""
         line = json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_whole(self.path, line.encode("utf-8"))
 
 
 def write_atomically(path: Path, params: Mapping[str, Any],

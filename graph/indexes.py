@@ -2,8 +2,9 @@
 
 Variants of one group are the same draws written under different names, so they are
 meant to resemble each other: each variant is deduplicated only against its own kind.
-An index journal that is missing or was written with other parameters is rebuilt from
-what the run already produced, so dedupe never forgets an accepted story.
+An index journal that is missing, damaged or written with other parameters is rebuilt from
+what the run already produced, so dedupe never forgets an accepted story and one bad line
+cannot fail every later story.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from storyloom.dedupe.index import NearDuplicateIndex
+from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.models import Premise
@@ -74,7 +75,10 @@ class RunIndexes:
         path: Path, documents: Iterator[tuple[str, str]], **params: Any
     ) -> NearDuplicateIndex:
         if NearDuplicateIndex.is_current(path, **params):
-            return NearDuplicateIndex(path=path, **params)
+            try:
+                return NearDuplicateIndex(path=path, **params)
+            except StaleIndexError:
+                pass  # a damaged entry: what the run produced is the truth, so start over
         return NearDuplicateIndex.rebuild(documents, path=path, **params)
 
     def _story_texts(self, variant: int) -> Iterator[tuple[str, str]]:
