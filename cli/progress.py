@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,6 +22,9 @@ from rich.table import Table
 
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import Event, RunReport
+from storyloom.report.cost import CostCollector
+from storyloom.report.formatting import number, usd
+from storyloom.report.model import Cost, TokenSpend
 
 
 class RunProgress:
@@ -90,5 +98,97 @@ def print_summary(console: Console, run: RunDir, report: RunReport) -> None:
         table.add_row("not started", str(report.not_started))
     table.add_row("outputs", f"{run.corpus_path}\n{run.rejected_path}")
     console.print(table)
+    spend = spend_table(run)
+    if spend is not None:
+        console.print(spend)
     for error in report.errors[:5]:
         console.print(f"[yellow]error[/] {error}")
+
+
+#: Workflow order for the per-node rows; nodes not listed follow alphabetically.
+_NODE_ORDER = ("plan", "write", "judge", "revise")
+
+
+def spend_table(run: RunDir) -> Table | None:
+    """Spend of the whole run (every start, from usage.jsonl): per node, total, mean per
+    story with spend, and per accepted document. Tokens show even at $0 (local models).
+    None when no call was recorded."""
+    collector = CostCollector()
+    for entry in _json_objects(run.usage_path):
+        collector.add(entry)
+    documents = sum(1 for _ in _json_objects(run.corpus_path))
+    cost = collector.result(set(), set(), documents)
+    if cost.total.calls == 0:
+        return None
+    table = Table(
+        title="spend (whole run, from usage.jsonl)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption=f"tokens: in / out / cache write / cache read; {_per_doc_note(documents)}",
+        caption_justify="left",
+        pad_edge=False,
+    )
+    table.add_column("node", no_wrap=True)
+    for header in ("calls", "in", "out", "cache w", "cache r", "USD"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name in sorted(cost.per_node, key=_node_rank):
+        table.add_row(escape(name), *_spend_cells(cost.per_node[name]))
+    table.add_row("[bold]total[/]", *_spend_cells(cost.total), end_section=True)
+    table.add_row(f"story mean ({cost.stories})", *_mean_cells(cost, cost.stories))
+    if documents:
+        table.add_row(f"per doc ({documents})", *_mean_cells(cost, documents))
+    return table
+
+
+def _per_doc_note(documents: int) -> str:
+    if not documents:
+        return "no accepted documents yet, so no cost per document"
+    return f"per doc: the whole spend over {documents} accepted documents"
+
+
+def _node_rank(name: str) -> tuple[int, str]:
+    return (_NODE_ORDER.index(name) if name in _NODE_ORDER else len(_NODE_ORDER), name)
+
+
+def _spend_cells(spend: TokenSpend) -> list[str]:
+    return [
+        number(spend.calls),
+        number(spend.input_tokens),
+        number(spend.output_tokens),
+        number(spend.cache_write_tokens),
+        number(spend.cache_read_tokens),
+        usd(spend.usd),
+    ]
+
+
+def _mean_cells(cost: Cost, over: int) -> list[str]:
+    """The total divided by `over` (stories or documents), column by column."""
+    total = cost.total
+    tokens = (
+        total.input_tokens,
+        total.output_tokens,
+        total.cache_write_tokens,
+        total.cache_read_tokens,
+    )
+    return [
+        number(round(total.calls / over, 1)),
+        *(number(round(value / over)) for value in tokens),
+        usd(total.usd / over),
+    ]
+
+
+def _json_objects(path: Path) -> Iterator[dict[str, object]]:
+    """The JSON objects of a JSON-lines file; a torn or odd line is skipped, because a
+    summary must never fail a run that already finished."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return
+    with handle:
+        for raw in handle:
+            try:
+                value = json.loads(raw)
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+                continue
+            if isinstance(value, dict):
+                yield value
