@@ -68,7 +68,9 @@ class LlamaCppBackend(Backend):
         self.repeat_penalty = repeat_penalty
         self._llama: Any = None
         self._load_lock = threading.Lock()
-        self._call_lock = asyncio.Lock()
+        # A threading lock, held by the worker thread itself: if the awaiting coroutine is
+        # cancelled (a call timeout), the thread still owns the model until it returns.
+        self._model_lock = threading.Lock()
 
     @property
     def model(self) -> str:
@@ -88,8 +90,11 @@ class LlamaCppBackend(Backend):
             return self._llama
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        async with self._call_lock:
-            return await asyncio.to_thread(self._complete_blocking, request)
+        return await asyncio.to_thread(self._complete_locked, request)
+
+    def _complete_locked(self, request: CompletionRequest) -> Completion:
+        with self._model_lock:
+            return self._complete_blocking(request)
 
     def _complete_blocking(self, request: CompletionRequest) -> Completion:
         messages: list[dict[str, str]] = []
@@ -150,9 +155,13 @@ class LlamaCppBackend(Backend):
         )
 
     async def aclose(self) -> None:
-        if self._llama is not None:
-            await asyncio.to_thread(self._llama.close)
-            self._llama = None
+        await asyncio.to_thread(self._close_locked)
+
+    def _close_locked(self) -> None:
+        with self._model_lock:  # never free the model under a call still running
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
 
 
 #: llama.cpp expands `maxLength: N` into N nested optional grammar rules; long ones make

@@ -55,7 +55,7 @@ def build_graph(
     builder.add_conditional_edges("write", nodes.after_draft, ["gate", "reject"])
     builder.add_edge("gate", "judge")
     builder.add_conditional_edges("judge", nodes.after_judge, ["dedupe", "revise", "reject"])
-    builder.add_conditional_edges("revise", nodes.after_draft, ["gate", "reject"])
+    builder.add_conditional_edges("revise", nodes.after_draft, ["gate", "dedupe", "reject"])
     builder.add_conditional_edges("dedupe", nodes.after_dedupe, ["emit", "reject"])
     builder.add_edge("emit", END)
     builder.add_edge("reject", END)

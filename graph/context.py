@@ -56,16 +56,20 @@ class StoryContext:
         """Call the backend and book the usage against the story and node."""
         if self.stop is not None and self.stop.is_set():
             raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
+        what = request.purpose or "call"
+        deadline = asyncio.timeout(self.call_timeout)
         try:
-            completion = await asyncio.wait_for(self.backend.complete(request), self.call_timeout)
+            async with deadline:
+                completion = await self.backend.complete(request)
         except BackendError as error:
             self._record_billed_failure(story_id, request, error)
             raise
-        except TimeoutError:
-            raise TransientBackendError(
-                f"{request.purpose or 'call'}: the backend did not answer within "
-                f"{self.call_timeout:g}s"
-            ) from None
+        except TimeoutError as error:
+            if deadline.expired():
+                message = f"{what}: the backend did not answer within {self.call_timeout:g}s"
+            else:  # the backend's own timeout, not mapped to a backend error
+                message = f"{what}: the backend timed out ({error or 'no detail'})"
+            raise TransientBackendError(message) from None
         self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
         return completion
 

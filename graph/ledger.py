@@ -4,15 +4,16 @@ story and accepted document, and a resumed run knows what was already paid for."
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
+from storyloom.dedupe.appendlog import append_whole
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,9 @@ class UsageLedger:
             "usd": usd,
         }
         with self._lock:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(entry) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())  # spend already made must survive a power cut
+            # Whole line or nothing: a fragment left by a full disk would glue onto the
+            # next entry and lose both.
+            append_whole(self.path, (json.dumps(entry) + "\n").encode())
             self._count(story_id, completion.usage, usd)
         return usd
 
@@ -75,11 +75,11 @@ class UsageLedger:
     def totals(self) -> LedgerTotals:
         return LedgerTotals(self._calls, self._usage, self._usd)
 
-    def mean_story_usd(self) -> float:
-        """Average spend of the stories seen so far: the projection for a story not started."""
-        if not self._per_story_usd:
-            return 0.0
-        return sum(self._per_story_usd.values()) / len(self._per_story_usd)
+    def mean_story_usd(self, finished: Collection[str]) -> tuple[float, int]:
+        """Average spend of the `finished` stories that spent anything, and how many there
+        were. Stories still running are left out: they have paid only part of their way."""
+        spent = [self._per_story_usd[i] for i in finished if i in self._per_story_usd]
+        return (sum(spent) / len(spent) if spent else 0.0), len(spent)
 
 
 def _usage_of(entry: dict[str, object]) -> Usage:

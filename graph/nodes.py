@@ -12,7 +12,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from storyloom.backends.base import CompletionRequest, Message, PermanentBackendError
+from storyloom.backends.base import (
+    Completion,
+    CompletionRequest,
+    Message,
+    PermanentBackendError,
+)
 from storyloom.graph.context import StoryContext
 from storyloom.graph.state import Draft, StoryState
 from storyloom.stories import prompts
@@ -62,10 +67,24 @@ def _bounded(text: str) -> str:
     return text.strip()[:MAX_DRAFT_CHARS]
 
 
-def _rejection(reason: str, error: PermanentBackendError) -> Update:
-    if error.fatal:
+def _rejection(reason: str, error: PermanentBackendError | str) -> Update:
+    if isinstance(error, PermanentBackendError) and error.fatal:
         raise error
     return {"reject_reason": reason, "reject_detail": str(error)}
+
+
+def _failed_round(state: StoryState, reason: str, error: PermanentBackendError | str) -> Update:
+    """A revision round that failed does not cost a story that had already passed: it
+    goes on with its passing draft (the note is kept for provenance)."""
+    best = state.get("best")
+    if best is not None and best["passed"]:
+        rejection = _rejection(reason, error)
+        return {"round_failed": f"{rejection['reject_reason']}: {rejection['reject_detail']}"}
+    return _rejection(reason, error)
+
+
+def _incomplete(completion: Completion, what: str) -> str:
+    return f"the model stopped ({completion.stop_reason}) before giving a complete {what}"
 
 
 async def seed(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
@@ -100,7 +119,11 @@ async def plan(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         completion = await ctx.complete(state["story_id"], request)
     except PermanentBackendError as error:
         return {**_rejection("invalid_premise", error), "plan_attempts": attempts}
-    assert completion.parsed is not None
+    if completion.parsed is None:  # truncated at max_tokens, or refused
+        return {
+            **_rejection("invalid_premise", _incomplete(completion, "premise")),
+            "plan_attempts": attempts,
+        }
     return {"premise": completion.parsed.model_dump(), "plan_attempts": attempts}
 
 
@@ -176,8 +199,9 @@ async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     try:
         completion = await ctx.complete(state["story_id"], request)
     except PermanentBackendError as error:
-        return _rejection("invalid_critique", error)
-    assert isinstance(completion.parsed, Critique)
+        return _failed_round(state, "invalid_critique", error)
+    if not isinstance(completion.parsed, Critique):  # truncated at max_tokens, or refused
+        return _failed_round(state, "invalid_critique", _incomplete(completion, "critique"))
     critique = completion.parsed
     passed = critique_passes(critique, state["findings"])
     draft: Draft = {
@@ -218,7 +242,7 @@ async def revise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     try:
         completion = await ctx.complete(state["story_id"], request)
     except PermanentBackendError as error:
-        return {**_rejection("backend_error", error), "revisions": revisions}
+        return {**_failed_round(state, "backend_error", error), "revisions": revisions}
     return {
         "draft": _bounded(completion.text),
         "truncated": completion.truncated,
@@ -328,12 +352,16 @@ def after_vet(state: StoryState) -> str:
 
 
 def after_draft(state: StoryState) -> str:
-    return "reject" if state.get("reject_reason") else "gate"
+    if state.get("reject_reason"):
+        return "reject"
+    return "dedupe" if state.get("round_failed") else "gate"
 
 
 def after_judge(state: StoryState) -> str:
     if state.get("reject_reason"):
         return "reject"
+    if state.get("round_failed"):
+        return "dedupe"
     revisions = state.get("revisions", 0)
     best = state["best"]
     wants_rewrite = state["rewrite"] == "always" and revisions == 0

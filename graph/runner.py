@@ -136,20 +136,52 @@ def upfront_story_cost(context: StoryContext) -> float:
 
 class _Budget:
     """No new story starts once spend plus the projection for work in flight would pass
-    the cap. The projection is the mean real cost of the stories paid for so far, or the
-    upfront estimate before there are any."""
+    the cap. A story refused while others are in flight waits for one of them to finish
+    (real costs then replace the estimate); the run stops only when nothing is in flight
+    and the cap still refuses. The projection is the upfront estimate until a few stories
+    have finished, then their mean real cost."""
 
-    def __init__(self, ledger: UsageLedger, max_cost: float | None, upfront: float) -> None:
+    #: Finished stories whose mean cost is trusted over the upfront estimate.
+    TRUSTED_SAMPLE = 3
+
+    def __init__(
+        self, ledger: UsageLedger, sinks: RunSinks, max_cost: float | None, upfront: float
+    ) -> None:
         self.ledger = ledger
+        self.sinks = sinks
         self.max_cost = max_cost
         self.upfront = upfront
         self.in_flight = 0
+        self.changed = asyncio.Condition()
 
-    def allows_another(self) -> bool:
+    def _per_story(self) -> float:
+        finished = self.sinks.corpus.ids | self.sinks.rejected.ids
+        mean, sample = self.ledger.mean_story_usd(finished)
+        return mean if sample >= self.TRUSTED_SAMPLE else max(mean, self.upfront)
+
+    def _fits(self) -> bool:
+        assert self.max_cost is not None
+        spend = self.ledger.total_usd + self._per_story() * (self.in_flight + 1)
+        return spend <= self.max_cost
+
+    async def admit(self) -> bool:
+        """Take a place for one more story, waiting for stories in flight when the cap
+        needs their real costs; False means the budget is spent."""
         if self.max_cost is None:
+            self.in_flight += 1
             return True
-        per_story = self.ledger.mean_story_usd() or self.upfront
-        return self.ledger.total_usd + per_story * (self.in_flight + 1) <= self.max_cost
+        async with self.changed:
+            while not self._fits():
+                if self.in_flight == 0:
+                    return False
+                await self.changed.wait()
+            self.in_flight += 1
+            return True
+
+    async def release(self) -> None:
+        async with self.changed:
+            self.in_flight -= 1
+            self.changed.notify_all()
 
 
 async def run_stories(
@@ -164,7 +196,7 @@ async def run_stories(
     stop = stop or asyncio.Event()
     notify = on_progress or (lambda event, story_id: None)
     upfront = upfront_story_cost(context) if options.max_cost is not None else 0.0
-    budget = _Budget(context.ledger, options.max_cost, upfront)
+    budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(options.count):
         queue.put_nowait(index)
@@ -258,20 +290,23 @@ async def run_stories(
                     index = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                if not budget.allows_another():
+                if context.sinks.finished(run.story_id(index)):
+                    await run_one(index)  # skipped: costs nothing, needs no budget
+                    continue
+                if not await budget.admit():
                     report.stop_reason = "budget"
                     queue.put_nowait(index)
                     return
-                budget.in_flight += 1
                 try:
                     await run_one(index)
                 finally:
-                    budget.in_flight -= 1
+                    await budget.release()
 
         workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
         await asyncio.gather(*workers)
 
-    report.not_started = queue.qsize()
+    unstarted = [queue.get_nowait() for _ in range(queue.qsize())]
+    report.not_started = sum(not context.sinks.finished(run.story_id(i)) for i in unstarted)
     if stop.is_set() and report.stop_reason == "finished":
         report.stop_reason = "stopped"
     return report

@@ -38,6 +38,7 @@ class StoryState(TypedDict, total=False):
     first_pass: bool
     best: Draft
     guard_reasons: list[str]
+    round_failed: str
     duplicate_of: str
     reject_reason: str
     reject_detail: str

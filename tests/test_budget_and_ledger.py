@@ -110,3 +110,15 @@ def test_max_cost_stops_cleanly_and_a_higher_cap_resumes(make_run) -> None:
     assert second.stop_reason == "finished"
     assert sorted(done) == sorted(set(done)) and len(done) == 12
     assert second.already_done == len(done_first)
+
+
+def test_budget_at_concurrency_uses_real_costs_and_stays_under_the_cap(make_run) -> None:
+    """Stories refused on the upfront estimate wait for real costs instead of stopping the
+    run at a fraction of the cap."""
+    with MessagesAPIServer(responder=responder) as server:
+        run_dir, report = run(make_run, server, count=40, max_cost=0.3, concurrency=8)
+    spent = sum(e["usd"] for e in ledger(run_dir))
+    done = finished_ids(run_dir)
+    assert report.stop_reason == "budget"
+    assert 0.5 * 0.3 <= spent <= 0.3
+    assert report.not_started == 40 - len(done) > 0

@@ -11,7 +11,7 @@ import pytest
 from fast_retry import FAST_RETRY
 from story_samples import critique, premise, story
 
-from storyloom.backends.base import PermanentBackendError, TransientBackendError
+from storyloom.backends.base import Completion, PermanentBackendError, TransientBackendError
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import RunOptions, RunReport, run_stories
@@ -223,3 +223,53 @@ def test_run_options_reject_nonsense(bad: int) -> None:
         RunOptions(count=bad)
     with pytest.raises(ValueError, match="at least 1"):
         RunOptions(count=1, concurrency=bad)
+
+
+def test_truncated_structured_reply_rejects_the_story_instead_of_sticking(
+    make_run, scripted
+) -> None:
+    cut_off = Completion(text='{"title": "Half', model="m", stop_reason="max_tokens")
+    run_dir, report = run(make_run, scripted(cut_off))
+    assert report.interrupted == 0
+    [rejected] = lines(run_dir.rejected_path)
+    assert rejected["reason"] == "invalid_premise"
+    assert "max_tokens" in rejected["detail"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        PermanentBackendError("prompt too long"),  # the revise call fails
+        Completion(text="{", model="m", stop_reason="max_tokens"),  # its judge is cut off
+    ],
+)
+def test_failed_extra_round_keeps_a_story_that_already_passed(
+    make_run, scripted, failure: object
+) -> None:
+    replies = [premise(), story(1), critique("pass", 5)]
+    replies += [failure] if isinstance(failure, PermanentBackendError) else [story(2), failure]
+    run_dir, report = run(make_run, scripted(*replies), rewrite="always")
+    assert report.emitted == 1
+    [document] = lines(run_dir.corpus_path)
+    assert story(1).split("\n\n")[1] in document["text"]
+
+
+class _TimesOutOnce(ScriptedBackend):
+    """A backend whose client raises its own TimeoutError once (not a mapped error)."""
+
+    def __init__(self, *replies: Any) -> None:
+        super().__init__(replies)
+        self.timed_out = False
+
+    async def complete(self, request: Any) -> Any:
+        if not self.timed_out and request.purpose == "write":
+            self.timed_out = True
+            raise TimeoutError("read timed out")
+        return await super().complete(request)
+
+
+def test_a_backends_own_timeout_is_retried_as_transient(make_run) -> None:
+    backend = _TimesOutOnce(premise(), story(1), critique())
+    _, report = run(make_run, backend)
+    assert backend.timed_out
+    assert report.emitted == 1 and report.interrupted == 0
