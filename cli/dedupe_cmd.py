@@ -20,8 +20,16 @@ from rich.table import Table
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
 from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_jsonl, same_file
 
+EXAMPLES = """
+\b
+Examples:
+  storyloom dedupe outputs/default/corpus.jsonl clean.jsonl
+  storyloom dedupe scraped.jsonl clean.jsonl --threshold 0.5 --clusters removed.jsonl
+  storyloom dedupe posts.jsonl clean.jsonl --text-field body --id-field url --quiet
+"""
 
-@click.command(name="dedupe")
+
+@click.command(name="dedupe", epilog=EXAMPLES)
 @click.argument(
     "input_path",
     metavar="IN.jsonl",

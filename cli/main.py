@@ -9,20 +9,36 @@ from storyloom.cli.generate_cmd import generate
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
 
+EXAMPLES = """
+\b
+Examples:
+  storyloom generate -n 3                      # offline, bundled SmolLM2-135M
+  storyloom stats outputs/default --html report.html
+  storyloom plan -n 100 --coverage-only        # premise coverage before any model call
+  storyloom dedupe corpus.jsonl clean.jsonl    # near-duplicates out of any JSONL
+  storyloom graph                              # the story workflow as Mermaid
+  storyloom generate --help                    # every command has its own examples
+"""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+GRAPH_EXAMPLES = """
+\b
+Examples:
+  storyloom graph                               # paste into any Mermaid viewer
+  storyloom graph > workflow.mmd
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.version_option(package_name="storyloom")
 def cli() -> None:
     """storyloom: constitution-grounded story corpora for alignment training.
 
-    \b
-    Quick start (offline, bundled SmolLM2-135M):
-      storyloom generate -n 3
-      storyloom stats outputs/default
+    Generate stories with an LLM, check each against a constitution, remove
+    near-duplicates, and report on the corpus. Runs resume where they stopped.
     """
 
 
-@cli.command(name="graph")
+@cli.command(name="graph", epilog=GRAPH_EXAMPLES)
 def graph_command() -> None:
     """Print the story workflow as a Mermaid flowchart."""
     from storyloom.graph.builder import mermaid

@@ -21,6 +21,15 @@ from storyloom.stories.seeds import StorySeed, persona_names, plan_seeds
 
 _PATH = click.Path(path_type=Path)
 
+EXAMPLES = """
+\b
+Examples:
+  storyloom plan -n 20                             # seeds and coverage of a 20-story run
+  storyloom plan -n 500 --seed 7 --coverage-only   # how evenly 500 stories spread
+  storyloom plan -n 50 --axes my_axes.toml --persona me.toml --name-variants
+  storyloom plan -n 100 --json > plan.json         # the same as JSON, for scripts
+"""
+
 
 def _seed_table(seeds: list[StorySeed], inputs: StoryInputs) -> Table:
     """One row per seed, its draws stacked so the table reads at any terminal width."""
@@ -67,7 +76,7 @@ def _summary_table(worst: dict[str, float]) -> Table:
     return table
 
 
-@click.command(name="plan")
+@click.command(name="plan", epilog=EXAMPLES)
 @click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many story seeds to draw.")  # fmt: skip
 @click.option("--seed", "run_seed", type=int, default=0, show_default=True,

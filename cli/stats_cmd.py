@@ -38,7 +38,17 @@ def _check_writable(path: Path) -> None:
         raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
-@click.command(name="stats")
+EXAMPLES = """
+\b
+Examples:
+  storyloom stats outputs/default                # a run, finished or still going
+  storyloom stats outputs/default --html report.html --json stats.json
+  storyloom stats clean.jsonl --text-field text  # any corpus JSONL
+  storyloom stats outputs/default --axes theme,tone --sample 500
+"""
+
+
+@click.command(name="stats", epilog=EXAMPLES)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--json",
