@@ -149,7 +149,10 @@ class AnthropicBackend(Backend):
 
     @property
     def base_url(self) -> str:
-        return str(self._client.base_url)
+        """The API address without any user:password a gateway URL may carry, so it is
+        safe in messages."""
+        url = self._client.base_url
+        return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, base_url={self.base_url!r})"

@@ -703,3 +703,10 @@ def test_throttle_rejects_bad_settings() -> None:
         ThrottledBackend(inner, initial_limit=100, max_limit=10)
     with pytest.raises(ValueError, match="decrease_factor"):
         ThrottledBackend(inner, decrease_factor=1.5)
+
+
+def test_gateway_credentials_in_the_base_url_never_reach_messages() -> None:
+    backend = AnthropicBackend(api_key=KEY, base_url="https://user:gw-token-77@gw.example/v1/")
+    assert "gw-token-77" not in backend.base_url
+    assert "gw-token-77" not in repr(backend)
+    assert backend.base_url.startswith("https://gw.example")
