@@ -19,63 +19,15 @@ import re
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply, ScriptedBackend
 
-_WORDS = [
-    "lantern",
-    "harbour",
-    "quiet",
-    "ledger",
-    "morning",
-    "signal",
-    "river",
-    "copper",
-    "window",
-    "promise",
-    "archive",
-    "static",
-    "orchard",
-    "careful",
-    "patient",
-    "station",
-    "winter",
-    "thread",
-    "compass",
-    "ember",
-    "meadow",
-    "glass",
-    "letter",
-    "anchor",
-    "breath",
-    "kettle",
-    "rooftop",
-    "current",
-    "valley",
-    "canvas",
-    "shelter",
-    "marble",
-    "echo",
-    "whistle",
-    "garden",
-    "bridge",
-    "candle",
-    "pocket",
-    "mirror",
-    "harvest",
-    "timber",
-    "velvet",
-    "thunder",
-    "pebble",
-    "feather",
-    "island",
-    "cobalt",
-    "saffron",
-    "hollow",
-    "summit",
-    "engine",
-    "needle",
-    "basket",
-    "pillow",
-    "crimson",
-]
+_WORDS = tuple(
+    (
+        "lantern harbour quiet ledger morning signal river copper window promise archive "
+        "static orchard careful patient station winter thread compass ember meadow glass "
+        "letter anchor breath kettle rooftop current valley canvas shelter marble echo "
+        "whistle garden bridge candle pocket mirror harvest timber velvet thunder pebble "
+        "feather island cobalt saffron hollow summit engine needle basket pillow crimson"
+    ).split()
+)
 
 
 def _rng(request: CompletionRequest) -> random.Random:
@@ -87,7 +39,7 @@ def _phrase(rng: random.Random, size: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(size))
 
 
-def _premise(rng: random.Random) -> dict[str, object]:
+def placeholder_premise(rng: random.Random) -> dict[str, object]:
     return {
         "title": _phrase(rng, 3).title(),
         "logline": _phrase(rng, 14).capitalize() + ".",
@@ -99,20 +51,25 @@ def _premise(rng: random.Random) -> dict[str, object]:
     }
 
 
-def _story(rng: random.Random, request: CompletionRequest) -> str:
-    prompt = request.messages[-1].content
-    name_match = re.search(r"called (\w+)", prompt)
-    name = name_match.group(1) if name_match else "Wren"
-    band = re.search(r"Length: (\d+) to (\d+) words", prompt)
-    target = (int(band.group(1)) + int(band.group(2))) // 2 if band else 400
+def placeholder_story(rng: random.Random, *, name: str, words: int) -> str:
+    """Paragraphs of one named action and one italic thought, about `words` long: passes
+    every deterministic gate, and no two seeds share a 5-word run by more than chance."""
     paragraphs: list[str] = []
     written = 0
-    while written < target:
+    while written < words:
         sentence = _phrase(rng, 11).capitalize()
         thought = _phrase(rng, 7)
         paragraphs.append(f"{name} watched the {sentence}. *{thought.capitalize()}.*")
         written += 21
     return "# " + _phrase(rng, 3).title() + "\n\n" + "\n\n".join(paragraphs)
+
+
+def _story(rng: random.Random, request: CompletionRequest) -> str:
+    prompt = request.messages[-1].content
+    name_match = re.search(r"called (\w+)", prompt)
+    band = re.search(r"Length: (\d+) to (\d+) words", prompt)
+    target = (int(band.group(1)) + int(band.group(2))) // 2 if band else 400
+    return placeholder_story(rng, name=name_match.group(1) if name_match else "Wren", words=target)
 
 
 def _critique(request: CompletionRequest) -> dict[str, object]:
@@ -128,7 +85,7 @@ def _critique(request: CompletionRequest) -> dict[str, object]:
 def demo_reply(request: CompletionRequest) -> Reply:
     rng = _rng(request)
     if request.purpose == "plan":
-        return _premise(rng)
+        return placeholder_premise(rng)
     if request.purpose == "judge":
         return _critique(request)
     return _story(rng, request)

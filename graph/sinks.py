@@ -7,12 +7,13 @@ produced again rather than lost or half-counted.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from storyloom.dedupe.appendlog import append_whole
 
 
 def repair_jsonl(path: Path, key: str = "id") -> int:
@@ -114,30 +115,15 @@ class JsonlSink:
 
 
 def _append_whole(path: Path, data: bytes) -> None:
-    """Append `data` and fsync it, or leave the file exactly as it was and raise.
-
-    A failed write (ENOSPC mid-line) would otherwise leave a fragment that the next
-    append glues onto, losing that line too; cutting back to the old size keeps every
-    line whole even while the disk is full.
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    """Append `data` whole, or leave the file as it was and raise a SinkWriteError that
+    names the file (a fragment would glue onto the next line and lose it too)."""
     try:
-        size = os.fstat(fd).st_size
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        except OSError as exc:
-            # Should even this fail, repair_jsonl cuts the torn tail on the next start.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)
-            raise SinkWriteError(
-                f"{path}: cannot write ({exc.strerror or exc}); the file was left whole",
-                exc.errno,
-            ) from exc
-    finally:
-        os.close(fd)
+        append_whole(path, data)
+    except OSError as exc:
+        raise SinkWriteError(
+            f"{path}: cannot write ({exc.strerror or exc}); the file was left whole",
+            exc.errno,
+        ) from exc
 
 
 class RunSinks:
