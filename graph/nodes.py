@@ -34,7 +34,7 @@ def _seed(state: StoryState) -> StorySeed:
     return StorySeed.from_dict(state["seed"])
 
 
-def _request(
+async def _ask(
     ctx: StoryContext,
     state: StoryState,
     purpose: str,
@@ -43,9 +43,12 @@ def _request(
     max_tokens: int,
     temperature: float,
     schema: type[Premise] | type[Critique] | None = None,
-) -> CompletionRequest:
+) -> Completion | PermanentBackendError:
+    """The node's one backend call. A permanent error that only this story hit is
+    returned for the node to turn into its reason; a fatal one propagates and stops the
+    run; transient ones propagate to the node's retry policy."""
     instructions, user = prompt
-    return CompletionRequest(
+    request = CompletionRequest(
         messages=(Message("user", user),),
         max_tokens=max_tokens,
         shared_prefix=prompts.shared_prefix(ctx.inputs),
@@ -55,6 +58,12 @@ def _request(
         purpose=purpose,
         seed=_seed(state).sampling_seed + state.get("revisions", 0),
     )
+    try:
+        return await ctx.complete(state["story_id"], request)
+    except PermanentBackendError as error:
+        if error.fatal:
+            raise
+        return error
 
 
 #: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
@@ -68,8 +77,6 @@ def _bounded(text: str) -> str:
 
 
 def _rejection(reason: str, error: PermanentBackendError | str) -> Update:
-    if isinstance(error, PermanentBackendError) and error.fatal:
-        raise error
     return {"reject_reason": reason, "reject_detail": str(error)}
 
 
@@ -78,8 +85,7 @@ def _failed_round(state: StoryState, reason: str, error: PermanentBackendError |
     goes on with its passing draft (the note is kept for provenance)."""
     best = state.get("best")
     if best is not None and best["passed"]:
-        rejection = _rejection(reason, error)
-        return {"round_failed": f"{rejection['reject_reason']}: {rejection['reject_detail']}"}
+        return {"round_failed": f"{reason}: {error}"}
     return _rejection(reason, error)
 
 
@@ -105,7 +111,7 @@ async def seed(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
 async def plan(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     ctx = runtime.context
     prompt = prompts.plan_prompt(_seed(state), state.get("avoid_titles", []))
-    request = _request(
+    completion = await _ask(
         ctx,
         state,
         "plan",
@@ -115,10 +121,8 @@ async def plan(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         schema=Premise,
     )
     attempts = state.get("plan_attempts", 0) + 1
-    try:
-        completion = await ctx.complete(state["story_id"], request)
-    except PermanentBackendError as error:
-        return {**_rejection("invalid_premise", error), "plan_attempts": attempts}
+    if isinstance(completion, PermanentBackendError):
+        return {**_rejection("invalid_premise", completion), "plan_attempts": attempts}
     if completion.parsed is None:  # truncated at max_tokens, or refused
         return {
             **_rejection("invalid_premise", _incomplete(completion, "premise")),
@@ -150,7 +154,7 @@ async def write(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     ctx = runtime.context
     premise = Premise.model_validate(state["premise"])
     prompt = prompts.write_prompt(_seed(state), premise)
-    request = _request(
+    completion = await _ask(
         ctx,
         state,
         "write",
@@ -158,10 +162,8 @@ async def write(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         max_tokens=ctx.settings.write_max_tokens,
         temperature=ctx.settings.temperature,
     )
-    try:
-        completion = await ctx.complete(state["story_id"], request)
-    except PermanentBackendError as error:
-        return _rejection("backend_error", error)
+    if isinstance(completion, PermanentBackendError):
+        return _rejection("backend_error", completion)
     return {"draft": _bounded(completion.text), "truncated": completion.truncated}
 
 
@@ -187,7 +189,7 @@ async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     ctx = runtime.context
     messages = [f"{f['kind']}: {f['message']}" for f in state["findings"]]
     prompt = prompts.judge_prompt(_seed(state), ctx.inputs, state["draft"], messages)
-    request = _request(
+    completion = await _ask(
         ctx,
         state,
         "judge",
@@ -196,10 +198,8 @@ async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         temperature=ctx.settings.judge_temperature,
         schema=Critique,
     )
-    try:
-        completion = await ctx.complete(state["story_id"], request)
-    except PermanentBackendError as error:
-        return _failed_round(state, "invalid_critique", error)
+    if isinstance(completion, PermanentBackendError):
+        return _failed_round(state, "invalid_critique", completion)
     if not isinstance(completion.parsed, Critique):  # truncated at max_tokens, or refused
         return _failed_round(state, "invalid_critique", _incomplete(completion, "critique"))
     critique = completion.parsed
@@ -230,7 +230,7 @@ async def revise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
     findings = [f"{f['kind']}: {f['message']}" for f in best["findings"]]
     premise = Premise.model_validate(state["premise"])
     prompt = prompts.revise_prompt(_seed(state), premise, best["text"], critique, findings)
-    request = _request(
+    completion = await _ask(
         ctx,
         state,
         "revise",
@@ -239,10 +239,8 @@ async def revise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
         temperature=ctx.settings.temperature,
     )
     revisions = state.get("revisions", 0) + 1
-    try:
-        completion = await ctx.complete(state["story_id"], request)
-    except PermanentBackendError as error:
-        return {**_failed_round(state, "backend_error", error), "revisions": revisions}
+    if isinstance(completion, PermanentBackendError):
+        return {**_failed_round(state, "backend_error", completion), "revisions": revisions}
     return {
         "draft": _bounded(completion.text),
         "truncated": completion.truncated,
