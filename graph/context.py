@@ -36,7 +36,6 @@ class StopRequested(Exception):
 
 @dataclass
 class StoryContext:
-    run_name: str
     inputs: StoryInputs
     settings: GenerationSettings
     backend: Backend

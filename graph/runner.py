@@ -109,7 +109,6 @@ def make_context(
     settings = config.settings
     repair_jsonl(run.usage_path, key="story_id")
     return StoryContext(
-        run_name=run.name,
         inputs=inputs,
         settings=settings,
         backend=backend,
