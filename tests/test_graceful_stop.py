@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import generate_argv, scripted_env
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import Backend, Completion, CompletionRequest
@@ -26,27 +25,6 @@ from storyloom.graph.runner import RunOptions, run_stories
 STORIES = 40
 
 
-def command(run_dir: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "storyloom.cli",
-        "generate",
-        "-n",
-        str(STORIES),
-        "--backend",
-        "scripted",
-        "--run-dir",
-        str(run_dir),
-        "--concurrency",
-        "4",
-    ]
-
-
-def env(delay: float) -> dict[str, str]:
-    return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": "120"}
-
-
 def ids(path: Path) -> list[str]:
     if not path.exists():
         return []
@@ -57,7 +35,10 @@ def start_and_wait_for_work(run_dir: Path, stderr_path: Path) -> subprocess.Pope
     """Start a slow run and return once stories are in flight (the first one finished)."""
     stderr = stderr_path.open("wb")
     process = subprocess.Popen(
-        command(run_dir), stdout=subprocess.DEVNULL, stderr=stderr, env=env(0.2)
+        generate_argv(run_dir, STORIES),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env=scripted_env(0.2),
     )
     stderr.close()
     deadline = time.monotonic() + 120
@@ -90,7 +71,11 @@ def test_signal_stops_cleanly_and_the_run_resumes(
     assert (run_dir / "run.lock").read_text() == "", "a clean stop leaves no owner note"
 
     resumed = subprocess.run(
-        command(run_dir), capture_output=True, env=env(0.0), timeout=300, check=False
+        generate_argv(run_dir, STORIES),
+        capture_output=True,
+        env=scripted_env(0.0),
+        timeout=300,
+        check=False,
     )
     output = resumed.stderr.decode()
     assert resumed.returncode == 0, output
@@ -106,7 +91,10 @@ def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -
     log = tmp_path / "stderr.txt"
     with log.open("wb") as stderr:  # calls of 3 s: the first signal alone would wait them out
         process = subprocess.Popen(
-            command(run_dir), stdout=subprocess.DEVNULL, stderr=stderr, env=env(3.0)
+            generate_argv(run_dir, STORIES),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=scripted_env(3.0),
         )
     deadline = time.monotonic() + 60
     while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
@@ -121,7 +109,11 @@ def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -
     assert ids(run_dir / "corpus.jsonl") == [], "it did not wait for the calls in flight"
 
     resumed = subprocess.run(
-        command(run_dir), capture_output=True, env=env(0.0), timeout=300, check=False
+        generate_argv(run_dir, STORIES),
+        capture_output=True,
+        env=scripted_env(0.0),
+        timeout=300,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stderr.decode()
     final = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import generate_argv, scripted_env
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.demo import demo_reply
@@ -36,27 +35,6 @@ from storyloom.graph.sinks import repair_jsonl
 KILLS = 12
 #: More than a fast machine can finish in the kill phase (at most ~26 stories/s here).
 STORIES = 400
-
-
-def generate_command(run_dir: Path, count: int, concurrency: int = 4) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "storyloom.cli",
-        "generate",
-        "-n",
-        str(count),
-        "--backend",
-        "scripted",
-        "--run-dir",
-        str(run_dir),
-        "--concurrency",
-        str(concurrency),
-    ]
-
-
-def slow_env(delay: float) -> dict[str, str]:
-    return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": "120"}
 
 
 def jsonl_ids(path: Path) -> list[str]:
@@ -118,7 +96,7 @@ def wait_for_work(stderr_path: Path, process: subprocess.Popen[bytes], limit: fl
 def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     rng = random.Random(7)
-    command = generate_command(run_dir, STORIES)
+    command = generate_argv(run_dir, STORIES)
     kills = 0
     logs: list[str] = []
     caught_half_way: list[int] = []  # per kill: stories checkpointed but not yet written
@@ -126,7 +104,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
         stderr_path = tmp_path / f"stderr-{len(logs)}.txt"
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=stderr, env=slow_env(0.05)
+                command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
             )
             if kills % 4 == 3:
                 time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
@@ -146,9 +124,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
         jsonl_ids(run_dir / "rejected.jsonl")
     )
     final = subprocess.run(  # concurrency is no part of the run config: finish faster
-        generate_command(run_dir, STORIES, concurrency=16),
+        generate_argv(run_dir, STORIES, concurrency=16),
         capture_output=True,
-        env=slow_env(0.0),
+        env=scripted_env(0.0),
         timeout=600,
         check=False,
     )

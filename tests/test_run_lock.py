@@ -7,32 +7,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_process import generate_argv, scripted_env
 
 from storyloom.graph.runlock import LockOwner, RunLock, RunLockedError
-
-
-def generate(run_dir: Path, count: int = 30) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "storyloom.cli",
-        "generate",
-        "-n",
-        str(count),
-        "--backend",
-        "scripted",
-        "--run-dir",
-        str(run_dir),
-    ]
-
-
-def env(delay: float) -> dict[str, str]:
-    return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": "200"}
 
 
 def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
@@ -42,14 +23,21 @@ def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
     log = tmp_path / "first.txt"
     with log.open("wb") as stderr:
         first = subprocess.Popen(
-            generate(run_dir), stdout=subprocess.DEVNULL, stderr=stderr, env=env(0.3)
+            generate_argv(run_dir, 30),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=scripted_env(0.3, columns=200),
         )
     deadline = time.monotonic() + 60
     while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
         second = subprocess.run(
-            generate(run_dir), capture_output=True, env=env(0.0), timeout=120, check=False
+            generate_argv(run_dir, 30),
+            capture_output=True,
+            env=scripted_env(0.0, columns=200),
+            timeout=120,
+            check=False,
         )
         message = second.stderr.decode()
         assert second.returncode == 1
@@ -62,7 +50,11 @@ def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
         first.wait(timeout=30)
 
     third = subprocess.run(
-        generate(run_dir), capture_output=True, env=env(0.0), timeout=300, check=False
+        generate_argv(run_dir, 30),
+        capture_output=True,
+        env=scripted_env(0.0, columns=200),
+        timeout=300,
+        check=False,
     )
     output = third.stderr.decode()
     assert third.returncode == 0, output
