@@ -13,7 +13,7 @@ policy handles like any other lost call.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storyloom.backends.base import (
     Backend,
@@ -46,15 +46,28 @@ class StoryContext:
     call_timeout: float | None = None
     #: Set by the runner on Ctrl-C / SIGTERM: calls not yet started are not made.
     stop: asyncio.Event | None = None
+    #: Calls queue here, not inside the backend, so a stop also reaches queued calls (a
+    #: local model runs one call at a time; the rest would otherwise run after Ctrl-C).
+    _call_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.call_timeout is not None and self.call_timeout <= 0:
             raise ValueError(f"call_timeout must be > 0 seconds, got {self.call_timeout}")
 
-    async def complete(self, story_id: str, request: CompletionRequest) -> Completion:
-        """Call the backend and book the usage against the story and node."""
+    def _check_stop(self, story_id: str, request: CompletionRequest) -> None:
         if self.stop is not None and self.stop.is_set():
             raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
+
+    async def complete(self, story_id: str, request: CompletionRequest) -> Completion:
+        """Call the backend and book the usage against the story and node."""
+        self._check_stop(story_id, request)
+        if self._call_slots is None:
+            self._call_slots = asyncio.Semaphore(self.backend.max_parallel_calls)
+        async with self._call_slots:
+            self._check_stop(story_id, request)
+            return await self._call(story_id, request)
+
+    async def _call(self, story_id: str, request: CompletionRequest) -> Completion:
         what = request.purpose or "call"
         deadline = asyncio.timeout(self.call_timeout)
         try:

@@ -12,6 +12,7 @@ from fast_retry import FAST_RETRY
 from story_samples import critique, premise, story
 
 from storyloom.backends.base import Completion, PermanentBackendError, TransientBackendError
+from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import RunOptions, RunReport, run_stories
@@ -273,3 +274,31 @@ def test_a_backends_own_timeout_is_retried_as_transient(make_run) -> None:
     _, report = run(make_run, backend)
     assert backend.timed_out
     assert report.emitted == 1 and report.interrupted == 0
+
+
+class _OneAtATime(ScriptedBackend):
+    """Like a local model: one call at a time, each taking a while."""
+
+    max_parallel_calls = 1
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        super().__init__(responder=demo_reply, delay=0.05)
+        self.stop = stop
+
+    async def complete(self, request: Any) -> Any:
+        completion = await super().complete(request)
+        self.stop.set()  # Ctrl-C arrives while the first call runs
+        return completion
+
+
+def test_a_stop_reaches_calls_queued_behind_a_one_at_a_time_backend(make_run) -> None:
+    stop = asyncio.Event()
+    backend = _OneAtATime(stop)
+    run_dir, context = make_run(backend)
+    report = asyncio.run(
+        run_stories(
+            run_dir, context, RunOptions(count=4, concurrency=4, retry=FAST_RETRY), stop=stop
+        )
+    )
+    assert len(backend.requests) == 1  # the three queued plan calls were never made
+    assert report.paused == 4 and report.emitted == 0
