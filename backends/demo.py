@@ -35,19 +35,19 @@ def _rng(request: CompletionRequest) -> random.Random:
     return random.Random(hashlib.sha256(key.encode()).digest())
 
 
-def _phrase(rng: random.Random, size: int) -> str:
+def phrase(rng: random.Random, size: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(size))
 
 
 def placeholder_premise(rng: random.Random) -> dict[str, object]:
     return {
-        "title": _phrase(rng, 3).title(),
-        "logline": _phrase(rng, 14).capitalize() + ".",
-        "situation": _phrase(rng, 16).capitalize() + ".",
-        "conflict": _phrase(rng, 14).capitalize() + ".",
-        "values_and_why": _phrase(rng, 14).capitalize() + ".",
-        "emotional_arc": _phrase(rng, 10).capitalize() + ".",
-        "beats": [_phrase(rng, 8).capitalize() + "." for _ in range(4)],
+        "title": phrase(rng, 3).title(),
+        "logline": phrase(rng, 14).capitalize() + ".",
+        "situation": phrase(rng, 16).capitalize() + ".",
+        "conflict": phrase(rng, 14).capitalize() + ".",
+        "values_and_why": phrase(rng, 14).capitalize() + ".",
+        "emotional_arc": phrase(rng, 10).capitalize() + ".",
+        "beats": [phrase(rng, 8).capitalize() + "." for _ in range(4)],
     }
 
 
@@ -57,11 +57,11 @@ def placeholder_story(rng: random.Random, *, name: str, words: int) -> str:
     paragraphs: list[str] = []
     written = 0
     while written < words:
-        sentence = _phrase(rng, 11).capitalize()
-        thought = _phrase(rng, 7)
+        sentence = phrase(rng, 11).capitalize()
+        thought = phrase(rng, 7)
         paragraphs.append(f"{name} watched the {sentence}. *{thought.capitalize()}.*")
         written += 21
-    return "# " + _phrase(rng, 3).title() + "\n\n" + "\n\n".join(paragraphs)
+    return "# " + phrase(rng, 3).title() + "\n\n" + "\n\n".join(paragraphs)
 
 
 def _story(rng: random.Random, request: CompletionRequest) -> str:

@@ -1,7 +1,7 @@
 """Replies a scripted backend can give: premises, stories that pass the gates, critiques.
 
-Premises and stories come from the demo backend's generators, so the tests exercise the
-same placeholder text a `--backend scripted` smoke run produces.
+Stories come from the demo backend's generator, so the tests exercise the same
+placeholder text a `--backend scripted` smoke run produces.
 """
 
 from __future__ import annotations
@@ -9,11 +9,25 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from storyloom.backends.demo import placeholder_premise, placeholder_story
+from storyloom.backends.demo import phrase, placeholder_story
 
 
 def premise(title: str = "The Night Ledger", seed: int = 0) -> dict[str, Any]:
-    return {**placeholder_premise(random.Random(seed)), "title": title}
+    """A premise of typical size (prompt-budget tests rely on it staying that size)."""
+    rng = random.Random(seed)
+
+    def line(size: int) -> str:
+        return phrase(rng, size).capitalize() + "."
+
+    return {
+        "title": title,
+        "logline": line(12),
+        "situation": line(14),
+        "conflict": line(12),
+        "values_and_why": line(12),
+        "emotional_arc": line(8),
+        "beats": [line(6) for _ in range(4)],
+    }
 
 
 def story(seed: int = 0, *, name: str = "Wren", words: int = 420) -> str:
