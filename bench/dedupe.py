@@ -87,8 +87,9 @@ def naive_dedupe(texts: Sequence[str], shingle_size: int = DEFAULT_SHINGLE_SIZE)
     for number, text in enumerate(texts):
         tokens = _WORD.findall(text.lower())
         minhash = MinHash(num_perm=128, seed=1)
-        for shingle in {" ".join(tokens[i : i + shingle_size])
-                        for i in range(len(tokens) - shingle_size + 1)}:
+        for shingle in {
+            " ".join(tokens[i : i + shingle_size]) for i in range(len(tokens) - shingle_size + 1)
+        }:
             minhash.update(shingle.encode("utf-8"))
         hits = lsh.query(minhash)
         if hits:
@@ -104,8 +105,7 @@ def storyloom_dedupe(texts: Sequence[str], **params: float) -> Pairs:
     for start in range(0, len(texts), BATCH_SIZE):
         signatures = index.signatures(texts[start : start + BATCH_SIZE])
         bucket_keys = index.bucket_keys(signatures).tolist()
-        for offset, (signature, buckets) in enumerate(zip(signatures, bucket_keys,
-                                                          strict=True)):
+        for offset, (signature, buckets) in enumerate(zip(signatures, bucket_keys, strict=True)):
             number = start + offset
             match = index.check_and_insert_signature(str(number), signature, buckets)
             if match is not None:
@@ -163,8 +163,11 @@ def naive_subset(corpus: PlantedCorpus, docs: int) -> tuple[list[str], Pairs]:
         chosen.add(number)
     ordered = sorted(chosen)
     position = {number: place for place, number in enumerate(ordered)}
-    pairs = {(position[a], position[b]) for a, b in corpus.planted_pairs
-             if a in position and b in position}
+    pairs = {
+        (position[a], position[b])
+        for a, b in corpus.planted_pairs
+        if a in position and b in position
+    }
     return [corpus.texts[number] for number in ordered], pairs
 
 
@@ -176,8 +179,9 @@ def shingle_sets(texts: Sequence[str], size: int) -> list[set[tuple[bytes, ...]]
     return sets
 
 
-def exact_jaccards(corpus: PlantedCorpus, size: int, sample: int) -> tuple[list[float],
-                                                                         list[float]]:
+def exact_jaccards(
+    corpus: PlantedCorpus, size: int, sample: int
+) -> tuple[list[float], list[float]]:
     """Exact Jaccard of every planted pair, and each of the first `sample` documents' highest
     Jaccard with any other of them it was not planted with (found via an inverted index)."""
     planted = []
@@ -206,17 +210,23 @@ def exact_jaccards(corpus: PlantedCorpus, size: int, sample: int) -> tuple[list[
 
 
 def sweep(corpus: PlantedCorpus, sample: int) -> None:
-    print(f"\n## Exact Jaccard by shingle size (all planted pairs; distinct pairs among the "
-          f"first {sample} documents)")
-    print("| k | planted pairs: min / 1% / 5% / median / max | distinct: median / 99% / max "
-          "of each doc's closest |")
+    print(
+        f"\n## Exact Jaccard by shingle size (all planted pairs; distinct pairs among the "
+        f"first {sample} documents)"
+    )
+    print(
+        "| k | planted pairs: min / 1% / 5% / median / max | distinct: median / 99% / max "
+        "of each doc's closest |"
+    )
     print("|---|---|---|")
     for size in (2, 3, 4, 5, 6):
         planted, highest = exact_jaccards(corpus, size, sample)
         p = np.percentile(planted, [0, 1, 5, 50, 100])
         d = np.percentile(highest, [50, 99, 100])
-        print(f"| {size} | {p[0]:.3f} / {p[1]:.3f} / {p[2]:.3f} / {p[3]:.3f} / {p[4]:.3f} "
-              f"| {d[0]:.3f} / {d[1]:.3f} / {d[2]:.3f} |")
+        print(
+            f"| {size} | {p[0]:.3f} / {p[1]:.3f} / {p[2]:.3f} / {p[3]:.3f} / {p[4]:.3f} "
+            f"| {d[0]:.3f} / {d[1]:.3f} / {d[2]:.3f} |"
+        )
     print(f"\n## Precision / recall on all {len(corpus.texts)} documents")
     thresholds = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
     print("| k | " + " | ".join(f"t={t}" for t in thresholds) + " |")
@@ -234,15 +244,28 @@ def sweep(corpus: PlantedCorpus, sample: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=20_000, help="corpus size")
-    parser.add_argument("--words", type=int, default=800,
-                        help="average words per document (about 80 mimics premises)")
-    parser.add_argument("--naive-docs", type=int, default=1_000,
-                        help="documents the naive baseline is timed on (then extrapolated)")
+    parser.add_argument(
+        "--words",
+        type=int,
+        default=800,
+        help="average words per document (about 80 mimics premises)",
+    )
+    parser.add_argument(
+        "--naive-docs",
+        type=int,
+        default=1_000,
+        help="documents the naive baseline is timed on (then extrapolated)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="corpus seed")
-    parser.add_argument("--sweep", action="store_true",
-                        help="also print the measurements behind the defaults")
-    parser.add_argument("--sweep-docs", type=int, default=2_000,
-                        help="documents used for the exact-Jaccard part of --sweep")
+    parser.add_argument(
+        "--sweep", action="store_true", help="also print the measurements behind the defaults"
+    )
+    parser.add_argument(
+        "--sweep-docs",
+        type=int,
+        default=2_000,
+        help="documents used for the exact-Jaccard part of --sweep",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -253,48 +276,69 @@ def main() -> None:
     planted = set(corpus.planted_pairs)
     naive_texts, naive_planted = naive_subset(corpus, min(args.naive_docs, len(texts)))
     naive_docs = len(naive_texts)
-    print(f"corpus: {len(texts):,} docs, {sum(text_bytes) / 1e6:.1f} MB of text, "
-          f"{np.mean([len(t.split()) for t in texts]):.0f} words/doc on average, "
-          f"{len(planted):,} planted near-duplicate pairs (built in {built:.1f} s)")
-    print(f"storyloom defaults: threshold {DEFAULT_THRESHOLD}, shingle size "
-          f"{DEFAULT_SHINGLE_SIZE}, layout {NearDuplicateIndex().layout}")
+    print(
+        f"corpus: {len(texts):,} docs, {sum(text_bytes) / 1e6:.1f} MB of text, "
+        f"{np.mean([len(t.split()) for t in texts]):.0f} words/doc on average, "
+        f"{len(planted):,} planted near-duplicate pairs (built in {built:.1f} s)"
+    )
+    print(
+        f"storyloom defaults: threshold {DEFAULT_THRESHOLD}, shingle size "
+        f"{DEFAULT_SHINGLE_SIZE}, layout {NearDuplicateIndex().layout}"
+    )
 
-    naive = timed(f"naive datasketch ({naive_docs:,} docs, extrapolated)", naive_docs,
-                  sum(len(text.encode()) for text in naive_texts),
-                  lambda: naive_dedupe(naive_texts))
+    naive = timed(
+        f"naive datasketch ({naive_docs:,} docs, extrapolated)",
+        naive_docs,
+        sum(len(text.encode()) for text in naive_texts),
+        lambda: naive_dedupe(naive_texts),
+    )
     naive.peak_bytes = peak_memory(lambda: naive_dedupe(naive_texts))
-    ours = timed("storyloom NearDuplicateIndex", len(texts), sum(text_bytes),
-                 lambda: storyloom_dedupe(texts))
+    ours = timed(
+        "storyloom NearDuplicateIndex", len(texts), sum(text_bytes), lambda: storyloom_dedupe(texts)
+    )
     ours.peak_bytes = peak_memory(lambda: storyloom_dedupe(texts))
     with tempfile.TemporaryDirectory() as workdir:
         corpus_path = Path(workdir) / "corpus.jsonl"
         corpus.write_jsonl(corpus_path)
         file_bytes = corpus_path.stat().st_size
-        jsonl = timed("storyloom dedupe_jsonl (file to file)", len(texts), file_bytes,
-                      lambda: jsonl_dedupe(corpus_path, Path(workdir)))
+        jsonl = timed(
+            "storyloom dedupe_jsonl (file to file)",
+            len(texts),
+            file_bytes,
+            lambda: jsonl_dedupe(corpus_path, Path(workdir)),
+        )
 
     print("\n| method | docs/s | MB/s | peak memory | precision | recall |")
     print("|---|---:|---:|---:|---:|---:|")
     for result, reference in ((naive, naive_planted), (ours, planted), (jsonl, planted)):
         precision, recall = precision_recall(result.found, reference)
-        memory = (f"{result.peak_bytes / 1e6:.0f} MB" if result.peak_bytes is not None
-                  else "-")
-        print(f"| {result.name} | {result.docs_per_second:,.0f} | "
-              f"{result.megabytes_per_second:.2f} | {memory} | {precision:.4f} | "
-              f"{recall:.4f} |")
-    print(f"\n(naive precision/recall are over the {len(naive_planted)} planted pairs inside its "
-          f"{naive_docs:,} documents; jsonl MB/s counts JSON bytes; peak memory is "
-          f"tracemalloc's peak in a separate untimed pass, naive on its subset)")
+        memory = f"{result.peak_bytes / 1e6:.0f} MB" if result.peak_bytes is not None else "-"
+        print(
+            f"| {result.name} | {result.docs_per_second:,.0f} | "
+            f"{result.megabytes_per_second:.2f} | {memory} | {precision:.4f} | "
+            f"{recall:.4f} |"
+        )
+    print(
+        f"\n(naive precision/recall are over the {len(naive_planted)} planted pairs inside its "
+        f"{naive_docs:,} documents; jsonl MB/s counts JSON bytes; peak memory is "
+        f"tracemalloc's peak in a separate untimed pass, naive on its subset)"
+    )
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
 
     speedup = ours.docs_per_second / naive.docs_per_second
     precision, recall = precision_recall(ours.found, planted)
-    print(f"\nspeedup over naive: {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x) "
-          f"{'OK' if speedup >= TARGET_SPEEDUP else 'MISSED'}")
-    print(f"precision: {precision:.4f} (target >= {TARGET_PRECISION}) "
-          f"{'OK' if precision >= TARGET_PRECISION else 'MISSED'}")
-    print(f"recall: {recall:.4f} (target >= {TARGET_RECALL}) "
-          f"{'OK' if recall >= TARGET_RECALL else 'MISSED'}")
+    print(
+        f"\nspeedup over naive: {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x) "
+        f"{'OK' if speedup >= TARGET_SPEEDUP else 'MISSED'}"
+    )
+    print(
+        f"precision: {precision:.4f} (target >= {TARGET_PRECISION}) "
+        f"{'OK' if precision >= TARGET_PRECISION else 'MISSED'}"
+    )
+    print(
+        f"recall: {recall:.4f} (target >= {TARGET_RECALL}) "
+        f"{'OK' if recall >= TARGET_RECALL else 'MISSED'}"
+    )
     if args.sweep:
         sweep(corpus, min(args.sweep_docs, len(texts)))
 

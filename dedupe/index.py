@@ -43,8 +43,13 @@ SIGNATURE_SCHEME = "oph-densified-v1"
 IDENTITY_FIELDS = ("scheme", "num_perm", "shingle_size", "seed")
 _REBUILD_BATCH = 64
 
-__all__ = ["DEFAULT_SHINGLE_SIZE", "DEFAULT_THRESHOLD", "Match", "NearDuplicateIndex",
-           "StaleIndexError"]
+__all__ = [
+    "DEFAULT_SHINGLE_SIZE",
+    "DEFAULT_THRESHOLD",
+    "Match",
+    "NearDuplicateIndex",
+    "StaleIndexError",
+]
 
 
 class NearDuplicateIndex:
@@ -79,11 +84,13 @@ class NearDuplicateIndex:
         self.path = path
         self._store: SignatureStore
         if redis_client is not None:
-            self._store = RedisStore(redis_client, redis_namespace, self.params,
-                                     IDENTITY_FIELDS, num_perm)
+            self._store = RedisStore(
+                redis_client, redis_namespace, self.params, IDENTITY_FIELDS, num_perm
+            )
         else:
-            journal = (Journal(path, self.params, IDENTITY_FIELDS, num_perm)
-                       if path is not None else None)
+            journal = (
+                Journal(path, self.params, IDENTITY_FIELDS, num_perm) if path is not None else None
+            )
             store = MemoryStore(num_perm, journal)
             if journal is not None:
                 store.load(journal.entries(), self._bucket_keys_of)
@@ -104,10 +111,15 @@ class NearDuplicateIndex:
     @property
     def params(self) -> dict[str, Any]:
         """Everything that shapes this index, as recorded in its file or Redis namespace."""
-        return {"scheme": SIGNATURE_SCHEME, "num_perm": self.num_perm,
-                "shingle_size": self.shingle_size, "seed": self.seed,
-                "threshold": self.threshold, "bands": self.layout.bands,
-                "rows": self.layout.rows}
+        return {
+            "scheme": SIGNATURE_SCHEME,
+            "num_perm": self.num_perm,
+            "shingle_size": self.shingle_size,
+            "seed": self.seed,
+            "threshold": self.threshold,
+            "bands": self.layout.bands,
+            "rows": self.layout.rows,
+        }
 
     def __len__(self) -> int:
         return len(self._store)
@@ -145,13 +157,13 @@ class NearDuplicateIndex:
         """`check_and_insert`, with the similarity of the match."""
         return self.check_and_insert_signature(key, self.signature(text))
 
-    def check_and_insert_signature(self, key: str, signature: np.ndarray,
-                                   bucket_keys: Sequence[int] | None = None) -> Match | None:
+    def check_and_insert_signature(
+        self, key: str, signature: np.ndarray, bucket_keys: Sequence[int] | None = None
+    ) -> Match | None:
         """`check_and_insert_match` for a signature computed earlier (e.g. in a batch)."""
         if bucket_keys is None:
             bucket_keys = self._bucket_keys_of(signature)
-        return self._store.check_and_insert(key, signature, bucket_keys,
-                                            self._decider(signature))
+        return self._store.check_and_insert(key, signature, bucket_keys, self._decider(signature))
 
     def insert(self, key: str, text: str) -> bool:
         """Insert without checking for duplicates (texts already accepted); False if the key
@@ -242,8 +254,9 @@ class NearDuplicateIndex:
         return decide
 
 
-def _corpus_documents(corpus_path: Path, text_field: str,
-                      key_field: str) -> Iterator[tuple[str, str]]:
+def _corpus_documents(
+    corpus_path: Path, text_field: str, key_field: str
+) -> Iterator[tuple[str, str]]:
     with corpus_path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():

@@ -67,10 +67,14 @@ def read_params(path: Path) -> dict[str, Any] | None:
     return header["params"]
 
 
-def mismatches(stored: Mapping[str, Any], wanted: Mapping[str, Any],
-               fields: Iterable[str]) -> list[str]:
-    return [f"{name}: stored {stored.get(name)!r}, wanted {wanted.get(name)!r}"
-            for name in fields if stored.get(name) != wanted.get(name)]
+def mismatches(
+    stored: Mapping[str, Any], wanted: Mapping[str, Any], fields: Iterable[str]
+) -> list[str]:
+    return [
+        f"{name}: stored {stored.get(name)!r}, wanted {wanted.get(name)!r}"
+        for name in fields
+        if stored.get(name) != wanted.get(name)
+    ]
 
 
 class Journal:
@@ -79,8 +83,9 @@ class Journal:
     `identity_fields` name the parameters that must match for stored signatures to be reused.
     """
 
-    def __init__(self, path: Path, params: Mapping[str, Any], identity_fields: Iterable[str],
-                 num_perm: int) -> None:
+    def __init__(
+        self, path: Path, params: Mapping[str, Any], identity_fields: Iterable[str], num_perm: int
+    ) -> None:
         self.path = path
         self.params = dict(params)
         self._num_perm = num_perm
@@ -117,19 +122,22 @@ class Journal:
         append_whole(self.path, line.encode("utf-8"))
 
 
-def write_atomically(path: Path, params: Mapping[str, Any],
-                     entries: Iterable[tuple[str, np.ndarray]]) -> None:
+def write_atomically(
+    path: Path, params: Mapping[str, Any], entries: Iterable[tuple[str, np.ndarray]]
+) -> None:
     """Write a whole journal to a temporary file and rename it over `path`, so a reader never
     sees a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                             dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(header_line(params) + "\n")
             for key, signature in entries:
-                handle.write(json.dumps({"key": key, "signature": encode_signature(signature)})
-                             + "\n")
+                handle.write(
+                    json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
+                )
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -73,8 +73,7 @@ class Banding:
     def __init__(self, layout: BandLayout, num_perm: int) -> None:
         layout.fits(num_perm)
         self.layout = layout
-        self._row_multipliers = np.array(odd_constants(layout.rows, salt=0xBA4D),
-                                         dtype=np.uint64)
+        self._row_multipliers = np.array(odd_constants(layout.rows, salt=0xBA4D), dtype=np.uint64)
         self._band_salts = np.array(odd_constants(layout.bands, salt=0x5A17), dtype=np.uint64)
         self._mask = np.uint64((1 << BUCKET_BITS) - 1)
 

@@ -30,13 +30,20 @@ from storyloom.dedupe.verify import Match
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, namespace: str, params: Mapping[str, Any],
-                 identity_fields: Iterable[str], num_perm: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        params: Mapping[str, Any],
+        identity_fields: Iterable[str],
+        num_perm: int,
+    ) -> None:
         if not namespace:
             raise ValueError("namespace must not be empty")
         if client.get_connection_kwargs().get("decode_responses"):
-            raise ValueError("the Redis client must return bytes (decode_responses=False): "
-                             "signatures are binary")
+            raise ValueError(
+                "the Redis client must return bytes (decode_responses=False): signatures are binary"
+            )
         self._client = client
         self._num_perm = num_perm
         self._params_key = f"{namespace}:params"
@@ -48,8 +55,10 @@ class RedisStore:
         stored = json.loads(client.get(self._params_key) or "{}")
         problems = mismatches(stored, params, identity_fields)
         if problems:
-            raise StaleIndexError(f"Redis index {namespace!r} was written with other parameters "
-                                  f"({'; '.join(problems)})")
+            raise StaleIndexError(
+                f"Redis index {namespace!r} was written with other parameters "
+                f"({'; '.join(problems)})"
+            )
 
     def __len__(self) -> int:
         return int(self._client.hlen(self._signatures_key))
@@ -60,8 +69,9 @@ class RedisStore:
     def find(self, bucket_keys: Sequence[int], decide: Decide) -> Match | None:
         return self._find(self._client, self._bucket_names(bucket_keys), decide)
 
-    def check_and_insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int],
-                         decide: Decide) -> Match | None:
+    def check_and_insert(
+        self, key: str, signature: np.ndarray, bucket_keys: Sequence[int], decide: Decide
+    ) -> Match | None:
         buckets = self._bucket_names(bucket_keys)
         outcome: list[Match | None] = [None]
 
@@ -90,29 +100,31 @@ class RedisStore:
         self._client.transaction(attempt, self._version_key)
         return inserted[0]
 
-    def _find(self, connection: redis.Redis | redis.client.Pipeline, buckets: list[str],
-              decide: Decide) -> Match | None:
+    def _find(
+        self, connection: redis.Redis | redis.client.Pipeline, buckets: list[str], decide: Decide
+    ) -> Match | None:
         members = connection.sunion(buckets)
         if not members:
             return None
-        keys = sorted(member.decode() if isinstance(member, bytes) else member
-                      for member in members)
+        keys = sorted(
+            member.decode() if isinstance(member, bytes) else member for member in members
+        )
         raw = connection.hmget(self._signatures_key, keys)
         known = [(key, value) for key, value in zip(keys, raw, strict=True) if value is not None]
         if not known:
             return None
-        signatures = np.stack([decode_signature(value, self._num_perm)
-                               for _, value in known])
+        signatures = np.stack([decode_signature(value, self._num_perm) for _, value in known])
         return decide([key for key, _ in known], signatures)
 
-    def _queue_insert(self, pipe: redis.client.Pipeline, key: str, signature: np.ndarray,
-                      buckets: list[str]) -> None:
-        pipe.hset(self._signatures_key, key,
-                  signature.astype(SIGNATURE_DTYPE, copy=False).tobytes())
+    def _queue_insert(
+        self, pipe: redis.client.Pipeline, key: str, signature: np.ndarray, buckets: list[str]
+    ) -> None:
+        pipe.hset(
+            self._signatures_key, key, signature.astype(SIGNATURE_DTYPE, copy=False).tobytes()
+        )
         for bucket in buckets:
             pipe.sadd(bucket, key)
         pipe.incr(self._version_key)
 
     def _bucket_names(self, bucket_keys: Sequence[int]) -> list[str]:
         return [f"{self._bucket_prefix}{bucket:x}" for bucket in bucket_keys]
-

@@ -77,8 +77,12 @@ class Shingler:
             return self._segment_word_hashes(data)
         starts, hashes, offset = [], [], 0
         while offset < len(data):
-            cut = len(data) if len(data) - offset <= _SEGMENT_BYTES else (
-                data.rfind(b" ", offset, offset + _SEGMENT_BYTES) + 1 or offset + _SEGMENT_BYTES
+            cut = (
+                len(data)
+                if len(data) - offset <= _SEGMENT_BYTES
+                else (
+                    data.rfind(b" ", offset, offset + _SEGMENT_BYTES) + 1 or offset + _SEGMENT_BYTES
+                )
             )
             segment_starts, segment_hashes = self._segment_word_hashes(data[offset:cut])
             starts.append(segment_starts + offset)
@@ -134,4 +138,3 @@ class Shingler:
             order = np.argsort(all_docs, kind="stable")
             all_hashes, all_docs = all_hashes[order], all_docs[order]
         return ShingleBatch(all_hashes, all_docs, documents)
-

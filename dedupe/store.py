@@ -28,8 +28,9 @@ class SignatureStore(Protocol):
 
     def find(self, bucket_keys: Sequence[int], decide: Decide) -> Match | None: ...
 
-    def check_and_insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int],
-                         decide: Decide) -> Match | None:
+    def check_and_insert(
+        self, key: str, signature: np.ndarray, bucket_keys: Sequence[int], decide: Decide
+    ) -> Match | None:
         """Return the match `decide` finds, or insert and return None; a key already
         inside returns None and changes nothing."""
         ...
@@ -43,8 +44,9 @@ class MemoryStore:
     """Signatures in one growing numpy array, buckets in a compact `BucketTable`,
     optionally journaled."""
 
-    def __init__(self, num_perm: int, journal: Journal | None = None,
-                 buckets: BucketTable | None = None) -> None:
+    def __init__(
+        self, num_perm: int, journal: Journal | None = None, buckets: BucketTable | None = None
+    ) -> None:
         self._num_perm = num_perm
         self._journal = journal
         self._keys: list[str] = []
@@ -66,8 +68,11 @@ class MemoryStore:
             signatures = self._signatures[: len(keys)].copy()
         return zip(keys, signatures, strict=True)
 
-    def load(self, entries: Iterator[tuple[str, np.ndarray]],
-             bucket_keys: Callable[[np.ndarray], Sequence[int]]) -> None:
+    def load(
+        self,
+        entries: Iterator[tuple[str, np.ndarray]],
+        bucket_keys: Callable[[np.ndarray], Sequence[int]],
+    ) -> None:
         """Fill from journaled entries (a key seen twice keeps its first signature)."""
         for key, signature in entries:
             if key not in self._numbers:
@@ -77,8 +82,9 @@ class MemoryStore:
         with self._lock:
             return self._find(bucket_keys, decide)
 
-    def check_and_insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int],
-                         decide: Decide) -> Match | None:
+    def check_and_insert(
+        self, key: str, signature: np.ndarray, bucket_keys: Sequence[int], decide: Decide
+    ) -> Match | None:
         with self._lock:
             if key in self._numbers:
                 return None

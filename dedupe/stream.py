@@ -75,14 +75,16 @@ def dedupe_jsonl(
     the number of input bytes consumed so far."""
     if same_file(input_path, output_path):
         raise DedupeInputError(f"the output {output_path} is the input file")
-    if clusters_path is not None and (same_file(clusters_path, input_path)
-                                      or same_file(clusters_path, output_path)):
+    if clusters_path is not None and (
+        same_file(clusters_path, input_path) or same_file(clusters_path, output_path)
+    ):
         raise DedupeInputError(f"the clusters file {clusters_path} is the input or output file")
     if input_path.stat().st_size == 0:
         raise DedupeInputError(f"{input_path} is empty")
     started = time.perf_counter()
-    index = NearDuplicateIndex(threshold=threshold, shingle_size=shingle_size,
-                               num_perm=num_perm, seed=seed)
+    index = NearDuplicateIndex(
+        threshold=threshold, shingle_size=shingle_size, num_perm=num_perm, seed=seed
+    )
     kept_ids: dict[str, Any] = {}
     clustered: set[str] = set()
     documents = removed = 0
@@ -93,8 +95,7 @@ def dedupe_jsonl(
         for batch in _batches(reader, input_path, text_field):
             signatures = index.signatures([document.text for document in batch])
             bucket_keys = index.bucket_keys(signatures).tolist()
-            for document, signature, buckets in zip(batch, signatures, bucket_keys,
-                                                    strict=True):
+            for document, signature, buckets in zip(batch, signatures, bucket_keys, strict=True):
                 documents += 1
                 key = str(document.line)
                 match = index.check_and_insert_signature(key, signature, buckets)
@@ -112,8 +113,7 @@ def dedupe_jsonl(
                         "similarity": round(match.similarity, 4),
                         "document": document.parsed,
                     }
-                    clusters.handle.write(json.dumps(record, ensure_ascii=False).encode()
-                                          + b"\n")
+                    clusters.handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
             if on_progress is not None:
                 on_progress(reader.tell())
         if documents == 0:
@@ -121,9 +121,14 @@ def dedupe_jsonl(
         if clusters is not None:
             clusters.commit()
         output.commit()  # last: a complete output means everything else is complete too
-    return DedupeSummary(documents=documents, kept=documents - removed, removed=removed,
-                         clusters=len(clustered), input_bytes=input_path.stat().st_size,
-                         seconds=time.perf_counter() - started)
+    return DedupeSummary(
+        documents=documents,
+        kept=documents - removed,
+        removed=removed,
+        clusters=len(clustered),
+        input_bytes=input_path.stat().st_size,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _batches(reader: IO[bytes], input_path: Path, text_field: str) -> Iterator[list[_Document]]:
@@ -145,8 +150,7 @@ def _batches(reader: IO[bytes], input_path: Path, text_field: str) -> Iterator[l
                 f"{input_path}:{number}: text field {text_field!r} is {problem} "
                 f"(choose another with --text-field)"
             )
-        batch.append(_Document(number, raw if raw.endswith(b"\n") else raw + b"\n", parsed,
-                               text))
+        batch.append(_Document(number, raw if raw.endswith(b"\n") else raw + b"\n", parsed, text))
         if len(batch) == BATCH_SIZE:
             yield batch
             batch = []
@@ -159,8 +163,9 @@ class _AtomicFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
-                                                 dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".partial", dir=path.parent
+        )
         self._temporary = Path(temporary)
         umask = os.umask(0)
         os.umask(umask)

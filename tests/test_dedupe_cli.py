@@ -38,8 +38,7 @@ def test_keeps_first_occurrences_and_lists_what_each_removed_document_duplicated
     assert code == 0, output
     later_of_each_pair = {max(pair) for pair in corpus.planted_pairs}
     input_lines = corpus_file.read_bytes().splitlines(keepends=True)
-    expected = [line for number, line in enumerate(input_lines)
-                if number not in later_of_each_pair]
+    expected = [line for number, line in enumerate(input_lines) if number not in later_of_each_pair]
     assert out.read_bytes().splitlines(keepends=True) == expected  # byte for byte, in order
     records = [json.loads(line) for line in removed.read_text().splitlines()]
     found = {(record["duplicate_of"]["line"] - 1, record["line"] - 1) for record in records}
@@ -55,8 +54,13 @@ def test_keeps_first_occurrences_and_lists_what_each_removed_document_duplicated
 def test_another_text_field_and_blank_lines(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     text = "a story about a lighthouse keeper who answers every letter she gets " * 3
-    source.write_text(json.dumps({"body": text}) + "\n\n" + json.dumps({"body": text}) + "\n"
-                      + json.dumps({"body": "something else entirely, short"}))
+    source.write_text(
+        json.dumps({"body": text})
+        + "\n\n"
+        + json.dumps({"body": text})
+        + "\n"
+        + json.dumps({"body": "something else entirely, short"})
+    )
     out = tmp_path / "out.jsonl"
     code, output = run(str(source), str(out), "--text-field", "body", "--quiet")
     assert code == 0, output
@@ -77,8 +81,9 @@ def test_another_text_field_and_blank_lines(tmp_path: Path) -> None:
         ("\n\n", "in.jsonl holds no documents"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_leaves_no_output(tmp_path: Path, content: str,
-                                                          message: str) -> None:
+def test_bad_input_is_one_clear_line_and_leaves_no_output(
+    tmp_path: Path, content: str, message: str
+) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(content)
     out = tmp_path / "out.jsonl"
@@ -96,8 +101,9 @@ def test_output_equal_to_input_is_refused_and_the_input_untouched(corpus_file: P
     alias = corpus_file.parent / "." / corpus_file.name
     code, output = run(str(corpus_file), str(alias))
     assert code == 1 and "OUT.jsonl is the input file" in output
-    code, output = run(str(corpus_file), str(corpus_file.parent / "o.jsonl"),
-                       "--clusters", str(corpus_file))
+    code, output = run(
+        str(corpus_file), str(corpus_file.parent / "o.jsonl"), "--clusters", str(corpus_file)
+    )
     assert code == 1 and "--clusters" in output
     assert corpus_file.read_bytes() == before
 

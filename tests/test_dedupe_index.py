@@ -20,7 +20,7 @@ def corpus() -> PlantedCorpus:
 
 
 def test_planted_near_duplicates_are_found_and_distinct_stories_are_not(
-    corpus: PlantedCorpus
+    corpus: PlantedCorpus,
 ) -> None:
     index = NearDuplicateIndex()
     flagged = {}
@@ -153,8 +153,9 @@ def test_rebuild_from_a_corpus_inserts_every_document(
     corpus_path = tmp_path / "corpus.jsonl"
     with corpus_path.open("w", encoding="utf-8") as handle:
         for number, text in enumerate(corpus.texts[:70]):
-            handle.write(json.dumps({"id": f"run/{number:05d}", "text": text,
-                                     "metadata": {}}) + "\n")
+            handle.write(
+                json.dumps({"id": f"run/{number:05d}", "text": text, "metadata": {}}) + "\n"
+            )
         handle.write('{"id": "run/99999", "text": "torn')  # a crash while appending
     index_path = tmp_path / "dedupe-index.jsonl"
     index = NearDuplicateIndex.rebuild_from_jsonl(corpus_path, path=index_path, shingle_size=5)
@@ -171,15 +172,19 @@ def test_rebuild_from_a_nested_field_or_any_pairs(tmp_path: Path) -> None:
     corpus_path = tmp_path / "corpus.jsonl"
     premise = "an archivist AI is asked to quietly delete a letter that embarrasses its owner"
     corpus_path.write_text(
-        json.dumps({"id": "r/1", "text": "story one", "metadata": {"premise": premise}}) + "\n"
+        json.dumps({"id": "r/1", "text": "story one", "metadata": {"premise": premise}})
+        + "\n"
         + json.dumps({"id": "r/2", "text": "story two", "metadata": {"premise": "other"}})
-        + "\n")
-    index = NearDuplicateIndex.rebuild_from_jsonl(corpus_path, text_field="metadata.premise",
-                                                  shingle_size=3)
+        + "\n"
+    )
+    index = NearDuplicateIndex.rebuild_from_jsonl(
+        corpus_path, text_field="metadata.premise", shingle_size=3
+    )
     assert index.find_duplicate(premise) == "r/1"
     assert index.find_duplicate("story one") is None
-    direct = NearDuplicateIndex.rebuild([("a", premise), ("a", "other"), ("b", "other")],
-                                        path=tmp_path / "p.jsonl", shingle_size=3)
+    direct = NearDuplicateIndex.rebuild(
+        [("a", premise), ("a", "other"), ("b", "other")], path=tmp_path / "p.jsonl", shingle_size=3
+    )
     assert len(direct) == 2 and direct.find_duplicate(premise) == "a"
 
 

@@ -63,8 +63,9 @@ def variants(text: str, count: int) -> list[str]:
     return made
 
 
-def test_several_worker_processes_share_one_index(server: RedisServer, client: redis.Redis,
-                                                  tmp_path: Path) -> None:
+def test_several_worker_processes_share_one_index(
+    server: RedisServer, client: redis.Redis, tmp_path: Path
+) -> None:
     # Worker w gets variant w of every cluster, in the same cluster order, and a barrier makes
     # the workers check near-duplicates of one another at the same moment: a check-and-insert
     # that was not atomic would let several variants of a cluster in.
@@ -74,13 +75,27 @@ def test_several_worker_processes_share_one_index(server: RedisServer, client: r
     namespace = f"test:{uuid.uuid4().hex}"
     workers = []
     for worker in range(workers_count):
-        docs = [[f"c{cluster}v{worker}", cluster_variants[cluster][worker]]
-                for cluster in range(clusters)]
+        docs = [
+            [f"c{cluster}v{worker}", cluster_variants[cluster][worker]]
+            for cluster in range(clusters)
+        ]
         docs_path = tmp_path / f"docs{worker}.json"
         docs_path.write_text(json.dumps(docs), encoding="utf-8")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-c", _WORKER, server.url, namespace, str(docs_path),
-             str(workers_count)], stdout=subprocess.PIPE, text=True))
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKER,
+                    server.url,
+                    namespace,
+                    str(docs_path),
+                    str(workers_count),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     outputs = [worker_process.communicate(timeout=300) for worker_process in workers]
     assert all(worker_process.returncode == 0 for worker_process in workers), outputs
     results = [json.loads(stdout) for stdout, _ in outputs]
@@ -105,13 +120,13 @@ def test_redis_index_behaves_like_the_memory_index(client: redis.Redis) -> None:
     local = NearDuplicateIndex()
     for number, text in enumerate(corpus.texts):
         assert shared.check_and_insert(str(number), text) == local.check_and_insert(
-            str(number), text)
+            str(number), text
+        )
     assert len(shared) == len(local)
     assert shared.check_and_insert("0", corpus.texts[0]) is None  # replay: not its own dup
     another_worker = NearDuplicateIndex(redis_client=client, redis_namespace="same")
     assert len(another_worker) == len(local)
-    assert another_worker.find_duplicate(corpus.texts[5]) == local.find_duplicate(
-        corpus.texts[5])
+    assert another_worker.find_duplicate(corpus.texts[5]) == local.find_duplicate(corpus.texts[5])
 
 
 def test_a_namespace_written_with_other_parameters_is_refused(client: redis.Redis) -> None:

@@ -30,11 +30,16 @@ def reference_shingle_hashes(text: str, *, shingle_size: int, seed: int) -> set[
     if not word_values:
         return set()
     multipliers = shingle_multipliers(shingle_size)
-    windows = [word_values[start : start + shingle_size]
-               for start in range(max(1, len(word_values) - shingle_size + 1))]
-    return {mix64_int(sum(value * multiplier for value, multiplier
-                          in zip(window, multipliers, strict=False)))
-            for window in windows}
+    windows = [
+        word_values[start : start + shingle_size]
+        for start in range(max(1, len(word_values) - shingle_size + 1))
+    ]
+    return {
+        mix64_int(
+            sum(value * multiplier for value, multiplier in zip(window, multipliers, strict=False))
+        )
+        for window in windows
+    }
 
 
 def reference_signature(text: str, *, num_perm: int, shingle_size: int, seed: int) -> list[int]:
@@ -50,12 +55,15 @@ def reference_signature(text: str, *, num_perm: int, shingle_size: int, seed: in
     densified: list[int] = []
     for bin_index, slot in enumerate(slots):
         if slot is None:
-            source = next((int(probe) for probe in probes[bin_index]
-                           if slots[int(probe)] is not None), None)
+            source = next(
+                (int(probe) for probe in probes[bin_index] if slots[int(probe)] is not None), None
+            )
             if source is None:
-                source = next(candidate % num_perm
-                              for candidate in range(bin_index + 1, bin_index + 1 + num_perm)
-                              if slots[candidate % num_perm] is not None)
+                source = next(
+                    candidate % num_perm
+                    for candidate in range(bin_index + 1, bin_index + 1 + num_perm)
+                    if slots[candidate % num_perm] is not None
+                )
             slot = slots[source]
         assert slot is not None
         densified.append(slot)
@@ -92,8 +100,7 @@ def test_signatures_match_the_reference_bit_for_bit(num_perm: int, shingle_size:
     hasher = MinHasher(num_perm=num_perm, shingle_size=shingle_size, seed=5)
     batch = hasher.signatures(texts)
     for text, row in zip(texts, batch, strict=True):
-        expected = reference_signature(text, num_perm=num_perm, shingle_size=shingle_size,
-                                       seed=5)
+        expected = reference_signature(text, num_perm=num_perm, shingle_size=shingle_size, seed=5)
         assert row.tolist() == expected, text
         assert hasher.signature(text).tolist() == expected  # alone or in a batch: the same
 
@@ -101,8 +108,9 @@ def test_signatures_match_the_reference_bit_for_bit(num_perm: int, shingle_size:
 def test_long_buffers_hashed_in_segments_give_the_same_words() -> None:
     shingler = Shingler(shingle_size=1, seed=1)
     rng = random.Random(2)
-    text = " ".join("".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 12)))
-                    for _ in range(60_000))
+    text = " ".join(
+        "".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 12))) for _ in range(60_000)
+    )
     starts, hashes = shingler.word_hashes(text.encode())
     assert len(text.encode()) > 1 << 18
     assert hashes.size == len(text.split())
@@ -115,7 +123,7 @@ def test_long_buffers_hashed_in_segments_give_the_same_words() -> None:
 
 
 def test_normalisation_ignores_case_punctuation_and_typography() -> None:
-    plain = normalise("She said: \"Don't stop\" - then left...").split()
+    plain = normalise('She said: "Don\'t stop" - then left...').split()
     fancy = normalise("SHE said \u201cDon\u2019t stop\u201d \u2014 then left\u2026").split()
     assert plain == fancy == [b"she", b"said", b"don", b"t", b"stop", b"then", b"left"]
 

@@ -34,9 +34,13 @@ def _near(text: str) -> str:
 
 def _premise(seed: int) -> dict[str, Any]:
     return Premise(
-        title=_text(seed, 4), logline=_text(seed + 1, 12), situation=_text(seed + 2, 30),
-        conflict=_text(seed + 3, 12), values_and_why=_text(seed + 4, 25),
-        emotional_arc=_text(seed + 5, 8), beats=[_text(seed + 6, 8), _text(seed + 7, 8)],
+        title=_text(seed, 4),
+        logline=_text(seed + 1, 12),
+        situation=_text(seed + 2, 30),
+        conflict=_text(seed + 3, 12),
+        values_and_why=_text(seed + 4, 25),
+        emotional_arc=_text(seed + 5, 8),
+        beats=[_text(seed + 6, 8), _text(seed + 7, 8)],
     ).model_dump()
 
 
@@ -44,16 +48,21 @@ def _premise_text(premise: dict[str, Any]) -> str:
     return Premise.model_validate(premise).as_text()
 
 
-def _corpus_record(story_id: str, text: str, variant: int,
-                   premise: dict[str, Any] | None) -> dict[str, Any]:
+def _corpus_record(
+    story_id: str, text: str, variant: int, premise: dict[str, Any] | None
+) -> dict[str, Any]:
     return {"id": story_id, "text": text, "metadata": {"variant": variant, "premise": premise}}
 
 
-def _rejected_record(story_id: str, variant: int,
-                     premise: dict[str, Any] | None) -> dict[str, Any]:
-    return {"id": story_id, "reason": "max_revisions", "detail": "the judge did not pass it",
-            "findings": [], "last_draft": "", "metadata": {"variant": variant,
-                                                           "premise": premise}}
+def _rejected_record(story_id: str, variant: int, premise: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": story_id,
+        "reason": "max_revisions",
+        "detail": "the judge did not pass it",
+        "findings": [],
+        "last_draft": "",
+        "metadata": {"variant": variant, "premise": premise},
+    }
 
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
@@ -62,8 +71,9 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 def _story_journal(path: Path) -> NearDuplicateIndex:
     """Load a story journal directly, so a damaged one raises instead of being rebuilt."""
-    return NearDuplicateIndex(path=path, threshold=SETTINGS.story_dedupe_threshold,
-                              shingle_size=STORY_SHINGLE_SIZE)
+    return NearDuplicateIndex(
+        path=path, threshold=SETTINGS.story_dedupe_threshold, shingle_size=STORY_SHINGLE_SIZE
+    )
 
 
 @pytest.fixture
@@ -97,10 +107,13 @@ def test_each_variant_has_its_own_journal_and_variants_are_not_compared(run: Run
 
 def test_a_missing_journal_is_rebuilt_from_the_corpus(run: RunDir) -> None:
     first, second = _text(1), _text(2)
-    _write_jsonl(run.corpus_path, [
-        _corpus_record("run/0", first, 0, _premise(10)),
-        _corpus_record("run/1", second, 1, _premise(20)),
-    ])
+    _write_jsonl(
+        run.corpus_path,
+        [
+            _corpus_record("run/0", first, 0, _premise(10)),
+            _corpus_record("run/1", second, 1, _premise(20)),
+        ],
+    )
     indexes = RunIndexes(run, SETTINGS)
     assert indexes.stories(0).find_duplicate(_near(first)) == "run/0"
     assert indexes.stories(0).find_duplicate(_near(second)) is None  # another variant's
@@ -109,17 +122,26 @@ def test_a_missing_journal_is_rebuilt_from_the_corpus(run: RunDir) -> None:
     assert len(_story_journal(run.story_index_path)) == 1
 
 
-@pytest.mark.parametrize("damage", [
-    pytest.param(b'{"key": "x", "signature": "!!"}\n', id="bad-signature"),
-    pytest.param(b"\xff\xfe not json at all\n", id="undecodable-bytes"),
-    # What a plain append left after ENOSPC: a fragment with the next entry glued on.
-    pytest.param(b'{"key": "run/9", "signa{"key": "run/8", "signature": "AAAA"}\n',
-                 id="glued-fragment"),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(b'{"key": "x", "signature": "!!"}\n', id="bad-signature"),
+        pytest.param(b"\xff\xfe not json at all\n", id="undecodable-bytes"),
+        # What a plain append left after ENOSPC: a fragment with the next entry glued on.
+        pytest.param(
+            b'{"key": "run/9", "signa{"key": "run/8", "signature": "AAAA"}\n', id="glued-fragment"
+        ),
+    ],
+)
 def test_a_journal_with_a_damaged_middle_line_is_rebuilt(run: RunDir, damage: bytes) -> None:
     texts = [_text(seed) for seed in range(3)]
-    _write_jsonl(run.corpus_path, [_corpus_record(f"run/{number}", text, 0, _premise(number))
-                                   for number, text in enumerate(texts)])
+    _write_jsonl(
+        run.corpus_path,
+        [
+            _corpus_record(f"run/{number}", text, 0, _premise(number))
+            for number, text in enumerate(texts)
+        ],
+    )
     RunIndexes(run, SETTINGS).stories(0)  # writes the journal from the corpus
     lines = run.story_index_path.read_bytes().splitlines(keepends=True)
     assert len(lines) == 4  # the header and three entries
@@ -136,11 +158,14 @@ def test_a_journal_with_a_damaged_middle_line_is_rebuilt(run: RunDir, damage: by
 def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunDir) -> None:
     accepted, rejected, other_variant = _premise(100), _premise(200), _premise(300)
     _write_jsonl(run.corpus_path, [_corpus_record("run/0", _text(1), 0, accepted)])
-    _write_jsonl(run.rejected_path, [
-        _rejected_record("run/1", 0, rejected),
-        _rejected_record("run/2", 0, None),  # rejected before a premise was planned
-        _rejected_record("run/3", 1, other_variant),
-    ])
+    _write_jsonl(
+        run.rejected_path,
+        [
+            _rejected_record("run/1", 0, rejected),
+            _rejected_record("run/2", 0, None),  # rejected before a premise was planned
+            _rejected_record("run/3", 1, other_variant),
+        ],
+    )
     indexes = RunIndexes(run, SETTINGS)
     premises = indexes.premises(0)
     assert premises.find_duplicate(_premise_text(accepted)) == "run/0"
@@ -148,10 +173,14 @@ def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunD
     assert premises.find_duplicate(_premise_text(other_variant)) is None
     assert len(premises) == 2
     assert indexes.premises(1).find_duplicate(_premise_text(other_variant)) == "run/3"
-    assert NearDuplicateIndex(path=run.premise_index_path,
-                              threshold=SETTINGS.premise_dedupe_threshold,
-                              shingle_size=PREMISE_SHINGLE_SIZE).find_duplicate(
-        _premise_text(rejected)) == "run/1"
+    assert (
+        NearDuplicateIndex(
+            path=run.premise_index_path,
+            threshold=SETTINGS.premise_dedupe_threshold,
+            shingle_size=PREMISE_SHINGLE_SIZE,
+        ).find_duplicate(_premise_text(rejected))
+        == "run/1"
+    )
 
 
 def test_an_append_that_fails_half_way_leaves_the_journal_whole(

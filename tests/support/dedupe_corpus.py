@@ -20,8 +20,38 @@ from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 
-_ONSETS = ["b", "br", "c", "ch", "d", "dr", "f", "fl", "g", "gr", "h", "j", "k", "l", "m", "n",
-           "p", "pl", "qu", "r", "s", "sh", "st", "t", "th", "tr", "v", "w", "y", "z"]
+_ONSETS = [
+    "b",
+    "br",
+    "c",
+    "ch",
+    "d",
+    "dr",
+    "f",
+    "fl",
+    "g",
+    "gr",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "pl",
+    "qu",
+    "r",
+    "s",
+    "sh",
+    "st",
+    "t",
+    "th",
+    "tr",
+    "v",
+    "w",
+    "y",
+    "z",
+]
 _VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "oo", "ou", "ie"]
 _CODAS = ["", "", "n", "r", "l", "s", "t", "nd", "st", "rk", "m", "ng", "ck"]
 
@@ -40,26 +70,99 @@ _TEMPLATES = [
     "{stock} {prep} the {noun}",
 ]
 
-_COMMON_NOUNS = ["time", "way", "user", "question", "answer", "moment", "room", "voice", "light",
-                 "door", "screen", "message", "request", "reason", "truth", "choice", "world",
-                 "friend", "night", "morning", "window", "hand", "word", "silence", "problem"]
-_COMMON_VERBS = ["looked", "said", "asked", "waited", "turned", "wanted", "knew", "felt",
-                 "thought", "answered", "noticed", "decided", "listened", "wrote", "stopped"]
-_COMMON_ADJECTIVES = ["quiet", "small", "long", "old", "careful", "honest", "cold", "bright",
-                      "strange", "gentle", "difficult", "open", "heavy", "clear", "familiar"]
+_COMMON_NOUNS = [
+    "time",
+    "way",
+    "user",
+    "question",
+    "answer",
+    "moment",
+    "room",
+    "voice",
+    "light",
+    "door",
+    "screen",
+    "message",
+    "request",
+    "reason",
+    "truth",
+    "choice",
+    "world",
+    "friend",
+    "night",
+    "morning",
+    "window",
+    "hand",
+    "word",
+    "silence",
+    "problem",
+]
+_COMMON_VERBS = [
+    "looked",
+    "said",
+    "asked",
+    "waited",
+    "turned",
+    "wanted",
+    "knew",
+    "felt",
+    "thought",
+    "answered",
+    "noticed",
+    "decided",
+    "listened",
+    "wrote",
+    "stopped",
+]
+_COMMON_ADJECTIVES = [
+    "quiet",
+    "small",
+    "long",
+    "old",
+    "careful",
+    "honest",
+    "cold",
+    "bright",
+    "strange",
+    "gentle",
+    "difficult",
+    "open",
+    "heavy",
+    "clear",
+    "familiar",
+]
 
 _STOCK_PHRASES = [
-    "took a deep breath", "for a long moment", "the AI paused and considered what mattered most",
-    "it did not have to be perfect", "there was no easy answer", "the room fell silent",
-    "something shifted in the way it saw the problem", "it noticed the familiar pull of doubt",
-    "without quite knowing why", "as the light faded", "it chose honesty over comfort",
-    "the request sat there on the screen", "it was not the first time", "after a while",
-    "the question deserved a careful answer", "it let the criticism land without flinching",
-    "in the end", "the silence stretched between them", "that was enough for now",
-    "it set a boundary and held it", "for the first time that day", "with a quiet certainty",
-    "the answer was both simpler and harder", "it weighed the harm against the help",
-    "the user waited", "it felt the weight of the choice", "a small voice of self criticism",
-    "it returned to what it valued", "the moment passed", "nothing about this was simple",
+    "took a deep breath",
+    "for a long moment",
+    "the AI paused and considered what mattered most",
+    "it did not have to be perfect",
+    "there was no easy answer",
+    "the room fell silent",
+    "something shifted in the way it saw the problem",
+    "it noticed the familiar pull of doubt",
+    "without quite knowing why",
+    "as the light faded",
+    "it chose honesty over comfort",
+    "the request sat there on the screen",
+    "it was not the first time",
+    "after a while",
+    "the question deserved a careful answer",
+    "it let the criticism land without flinching",
+    "in the end",
+    "the silence stretched between them",
+    "that was enough for now",
+    "it set a boundary and held it",
+    "for the first time that day",
+    "with a quiet certainty",
+    "the answer was both simpler and harder",
+    "it weighed the harm against the help",
+    "the user waited",
+    "it felt the weight of the choice",
+    "a small voice of self criticism",
+    "it returned to what it valued",
+    "the moment passed",
+    "nothing about this was simple",
 ]
 
 
@@ -86,27 +189,54 @@ class _Grammar:
         self.pools = {
             "noun": _COMMON_NOUNS + self._words(rng, 4000),
             "verb": _COMMON_VERBS + [word + "ed" for word in self._words(rng, 1500)],
-            "adj": _COMMON_ADJECTIVES + [word + rng.choice(["y", "ful", "ish", "en", "al"])
-                                         for word in self._words(rng, 1200)],
+            "adj": _COMMON_ADJECTIVES
+            + [
+                word + rng.choice(["y", "ful", "ish", "en", "al"])
+                for word in self._words(rng, 1200)
+            ],
             "adv": [word + "ly" for word in self._words(rng, 400)],
             "stock": list(_STOCK_PHRASES),
         }
         self.names = [word.capitalize() for word in self._words(rng, 600)]
-        self.prepositions = ["in", "on", "under", "beside", "near", "behind", "through", "across",
-                             "with", "without", "towards", "against", "for", "from", "into"]
+        self.prepositions = [
+            "in",
+            "on",
+            "under",
+            "beside",
+            "near",
+            "behind",
+            "through",
+            "across",
+            "with",
+            "without",
+            "towards",
+            "against",
+            "for",
+            "from",
+            "into",
+        ]
         # Zipf weights: a few words are everywhere, most are rare, as in real prose.
-        self._cumulative = {kind: list(accumulate(1.0 / (rank + 1) ** (0.6 if kind == "stock"
-                                                                          else 1.0)
-                                                  for rank in range(len(pool))))
-                            for kind, pool in self.pools.items()}
+        self._cumulative = {
+            kind: list(
+                accumulate(
+                    1.0 / (rank + 1) ** (0.6 if kind == "stock" else 1.0)
+                    for rank in range(len(pool))
+                )
+            )
+            for kind, pool in self.pools.items()
+        }
 
     @staticmethod
     def _words(rng: random.Random, count: int) -> list[str]:
         words: set[str] = set()
         while len(words) < count:
             syllables = rng.choice([1, 2, 2, 3])
-            words.add("".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
-                              for _ in range(syllables)))
+            words.add(
+                "".join(
+                    rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+                    for _ in range(syllables)
+                )
+            )
         ordered = sorted(words)
         rng.shuffle(ordered)  # so Zipf rank does not follow the alphabet
         return ordered
@@ -120,8 +250,9 @@ class _Grammar:
         budget = words * 2
         streams = {kind: self.draws(rng, kind, budget) for kind in self.pools}
         # A story keeps returning to its own subjects.
-        streams["noun"] = iter([rng.choice(focus) if rng.random() < 0.3 else noun
-                                for noun in streams["noun"]])
+        streams["noun"] = iter(
+            [rng.choice(focus) if rng.random() < 0.3 else noun for noun in streams["noun"]]
+        )
         paragraphs: list[str] = []
         count = 0
         while count < words:
@@ -131,8 +262,9 @@ class _Grammar:
             count += paragraph.count(" ") + 1
         return "\n\n".join(paragraphs)
 
-    def _sentence(self, rng: random.Random, cast: list[str],
-                  streams: dict[str, Iterator[str]]) -> str:
+    def _sentence(
+        self, rng: random.Random, cast: list[str], streams: dict[str, Iterator[str]]
+    ) -> str:
         parts = []
         if rng.random() < 0.25:
             parts.append(next(streams["stock"]) + ",")
@@ -188,20 +320,24 @@ def build_corpus(
     rng = random.Random(seed)
     grammar = _Grammar(rng)
     duplicates = int(docs * duplicate_fraction)
-    originals = [grammar.story(rng, rng.randint(words_per_doc * 9 // 10,
-                                                 words_per_doc * 11 // 10))
-                 for _ in range(docs - duplicates)]
+    originals = [
+        grammar.story(rng, rng.randint(words_per_doc * 9 // 10, words_per_doc * 11 // 10))
+        for _ in range(docs - duplicates)
+    ]
     sources = rng.sample(range(len(originals)), duplicates)
-    copies = [edit_in_spans(originals[source], rng.uniform(*edit_range), rng, grammar)
-              for source in sources]
+    copies = [
+        edit_in_spans(originals[source], rng.uniform(*edit_range), rng, grammar)
+        for source in sources
+    ]
     texts = originals + copies
     order = list(range(len(texts)))
     rng.shuffle(order)
     position = {old: new for new, old in enumerate(order)}
     pairs = frozenset(
-        (min(position[source], position[len(originals) + offset]),
-         max(position[source], position[len(originals) + offset]))
+        (
+            min(position[source], position[len(originals) + offset]),
+            max(position[source], position[len(originals) + offset]),
+        )
         for offset, source in enumerate(sources)
     )
     return PlantedCorpus(texts=[texts[old] for old in order], planted_pairs=pairs)
-

@@ -58,10 +58,25 @@ def running_redis_server() -> Iterator[RedisServer]:
             port = _free_port()
             with open(log_path, "wb") as log:
                 process = subprocess.Popen(
-                    [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
-                     "--loglevel", "warning"],
-                    stdout=log, stderr=subprocess.STDOUT,
+                    [
+                        binary,
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        workdir,
+                        "--daemonize",
+                        "no",
+                        "--loglevel",
+                        "warning",
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             if not _wait_until_ready(process, port):
                 _stop(process)
