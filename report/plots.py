@@ -67,9 +67,15 @@ def _hbar(labels: list[str], values: list[float], xlabel: str, colour: str = EMI
     axes.set_yticks(positions, [shorten(label, 48) for label in labels])
     axes.invert_yaxis()
     axes.set_xlabel(xlabel)
-    for position, value in zip(positions, values, strict=True):
+    _label_bars(axes, positions, [f"{value:,.4g}" for value in values], values)
+    return _png(figure)
+
+
+def _label_bars(axes: Any, positions: Any, labels: list[str], values: Any) -> None:
+    """Write each horizontal bar's value just past its end, leaving room for the text."""
+    for position, label, value in zip(positions, labels, values, strict=True):
         axes.annotate(
-            f"{value:,.4g}",
+            label,
             (value, position),
             xytext=(3, 0),
             textcoords="offset points",
@@ -77,7 +83,6 @@ def _hbar(labels: list[str], values: list[float], xlabel: str, colour: str = EMI
             fontsize=8,
         )
     axes.margins(x=0.12)
-    return _png(figure)
 
 
 def outcomes(report: StatsReport) -> bytes | None:
@@ -93,16 +98,7 @@ def outcomes(report: StatsReport) -> bytes | None:
     axes.invert_yaxis()
     axes.set_xlabel("stories")
     _whole_numbers(axes.xaxis)
-    for position, value in zip(positions, values, strict=True):
-        axes.annotate(
-            str(value),
-            (value, position),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
-    axes.margins(x=0.12)
+    _label_bars(axes, positions, [str(value) for value in values], values)
     return _png(figure)
 
 
