@@ -93,6 +93,7 @@ class AnthropicBackend(Backend):
     name: ClassVar[str] = "anthropic"
     supports_structured_output: ClassVar[bool] = True
     supports_prompt_caching: ClassVar[bool] = True
+    supports_model_choice: ClassVar[bool] = True
     max_parallel_calls: ClassVar[int] = 64
 
     def __init__(
@@ -245,7 +246,7 @@ class AnthropicBackend(Backend):
         if request.instructions:
             system.append({"type": "text", "text": request.instructions})
         params: dict[str, Any] = {
-            "model": self._model,
+            "model": request.model or self._model,
             "max_tokens": request.max_tokens,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }

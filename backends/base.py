@@ -8,8 +8,9 @@ the user), never by which SDK raised them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
@@ -40,6 +41,11 @@ class CompletionRequest:
     output_schema: type[BaseModel] | None = None
     purpose: str = ""
     seed: int | None = None
+    #: Another model than the backend's default, for this call only (e.g. the judge's).
+    model: str | None = None
+    #: Plain facts about the item (its id, task, draw hints). Logged and used by fake
+    #: responders; never sent to a model, and no backend reads prompt text for them.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.messages:
@@ -120,6 +126,8 @@ class Backend(ABC):
     name: ClassVar[str]
     supports_structured_output: ClassVar[bool] = False
     supports_prompt_caching: ClassVar[bool] = False
+    #: Whether a request may name another model than the default (`request.model`).
+    supports_model_choice: ClassVar[bool] = False
     #: How many calls may usefully run at once (a local model runs one at a time).
     max_parallel_calls: ClassVar[int] = 64
 

@@ -30,7 +30,8 @@ _WORDS = tuple(
 )
 
 
-def _rng(request: CompletionRequest) -> random.Random:
+def request_rng(request: CompletionRequest) -> random.Random:
+    """Randomness seeded by the request, so a replayed call gets the same reply."""
     key = json.dumps([request.purpose, request.seed, [m.content for m in request.messages]])
     return random.Random(hashlib.sha256(key.encode()).digest())
 
@@ -83,7 +84,7 @@ def _critique(request: CompletionRequest) -> dict[str, object]:
 
 
 def demo_reply(request: CompletionRequest) -> Reply:
-    rng = _rng(request)
+    rng = request_rng(request)
     if request.purpose == "plan":
         return placeholder_premise(rng)
     if request.purpose == "judge":

@@ -36,6 +36,7 @@ class ScriptExhaustedError(AssertionError):
 class ScriptedBackend(Backend):
     name: ClassVar[str] = "scripted"
     supports_structured_output: ClassVar[bool] = True
+    supports_model_choice: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -99,7 +100,11 @@ class ScriptedBackend(Backend):
             output_tokens=len(text.split()),
         )
         return Completion(
-            text=text, model=self._model, usage=usage, stop_reason=stop, parsed=parsed
+            text=text,
+            model=request.model or self._model,
+            usage=usage,
+            stop_reason=stop,
+            parsed=parsed,
         )
 
 

@@ -253,11 +253,11 @@ def repetition_limits() -> dict[str, float]:
     return limits
 
 
-def repetition_findings(text: str) -> list[Finding]:
+def repetition_findings(text: str, limits: dict[str, float] | None = None) -> list[Finding]:
     metrics = repetition_metrics(text)
     over = [
         f"{name.replace('_', ' ')} {metrics[name]:.2f} > {limit:.2f}"
-        for name, limit in repetition_limits().items()
+        for name, limit in (limits or repetition_limits()).items()
         if metrics[name] > limit
     ]
     if not over:
@@ -275,14 +275,16 @@ def repetition_findings(text: str) -> list[Finding]:
 # --- the other gates ----------------------------------------------------------------------
 
 
-def _length_finding(text: str, length_band: str) -> Finding | None:
+def _length_finding(
+    text: str, length_band: str, tolerance: float = LENGTH_TOLERANCE
+) -> Finding | None:
     count = len(words(text))
     low, high = LENGTH_BANDS[length_band]
-    if count < low * (1 - LENGTH_TOLERANCE):
+    if count < low * (1 - tolerance):
         return Finding(
             "length", f"{count} words, too short for the {length_band} band {low}-{high}"
         )
-    if count > high * (1 + LENGTH_TOLERANCE):
+    if count > high * (1 + tolerance):
         return Finding("length", f"{count} words, too long for the {length_band} band {low}-{high}")
     return None
 
@@ -292,15 +294,17 @@ def is_below_band(text: str, length_band: str) -> bool:
     return len(words(text)) < LENGTH_BANDS[length_band][0] * (1 - LENGTH_TOLERANCE)
 
 
-def _monologue_finding(text: str) -> Finding | None:
+def _monologue_finding(
+    text: str, low: float = MIN_MONOLOGUE_SHARE, high: float = MAX_MONOLOGUE_SHARE
+) -> Finding | None:
     share = monologue_share(text)
-    if share < MIN_MONOLOGUE_SHARE:
+    if share < low:
         return Finding(
             "no_monologue",
             f"inner monologue (thought in *italics*) is {share:.1%} of the words, under "
-            f"{MIN_MONOLOGUE_SHARE:.0%}; show what the character thinks and feels",
+            f"{low:.0%}; show what the character thinks and feels",
         )
-    if share > MAX_MONOLOGUE_SHARE:
+    if share > high:
         return Finding(
             "monologue_heavy",
             f"{share:.0%} of the words are in *italics*; keep italics for thoughts and let "
@@ -449,10 +453,12 @@ def longest_copied_span(text: str, constitution: str, minimum: int = MAX_COPIED_
     return " ".join(tokens[best[0] : best[1]])
 
 
-def _copy_finding(text: str, constitution: str | None) -> Finding | None:
+def _copy_finding(
+    text: str, constitution: str | None, minimum: int = MAX_COPIED_WORDS
+) -> Finding | None:
     if not constitution:
         return None
-    span = longest_copied_span(text, constitution)
+    span = longest_copied_span(text, constitution, minimum)
     if not span:
         return None
     return Finding(

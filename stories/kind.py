@@ -1,0 +1,305 @@
+"""The corpus-kind seam: everything kind-specific, declared in one object.
+
+The workflow (`storyloom.graph`), the run directory, the backends and dedupe know no
+kind. A kind declares its input files, its balanced draw, its tasks (a request builder
+and a reply parser each, with the reply's schema), its rubric as data, its gates, the
+text its plans are deduplicated on, how a finished item renders as a document, the
+record's metadata, a fake responder for the scripted backend (so no backend reads
+prompt text) and a report profile. Kinds register by name; a user's package adds one
+through the `storyloom.kinds` entry-point group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel
+
+from storyloom.backends.base import Completion, CompletionRequest
+from storyloom.backends.scripted import Reply
+from storyloom.stories.gates import Finding
+
+TaskName = Literal["plan", "write", "judge", "revise"]
+#: (instructions, user message): the per-task part of the system prompt and the ask.
+Prompt = tuple[str, str]
+
+ENTRY_POINT_GROUP = "storyloom.kinds"
+
+
+class UnknownKindError(ValueError):
+    """A kind name no registered kind has."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One named input file of a kind: the CLI offers `--<name>`; `sample` ships."""
+
+    name: str
+    description: str
+    sample: Path | None = None
+
+
+@dataclass(frozen=True)
+class LoadedInputs:
+    """A kind's loaded inputs: the kind's own value, plus where each file came from and
+    its content fingerprint (frozen into run.json so a changed file refuses to resume)."""
+
+    value: Any
+    paths: Mapping[str, str]
+    fingerprints: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing the judge scores, as data (name, what it means, how it is grouped)."""
+
+    name: str
+    description: str
+    group: str = "craft"
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """The judge's criteria and the pass rule: the verdict is `pass`, every criterion in
+    play scores at least `pass_score` (a criterion the judge left out counts as failed
+    when `require_every_criterion`), and no gate found anything."""
+
+    criteria: tuple[Criterion, ...]
+    pass_score: int = 3
+    require_every_criterion: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Gate(Protocol):
+    """A deterministic check with its thresholds as fields; `check` returns findings."""
+
+    name: str
+
+    def check(self, text: str, item: ItemView) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One draft as the workflow keeps it: its text, what the gates and judge said."""
+
+    text: str
+    findings: tuple[Finding, ...] = ()
+    critique: Mapping[str, Any] | None = None
+    passed: bool = False
+    round: int = 0
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What a task or gate sees of one item: the draw, the plan, the current draft, the
+    loaded inputs and the run's settings."""
+
+    item_id: str
+    index: int
+    draw: Mapping[str, Any]
+    inputs: Any
+    settings: Any
+    plan: Mapping[str, Any] | None = None
+    draft: Draft | None = None
+    avoid: Sequence[str] = ()
+    round: int = 0
+
+
+@dataclass(frozen=True)
+class Task:
+    """One LLM step: builds the request's prompt from the item and parses the reply.
+
+    `parse` returns the value kept in state (JSON-plain) or raises `ValueError` with the
+    reason the reply is unusable. `max_tokens` and `temperature` name settings fields.
+    """
+
+    name: TaskName
+    build: Callable[[ItemView], Prompt]
+    parse: Callable[[Completion], Any]
+    schema: type[BaseModel] | None = None
+    max_tokens: str = "write_max_tokens"
+    temperature: str = "temperature"
+
+
+@dataclass(frozen=True)
+class ReportProfile:
+    """Which metadata fields `storyloom stats` treats as dimensions of the corpus."""
+
+    dimensions_field: str = "axes"
+    sections_field: str = "sections"
+    length_field: str = "length"
+
+
+class CorpusKind(ABC):
+    """One kind of training data on the shared workflow."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    summary: ClassVar[str]
+    input_specs: ClassVar[tuple[InputSpec, ...]] = ()
+    report_profile: ClassVar[ReportProfile] = ReportProfile()
+
+    rubric: Rubric
+    gates: tuple[Gate, ...]
+    tasks: Mapping[str, Task]
+
+    @abstractmethod
+    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
+        """Load and validate every input (None: the shipped sample); raise `InputError`
+        with one line naming the file and the problem."""
+
+    @abstractmethod
+    def draw(self, inputs: Any, run_seed: int, index: int, settings: Any) -> dict[str, Any]:
+        """Item `index`'s draw, deterministic and balanced over any prefix."""
+
+    def shared_prefix(self, inputs: Any) -> str:
+        """The system-prompt part identical for every call of a run (cacheable)."""
+        return ""
+
+    def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
+        """Plain facts sent with each request as `metadata` (for the fake responder and
+        logs); no backend reads prompt text."""
+        return {}
+
+    def plan_text(self, plan: Mapping[str, Any]) -> str:
+        """The text a plan is deduplicated on, before any draft is written."""
+        return json.dumps(plan, sort_keys=True)
+
+    def dedupe_group(self, draw: Mapping[str, Any]) -> int:
+        """Items are deduplicated only against items of the same group (0: one index)."""
+        return 0
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        findings: list[Finding] = []
+        for gate in self.gates:
+            findings.extend(gate.check(text, item))
+        return findings
+
+    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
+        """The rubric's pass rule over a parsed critique and the gate findings."""
+        assert item.draft is not None
+        if critique is None or item.draft.findings:
+            return False
+        scores = critique_scores(critique)
+        if self.rubric.require_every_criterion:
+            missing = {c.name for c in self.criteria(item)} - set(scores)
+            if missing:
+                return False
+        return critique.get("verdict") == "pass" and all(
+            score >= self.rubric.pass_score for score in scores.values()
+        )
+
+    def criteria(self, item: ItemView) -> tuple[Criterion, ...]:
+        """The criteria in play for this item (by default the whole rubric)."""
+        return self.rubric.criteria
+
+    def keeps_revision(
+        self, previous: Draft | None, revision: Draft, item: ItemView
+    ) -> tuple[bool, tuple[str, ...]]:
+        """Whether a judged revision replaces the best draft so far (and why not)."""
+        if previous is None:
+            return True, ()
+        return revision.passed or not previous.passed, ()
+
+    @abstractmethod
+    def render(self, item: ItemView, best: Draft) -> str:
+        """The emitted document's text."""
+
+    def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
+        """Record metadata beside the text."""
+        return {"index": item.index, "draw": dict(item.draw)}
+
+    @abstractmethod
+    def fake_reply(self, request: CompletionRequest) -> Reply:
+        """A well-formed placeholder reply, from the request's `metadata` alone."""
+
+    def recipe(self) -> dict[str, Any]:
+        """What shapes this kind's output beyond its inputs and settings: fingerprinted
+        into run.json, so a changed prompt, rubric or threshold refuses to resume."""
+        return {
+            "rubric": self.rubric.describe(),
+            "gates": [_describe(gate) for gate in self.gates],
+            "tasks": {name: _task_source(task) for name, task in self.tasks.items()},
+        }
+
+    def recipe_fingerprint(self) -> str:
+        blob = json.dumps(self.recipe(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def critique_scores(critique: Mapping[str, Any]) -> dict[str, int]:
+    """A critique's scores by criterion name (the `scores: [{criterion, score}]` shape)."""
+    entries = critique.get("scores") or []
+    return {
+        str(entry["criterion"]): int(entry["score"])
+        for entry in entries
+        if isinstance(entry, Mapping) and "criterion" in entry and "score" in entry
+    }
+
+
+def _describe(gate: object) -> dict[str, Any]:
+    values = {f.name: getattr(gate, f.name) for f in fields(gate)} if is_dataclass(gate) else {}
+    return {"gate": type(gate).__name__, **values}
+
+
+def _task_source(task: Task) -> str:
+    """The prompt builder's code, hashed: editing a prompt changes the recipe."""
+    import inspect
+
+    parts = []
+    for function in (task.build, task.parse):
+        try:
+            parts.append(inspect.getsource(function))
+        except (OSError, TypeError):
+            parts.append(getattr(function, "__qualname__", repr(function)))
+    parts.append(task.schema.__name__ if task.schema else "")
+    parts.append(json.dumps(task.schema.model_json_schema(), sort_keys=True) if task.schema else "")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+# --- registry ---------------------------------------------------------------------------
+
+_KINDS: dict[str, Callable[[], CorpusKind]] = {}
+_loaded_entry_points = False
+
+
+def register_kind(name: str, factory: Callable[[], CorpusKind]) -> None:
+    """Make a kind available by name (built-in kinds register on import)."""
+    _KINDS[name] = factory
+
+
+def _load_entry_points() -> None:
+    global _loaded_entry_points
+    if _loaded_entry_points:
+        return
+    _loaded_entry_points = True
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        if point.name not in _KINDS:
+            _KINDS[point.name] = point.load()
+
+
+def kind_names() -> tuple[str, ...]:
+    _builtin()
+    _load_entry_points()
+    return tuple(sorted(_KINDS))
+
+
+def get_kind(name: str) -> CorpusKind:
+    names = kind_names()
+    if name not in _KINDS:
+        raise UnknownKindError(f"unknown kind {name!r}; choose one of {', '.join(names)}")
+    return _KINDS[name]()
+
+
+def _builtin() -> None:
+    import storyloom.stories.story_kind  # noqa: F401 - registers "story"
