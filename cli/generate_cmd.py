@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from storyloom.backends.base import BackendError
+from storyloom.backends.batch_journal import batch_journal_path
 from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.registry import (
     BACKEND_NAMES,
@@ -182,6 +183,11 @@ Examples:
     is_flag=True,
     help="Continue a run even though its settings or inputs changed.",
 )
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Send calls through the Message Batches API (anthropic): half price, slower.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on errors.")
 def generate(
     count: int,
@@ -203,6 +209,7 @@ def generate(
     dedupe_threshold: float,
     premise_threshold: float,
     allow_config_change: bool,
+    batch: bool,
     debug: bool,
 ) -> None:
     """Generate stories into a run directory, resuming whatever it already holds.
@@ -227,7 +234,9 @@ def generate(
         story_dedupe_threshold=dedupe_threshold,
         premise_dedupe_threshold=premise_threshold,
     )
-    if call_timeout is None:
+    if batch and backend_name != "anthropic":
+        raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
+    if call_timeout is None and not batch:  # a batch may take hours to end
         call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
     run = RunDir(run_dir)
     with _user_errors(debug):
@@ -244,7 +253,13 @@ def generate(
                 run,
                 inputs,
                 settings,
-                BackendOptions(backend_name, model, model_path, timeout),
+                BackendOptions(
+                    backend_name,
+                    model,
+                    model_path,
+                    timeout,
+                    batch_journal_path(run) if batch else None,
+                ),
                 {
                     "constitution": str(constitution or sample_path("constitution")),
                     "persona": str(persona or sample_path("persona")),
