@@ -35,6 +35,7 @@ from storyloom.backends.base import (
     Completion,
     CompletionRequest,
     PermanentBackendError,
+    TransientBackendError,
 )
 from storyloom.backends.batch_journal import BatchJournal, request_key
 
@@ -114,6 +115,18 @@ class BatchBackend(AnthropicBackend):
             "ended": sum(s.status == "ended" for s in subs),
             "waiting": len(self._waiting),
         }
+
+    def stop_waiting(self) -> None:
+        """Ctrl-C: submit nothing more and release every waiting call (as transient, so
+        its node stops at its checkpoint). Batches already running stay journaled; the
+        next start polls them and takes their results."""
+        self.submitting = False
+        self._queue.clear()
+        stopped = TransientBackendError("stopped while waiting for a batch; run again to resume")
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(stopped)
+        self._waiting.clear()
 
     async def aclose(self) -> None:
         if self._loop_task is not None:

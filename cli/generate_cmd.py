@@ -413,6 +413,7 @@ async def _run(
                 "and checkpoint (signal again to stop at once).[/]"
             )
             stop.set()
+            getattr(context.backend, "stop_waiting", lambda: None)()  # --batch
         else:
             console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
             os._exit(_exit_code(number))
