@@ -83,11 +83,16 @@ def every_paid_key(server: MessagesAPIServer) -> list[str]:
     return keys
 
 
-def test_killed_right_after_create_reruns_without_a_second_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moment", ["inside_create", "while_polling"])
+def test_killed_right_after_create_reruns_without_a_second_batch(
+    tmp_path: Path, moment: str
+) -> None:
     run_dir = tmp_path / "batchrun"
+    inside = moment == "inside_create"
     with MessagesAPIServer(responder=demo_over_http) as server:
-        server.batch_latency = 0.2
-        server.create_delay = 30.0  # the batch exists; its id never reaches the client
+        server.batch_latency = 0.2 if inside else 2.0
+        # inside_create: the batch exists, its id never reaches the client.
+        server.create_delay = 30.0 if inside else 0.0
         process = subprocess.Popen(
             generate_argv(run_dir, 4),
             stdout=subprocess.DEVNULL,
@@ -98,14 +103,17 @@ def test_killed_right_after_create_reruns_without_a_second_batch(tmp_path: Path)
         while not server.batches and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.02)
         assert server.batches, "the run never created a batch"
+        if not inside:
+            time.sleep(0.5)  # the batch id is journaled; the batch is still running
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         orphan = next(iter(server.batches))
         journal = BatchJournal(run_dir / "batches.sqlite")
-        assert [s.status for s in journal.submissions()] == ["intent"], "intent before create"
+        expected = "intent" if inside else "submitted"
+        assert [s.status for s in journal.submissions()] == [expected], "intent before create"
         journal.close()
 
-        server.create_delay = 0.0
+        server.create_delay, server.batch_latency = 0.0, 0.2
         final = subprocess.run(
             generate_argv(run_dir, 4), capture_output=True, env=env_for(server), timeout=300
         )
