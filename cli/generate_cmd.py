@@ -421,7 +421,9 @@ async def _run(
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
     try:
-        with RunProgress(console, options.count) as progress:
+        batch_stats = getattr(context.backend, "stats", None)  # --batch only
+        batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
+        with RunProgress(console, options.count, batch_stats) as progress:
             report = await run_stories(
                 run, context, options, on_progress=progress.update, stop=stop
             )
