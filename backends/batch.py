@@ -223,6 +223,21 @@ class BatchBackend(AnthropicBackend):
 
     # ----- collector and poller -----
     async def _run(self) -> None:
+        """The collector and poller; if it breaks (the journal's disk, a bug), every
+        waiting call hears of it instead of waiting forever."""
+        try:
+            await self._collect_and_poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.debug("batch loop failed", exc_info=True)
+            stop = PermanentBackendError(
+                f"batch mode stopped: {type(error).__name__}: {error}", fatal=True
+            )
+            self._fail_all(list(self._waiting), stop)
+            self._fatal = stop
+
+    async def _collect_and_poll(self) -> None:
         next_poll: dict[str, float] = {}
         tick = min(0.05, self._poll)
         while True:
@@ -236,7 +251,7 @@ class BatchBackend(AnthropicBackend):
                     next_poll[sub.id] = now + self._poll
                     try:
                         await self._check(sub.id, sub.batch_id or "")
-                    except (anthropic.APIError, BackendError) as error:
+                    except (anthropic.AnthropicError, BackendError) as error:
                         log.warning("polling batch %s failed: %s", sub.batch_id, error)
             await asyncio.sleep(tick)
 
