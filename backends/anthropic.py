@@ -95,6 +95,8 @@ class AnthropicBackend(Backend):
     supports_prompt_caching: ClassVar[bool] = True
     supports_model_choice: ClassVar[bool] = True
     max_parallel_calls: ClassVar[int] = 64
+    #: The shared prefix's cache marker (batch mode asks for a 1-hour TTL).
+    _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral"}
 
     def __init__(
         self,
@@ -240,7 +242,7 @@ class AnthropicBackend(Backend):
                 {
                     "type": "text",
                     "text": request.shared_prefix,
-                    "cache_control": {"type": "ephemeral"},
+                    "cache_control": dict(self._cache_control),
                 }
             )
         if request.instructions:
@@ -415,11 +417,14 @@ def _stop_reason(message: anthropic.types.Message) -> StopReason:
 
 def _usage(message: anthropic.types.Message) -> Usage:
     u = message.usage
+    creation = getattr(u, "cache_creation", None)
     return Usage(
         input_tokens=u.input_tokens,
         output_tokens=u.output_tokens,
         cache_write_tokens=u.cache_creation_input_tokens or 0,
         cache_read_tokens=u.cache_read_input_tokens or 0,
+        cache_write_1h_tokens=(creation.ephemeral_1h_input_tokens or 0) if creation else 0,
+        batch=getattr(u, "service_tier", None) == "batch",
     )
 
 

@@ -67,6 +67,10 @@ class Usage:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    #: The part of `cache_write_tokens` written with a 1-hour TTL (priced higher).
+    cache_write_1h_tokens: int = 0
+    #: Billed through the Message Batches API (`service_tier == "batch"`): half price.
+    batch: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -74,6 +78,8 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
             self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            self.batch or other.batch,
         )
 
 

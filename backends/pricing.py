@@ -11,7 +11,9 @@ Rules:
   nothing is billed per token.
 - A Claude model missing from the table is priced at the most expensive row, with a
   warning, so a `--max-cost` budget errs on the side of stopping early, never late.
-- Cache writes are priced at the 5-minute rate (what `cache_control: ephemeral` buys).
+- Cache writes are priced at the 5-minute rate (what `cache_control: ephemeral` buys),
+  except the `cache_write_1h_tokens` part (a 1-hour TTL, as batch mode uses): 2x input.
+- Batch calls (`Usage.batch`, from `usage.service_tier == "batch"`) cost half.
 - Haiku 5.5 is priced at its band for prompts up to 100k tokens; storyloom's prompts are
   far below that.
 """
@@ -37,16 +39,27 @@ class ModelPrice:
     cache_write: float
     cache_read: float
 
+    @property
+    def cache_write_1h(self) -> float:
+        """The 1-hour cache write: twice the input rate (the 5-minute one is 1.25x)."""
+        return 2 * self.input
+
     def cost(self, usage: Usage) -> float:
-        return (
+        five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
+        full = (
             usage.input_tokens * self.input
             + usage.output_tokens * self.output
-            + usage.cache_write_tokens * self.cache_write
+            + five_minute * self.cache_write
+            + usage.cache_write_1h_tokens * self.cache_write_1h
             + usage.cache_read_tokens * self.cache_read
         ) / 1_000_000
+        return full * BATCH_DISCOUNT if usage.batch else full
 
 
 PRICES_CHECKED = "2026-11"
+
+#: Message Batches bill every token category at half the synchronous rate.
+BATCH_DISCOUNT = 0.5
 
 _FABLE_51 = ModelPrice(input=10.0, output=50.0, cache_write=12.50, cache_read=0.25)
 _FABLE_5 = ModelPrice(input=10.0, output=50.0, cache_write=12.50, cache_read=1.00)
@@ -142,6 +155,7 @@ def project_story_cost(
     prompt_tokens_per_call: int,
     max_output_tokens_per_call: int,
     cached_prefix_tokens: int = 0,
+    batch: bool = False,
 ) -> float:
     """An upper estimate of one story's cost before it runs, for a `--max-cost` budget.
 
@@ -158,5 +172,6 @@ def project_story_cost(
         input_tokens=prompt_tokens_per_call,
         output_tokens=max_output_tokens_per_call,
         cache_read_tokens=cached_prefix_tokens,
+        batch=batch,
     )
     return calls * cost_usd(model, per_call)

@@ -23,6 +23,8 @@ class BackendOptions:
     model: str | None = None
     model_path: Path | None = None
     timeout: float = 120.0
+    #: `--batch`: the Message Batches API, journaled in this file (anthropic only).
+    batch_journal: Path | None = None
 
 
 def default_backend_name() -> str:
@@ -35,6 +37,12 @@ def create_backend(options: BackendOptions) -> Backend:
         from storyloom.backends.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend(model_path=options.model_path)
+    if options.name == "anthropic" and options.batch_journal is not None:
+        from storyloom.backends.batch import BatchBackend
+
+        return BatchBackend.from_environment_batch(
+            journal_path=options.batch_journal, model=options.model, timeout=options.timeout
+        )
     if options.name == "anthropic":
         from storyloom.backends.anthropic import AnthropicBackend
         from storyloom.backends.throttle import ThrottledBackend

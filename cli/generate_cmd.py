@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from storyloom.backends.base import BackendError
+from storyloom.backends.batch_journal import batch_journal_path
 from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.registry import (
     BACKEND_NAMES,
@@ -182,6 +183,11 @@ Examples:
     is_flag=True,
     help="Continue a run even though its settings or inputs changed.",
 )
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Send calls through the Message Batches API (anthropic): half price, slower.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on errors.")
 def generate(
     count: int,
@@ -203,6 +209,7 @@ def generate(
     dedupe_threshold: float,
     premise_threshold: float,
     allow_config_change: bool,
+    batch: bool,
     debug: bool,
 ) -> None:
     """Generate stories into a run directory, resuming whatever it already holds.
@@ -227,7 +234,9 @@ def generate(
         story_dedupe_threshold=dedupe_threshold,
         premise_dedupe_threshold=premise_threshold,
     )
-    if call_timeout is None:
+    if batch and backend_name != "anthropic":
+        raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
+    if call_timeout is None and not batch:  # a batch may take hours to end
         call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
     run = RunDir(run_dir)
     with _user_errors(debug):
@@ -244,7 +253,13 @@ def generate(
                 run,
                 inputs,
                 settings,
-                BackendOptions(backend_name, model, model_path, timeout),
+                BackendOptions(
+                    backend_name,
+                    model,
+                    model_path,
+                    timeout,
+                    batch_journal_path(run) if batch else None,
+                ),
                 {
                     "constitution": str(constitution or sample_path("constitution")),
                     "persona": str(persona or sample_path("persona")),
@@ -398,6 +413,7 @@ async def _run(
                 "and checkpoint (signal again to stop at once).[/]"
             )
             stop.set()
+            getattr(context.backend, "stop_waiting", lambda: None)()  # --batch
         else:
             console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
             os._exit(_exit_code(number))
@@ -405,7 +421,9 @@ async def _run(
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
     try:
-        with RunProgress(console, options.count) as progress:
+        batch_stats = getattr(context.backend, "stats", None)  # --batch only
+        batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
+        with RunProgress(console, options.count, batch_stats) as progress:
             report = await run_stories(
                 run, context, options, on_progress=progress.update, stop=stop
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -14,11 +14,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import Event, RunReport
@@ -27,10 +30,31 @@ from storyloom.report.formatting import number, usd
 from storyloom.report.model import Cost, TokenSpend
 
 
+class _BatchColumn(ProgressColumn):
+    """`--batch`: batches submitted, in progress and ended, and requests waiting."""
+
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        super().__init__()
+        self._stats = stats
+
+    def render(self, task: Task) -> Text:
+        s = self._stats()
+        return Text(
+            f"batches {s['submitted']} submitted, {s['in_progress']} in progress, "
+            f"{s['ended']} ended; {s['waiting']} requests waiting"
+        )
+
+
 class RunProgress:
     """A progress bar of finished stories with emitted/rejected counts and an ETA."""
 
-    def __init__(self, console: Console, total: int) -> None:
+    def __init__(
+        self,
+        console: Console,
+        total: int,
+        batch_stats: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
+        extra = [_BatchColumn(batch_stats)] if batch_stats is not None else []
         self._progress = Progress(
             TextColumn("[bold]stories"),
             BarColumn(),
@@ -41,6 +65,7 @@ class RunProgress:
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            *extra,
             console=console,
             transient=False,
         )

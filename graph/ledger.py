@@ -59,6 +59,8 @@ class UsageLedger:
             "output_tokens": completion.usage.output_tokens,
             "cache_write_tokens": completion.usage.cache_write_tokens,
             "cache_read_tokens": completion.usage.cache_read_tokens,
+            "cache_write_1h_tokens": completion.usage.cache_write_1h_tokens,
+            "service_tier": "batch" if completion.usage.batch else "standard",
             "usd": usd,
         }
         with self._lock:
@@ -88,4 +90,6 @@ def _usage_of(entry: dict[str, object]) -> Usage:
         output_tokens=int(entry.get("output_tokens", 0)),  # type: ignore[arg-type]
         cache_write_tokens=int(entry.get("cache_write_tokens", 0)),  # type: ignore[arg-type]
         cache_read_tokens=int(entry.get("cache_read_tokens", 0)),  # type: ignore[arg-type]
+        cache_write_1h_tokens=int(entry.get("cache_write_1h_tokens", 0)),  # type: ignore[arg-type]
+        batch=entry.get("service_tier") == "batch",
     )

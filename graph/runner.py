@@ -130,6 +130,7 @@ def upfront_story_cost(context: StoryContext) -> float:
         prompt_tokens_per_call=settings.write_max_tokens + 500,
         max_output_tokens_per_call=settings.write_max_tokens,
         cached_prefix_tokens=estimate_tokens(shared_prefix(context.inputs)),
+        batch=bool(getattr(context.backend, "batch", False)),  # --batch: half price
     )
 
 

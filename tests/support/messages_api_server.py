@@ -36,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -204,6 +205,17 @@ class MessagesAPIServer:
         self._rng = random.Random(0)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Message Batches: every batch created, by id, with its rows' results.
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_results: dict[str, list[dict[str, Any]]] = {}
+        #: Seconds a batch stays in_progress; seconds `create` waits before it answers
+        #: (after the batch exists: the window a kill can orphan it in).
+        self.batch_latency = 0.0
+        self.create_delay = 0.0
+        #: Result types for the next batch rows: "expired", "canceled" or an error type
+        #: such as "rate_limit_error" / "invalid_request_error" (errored rows).
+        self._row_faults: deque[str] = deque()
+        self.batch_billed: list[Billed] = []
 
     # ----- scripting -----
     def queue(self, *replies: Reply) -> None:
@@ -229,6 +241,11 @@ class MessagesAPIServer:
             self._fault_rate = rate
             self._rate_faults = chosen
             self._rng = random.Random(seed)
+
+    def inject_rows(self, *kinds: str) -> None:
+        """Result types for the next batch rows, before succeeded ones."""
+        with self._lock:
+            self._row_faults.extend(kinds)
 
     # ----- what happened -----
     @property
@@ -334,6 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
         with api._lock:
             api.requests.append(record)
 
+        if record.path.startswith("/v1/messages/batches"):
+            return self._batches_post(record, body)
         if record.path != "/v1/messages":
             return self._error(record, 404, "not_found_error", f"no route {record.path}")
         if api.api_key is not None and _presented_key(self.headers) != api.api_key:
@@ -377,6 +396,137 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(
         self, record: RecordedRequest, body: dict[str, Any], reply: Reply | None, truncated: bool
     ) -> None:
+        message, billed = self._message(body, reply, truncated)
+        if self._send(record, 200, json.dumps(message).encode()):
+            record.billed = billed
+
+    # ----- Message Batches -----
+    def do_GET(self) -> None:
+        api = self.api
+        path = self.path.split("?")[0]
+        record = RecordedRequest(path, {}, None)
+        with api._lock:
+            api.requests.append(record)
+        parts = path.strip("/").split("/")  # v1 messages batches [id [results]]
+        if path == "/v1/messages/batches":
+            with api._lock:
+                data = [self._batch_view(b) for b in reversed(list(api.batches.values()))]
+            page = {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+            self._send(record, 200, json.dumps(page).encode())
+            return None
+        if len(parts) >= 4 and parts[3] in api.batches:
+            batch = api.batches[parts[3]]
+            if len(parts) == 4:
+                self._send(record, 200, json.dumps(self._batch_view(batch)).encode())
+                return None
+            if len(parts) == 5 and parts[4] == "results":
+                if self._batch_view(batch)["processing_status"] != "ended":
+                    return self._error(record, 400, "invalid_request_error", "not ended")
+                rows = list(api.batch_results[batch["id"]])
+                if batch.get("canceled"):
+                    rows = [  # canceled before it ended: nothing had been processed
+                        {"custom_id": r["custom_id"], "result": {"type": "canceled"}}
+                        if r["result"]["type"] == "succeeded"
+                        else r
+                        for r in rows
+                    ]
+                random.Random(batch["id"]).shuffle(rows)
+                lines = "".join(
+                    json.dumps({"custom_id": r["custom_id"], "result": r["result"]}) + "\n"
+                    for r in rows
+                )
+                self._send(record, 200, lines.encode())
+                return None
+        return self._error(record, 404, "not_found_error", f"no route {path}")
+
+    def _batches_post(self, record: RecordedRequest, body: Any) -> None:
+        api = self.api
+        parts = record.path.strip("/").split("/")
+        if len(parts) == 5 and parts[4] == "cancel" and parts[3] in api.batches:
+            batch = api.batches[parts[3]]
+            if self._batch_view(batch)["processing_status"] != "ended":
+                batch["canceled"] = time.time()
+                batch["ends_at"] = time.time()
+            self._send(record, 200, json.dumps(self._batch_view(batch)).encode())
+            return None
+        if record.path != "/v1/messages/batches" or not isinstance(body, dict):
+            return self._error(record, 404, "not_found_error", f"no route {record.path}")
+        requests = body.get("requests") or []
+        ids = [r.get("custom_id", "") for r in requests]
+        if not requests or len(set(ids)) != len(ids):
+            return self._error(record, 400, "invalid_request_error", "custom_id must be unique")
+        if not all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids):
+            return self._error(record, 400, "invalid_request_error", "custom_id: bad format")
+        with api._lock:
+            batch_id = f"msgbatch_{len(api.batches) + 1:06d}"
+        rows: list[dict[str, Any]] = []
+        for request in requests:
+            with api._lock:
+                fault = api._row_faults.popleft() if api._row_faults else None
+            if fault in ("expired", "canceled"):
+                result: dict[str, Any] = {"type": fault}
+            elif fault is not None:
+                error = {"type": fault, "message": f"{fault} (injected)"}
+                result = {"type": "errored", "error": {"type": "error", "error": error}}
+            else:
+                params = request["params"]
+                reply = api._next_reply(RecordedRequest("/v1/messages", {}, params))
+                message, billed = self._message(params, reply, False)
+                message["usage"]["service_tier"] = "batch"
+                with api._lock:
+                    api.batch_billed.append(billed)
+                result = {"type": "succeeded", "message": message}
+            rows.append({"custom_id": request["custom_id"], "result": result})
+        now = time.time()
+        batch = {
+            "id": batch_id,
+            "created": now,
+            "ends_at": now + api.batch_latency,
+            "requests": requests,
+        }
+        with api._lock:
+            api.batches[batch_id] = batch
+            api.batch_results[batch_id] = rows
+        api._pause(api.create_delay)
+        self._send(record, 200, json.dumps(self._batch_view(batch)).encode())
+        return None
+
+    def _batch_view(self, batch: dict[str, Any]) -> dict[str, Any]:
+        ended = time.time() >= batch["ends_at"]
+        rows = self.api.batch_results[batch["id"]]
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if not ended:
+            counts["processing"] = len(rows)
+        else:
+            for row in rows:
+                kind = row["result"]["type"]
+                if batch.get("canceled") and kind == "succeeded":
+                    kind = "canceled"
+                counts[kind] += 1
+        created = _iso(batch["created"])
+        return {
+            "id": batch["id"],
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts,
+            "created_at": created,
+            "expires_at": _iso(batch["created"] + 86400),
+            "ended_at": _iso(batch["ends_at"]) if ended else None,
+            "cancel_initiated_at": _iso(batch["canceled"]) if batch.get("canceled") else None,
+            "archived_at": None,
+            "results_url": f"{self.api.base_url}/v1/messages/batches/{batch['id']}/results"
+            if ended
+            else None,
+        }
+
+    def _message(
+        self, body: dict[str, Any], reply: Reply | None, truncated: bool
+    ) -> tuple[dict[str, Any], Billed]:
         mode = _structured_mode(body)
         schema = _requested_schema(body)
         if reply is None:
@@ -402,6 +552,9 @@ class _Handler(BaseHTTPRequestHandler):
                 output = output[: max(1, len(output) // 2)]
             content = [{"type": "text", "text": output}]
         billed = self.api._bill(body, output)
+        one_hour = any(
+            (b.get("cache_control") or {}).get("ttl") == "1h" for b in _system_blocks(body)
+        )
         if truncated:
             billed = Billed(
                 billed.input_tokens,
@@ -423,10 +576,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "output_tokens": billed.output_tokens,
                 "cache_creation_input_tokens": billed.cache_write_tokens,
                 "cache_read_input_tokens": billed.cache_read_tokens,
+                "cache_creation": {
+                    "ephemeral_1h_input_tokens": billed.cache_write_tokens if one_hour else 0,
+                    "ephemeral_5m_input_tokens": 0 if one_hour else billed.cache_write_tokens,
+                },
             },
         }
-        if self._send(record, 200, json.dumps(message).encode()):
-            record.billed = billed
+        return message, billed
 
     def _error(
         self,
@@ -460,6 +616,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return False
         return True
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
 
 
 def _presented_key(headers: Any) -> str | None:

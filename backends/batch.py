@@ -1,0 +1,329 @@
+"""`generate --batch`: the Anthropic backend over the Message Batches API (half price).
+
+Nodes call `complete()` as always. Each API call (`_create`, so structured output and
+its repair turn work unchanged) becomes a queued request with a deterministic key; a
+collector submits queued requests as one batch (at `max_batch` requests or after
+`flush_idle` seconds without a new one); a poller `retrieve`s running batches every
+`poll_interval` seconds and, when one ends, streams its `results()` into the journal
+before it resolves the waiting calls. The journal (`batch_journal.py`) is what makes a
+kill at any moment cost nothing twice.
+
+Result types: `succeeded` answers; `errored` with `invalid_request_error` fails that
+story (fatal when it says the credit is too low); authentication, permission, billing
+and not-found errors stop the run; rate-limit, overloaded, api and timeout errors,
+`expired` and `canceled` rows go into a later batch (only those rows).
+
+Before the first batch of a request purpose (plan, write, judge, ...), one synchronous
+call of that purpose is made (the canary): a request error shows now, not hours later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anthropic
+
+from storyloom.backends.anthropic import _MISSING_KEY, AnthropicBackend
+from storyloom.backends.base import (
+    BackendError,
+    Completion,
+    CompletionRequest,
+    PermanentBackendError,
+    TransientBackendError,
+)
+from storyloom.backends.batch_journal import BatchJournal, request_key
+
+log = logging.getLogger(__name__)
+
+#: Seconds between `retrieve` polls of one batch (tests set it small).
+POLL_ENV = "STORYLOOM_BATCH_POLL"
+
+_RETRY_ERRORS = {"rate_limit_error", "overloaded_error", "api_error", "timeout_error"}
+_FATAL_ERRORS = {
+    "authentication_error",
+    "permission_error",
+    "billing_error",
+    "not_found_error",
+}
+_purpose: contextvars.ContextVar[str] = contextvars.ContextVar("purpose", default="")
+
+
+class BatchBackend(AnthropicBackend):
+    name: ClassVar[str] = "anthropic"
+    #: Stories in flight wait on batches, not on connections: thousands are fine.
+    max_parallel_calls: ClassVar[int] = 100_000
+    _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral", "ttl": "1h"}
+    batch = True
+
+    def __init__(
+        self,
+        *,
+        journal_path: Path,
+        poll_interval: float = 60.0,
+        flush_idle: float = 2.0,
+        max_batch: int = 10_000,
+        max_batch_bytes: int = 200_000_000,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.journal = BatchJournal(journal_path)
+        self._poll = poll_interval
+        self._flush_idle = flush_idle
+        self._max_batch = max_batch
+        self._max_bytes = max_batch_bytes
+        self._queue: dict[str, dict[str, Any]] = {}  # key -> params, in arrival order
+        self._queued_bytes = 0
+        self._last_enqueue = 0.0
+        self._waiting: dict[str, asyncio.Future[tuple[str, dict[str, Any]]]] = {}
+        self._pending: set[str] = set()
+        self._params: dict[str, dict[str, Any]] = {}
+        self._canary_locks: dict[str, asyncio.Lock] = {}
+        self._started: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._fatal: BackendError | None = None
+        #: Stop submitting (Ctrl-C, budget): what is queued stays queued; batches already
+        #: running are picked up by the next start.
+        self.submitting = True
+
+    @classmethod
+    def from_environment_batch(
+        cls, *, journal_path: Path, model: str | None = None, timeout: float = 120.0
+    ) -> BatchBackend:
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            raise PermanentBackendError(_MISSING_KEY, fatal=True)
+        options: dict[str, Any] = {"api_key": api_key, "timeout": timeout}
+        if model:
+            options["model"] = model
+        poll = float(os.environ.get(POLL_ENV, "") or 60.0)
+        return cls(
+            journal_path=journal_path, poll_interval=poll, flush_idle=min(2.0, poll), **options
+        )
+
+    def stats(self) -> dict[str, int]:
+        """Batches by state and requests waiting, for the progress display."""
+        subs = self.journal.submissions()
+        return {
+            "submitted": sum(s.batch_id is not None for s in subs),
+            "in_progress": sum(s.status in ("intent", "submitted") for s in subs),
+            "ended": sum(s.status == "ended" for s in subs),
+            "waiting": len(self._waiting),
+        }
+
+    def stop_waiting(self) -> None:
+        """Ctrl-C: submit nothing more and release every waiting call (as transient, so
+        its node stops at its checkpoint). Batches already running stay journaled; the
+        next start polls them and takes their results."""
+        self.submitting = False
+        self._queue.clear()
+        stopped = TransientBackendError("stopped while waiting for a batch; run again to resume")
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(stopped)
+        self._waiting.clear()
+
+    async def aclose(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        self.journal.close()
+        await super().aclose()
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        token = _purpose.set(request.purpose or "call")
+        try:
+            return await super().complete(request)
+        finally:
+            _purpose.reset(token)
+
+    # ----- one API call, through a batch -----
+    async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
+        await self._start()
+        key = request_key(params)
+        if (done := self.journal.result(key)) is not None:
+            return self._outcome(*done)
+        purpose = _purpose.get()
+        lock = self._canary_locks.setdefault(purpose, asyncio.Lock())
+        async with lock:
+            if not self.journal.canary_done(purpose) and key not in self._pending:
+                message = await super()._create(params)  # synchronous, full price
+                self.journal.record_results([(key, "succeeded", message.model_dump(mode="json"))])
+                self.journal.record_canary(purpose)
+                return message
+        if self._fatal is not None:
+            raise self._fatal
+        future = self._waiting.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[key] = future
+            self._params[key] = params
+            if key not in self._pending:
+                self._enqueue(key, params)
+        kind, body = await asyncio.shield(future)
+        return self._outcome(kind, body)
+
+    def _enqueue(self, key: str, params: dict[str, Any]) -> None:
+        self._queue[key] = params
+        self._queued_bytes += len(str(params))
+        self._last_enqueue = time.monotonic()
+
+    def _outcome(self, kind: str, body: dict[str, Any]) -> anthropic.types.Message:
+        if kind == "succeeded":
+            return anthropic.types.Message.model_validate(body)
+        error = body.get("error", {})
+        error_type, detail = error.get("type", ""), error.get("message", "")
+        if error_type in _FATAL_ERRORS:
+            raise self._scrubbed(
+                PermanentBackendError(f"the batch API refused ({error_type}): {detail}", fatal=True)
+            )
+        low_credit = "credit balance" in detail.lower()
+        raise self._scrubbed(
+            PermanentBackendError(
+                f"the batch API rejected the request ({error_type}): {detail}", fatal=low_credit
+            )
+        )
+
+    # ----- start-up: reconcile the journal with the API -----
+    async def _start(self) -> None:
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._recover())
+        await asyncio.shield(self._started)
+
+    async def _recover(self) -> None:
+        intents = self.journal.submissions("intent")
+        if intents:
+            claimed = self.journal.claimed_batch_ids()
+            listed = [b async for b in self._client.messages.batches.list(limit=100)]
+            for sub in intents:
+                match = next(
+                    (
+                        b
+                        for b in sorted(listed, key=lambda b: b.created_at)
+                        if b.id not in claimed
+                        and b.created_at.timestamp() >= sub.created_at - 60
+                        and _total(b) == sub.size
+                    ),
+                    None,
+                )
+                if match is None:
+                    log.info("submission %s never reached the API; its requests are free", sub.id)
+                    self.journal.set_status(sub.id, "abandoned")
+                else:
+                    log.info("submission %s was created as %s before a kill", sub.id, match.id)
+                    self.journal.record_batch(sub.id, match.id)
+                    claimed.add(match.id)
+        self._pending = self.journal.pending_keys()
+        self._loop_task = asyncio.ensure_future(self._run())
+
+    # ----- collector and poller -----
+    async def _run(self) -> None:
+        """The collector and poller; if it breaks (the journal's disk, a bug), every
+        waiting call hears of it instead of waiting forever."""
+        try:
+            await self._collect_and_poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.debug("batch loop failed", exc_info=True)
+            stop = PermanentBackendError(
+                f"batch mode stopped: {type(error).__name__}: {error}", fatal=True
+            )
+            self._fail_all(list(self._waiting), stop)
+            self._fatal = stop
+
+    async def _collect_and_poll(self) -> None:
+        next_poll: dict[str, float] = {}
+        tick = min(0.05, self._poll)
+        while True:
+            now = time.monotonic()
+            if self._queue and self.submitting and self._fatal is None:
+                full = len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes
+                if full or now - self._last_enqueue >= self._flush_idle:
+                    await self._submit()
+            for sub in self.journal.submissions("submitted"):
+                if now >= next_poll.get(sub.id, 0.0):
+                    next_poll[sub.id] = now + self._poll
+                    try:
+                        await self._check(sub.id, sub.batch_id or "")
+                    except (anthropic.AnthropicError, BackendError) as error:
+                        log.warning("polling batch %s failed: %s", sub.batch_id, error)
+            await asyncio.sleep(tick)
+
+    async def _submit(self) -> None:
+        batch = dict(list(self._queue.items())[: self._max_batch])
+        for key in batch:
+            del self._queue[key]
+        self._queued_bytes = sum(len(str(p)) for p in self._queue.values())
+        submission, members = self.journal.write_intent(list(batch))  # durable first
+        requests = [{"custom_id": cid, "params": batch[key]} for cid, key in members.items()]
+        self._pending.update(batch)
+        try:
+            created = await self._client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        except anthropic.APIStatusError as exc:
+            error = self._status_error(exc)
+            if isinstance(error, PermanentBackendError):
+                self.journal.set_status(submission, "abandoned")
+                self._fail_all(list(batch), error)
+                return
+            # Unknown whether it was created: the intent stays, the next start reconciles.
+            log.warning("creating a batch failed (%s); will check on the next start", error)
+            return
+        except anthropic.APIError as exc:
+            log.warning("creating a batch failed (%s); will check on the next start", exc)
+            return
+        self.journal.record_batch(submission, created.id)
+        log.info("batch %s submitted with %d requests", created.id, len(requests))
+
+    def _fail_all(self, keys: list[str], error: BackendError) -> None:
+        if isinstance(error, PermanentBackendError) and error.fatal:
+            self._fatal = error
+        for key in keys:
+            self._pending.discard(key)
+            future = self._waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_exception(error)
+
+    async def _check(self, submission: str, batch_id: str) -> None:
+        batch = await self._client.messages.batches.retrieve(batch_id)
+        if batch.processing_status != "ended":
+            return
+        members = self.journal.members(submission)
+        final: list[tuple[str, str, dict[str, Any]]] = []
+        retry: list[str] = []
+        async for row in await self._client.messages.batches.results(batch_id):
+            key = members.get(row.custom_id)
+            if key is None:
+                continue  # not ours (a list match gone wrong): never take its answer
+            result = row.result
+            if result.type == "succeeded":
+                final.append((key, "succeeded", result.message.model_dump(mode="json")))
+            elif result.type == "errored" and result.error.error.type not in _RETRY_ERRORS:
+                final.append((key, "errored", result.error.model_dump(mode="json")))
+            else:
+                retry.append(key)
+        self.journal.record_results(final)  # durable before anyone is answered
+        self.journal.set_status(submission, "ended")
+        for key, kind, body in final:
+            self._pending.discard(key)
+            future = self._waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_result((kind, body))
+        for key in retry:
+            self._pending.discard(key)
+            if key in self._waiting:
+                self._enqueue(key, self._params[key])
+        if retry:
+            log.info("batch %s: %d rows go into a later batch", batch_id, len(retry))
+
+
+def _total(batch: Any) -> int:
+    counts = batch.request_counts
+    return int(
+        counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+    )
