@@ -50,7 +50,7 @@ from storyloom.dedupe.index import (
     DEFAULT_THRESHOLD,
     NearDuplicateIndex,
 )
-from storyloom.dedupe.normalise import words
+from storyloom.dedupe.normalise import tokens
 from storyloom.dedupe.stream import BATCH_SIZE, dedupe_jsonl
 
 TARGET_SPEEDUP = 30.0
@@ -174,8 +174,8 @@ def naive_subset(corpus: PlantedCorpus, docs: int) -> tuple[list[str], Pairs]:
 def shingle_sets(texts: Sequence[str], size: int) -> list[set[tuple[bytes, ...]]]:
     sets = []
     for text in texts:
-        tokens = words(text)
-        sets.append({tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)})
+        found = tokens(text)
+        sets.append({tuple(found[i : i + size]) for i in range(len(found) - size + 1)})
     return sets
 
 

@@ -343,7 +343,7 @@ def _generate_locked(
             console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
             raise SystemExit(EXIT_SIGINT) from None
         rearm()
-        print_summary(console, run, report)
+        print_summary(console, run, report, torn=_torn(context))
         if isinstance(llm, FaultyBackend):
             injected = ", ".join(f"{kind} {n}" for kind, n in sorted(llm.injected.items()))
             console.print(f"injected faults ({FAULTS_ENV}): {injected or 'none'}")
@@ -365,6 +365,14 @@ def _generate_locked(
             f"{report.interrupted} stories were interrupted by errors; "
             "run the same command again to resume them"
         )
+
+
+def _torn(context: StoryContext) -> dict[Path, int]:
+    """Outputs whose torn last line was cut (and kept aside) when the run opened."""
+    torn = context.sinks.torn()
+    if context.ledger.torn_bytes:
+        torn[context.ledger.path] = context.ledger.torn_bytes
+    return torn
 
 
 def _exit_code(number: int) -> int:

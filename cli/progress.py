@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from storyloom.core.jsonl import JsonlError, JsonlReader
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import Event, RunReport
 from storyloom.report.cost import CostCollector
@@ -102,7 +102,11 @@ _INTERRUPTION_LABELS = {
 }
 
 
-def print_summary(console: Console, run: RunDir, report: RunReport) -> None:
+def print_summary(
+    console: Console, run: RunDir, report: RunReport, torn: dict[Path, int] | None = None
+) -> None:
+    """The end-of-run table; `torn` names outputs whose torn last line (a crash
+    mid-append) was cut when the run opened, with the bytes kept beside them."""
     table = Table(title=f"run {run.name}", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -126,6 +130,11 @@ def print_summary(console: Console, run: RunDir, report: RunReport) -> None:
     spend = spend_table(run)
     if spend is not None:
         console.print(spend)
+    for path, size in sorted((torn or {}).items()):
+        console.print(
+            f"[yellow]torn line[/] {escape(str(path))}: its last {size} bytes (a write cut "
+            f"short by a crash) were cut and kept in {escape(str(path))}.torn"
+        )
     for error in report.errors[:5]:
         console.print(f"[yellow]error[/] {error}")
 
@@ -203,17 +212,13 @@ def _mean_cells(cost: Cost, over: int) -> list[str]:
 
 
 def _json_objects(path: Path) -> Iterator[dict[str, object]]:
-    """The JSON objects of a JSON-lines file; a torn or odd line is skipped, because a
-    summary must never fail a run that already finished."""
+    """The JSON objects of a JSON-lines file; a torn or damaged line is skipped, because a
+    summary must never fail a run that already finished (the run itself refuses them)."""
+
+    def skip(error: JsonlError) -> None:
+        pass
+
     try:
-        handle = path.open("rb")
-    except OSError:
+        yield from JsonlReader(path, on_damaged=skip)
+    except JsonlError:  # unreadable file
         return
-    with handle:
-        for raw in handle:
-            try:
-                value = json.loads(raw)
-            except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
-                continue
-            if isinstance(value, dict):
-                yield value

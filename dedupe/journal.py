@@ -2,7 +2,7 @@
 
 The header records the parameters that shaped the signatures, so a journal written with
 other ones is recognised as stale instead of silently compared against. Entries are appended
-one whole line at a time with fsync (a failed append is cut back, see `appendlog`), so
+one whole line at a time with fsync (a failed append is cut back, see `storyloom.core.files`), so
 after a crash the journal holds every insert that completed; a torn last line (an insert
 that never completed) is cut off when the journal is opened, so the next append starts on
 a clean line.
@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from storyloom.dedupe.appendlog import append_whole
+from storyloom.core.files import append_whole, atomic_writer
+from storyloom.core.jsonl import cut_torn_tail
 from storyloom.dedupe.signatures import SIGNATURE_DTYPE
 
 FORMAT = "storyloom-dedupe-index"
@@ -101,7 +100,8 @@ class Journal:
             raise StaleIndexError(
                 f"{path} was written with other parameters ({'; '.join(problems)})"
             )
-        _cut_torn_tail(path)
+        # A journal is rebuilt from the outputs when needed, so its torn bytes are not kept.
+        cut_torn_tail(path, keep_aside=False)
 
     def entries(self) -> Iterator[tuple[str, np.ndarray]]:
         # Bytes, so undecodable garbage is reported like any other damaged entry.
@@ -128,22 +128,11 @@ def write_atomically(
     """Write a whole journal to a temporary file and rename it over `path`, so a reader never
     sees a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(header_line(params) + "\n")
-            for key, signature in entries:
-                handle.write(
-                    json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
-                )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, mode="w") as handle:
+        handle.write(header_line(params) + "\n")  # type: ignore[arg-type]
+        for key, signature in entries:
+            line = json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
+            handle.write(line)  # type: ignore[arg-type]
 
 
 def _only_a_torn_header(path: Path) -> bool:
@@ -155,29 +144,3 @@ def _only_a_torn_header(path: Path) -> bool:
     if b"\n" in content or path.stat().st_size >= 1 << 16:
         return False
     return opening.startswith(content) or content.startswith(opening)
-
-
-def _cut_torn_tail(path: Path) -> None:
-    with path.open("rb+") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        if size == 0:
-            return
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return
-        # Walk back to the last complete line; the torn bytes after it are dropped.
-        block = 1 << 16
-        position = size
-        while position > 0:
-            start = max(0, position - block)
-            handle.seek(start)
-            chunk = handle.read(position - start)
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                handle.truncate(start + newline + 1)
-                handle.flush()
-                os.fsync(handle.fileno())
-                return
-            position = start
-        handle.truncate(0)

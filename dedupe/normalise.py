@@ -38,6 +38,7 @@ def normalise(text: str) -> bytes:
     return data.translate(_ASCII_TABLE)
 
 
-def words(text: str) -> list[bytes]:
-    """The words of `text` after normalisation, in order."""
+def tokens(text: str) -> list[bytes]:
+    """The dedupe tokens of `text` after normalisation, in order: case-folded bytes with
+    contractions split. Lengths and counts use `storyloom.core.text.words` instead."""
     return normalise(text).split()

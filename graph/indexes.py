@@ -9,11 +9,14 @@ cannot fail every later story.
 
 from __future__ import annotations
 
-import json
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from storyloom.core import layout
+from storyloom.core.jsonl import JsonlReader
+from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
@@ -23,20 +26,17 @@ STORY_SHINGLE_SIZE = 5
 PREMISE_SHINGLE_SIZE = 3
 
 
-def _records(*paths: Path) -> Iterator[dict[str, Any]]:
-    for path in paths:
-        if not path.exists():
-            continue
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn tail: the sinks cut it before the run goes on
+def _records(
+    path: Path, record_type: type[CorpusRecord] | type[RejectedRecord]
+) -> Iterator[CorpusRecord | RejectedRecord]:
+    """The records of one output (the sinks validated every line when the run opened)."""
+    if path.exists():
+        for number, value in JsonlReader(path).numbered():
+            yield parse_record(record_type, value, path, number)
 
 
-def _variant(record: dict[str, Any]) -> int:
-    return int((record.get("metadata") or {}).get("variant", 0))
+def _variant(record: CorpusRecord | RejectedRecord) -> int:
+    return int(record.metadata.get("variant", 0))
 
 
 class RunIndexes:
@@ -49,7 +49,7 @@ class RunIndexes:
     def stories(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._stories:
             self._stories[variant] = self._open(
-                self._path("dedupe-stories", variant),
+                self._path(layout.STORY_INDEX_STEM, variant),
                 self._story_texts(variant),
                 threshold=self._settings.story_dedupe_threshold,
                 shingle_size=STORY_SHINGLE_SIZE,
@@ -59,7 +59,7 @@ class RunIndexes:
     def premises(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._premises:
             self._premises[variant] = self._open(
-                self._path("dedupe-premises", variant),
+                self._path(layout.PREMISE_INDEX_STEM, variant),
                 self._premise_texts(variant),
                 threshold=self._settings.premise_dedupe_threshold,
                 shingle_size=PREMISE_SHINGLE_SIZE,
@@ -67,8 +67,7 @@ class RunIndexes:
         return self._premises[variant]
 
     def _path(self, stem: str, variant: int) -> Path:
-        suffix = f"-v{variant}" if variant else ""
-        return self._run.path / f"{stem}{suffix}.jsonl"
+        return self._run.path / layout.index_file(stem, variant)
 
     @staticmethod
     def _open(
@@ -82,12 +81,16 @@ class RunIndexes:
         return NearDuplicateIndex.rebuild(documents, path=path, **params)
 
     def _story_texts(self, variant: int) -> Iterator[tuple[str, str]]:
-        for record in _records(self._run.corpus_path):
-            if _variant(record) == variant:
-                yield record["id"], record["text"]
+        for record in _records(self._run.corpus_path, CorpusRecord):
+            if isinstance(record, CorpusRecord) and _variant(record) == variant:
+                yield record.id, record.text
 
     def _premise_texts(self, variant: int) -> Iterator[tuple[str, str]]:
-        for record in _records(self._run.corpus_path, self._run.rejected_path):
-            premise = (record.get("metadata") or {}).get("premise")
+        outputs = itertools.chain(
+            _records(self._run.corpus_path, CorpusRecord),
+            _records(self._run.rejected_path, RejectedRecord),
+        )
+        for record in outputs:
+            premise = record.metadata.get("premise")
             if premise and _variant(record) == variant:
-                yield record["id"], Premise.model_validate(premise).as_text()
+                yield record.id, Premise.model_validate(premise).as_text()

@@ -3,7 +3,6 @@ story and accepted document, and a resumed run knows what was already paid for."
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict
@@ -13,7 +12,14 @@ from pathlib import Path
 
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
-from storyloom.dedupe.appendlog import append_whole
+from storyloom.core.files import append_whole
+from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail
+from storyloom.core.records import UsageEntry, parse_record
+from storyloom.graph.sinks import SinkError
+
+
+class LedgerError(SinkError):
+    """The usage ledger cannot be read; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +37,24 @@ class UsageLedger:
         self._calls = 0
         self._usage = Usage()
         self._per_story_usd: dict[str, float] = defaultdict(float)
+        #: Bytes of a torn last line (a crash mid-append) cut on opening, kept in .torn:
+        #: the next append would otherwise glue onto it and be lost as well.
+        self.torn_bytes = cut_torn_tail(path)
         if path.exists():
             self._load()
 
     def _load(self) -> None:
-        for raw in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # torn last line from a crash
-            self._count(entry["story_id"], _usage_of(entry), float(entry.get("usd", 0.0)))
+        """Count what earlier starts spent. A damaged line stops the run: it is what
+        `--max-cost` is measured against, so a guess could overspend."""
+        try:
+            for number, value in JsonlReader(self.path).numbered():
+                entry = parse_record(UsageEntry, value, self.path, number)
+                self._count(entry.story_id, _usage_of(entry), entry.usd)
+        except JsonlError as error:
+            raise LedgerError(
+                f"{error}; the ledger is what --max-cost counts against, so fix or remove "
+                "that line, then run again"
+            ) from None
 
     def _count(self, story_id: str, usage: Usage, usd: float) -> None:
         self._calls += 1
@@ -50,23 +64,23 @@ class UsageLedger:
 
     def record(self, *, story_id: str, node: str, completion: Completion) -> float:
         usd = cost_usd(completion.model, completion.usage)
-        entry = {
-            "time": round(time.time(), 3),
-            "story_id": story_id,
-            "node": node,
-            "model": completion.model,
-            "input_tokens": completion.usage.input_tokens,
-            "output_tokens": completion.usage.output_tokens,
-            "cache_write_tokens": completion.usage.cache_write_tokens,
-            "cache_read_tokens": completion.usage.cache_read_tokens,
-            "cache_write_1h_tokens": completion.usage.cache_write_1h_tokens,
-            "service_tier": "batch" if completion.usage.batch else "standard",
-            "usd": usd,
-        }
+        entry = UsageEntry(
+            time=round(time.time(), 3),
+            story_id=story_id,
+            node=node,
+            model=completion.model,
+            input_tokens=completion.usage.input_tokens,
+            output_tokens=completion.usage.output_tokens,
+            cache_write_tokens=completion.usage.cache_write_tokens,
+            cache_read_tokens=completion.usage.cache_read_tokens,
+            cache_write_1h_tokens=completion.usage.cache_write_1h_tokens,
+            service_tier="batch" if completion.usage.batch else "standard",
+            usd=usd,
+        )
         with self._lock:
             # Whole line or nothing: a fragment left by a full disk would glue onto the
             # next entry and lose both.
-            append_whole(self.path, (json.dumps(entry) + "\n").encode())
+            append_whole(self.path, entry.to_line())
             self._count(story_id, completion.usage, usd)
         return usd
 
@@ -84,12 +98,12 @@ class UsageLedger:
         return (sum(spent) / len(spent) if spent else 0.0), len(spent)
 
 
-def _usage_of(entry: dict[str, object]) -> Usage:
+def _usage_of(entry: UsageEntry) -> Usage:
     return Usage(
-        input_tokens=int(entry.get("input_tokens", 0)),  # type: ignore[arg-type]
-        output_tokens=int(entry.get("output_tokens", 0)),  # type: ignore[arg-type]
-        cache_write_tokens=int(entry.get("cache_write_tokens", 0)),  # type: ignore[arg-type]
-        cache_read_tokens=int(entry.get("cache_read_tokens", 0)),  # type: ignore[arg-type]
-        cache_write_1h_tokens=int(entry.get("cache_write_1h_tokens", 0)),  # type: ignore[arg-type]
-        batch=entry.get("service_tier") == "batch",
+        input_tokens=entry.input_tokens,
+        output_tokens=entry.output_tokens,
+        cache_write_tokens=entry.cache_write_tokens,
+        cache_read_tokens=entry.cache_read_tokens,
+        cache_write_1h_tokens=entry.cache_write_1h_tokens,
+        batch=entry.service_tier == "batch",
     )

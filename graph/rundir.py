@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from storyloom.core import layout
+from storyloom.core.files import write_atomically
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.inputs import StoryInputs
 
@@ -101,31 +103,31 @@ class RunDir:
 
     @property
     def config_path(self) -> Path:
-        return self.path / "run.json"
+        return self.path / layout.CONFIG_FILE
 
     @property
     def checkpoints_path(self) -> Path:
-        return self.path / "checkpoints.sqlite"
+        return self.path / layout.CHECKPOINTS_FILE
 
     @property
     def corpus_path(self) -> Path:
-        return self.path / "corpus.jsonl"
+        return self.path / layout.CORPUS_FILE
 
     @property
     def rejected_path(self) -> Path:
-        return self.path / "rejected.jsonl"
+        return self.path / layout.REJECTED_FILE
 
     @property
     def usage_path(self) -> Path:
-        return self.path / "usage.jsonl"
+        return self.path / layout.USAGE_FILE
 
     @property
     def story_index_path(self) -> Path:
-        return self.path / "dedupe-stories.jsonl"
+        return self.path / layout.index_file(layout.STORY_INDEX_STEM)
 
     @property
     def premise_index_path(self) -> Path:
-        return self.path / "dedupe-premises.jsonl"
+        return self.path / layout.index_file(layout.PREMISE_INDEX_STEM)
 
     def story_id(self, index: int) -> str:
         return f"{self.name}/{index}"
@@ -171,19 +173,4 @@ class RunDir:
             self._write_config(config.model_copy(update={"count": count}))
 
     def _write_config(self, config: RunConfig) -> None:
-        tmp = self.config_path.with_suffix(".json.tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(json.dumps(config.model_dump(), indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())  # a rename of unsynced data can leave it empty
-        os.replace(tmp, self.config_path)
-        _fsync_directory(self.path)
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make a rename inside `path` durable across a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        write_atomically(self.config_path, json.dumps(config.model_dump(), indent=2) + "\n")

@@ -42,7 +42,7 @@ from storyloom.graph.context import StopRequested, StoryContext
 from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
-from storyloom.graph.sinks import RunSinks, SinkError, repair_jsonl
+from storyloom.graph.sinks import RunSinks, SinkError
 from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.prompts import shared_prefix
 
@@ -102,12 +102,10 @@ def make_context(
 ) -> StoryContext:
     """The context for one process working on `run`.
 
-    The usage ledger is append-only JSONL like the outputs: a line torn by a crash is cut
-    before it is loaded, or the next append would glue onto it and be lost as well. (The
-    dedupe journals cut their own torn tails when opened.)
+    The outputs and the usage ledger cut a line torn by a crash when opened (keeping its
+    bytes in `<file>.torn`), and the dedupe journals theirs.
     """
     settings = config.settings
-    repair_jsonl(run.usage_path, key="story_id")
     return StoryContext(
         inputs=inputs,
         settings=settings,

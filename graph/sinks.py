@@ -1,86 +1,24 @@
 """The run's two outputs, `corpus.jsonl` and `rejected.jsonl`, written idempotently.
 
-Each story id lands in exactly one file, once. Lines are appended whole and fsynced; a
-torn last line left by a crash is cut off when the run is reopened, so that story is
-produced again rather than lost or half-counted.
+Each story id lands in exactly one file, once. Lines are appended whole and fsynced
+(`storyloom.core.files.append_whole`). When the run is reopened a torn last line left by a
+crash (no newline) is cut and its bytes kept in `<file>.torn`, so that story is produced
+again from its checkpoint rather than lost or half-counted. Any other damage (a line
+that is not a record, a story id twice) is an error naming the file and the line: it was
+not made by a crash, and guessing would lose or double what the user has.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from storyloom.dedupe.appendlog import append_whole
+from storyloom.core.files import append_whole
+from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail, torn_path
+from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
 
-
-def repair_jsonl(path: Path, key: str = "id") -> int:
-    """Cut a torn or unparsable tail off `path` (the last good line is a JSON object
-    holding `key`); return how many bytes were removed.
-
-    Only the end of the file is read (a corpus may be gigabytes): a crash can tear only
-    the line being appended, so scanning back to the last whole record is enough.
-    """
-    if not path.exists():
-        return 0
-    with path.open("r+b") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        keep = size
-        while keep > 0:
-            start = _line_start(handle, keep)
-            handle.seek(start)
-            line = handle.read(keep - start)
-            if line.endswith(b"\n") and _is_record(line, key):
-                break
-            keep = start
-        if keep == size:
-            return 0
-        handle.truncate(keep)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return size - keep
-
-
-def _line_start(handle: BinaryIO, end: int) -> int:
-    """Offset of the line that ends at `end` (the byte after its newline, or EOF)."""
-    position = end - 1  # skip the line's own newline
-    block = 65536
-    while position > 0:
-        low = max(0, position - block)
-        handle.seek(low)
-        found = handle.read(position - low).rfind(b"\n")
-        if found >= 0:
-            return low + found + 1
-        position = low
-    return 0
-
-
-def _is_record(line: bytes, key: str) -> bool:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(record, dict) and key in record
-
-
-def read_ids(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    ids: set[str] = set()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                ids.add(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
-                raise SinkError(
-                    f"{path}: line {number} is not a story record (edited or damaged?); "
-                    "fix or remove that line, then run again"
-                ) from None
-    return ids
+Record = CorpusRecord | RejectedRecord
 
 
 class SinkError(RuntimeError):
@@ -96,21 +34,56 @@ class SinkWriteError(SinkError):
         self.errno = errno
 
 
+def read_ids(path: Path, record_type: type[Record]) -> dict[str, int]:
+    """Every story id of `path` with its line number; a damaged line or an id that appears
+    twice is a SinkError naming the file, the line and the id."""
+    if not path.exists():
+        return {}
+    ids: dict[str, int] = {}
+    reader = JsonlReader(path)
+    try:
+        for number, value in reader.numbered():
+            record = parse_record(record_type, value, path, number)
+            if record.id in ids:
+                raise SinkError(
+                    f"{path}: line {number} repeats story id {record.id!r} (first on line "
+                    f"{ids[record.id]}); remove one of the two lines, then run again"
+                )
+            ids[record.id] = number
+    except JsonlError as error:
+        raise SinkError(
+            f"{error}: edited or damaged? Fix or remove that line, then run again"
+        ) from None
+    return ids
+
+
 class JsonlSink:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, record_type: type[Record] = CorpusRecord) -> None:
         self.path = path
-        self.repaired_bytes = repair_jsonl(path)
-        self.ids = read_ids(path)
+        self.record_type = record_type
+        #: Bytes of a torn last line cut when the file was opened (kept in `torn_path`).
+        self.torn_bytes = cut_torn_tail(path)
+        self._lines = read_ids(path, record_type)
+        self.ids = set(self._lines)
         self._lock = threading.Lock()
 
-    def write(self, record: dict[str, Any]) -> bool:
+    @property
+    def torn_path(self) -> Path:
+        return torn_path(self.path)
+
+    def line_of(self, story_id: str) -> int | None:
+        return self._lines.get(story_id)
+
+    def write(self, record: Record | dict[str, Any]) -> bool:
         """Append `record` unless its id is already there; True if it was written."""
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        if isinstance(record, dict):
+            record = self.record_type.model_validate(record)
+        data = record.to_line()
         with self._lock:
-            if record["id"] in self.ids:
+            if record.id in self.ids:
                 return False
             _append_whole(self.path, data)
-            self.ids.add(record["id"])
+            self.ids.add(record.id)
             return True
 
 
@@ -128,8 +101,18 @@ def _append_whole(path: Path, data: bytes) -> None:
 
 class RunSinks:
     def __init__(self, corpus_path: Path, rejected_path: Path) -> None:
-        self.corpus = JsonlSink(corpus_path)
-        self.rejected = JsonlSink(rejected_path)
+        self.corpus = JsonlSink(corpus_path, CorpusRecord)
+        self.rejected = JsonlSink(rejected_path, RejectedRecord)
+        for story_id in sorted(self.corpus.ids & self.rejected.ids):
+            raise SinkError(
+                f"{rejected_path}: line {self.rejected.line_of(story_id)} holds story id "
+                f"{story_id!r}, which {corpus_path} also holds (line "
+                f"{self.corpus.line_of(story_id)}); remove one of the two lines, then run again"
+            )
 
     def finished(self, story_id: str) -> bool:
         return story_id in self.corpus.ids or story_id in self.rejected.ids
+
+    def torn(self) -> dict[Path, int]:
+        """Files whose torn last line was cut on opening, with the bytes kept aside."""
+        return {s.path: s.torn_bytes for s in (self.corpus, self.rejected) if s.torn_bytes}

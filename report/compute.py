@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
+from storyloom.core.text import words
 from storyloom.report.cost import CostCollector
 from storyloom.report.documents import DocumentCollector
 from storyloom.report.fields import as_float, as_str, text_at
@@ -21,7 +22,6 @@ from storyloom.report.similarity import pairwise_similarity
 from storyloom.report.source import ReportInput
 from storyloom.report.summaries import histogram, linear_edges, ratio, summarize, top_shares
 from storyloom.report.tokens import TokenCounter
-from storyloom.stories.gates import words
 
 DEFAULT_HEATMAP_AXES = ("setting", "dilemma")
 DEFAULT_SAMPLE = 2000

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from storyloom.core.files import write_atomically
 from storyloom.report.html import render_html
 from storyloom.report.model import StatsReport
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_json(report: StatsReport, path: Path) -> None:
-    _write(path, report.model_dump_json(indent=2) + "\n")
+    write_atomically(path, report.model_dump_json(indent=2) + "\n")
 
 
 def write_html(report: StatsReport, path: Path) -> None:
-    _write(path, render_html(report))
+    write_atomically(path, render_html(report))

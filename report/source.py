@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from storyloom.core.layout import (
+    CHECKPOINTS_FILE,
+    CONFIG_FILE,
+    CORPUS_FILE,
+    REJECTED_FILE,
+    USAGE_FILE,
+)
 from storyloom.report.jsonl import ReportInputError
 from storyloom.stories.inputs import load_axes, load_constitution
 
-CONFIG_FILE = "run.json"
-CORPUS_FILE = "corpus.jsonl"
-REJECTED_FILE = "rejected.jsonl"
-USAGE_FILE = "usage.jsonl"
-CHECKPOINTS_FILE = "checkpoints.sqlite"
 _PLANNED_KEYS = ("planned", "count", "n")
 
 

@@ -1,6 +1,6 @@
 """Cheap per-document text features, computed for every document in one pass.
 
-A "word" is what the workflow's own gates count (`storyloom.stories.gates.words`), so the
+A "word" is what the workflow's own gates count (`storyloom.core.text.words`), so the
 report's word counts agree with the length gate. Openings are measured on the story
 body: a rendered document starts with its title and a framing label ("Fiction", "From a
 diary"), which would otherwise be every document's "opening".
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from storyloom.stories.gates import words
+from storyloom.core.text import words
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"[.!?\"'\u201d\u2019)*\u2026\]]\s*$")

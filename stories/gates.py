@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from storyloom.core.text import words
 from storyloom.stories.inputs import LENGTH_BANDS
 from storyloom.stories.nlp import sentences
 
 # Interior thought is marked the way fiction usually marks it: *in italics* (single
 # asterisks, within one line). Bold (**x**) and scene breaks (* * *) do not count.
 _ITALIC = re.compile(r"(?<![*\w])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![*\w])")
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 LENGTH_TOLERANCE = 0.2
@@ -136,11 +136,6 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def words(text: str) -> list[str]:
-    """The words of `text` (contractions count as one), the unit of every length."""
-    return _WORD.findall(text)
 
 
 def monologue_share(text: str) -> float:

@@ -334,7 +334,7 @@ def test_corpus_line_damaged_by_hand(produced: Path) -> None:
     corpus.write_bytes(b"not json\n" + b"".join(lines))
     before = snapshot(produced)
     line = error_line(generate(produced, count=4))
-    assert "corpus.jsonl: line 1 is not a story record" in line
+    assert "corpus.jsonl: line 1 is not valid JSON" in line
     assert snapshot(produced) == before
 
 
@@ -373,7 +373,7 @@ def test_sink_write_failure_leaves_the_file_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sink = JsonlSink(tmp_path / "out.jsonl")
-    sink.write({"id": "a"})
+    sink.write({"id": "a", "text": "A."})
     real_write = os.write
 
     def short_then_full(fd: int, data: bytes | memoryview) -> int:
@@ -382,11 +382,11 @@ def test_sink_write_failure_leaves_the_file_whole(
 
     monkeypatch.setattr(os, "write", short_then_full)
     with pytest.raises(SinkWriteError, match="No space left on device") as caught:
-        sink.write({"id": "b"})
+        sink.write({"id": "b", "text": "B."})
     monkeypatch.undo()
     assert caught.value.errno == errno.ENOSPC
-    assert (tmp_path / "out.jsonl").read_bytes() == b'{"id": "a"}\n'
-    assert sink.write({"id": "b"}) and "b" in sink.ids
+    assert (tmp_path / "out.jsonl").read_bytes() == b'{"id": "a", "text": "A.", "metadata": {}}\n'
+    assert sink.write({"id": "b", "text": "B."}) and "b" in sink.ids
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

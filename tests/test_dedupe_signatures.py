@@ -9,7 +9,7 @@ import pytest
 from dedupe_corpus import build_corpus
 
 from storyloom.dedupe.hashing import MASK64, mix64_int
-from storyloom.dedupe.normalise import normalise, words
+from storyloom.dedupe.normalise import normalise, tokens
 from storyloom.dedupe.shingles import (
     LENGTH_MULTIPLIER,
     WORD_BASE,
@@ -24,7 +24,7 @@ def reference_shingle_hashes(text: str, *, shingle_size: int, seed: int) -> set[
     """The specification in plain Python: hash each word byte by byte, then each shingle."""
     key = seed_key(seed)
     word_values = []
-    for word in words(text):
+    for word in tokens(text):
         raw = sum(byte * pow(WORD_BASE, position, 1 << 64) for position, byte in enumerate(word))
         word_values.append(mix64_int((raw & MASK64) ^ key ^ (len(word) * LENGTH_MULTIPLIER)))
     if not word_values:
@@ -145,8 +145,8 @@ def test_estimates_track_true_jaccard() -> None:
 
 
 def _shingle_set(text: str, size: int = 5) -> set[tuple[bytes, ...]]:
-    tokens = words(text)
-    return {tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+    found = tokens(text)
+    return {tuple(found[i : i + size]) for i in range(len(found) - size + 1)}
 
 
 def test_empty_texts_are_identical_and_unlike_any_text() -> None:

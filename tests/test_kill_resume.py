@@ -25,12 +25,12 @@ from fast_retry import FAST_RETRY
 
 from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
+from storyloom.core.jsonl import cut_torn_tail
 from storyloom.graph import nodes
 from storyloom.graph.builder import build_graph
 from storyloom.graph.checkpointer import open_checkpointer
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import RunOptions, RunReport, run_stories
-from storyloom.graph.sinks import repair_jsonl
 
 KILLS = 12
 #: More than a fast machine can finish in the kill phase (at most ~26 stories/s here).
@@ -244,16 +244,23 @@ def test_torn_tails_of_the_ledger_and_dedupe_journals_are_cut_before_appending(
         (b'{"id": "a"}\n{"id": "b"}\n', b'{"id": "a"}\n{"id": "b"}\n'),
         (b'{"id": "a"}\n{"id": "b', b'{"id": "a"}\n'),
         (b'{"id": "a"}\n{"id": "b"}', b'{"id": "a"}\n'),  # whole JSON, newline never written
-        (b'{"id": "a"}\n\n', b'{"id": "a"}\n'),
-        (b'{"id": "a"}\n[1, 2]\n', b'{"id": "a"}\n'),  # parses, but is no record
+        (b'{"id": "a"}\n\n', b'{"id": "a"}\n\n'),  # whole lines are never cut
+        (b'{"id": "a"}\n[1, 2]\n', b'{"id": "a"}\n[1, 2]\n'),  # damage, for the reader
         (b'{"id', b""),
         (b"", b""),
         (b'{"id": "a"}\n' + b"x" * 200_000, b'{"id": "a"}\n'),
         (b'{"id": "' + b"y" * 200_000 + b'"}\n{"i', b'{"id": "' + b"y" * 200_000 + b'"}\n'),
     ],
 )
-def test_repair_cuts_exactly_the_torn_tail(tmp_path: Path, content: bytes, kept: bytes) -> None:
+def test_cut_removes_exactly_the_torn_tail_and_keeps_it_aside(
+    tmp_path: Path, content: bytes, kept: bytes
+) -> None:
     path = tmp_path / "out.jsonl"
     path.write_bytes(content)
-    assert repair_jsonl(path) == len(content) - len(kept)
+    assert cut_torn_tail(path) == len(content) - len(kept)
     assert path.read_bytes() == kept
+    torn = tmp_path / "out.jsonl.torn"
+    if kept == content:
+        assert not torn.exists()
+    else:
+        assert torn.read_bytes() == content[len(kept) :] + b"\n", "every cut byte kept"

@@ -1,0 +1,37 @@
+"""The file names of a run directory: one list that the workflow writes and every reader
+(report, summary, the output-path guards) imports, so a new file is named once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG_FILE = "run.json"
+CHECKPOINTS_FILE = "checkpoints.sqlite"
+CORPUS_FILE = "corpus.jsonl"
+REJECTED_FILE = "rejected.jsonl"
+USAGE_FILE = "usage.jsonl"
+LOCK_FILE = "run.lock"
+STORY_INDEX_STEM = "dedupe-stories"
+PREMISE_INDEX_STEM = "dedupe-premises"
+#: Suffix of the file beside an output that keeps the bytes of a torn last line.
+TORN_SUFFIX = ".torn"
+
+#: Files whose presence makes a directory look like it holds a run's output.
+OUTPUT_FILES = (CORPUS_FILE, REJECTED_FILE, USAGE_FILE, CHECKPOINTS_FILE)
+
+
+def index_file(stem: str, variant: int = 0) -> str:
+    """A dedupe journal's name: `dedupe-stories.jsonl`, then `-v1`, `-v2`… per variant."""
+    suffix = f"-v{variant}" if variant else ""
+    return f"{stem}{suffix}.jsonl"
+
+
+def is_run_file(directory: Path, name: str) -> bool:
+    """Whether `name` is (or belongs to) one of a run's own files in `directory`."""
+    if name in (CONFIG_FILE, LOCK_FILE, *OUTPUT_FILES):
+        return True
+    if name.startswith((f"{CHECKPOINTS_FILE}-", f"{CONFIG_FILE}.")):
+        return True  # SQLite's -wal/-shm, run.json.tmp
+    if name.startswith((STORY_INDEX_STEM, PREMISE_INDEX_STEM)) and name.endswith(".jsonl"):
+        return True
+    return name.endswith(TORN_SUFFIX) and name[: -len(TORN_SUFFIX)] in OUTPUT_FILES

@@ -1,0 +1,88 @@
+"""The typed records of a run: one line of `corpus.jsonl`, of `rejected.jsonl`, of
+`usage.jsonl`. Every writer builds them and every reader validates through them.
+
+Records stay generic (an id, a text, a free `metadata` dict) because each corpus kind puts
+its own fields in `metadata`; unknown top-level keys are kept (`extra="allow"`) so a file
+written by a newer version still reads and round-trips.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from storyloom.core.jsonl import JsonlError
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    def to_line(self) -> bytes:
+        """The record as one JSON line (UTF-8, newline-terminated)."""
+        return (json.dumps(self.model_dump(), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class CorpusRecord(_Record):
+    """An accepted document."""
+
+    id: str = Field(min_length=1)
+    text: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class RejectedRecord(_Record):
+    """A document that did not make it, with why."""
+
+    id: str = Field(min_length=1)
+    reason: str
+    detail: str = ""
+    findings: list[Any] = Field(default_factory=list)
+    last_draft: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class UsageEntry(_Record):
+    """One LLM call in the usage ledger."""
+
+    time: float = 0.0
+    story_id: str
+    node: str = ""
+    model: str = ""
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    cache_write_tokens: int = Field(default=0, ge=0)
+    cache_read_tokens: int = Field(default=0, ge=0)
+    cache_write_1h_tokens: int = Field(default=0, ge=0)
+    #: "batch" for Message Batches calls (billed at half price), else "standard".
+    service_tier: str = "standard"
+    usd: float = 0.0
+
+
+R = TypeVar("R", bound="_Record")
+
+
+def parse_record(record_type: type[R], value: dict[str, Any], path: Path, line: int) -> R:
+    """`value` as a `record_type`, or a JsonlError naming the file, line and first field."""
+    try:
+        return record_type.model_validate(value)
+    except ValidationError as exc:
+        problem = f"is not a {_kind(record_type)} ({field_problem(exc)})"
+        raise JsonlError(path, line, problem) from None
+
+
+def field_problem(error: ValidationError) -> str:
+    """The first problem of a pydantic error as `field: message`, on one line."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    return f"{where}: {first['msg'].lower()}"
+
+
+def _kind(record_type: type[_Record]) -> str:
+    return {
+        "CorpusRecord": "corpus record",
+        "RejectedRecord": "rejected record",
+        "UsageEntry": "usage entry",
+    }.get(record_type.__name__, record_type.__name__)
