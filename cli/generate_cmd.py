@@ -77,8 +77,9 @@ Examples:
 )
 @click.option(
     "--run-dir",
-    type=click.Path(path_type=Path),
-    default=Path("outputs/default"),
+    type=click.Path(),
+    callback=lambda ctx, param, value: _non_empty_path(value),
+    default="outputs/default",
     show_default=True,
     help="Run directory; running again continues it.",
 )
@@ -269,6 +270,13 @@ def generate(
                 call_timeout=call_timeout or None,
                 allow_config_change=allow_config_change,
             )
+
+
+def _non_empty_path(value: str) -> Path:
+    """An empty --run-dir would put a run's files in the current directory."""
+    if not value.strip():
+        raise click.BadParameter("must not be empty", param_hint="'--run-dir'")
+    return Path(value)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from storyloom.core.layout import overwrite_problem
 from storyloom.report.compute import (
     DEFAULT_HEATMAP_AXES,
     DEFAULT_SAMPLE,
@@ -97,6 +98,8 @@ def stats(
         raise click.BadParameter(str(exc)) from exc
     for path in (json_path, html_path):
         if path is not None:
+            if problem := overwrite_problem(path, [source]):
+                raise click.ClickException(problem)
             _check_writable(path)
     try:
         report = compute_stats(open_input(source), options)

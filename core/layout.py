@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 CONFIG_FILE = "run.json"
@@ -18,6 +19,8 @@ TORN_SUFFIX = ".torn"
 
 #: Files whose presence makes a directory look like it holds a run's output.
 OUTPUT_FILES = (CORPUS_FILE, REJECTED_FILE, USAGE_FILE, CHECKPOINTS_FILE)
+#: The `--batch` journal (see `backends.batch_journal`), with SQLite's -wal and -shm.
+BATCH_JOURNAL_FILE = "batches.sqlite"
 
 
 def index_file(stem: str, variant: int = 0) -> str:
@@ -30,8 +33,27 @@ def is_run_file(directory: Path, name: str) -> bool:
     """Whether `name` is (or belongs to) one of a run's own files in `directory`."""
     if name in (CONFIG_FILE, LOCK_FILE, *OUTPUT_FILES):
         return True
-    if name.startswith((f"{CHECKPOINTS_FILE}-", f"{CONFIG_FILE}.")):
+    if name.startswith((f"{CHECKPOINTS_FILE}-", f"{CONFIG_FILE}.", BATCH_JOURNAL_FILE)):
         return True  # SQLite's -wal/-shm, run.json.tmp
     if name.startswith((STORY_INDEX_STEM, PREMISE_INDEX_STEM)) and name.endswith(".jsonl"):
         return True
     return name.endswith(TORN_SUFFIX) and name[: -len(TORN_SUFFIX)] in OUTPUT_FILES
+
+
+def is_run_directory(directory: Path) -> bool:
+    return (directory / CONFIG_FILE).is_file()
+
+
+def overwrite_problem(output: Path, inputs: Iterable[Path]) -> str | None:
+    """Why writing `output` would destroy something the user has, or None.
+
+    A command never writes over one of its own inputs (under any spelling: the paths
+    are resolved) nor over any file of a run directory.
+    """
+    target = output.resolve()
+    for source in inputs:
+        if target == source.resolve():
+            return f"{output}: is an input of this command; choose another output file"
+    if is_run_directory(target.parent) and is_run_file(target.parent, target.name):
+        return f"{output}: is a file of the run in {target.parent}; choose another output file"
+    return None

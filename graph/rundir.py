@@ -135,6 +135,13 @@ class RunDir:
     def prepare(self) -> None:
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"{self.path}: run directory is a file")
+        if self.path.is_dir() and not self.config_path.exists():
+            found = [name for name in layout.OUTPUT_FILES if (self.path / name).exists()]
+            if found:
+                raise RunDirError(
+                    f"{self.path}: holds {', '.join(found)} but no {layout.CONFIG_FILE}, so it "
+                    "is not a storyloom run; refusing to touch it (choose another --run-dir)"
+                )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
