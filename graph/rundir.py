@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from storyloom.core import layout
 from storyloom.core.files import write_atomically
+from storyloom.core.records import field_problem
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.inputs import StoryInputs
 
@@ -154,8 +155,12 @@ class RunDir:
             return None
         try:
             return RunConfig.model_validate_json(self.config_path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise RunDirError(f"{self.config_path}: run config is unreadable ({exc})") from exc
+        except ValidationError as exc:  # hand-edited: name the field, on one line
+            raise RunDirError(
+                f"{self.config_path}: run config is unreadable ({field_problem(exc)})"
+            ) from None
+        except (ValueError, OSError) as exc:
+            raise RunDirError(f"{self.config_path}: run config is unreadable ({exc})") from None
 
     def freeze_config(self, config: RunConfig, *, allow_change: bool) -> RunConfig:
         """Write the config on first start; on resume check it still matches."""

@@ -83,3 +83,43 @@ def test_stats_never_writes_over_a_run_file(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert "is a file of the run" in _error_line(result)
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda c: {**c, "count": "ten"}, "count"),
+        (lambda c: {**c, "settings": "fast"}, "settings"),
+        (lambda c: {**c, "settings": {**c["settings"], "story_dedupe_threshold": 7}}, "threshold"),
+        (lambda c: {**c, "colour": "blue"}, "colour"),
+    ],
+)
+def test_a_hand_edited_run_json_is_one_line_naming_the_field(
+    tmp_path: Path, edit: object, field: str
+) -> None:
+    run = tmp_path / "run"
+    made = subprocess.run(
+        generate_argv(run, 1), capture_output=True, text=True, timeout=120, env=scripted_env(0)
+    )
+    assert made.returncode == 0, made.stderr
+    config = run / "run.json"
+    config.write_text(json.dumps(edit(json.loads(config.read_text()))))  # type: ignore[operator]
+    before = config.read_bytes()
+    result = subprocess.run(
+        generate_argv(run, 1), capture_output=True, text=True, timeout=120, env=scripted_env(0)
+    )
+    assert result.returncode == 1
+    line = _error_line(result)
+    assert "run.json" in line and field in line
+    assert config.read_bytes() == before
+
+
+def test_a_truncated_run_json_is_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text('{"name": "run", "backe')
+    result = subprocess.run(
+        generate_argv(run, 1), capture_output=True, text=True, timeout=120, env=scripted_env(0)
+    )
+    assert result.returncode == 1
+    assert "run.json: run config is unreadable" in _error_line(result)
