@@ -25,7 +25,9 @@ def _storyloom(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 
 def _error_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    """The one error line (the run's header line may stand before it), no traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
@@ -123,3 +125,105 @@ def test_a_truncated_run_json_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "run.json: run config is unreadable" in _error_line(result)
+
+
+def _finished_run(tmp_path: Path, count: int = 3) -> Path:
+    run = tmp_path / "run"
+    made = subprocess.run(
+        generate_argv(run, count), capture_output=True, text=True, timeout=120, env=scripted_env(0)
+    )
+    assert made.returncode == 0, made.stderr
+    return run
+
+
+def _rerun(run: Path, count: int = 4) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        generate_argv(run, count), capture_output=True, text=True, timeout=120, env=scripted_env(0)
+    )
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    names = ("corpus.jsonl", "rejected.jsonl", "usage.jsonl", "run.json")
+    return {name: (run / name).read_bytes() for name in names if (run / name).exists()}
+
+
+def test_a_story_id_appended_twice_is_refused_naming_file_line_and_id(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    first = corpus.read_text().splitlines()[0]
+    corpus.write_text(corpus.read_text() + first + "\n")
+    before = _snapshot(run)
+    result = _rerun(run)
+    assert result.returncode == 1
+    line = _error_line(result)
+    story_id = json.loads(first)["id"]
+    assert "corpus.jsonl: line 4 repeats story id" in line and story_id in line
+    assert _snapshot(run) == before
+
+
+def test_a_story_in_both_corpus_and_rejected_is_refused(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    first = (run / "corpus.jsonl").read_text().splitlines()[0]
+    record = json.loads(first)
+    rejected = {"id": record["id"], "reason": "max_revisions", "detail": "", "findings": []}
+    with (run / "rejected.jsonl").open("a") as handle:
+        handle.write(json.dumps(rejected) + "\n")
+    before = _snapshot(run)
+    result = _rerun(run)
+    assert result.returncode == 1
+    assert "which" in _error_line(result) and "also holds" in _error_line(result)
+    assert _snapshot(run) == before
+
+
+def test_a_corpus_line_without_text_stops_before_any_call(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    lines = corpus.read_text().splitlines()
+    broken = json.loads(lines[1])
+    del broken["text"]
+    corpus.write_text("\n".join([lines[0], json.dumps(broken), *lines[2:]]) + "\n")
+    for journal in run.glob("dedupe-*.jsonl"):
+        journal.unlink()
+    before = _snapshot(run)
+    result = _rerun(run, 6)
+    assert result.returncode == 1
+    line = _error_line(result)
+    assert "corpus.jsonl" in line and "line 2" in line and "text" in line
+    assert _snapshot(run) == before  # usage.jsonl too: no call was paid for
+
+
+def test_a_damaged_middle_line_of_the_ledger_names_file_and_line(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    usage = run / "usage.jsonl"
+    lines = usage.read_text().splitlines()
+    lines[2] = '{"story_id": '
+    usage.write_text("\n".join(lines) + "\n")
+    before = _snapshot(run)
+    result = _rerun(run)
+    assert result.returncode == 1
+    line = _error_line(result)
+    assert "usage.jsonl" in line and "line 3" in line
+    assert _snapshot(run) == before
+
+
+def test_only_a_torn_last_line_is_cut_and_its_bytes_are_kept_aside(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    torn = b'{"id": "run/9", "text": "half a li'
+    corpus.write_bytes(corpus.read_bytes() + torn)
+    result = _rerun(run, 3)
+    assert result.returncode == 0, result.stderr
+    assert (run / "corpus.jsonl.torn").read_bytes().rstrip(b"\n") == torn
+    assert "corpus.jsonl.torn" in result.stderr
+    assert all(json.loads(line) for line in corpus.read_text().splitlines())
+
+
+def test_a_damaged_last_line_that_is_whole_is_an_error_not_a_cut(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    corpus.write_bytes(corpus.read_bytes() + b"edited by hand\n")
+    before = _snapshot(run)
+    result = _rerun(run, 3)
+    assert result.returncode == 1
+    assert "corpus.jsonl" in _error_line(result) and "line 4" in _error_line(result)
+    assert _snapshot(run) == before
