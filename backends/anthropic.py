@@ -173,6 +173,7 @@ class AnthropicBackend(Backend):
                 model=message.model or self._model,
                 usage=usage,
                 stop_reason=_stop_reason(message),
+                response_id=message.id or None,
             )
         return await self._complete_structured(request, request.output_schema, params)
 
@@ -194,14 +195,21 @@ class AnthropicBackend(Backend):
             raw, tool_use = _structured_reply(message, mode)
             model = message.model or self._model
             if stop in ("max_tokens", "refusal"):  # the workflow handles both; no repair
-                return Completion(text=raw, model=model, usage=billed, stop_reason=stop)
+                return Completion(
+                    text=raw, model=model, usage=billed, stop_reason=stop, response_id=message.id
+                )
             try:
                 parsed = schema.model_validate_json(raw)
             except ValidationError as exc:
                 problem = _describe(exc, raw, mode, tool_use)
             else:
                 return Completion(
-                    text=raw, model=model, usage=billed, stop_reason=stop, parsed=parsed
+                    text=raw,
+                    model=model,
+                    usage=billed,
+                    stop_reason=stop,
+                    parsed=parsed,
+                    response_id=message.id,
                 )
             if attempt == 1:
                 log.info(

@@ -90,6 +90,10 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     stop_reason: StopReason = "end_turn"
     parsed: BaseModel | None = None
+    #: The provider's id for the reply (Anthropic's `msg_...`). A reply served again
+    #: from a journal (a batch result taken by a replayed node) keeps its id, so the
+    #: usage ledger books it once.
+    response_id: str | None = None
 
     @property
     def truncated(self) -> bool:

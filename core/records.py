@@ -59,6 +59,8 @@ class UsageEntry(_Record):
     #: "batch" for Message Batches calls (billed at half price), else "standard".
     service_tier: str = "standard"
     usd: float = 0.0
+    #: The provider's reply id, when it gave one: a reply is booked once.
+    response_id: str | None = None
 
 
 R = TypeVar("R", bound="_Record")

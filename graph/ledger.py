@@ -37,6 +37,9 @@ class UsageLedger:
         self._calls = 0
         self._usage = Usage()
         self._per_story_usd: dict[str, float] = defaultdict(float)
+        #: Replies already booked: a node replayed after a kill may be handed the same
+        #: reply again (a batch result from the journal), which was paid once.
+        self._booked: set[str] = set()
         #: Bytes of a torn last line (a crash mid-append) cut on opening, kept in .torn:
         #: the next append would otherwise glue onto it and be lost as well.
         self.torn_bytes = cut_torn_tail(path)
@@ -49,6 +52,8 @@ class UsageLedger:
         try:
             for number, value in JsonlReader(self.path).numbered():
                 entry = parse_record(UsageEntry, value, self.path, number)
+                if entry.response_id is not None:
+                    self._booked.add(entry.response_id)
                 self._count(entry.story_id, _usage_of(entry), entry.usd)
         except JsonlError as error:
             raise LedgerError(
@@ -63,6 +68,9 @@ class UsageLedger:
         self._per_story_usd[story_id] += usd
 
     def record(self, *, story_id: str, node: str, completion: Completion) -> float:
+        """Book one call and return its cost; a reply already booked costs nothing."""
+        if completion.response_id is not None and completion.response_id in self._booked:
+            return 0.0
         usd = cost_usd(completion.model, completion.usage)
         entry = UsageEntry(
             time=round(time.time(), 3),
@@ -76,11 +84,14 @@ class UsageLedger:
             cache_write_1h_tokens=completion.usage.cache_write_1h_tokens,
             service_tier="batch" if completion.usage.batch else "standard",
             usd=usd,
+            response_id=completion.response_id,
         )
         with self._lock:
             # Whole line or nothing: a fragment left by a full disk would glue onto the
             # next entry and lose both.
             append_whole(self.path, entry.to_line())
+            if completion.response_id is not None:
+                self._booked.add(completion.response_id)
             self._count(story_id, completion.usage, usd)
         return usd
 

@@ -122,3 +122,24 @@ def test_budget_at_concurrency_uses_real_costs_and_stays_under_the_cap(make_run)
     assert report.stop_reason == "budget"
     assert 0.5 * 0.3 <= spent <= 0.3
     assert report.not_started == 40 - len(done) > 0
+
+
+def test_a_reply_served_again_is_booked_once_even_across_restarts(tmp_path: Path) -> None:
+    """A node replayed after a kill can be handed a journaled batch result again: the
+    provider billed that reply once, so the ledger books it once."""
+    from storyloom.backends.base import Completion, Usage
+    from storyloom.graph.ledger import UsageLedger
+
+    reply = Completion(
+        text="x", model="claude-sonnet-4-5", usage=Usage(1000, 200), response_id="msg_1"
+    )
+    ledger = UsageLedger(tmp_path / "usage.jsonl")
+    first = ledger.record(story_id="r/0", node="write", completion=reply)
+    assert first > 0
+    assert ledger.record(story_id="r/0", node="write", completion=reply) == 0.0
+    reopened = UsageLedger(tmp_path / "usage.jsonl")
+    assert reopened.record(story_id="r/0", node="write", completion=reply) == 0.0
+    other = Completion(text="x", model="claude-sonnet-4-5", usage=Usage(1000, 200))
+    assert reopened.record(story_id="r/0", node="write", completion=other) == first
+    assert len((tmp_path / "usage.jsonl").read_text().splitlines()) == 2
+    assert reopened.total_usd == 2 * first

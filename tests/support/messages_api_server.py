@@ -27,6 +27,7 @@ of the prompt is input tokens. Only successful (200) responses are billed.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -196,6 +197,8 @@ class MessagesAPIServer:
         self.min_cacheable_tokens = min_cacheable_tokens
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
+        #: Every message gets its own id, as on the real API (batch rows too).
+        self.message_ids = itertools.count(1)
         self._stopping = threading.Event()
         self._faults: deque[Fault] = deque()
         self._replies: deque[Reply] = deque()
@@ -564,7 +567,7 @@ class _Handler(BaseHTTPRequestHandler):
                 1,
             )
         message = {
-            "id": f"msg_{len(self.api.requests):08d}",
+            "id": f"msg_{next(self.api.message_ids):08d}",
             "type": "message",
             "role": "assistant",
             "model": body.get("model", ""),
