@@ -26,11 +26,22 @@ class _Record(BaseModel):
 
 
 class CorpusRecord(_Record):
-    """An accepted document."""
+    """An accepted item: a document (`text`), or for chat kinds a conversation
+    (`messages` with roles as data, optional `tools`) whose words are also in `text`."""
 
     id: str = Field(min_length=1)
     text: str
     metadata: dict[str, Any] = Field(default_factory=dict)
+    messages: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
+
+    def to_line(self) -> bytes:
+        """Chat fields only where a kind set them, so document records keep their shape."""
+        data = self.model_dump()
+        for field in ("messages", "tools"):
+            if data.get(field) is None:
+                data.pop(field, None)
+        return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 class RejectedRecord(_Record):

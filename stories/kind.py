@@ -20,13 +20,19 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.stories.gates import Finding
 
-TaskName = Literal["plan", "write", "judge", "revise"]
+#: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
+#: plan (structured, deduplicated before any draft) -> write -> gates -> judge ->
+#: [review -> revise -> gates -> judge]* . A kind without `judge` passes every draft the
+#: gates pass; a kind with `review` reviews before every revise.
+TaskName = Literal["plan", "write", "review", "judge", "revise"]
+RewriteMode = Literal["on-fail", "always"]
+Outcome = Literal["emitted", "rejected"]
 #: (instructions, user message): the per-task part of the system prompt and the ask.
 Prompt = tuple[str, str]
 
@@ -73,7 +79,7 @@ class Rubric:
 
     criteria: tuple[Criterion, ...]
     pass_score: int = 3
-    require_every_criterion: bool = False
+    require_every_criterion: bool = True
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +103,8 @@ class Draft:
     passed: bool = False
     round: int = 0
     truncated: bool = False
+    #: The review written about this draft before it was revised (None: not reviewed).
+    review: Any = None
 
 
 @dataclass(frozen=True)
@@ -110,9 +118,16 @@ class ItemView:
     inputs: Any
     settings: Any
     plan: Mapping[str, Any] | None = None
+    #: The draft the task works on: the one being judged or gated, or (for review and
+    #: revise) the best draft so far.
     draft: Draft | None = None
+    #: Summaries of earlier plans this one came too close to (a plan retry avoids them).
     avoid: Sequence[str] = ()
     round: int = 0
+    #: Every judged draft so far, oldest first (a judge may compare draft and rewrite).
+    drafts: Sequence[Draft] = ()
+    #: The kind's own options (`CorpusKind.options_model`), validated.
+    options: Any = None
 
 
 @dataclass(frozen=True)
@@ -126,18 +141,42 @@ class Task:
     name: TaskName
     build: Callable[[ItemView], Prompt]
     parse: Callable[[Completion], Any]
-    schema: type[BaseModel] | None = None
+    #: The reply's model, or a function of the item giving one (a judge whose schema
+    #: names every criterion in play, so decoding can neither omit nor invent one).
+    schema: type[BaseModel] | Callable[[ItemView], type[BaseModel]] | None = None
     max_tokens: str = "write_max_tokens"
     temperature: str = "temperature"
+
+    def schema_for(self, item: ItemView) -> type[BaseModel] | None:
+        if self.schema is None or isinstance(self.schema, type):
+            return self.schema
+        return self.schema(item)
+
+
+#: Figures of one kind for `storyloom stats`: (corpus records, rejected records) as dicts
+#: -> {table title: {row label: value}}.
+KindFigures = Callable[
+    [Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], dict[str, dict[str, Any]]
+]
 
 
 @dataclass(frozen=True)
 class ReportProfile:
-    """Which metadata fields `storyloom stats` treats as dimensions of the corpus."""
+    """How `storyloom stats` reads a kind's records: `metadata[dimensions_field]` is a
+    {dimension: value} map (coverage tables and heat map), `metadata[sections_field]` the
+    constitution sections in play, `dimensions_field[length_field]` the length band; and
+    `figures` adds the kind's own tables (e.g. the rewrite's win rate)."""
 
     dimensions_field: str = "axes"
     sections_field: str = "sections"
     length_field: str = "length"
+    figures: KindFigures | None = None
+
+
+class NoOptions(BaseModel):
+    """A kind with no options of its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CorpusKind(ABC):
@@ -148,6 +187,15 @@ class CorpusKind(ABC):
     summary: ClassVar[str]
     input_specs: ClassVar[tuple[InputSpec, ...]] = ()
     report_profile: ClassVar[ReportProfile] = ReportProfile()
+    #: The kind's own settings (`generate --option KEY=VALUE`), frozen into run.json.
+    options_model: ClassVar[type[BaseModel]] = NoOptions
+    #: False: the first draft goes straight to review and revise, and the judge sees the
+    #: rewrite (with `item.drafts` holding the draft it may compare against).
+    judge_first_draft: ClassVar[bool] = True
+    #: The `--rewrite` default: "always" revises every item at least once.
+    default_rewrite: ClassVar[RewriteMode] = "on-fail"
+    #: The metadata field the plan is kept in (dedupe indexes are rebuilt from it).
+    plan_field: ClassVar[str] = "plan"
 
     rubric: Rubric
     gates: tuple[Gate, ...]
@@ -203,6 +251,28 @@ class CorpusKind(ABC):
         """The criteria in play for this item (by default the whole rubric)."""
         return self.rubric.criteria
 
+    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """K judgments of one draft (`--judge-samples K`) as one: each criterion's mean
+        score rounded down, `pass` only if every sample passed, every note kept once."""
+        if len(critiques) == 1:
+            return dict(critiques[0])
+        totals: dict[str, list[int]] = {}
+        evidence: dict[str, str] = {}
+        for critique in critiques:
+            for entry in critique.get("scores") or []:
+                totals.setdefault(str(entry["criterion"]), []).append(int(entry["score"]))
+                evidence.setdefault(str(entry["criterion"]), str(entry.get("evidence", "")))
+        notes = [n for c in critiques for n in c.get("revision_notes") or []]
+        return {
+            "scores": [
+                {"criterion": name, "score": sum(s) // len(s), "evidence": evidence[name]}
+                for name, s in totals.items()
+            ],
+            "verdict": "pass" if all(c.get("verdict") == "pass" for c in critiques) else "revise",
+            "revision_notes": list(dict.fromkeys(notes)),
+            "samples": len(critiques),
+        }
+
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
     ) -> tuple[bool, tuple[str, ...]]:
@@ -213,11 +283,30 @@ class CorpusKind(ABC):
 
     @abstractmethod
     def render(self, item: ItemView, best: Draft) -> str:
-        """The emitted document's text."""
+        """The emitted document's text (for chat kinds: the conversation's words, with no
+        role labels, as the text dedupe and the report read)."""
+
+    def record(self, item: ItemView, best: Draft) -> dict[str, Any]:
+        """The corpus record's content fields (beside `id` and `metadata`): a document
+        kind gives `text`; a chat kind may add `messages` (roles as data) and `tools`."""
+        return {"text": self.render(item, best)}
+
+    def dedupe_text(self, record: Mapping[str, Any]) -> str:
+        """The text an emitted record is deduplicated on; computed from the record alone,
+        so the index can be rebuilt from corpus.jsonl."""
+        return str(record.get("text") or "")
+
+    def side_records(
+        self, item: ItemView, best: Draft | None, outcome: Outcome, reason: str
+    ) -> dict[str, dict[str, Any]]:
+        """Records for the kind's own output files, by file name (e.g. `pairs.jsonl`),
+        written once per item id beside corpus/rejected (each must hold `id`)."""
+        return {}
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
-        """Record metadata beside the text."""
-        return {"index": item.index, "draw": dict(item.draw)}
+        """Record metadata beside the text; keep the plan under `plan_field` and the
+        balanced dimensions under `report_profile.dimensions_field`."""
+        return {"draw": dict(item.draw), self.plan_field: dict(item.plan) if item.plan else None}
 
     @abstractmethod
     def fake_reply(self, request: CompletionRequest) -> Reply:
