@@ -208,7 +208,15 @@ class CorpusKind(ABC):
 
     @abstractmethod
     def draw(self, inputs: Any, run_seed: int, index: int, settings: Any) -> dict[str, Any]:
-        """Item `index`'s draw, deterministic and balanced over any prefix."""
+        """Item `index`'s draw, deterministic and balanced over any prefix. JSON-plain;
+        its balanced dimensions go under `axes` ({dimension: value}, what `plan` and
+        `stats` tabulate) and the constitution sections in play under `sections`.
+        `settings.kind_options` holds the kind's options (validated by `options_model`)."""
+
+    def max_items(self, inputs: Any, options: Any) -> int | None:
+        """The most items a run can ask for (None: no limit); a larger `-n` is refused
+        before any call (e.g. a source file used at most `per_source` times a record)."""
+        return None
 
     def shared_prefix(self, inputs: Any) -> str:
         """The system-prompt part identical for every call of a run (cacheable)."""
