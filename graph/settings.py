@@ -3,11 +3,13 @@ resumed run can refuse to mix stories made under different settings."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 RewriteMode = Literal["on-fail", "always"]
+#: "rich" prompts for capable models; "compact" ones for a tiny local model's context.
+PromptProfile = Literal["rich", "compact"]
 
 
 class GenerationSettings(BaseModel):
@@ -25,3 +27,10 @@ class GenerationSettings(BaseModel):
     judge_max_tokens: int = Field(default=900, ge=64)
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     judge_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    prompt_profile: PromptProfile = "rich"
+    #: Judgments per draft, combined by the kind (`--judge-samples`).
+    judge_samples: int = Field(default=1, ge=1, le=9)
+    #: Another model for some tasks ({"judge": "claude-..."}): a judge need not grade itself.
+    task_models: dict[str, str] = Field(default_factory=dict)
+    #: The kind's own options, validated by its `options_model`.
+    kind_options: dict[str, Any] = Field(default_factory=dict)
