@@ -25,8 +25,10 @@ class GenerationSettings(BaseModel):
     plan_max_tokens: int = Field(default=700, ge=64)
     write_max_tokens: int = Field(default=2600, ge=64)
     judge_max_tokens: int = Field(default=900, ge=64)
-    temperature: float = Field(default=0.9, ge=0.0, le=2.0)
-    judge_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    #: None: the model's own default. A set value goes to every call, and a backend that
+    #: cannot honour it refuses the run at start (never silently dropped).
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    judge_temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     prompt_profile: PromptProfile = "rich"
     #: Judgments per draft, combined by the kind (`--judge-samples`).
     judge_samples: int = Field(default=1, ge=1, le=9)
