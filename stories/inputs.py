@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -175,8 +175,24 @@ AXIS_NAMES = (
     "framing",
     "length",
 )
+#: Axes an axes file may add; drawn like the others when present.
+OPTIONAL_AXIS_NAMES = ("act", "outcome", "facing")
+#: Tables beside the axes: settings that are agentic (they join `setting`), the sections
+#: each dilemma engages, and axis-value pairs never drawn together.
+_AXES_TABLES = ("agentic_settings", "dilemma_sections", "never_together")
 
 LENGTH_BANDS = {"short": (250, 600), "medium": (500, 1100), "long": (900, 1800)}
+
+
+@dataclass(frozen=True)
+class NeverTogether:
+    """No draw pairs a value of `axis` in `values` with a value of `parent` in
+    `parent_values`: `axis` is drawn among what the drawn `parent` value allows."""
+
+    axis: str
+    values: tuple[str, ...]
+    parent: str
+    parent_values: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -184,6 +200,62 @@ class Axes:
     values: dict[str, tuple[str, ...]]
     sections_per_story: int
     fingerprint: str
+    #: Values of `setting` in which the AI acts as an agent with tools and permissions.
+    agentic: frozenset[str] = frozenset()
+    #: The constitution sections (slugs) each dilemma engages; see `seeds`.
+    dilemma_sections: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    never_together: tuple[NeverTogether, ...] = ()
+
+
+def _never_together(
+    path: Path, raw: object, values: dict[str, tuple[str, ...]]
+) -> tuple[NeverTogether, ...]:
+    if not isinstance(raw, list):
+        raise InputError(f"{path}: 'never_together' must be a list of tables ([[never_together]])")
+    rules: list[NeverTogether] = []
+    for number, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict) or len(entry) != 2:
+            raise InputError(f"{path}: never_together entry {number} must name exactly two axes")
+        (axis, chosen), (parent, parent_chosen) = entry.items()
+        for name, listed in ((axis, chosen), (parent, parent_chosen)):
+            if name not in values:
+                raise InputError(
+                    f"{path}: never_together entry {number} names unknown axis {name!r}"
+                )
+            if not isinstance(listed, list) or not set(listed) <= set(values[name]) or not listed:
+                raise InputError(
+                    f"{path}: never_together entry {number}: {name!r} must list values of that axis"
+                )
+        rules.append(NeverTogether(axis, tuple(chosen), parent, tuple(parent_chosen)))
+    conditioned = {rule.axis: rule.parent for rule in rules}
+    for rule in rules:
+        if rule.parent in conditioned or conditioned.get(rule.axis, rule.parent) != rule.parent:
+            raise InputError(
+                f"{path}: never_together: {rule.axis!r} may depend on one axis, and "
+                f"{rule.parent!r} must not depend on another"
+            )
+        allowed = set(values[rule.axis]) - set(rule.values)
+        if not allowed:
+            raise InputError(f"{path}: never_together leaves no {rule.axis!r} value to draw")
+    return tuple(rules)
+
+
+def _dilemma_sections(
+    path: Path, raw: object, dilemmas: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: 'dilemma_sections' must be a table of dilemma = [slugs]")
+    unknown = sorted(set(raw) - set(dilemmas))
+    if unknown:
+        raise InputError(f"{path}: dilemma_sections names unknown dilemma {unknown[0]!r}")
+    mapping: dict[str, tuple[str, ...]] = {}
+    for dilemma, slugs in raw.items():
+        if not isinstance(slugs, list) or not all(isinstance(s, str) and s for s in slugs):
+            raise InputError(f"{path}: dilemma_sections[{dilemma!r}] must be a list of slugs")
+        if len(set(slugs)) != len(slugs):
+            raise InputError(f"{path}: dilemma_sections[{dilemma!r}] lists a section twice")
+        mapping[dilemma] = tuple(slugs)
+    return mapping
 
 
 def load_axes(path: Path) -> Axes:
@@ -196,16 +268,22 @@ def load_axes(path: Path) -> Axes:
         or sections_per_story < 1
     ):
         raise InputError(f"{path}: 'sections_per_story' must be a whole number >= 1")
-    unknown = sorted(set(data) - set(AXIS_NAMES))
+    tables = {name: data.pop(name) for name in _AXES_TABLES if name in data}
+    known = (*AXIS_NAMES, *OPTIONAL_AXIS_NAMES)
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise InputError(
-            f"{path}: unknown axis name(s): {', '.join(unknown)} (known: {', '.join(AXIS_NAMES)})"
+            f"{path}: unknown axis name(s): {', '.join(unknown)} (known: {', '.join(known)})"
         )
     values: dict[str, tuple[str, ...]] = {}
-    for axis in AXIS_NAMES:
+    for axis in known:
         if axis not in data:
+            if axis in OPTIONAL_AXIS_NAMES:
+                continue
             raise InputError(f"{path}: axis '{axis}' is missing")
         chosen = _string_list(data, axis, path, "axis")
+        if axis == "setting":
+            chosen += _string_list(tables, "agentic_settings", path, "axes")
         if not chosen:
             raise InputError(f"{path}: axis '{axis}' is empty")
         if len(set(chosen)) != len(chosen):
@@ -217,7 +295,41 @@ def load_axes(path: Path) -> Axes:
             f"{path}: unknown length band(s): {', '.join(bad_lengths)} "
             f"(known: {', '.join(LENGTH_BANDS)})"
         )
-    return Axes(values=values, sections_per_story=sections_per_story, fingerprint=fingerprint(text))
+    never_together = _never_together(path, tables.get("never_together", []), values)
+    if "dilemma_sections" in tables and any(r.axis == "dilemma" for r in never_together):
+        raise InputError(f"{path}: with dilemma_sections, 'dilemma' cannot depend on another axis")
+    return Axes(
+        values=values,
+        sections_per_story=sections_per_story,
+        fingerprint=fingerprint(text),
+        agentic=frozenset(_string_list(tables, "agentic_settings", path, "axes")),
+        dilemma_sections=_dilemma_sections(
+            path, tables.get("dilemma_sections", {}), values["dilemma"]
+        ),
+        never_together=never_together,
+    )
+
+
+def _check_dilemma_sections(path: Path, axes: Axes, constitution: Constitution) -> Axes:
+    """The mapping against the constitution in use: one that names none of its sections
+    (a user's own constitution) is set aside, so every section can be drawn; one that
+    names some must name only real ones, and enough of them for each story."""
+    named = {slug for slugs in axes.dilemma_sections.values() for slug in slugs}
+    if not named & set(constitution.slugs):
+        return replace(axes, dilemma_sections={})
+    for dilemma, slugs in axes.dilemma_sections.items():
+        missing = [slug for slug in slugs if slug not in constitution.slugs]
+        if missing:
+            raise InputError(
+                f"{path}: dilemma_sections[{dilemma!r}] names section {missing[0]!r}, which "
+                f"{constitution.source} does not have"
+            )
+        if len(slugs) < axes.sections_per_story:
+            raise InputError(
+                f"{path}: dilemma_sections[{dilemma!r}] lists {len(slugs)} section(s); each "
+                f"story needs sections_per_story = {axes.sections_per_story}"
+            )
+    return axes
 
 
 @dataclass(frozen=True)
@@ -230,10 +342,14 @@ class StoryInputs:
 def load_inputs(
     constitution: Path | None = None, persona: Path | None = None, axes: Path | None = None
 ) -> StoryInputs:
+    axes_path = axes or sample_path("axes")
     loaded = StoryInputs(
         constitution=load_constitution(constitution or sample_path("constitution")),
         persona=load_persona(persona or sample_path("persona")),
-        axes=load_axes(axes or sample_path("axes")),
+        axes=load_axes(axes_path),
+    )
+    loaded = replace(
+        loaded, axes=_check_dilemma_sections(axes_path, loaded.axes, loaded.constitution)
     )
     if loaded.axes.sections_per_story > len(loaded.constitution.sections):
         raise InputError(

@@ -2,11 +2,19 @@
 
 Each axis is drawn from its own stream made of shuffled blocks, one block per pass over
 the axis values, so over any prefix of a run every value appears within one of its fair
-share. Constitution sections come from a stream of the same kind laid out so that each
-story gets `sections_per_story` distinct sections and every prefix stays within one of
-its fair share too (see `_sections_for`). The shuffles are seeded by (run seed, stream,
-block), so story `i` always gets the same seed however the run is split, resumed or
-parallelised; no seed depends on another being computed first.
+share. The shuffles are seeded by (run seed, stream, block), so story `i` always gets
+the same seed however the run is split, resumed or parallelised; no seed depends on
+another being computed first.
+
+Two draws depend on another axis, and stay balanced *within* each value of it:
+- an axis with `never_together` pairs (point of view, given the framing) is drawn among
+  the values the drawn parent value allows, from a stream of its own per parent value;
+- the constitution sections are drawn from the sections the drawn dilemma engages
+  (`dilemma_sections`), from a stream per dilemma laid out so each story gets
+  `sections_per_story` distinct sections (see `_sections_for`).
+Both streams are indexed by the parent value's occurrence count, which is simply
+`position // len(parent values)` because every block of a balanced stream holds each
+value exactly once. Without a mapping, sections come from one stream over all sections.
 
 With persona name variants, consecutive stories form a *group*: all variants of group
 `g` share the draws of position `g` (axes, sections and sampling seed) and differ only
@@ -51,6 +59,8 @@ class StorySeed:
     persona_name: str
     sections: tuple[str, ...]
     sampling_seed: int
+    #: The setting is one where the AI acts as an agent with tools and permissions.
+    agentic: bool = False
     #: Stories of one group share every draw; they differ only in `persona_name`.
     group: int | None = field(default=None)
     #: Which name variant of the group this story is (0 is the persona's own name).
@@ -73,13 +83,16 @@ class StorySeed:
             persona_name=data["persona_name"],
             sections=tuple(data["sections"]),
             sampling_seed=data["sampling_seed"],
+            agentic=bool(data.get("agentic", False)),
             group=data.get("group", data["index"]),
             variant=data.get("variant", 0),
         )
 
 
-def _sections_for(run_seed: int, group: int, slugs: tuple[str, ...], count: int) -> tuple[str, ...]:
-    """`count` distinct sections for position `group`, balanced over every prefix.
+def _sections_for(
+    run_seed: int, position: int, slugs: tuple[str, ...], count: int, stream: str = "sections"
+) -> tuple[str, ...]:
+    """`count` distinct sections for `position` of `stream`, balanced over every prefix.
 
     The section stream is the run's permutations of the S sections, each repeated
     `count` times, cut into consecutive chunks of `count`. A chunk is `count` cyclically
@@ -91,9 +104,51 @@ def _sections_for(run_seed: int, group: int, slugs: tuple[str, ...], count: int)
     size = len(slugs)
     if not 1 <= count <= size:
         raise ValueError(f"cannot pick {count} distinct sections out of {size}")
-    block, chunk = divmod(group, size)
-    order = _block_order(run_seed, "sections", block, size)
+    block, chunk = divmod(position, size)
+    order = _block_order(run_seed, stream, block, size)
     return tuple(slugs[order[(chunk * count + step) % size]] for step in range(count))
+
+
+def section_candidates(inputs: StoryInputs, dilemma: str) -> tuple[str, ...]:
+    """The sections a story with `dilemma` draws from: the ones the dilemma engages, or
+    every section when the axes map none for it."""
+    return inputs.axes.dilemma_sections.get(dilemma) or inputs.constitution.slugs
+
+
+def allowed_values(inputs: StoryInputs, axis: str, drawn: dict[str, str]) -> tuple[str, ...]:
+    """The values of `axis` a draw may take given the other values `drawn` (every value,
+    unless a `never_together` rule rules some out)."""
+    values = inputs.axes.values[axis]
+    excluded: set[str] = set()
+    for rule in inputs.axes.never_together:
+        if rule.axis == axis and drawn.get(rule.parent) in rule.parent_values:
+            excluded.update(rule.values)
+    return tuple(value for value in values if value not in excluded)
+
+
+def _draw_axes(inputs: StoryInputs, run_seed: int, group: int) -> dict[str, str]:
+    values = inputs.axes.values
+    parents = {rule.axis: rule.parent for rule in inputs.axes.never_together}
+    drawn = {
+        axis: options[balanced_pick(run_seed, axis, group, len(options))]
+        for axis, options in values.items()
+        if axis not in parents
+    }
+    for axis, parent in parents.items():
+        allowed = allowed_values(inputs, axis, drawn)
+        occurrence = group // len(values[parent])
+        stream = f"{axis}|{parent}={drawn[parent]}"
+        drawn[axis] = allowed[balanced_pick(run_seed, stream, occurrence, len(allowed))]
+    return {axis: drawn[axis] for axis in values}
+
+
+def _draw_sections(inputs: StoryInputs, run_seed: int, group: int, dilemma: str) -> tuple[str, ...]:
+    count = inputs.axes.sections_per_story
+    if not inputs.axes.dilemma_sections:
+        return _sections_for(run_seed, group, inputs.constitution.slugs, count)
+    occurrence = group // len(inputs.axes.values["dilemma"])
+    candidates = section_candidates(inputs, dilemma)
+    return _sections_for(run_seed, occurrence, candidates, count, f"sections|{dilemma}")
 
 
 def persona_names(inputs: StoryInputs, *, name_variants: bool) -> tuple[str, ...]:
@@ -106,13 +161,8 @@ def make_seed(inputs: StoryInputs, run_seed: int, index: int, *, name_variants: 
         raise ValueError(f"story index must be >= 0, got {index}")
     names = persona_names(inputs, name_variants=name_variants)
     group, variant = divmod(index, len(names))
-    axes = {
-        axis: values[balanced_pick(run_seed, axis, group, len(values))]
-        for axis, values in inputs.axes.values.items()
-    }
-    sections = _sections_for(
-        run_seed, group, inputs.constitution.slugs, inputs.axes.sections_per_story
-    )
+    axes = _draw_axes(inputs, run_seed, group)
+    sections = _draw_sections(inputs, run_seed, group, axes["dilemma"])
     digest = hashlib.sha256(f"{run_seed}/sample/{group}".encode()).digest()
     return StorySeed(
         index=index,
@@ -120,6 +170,7 @@ def make_seed(inputs: StoryInputs, run_seed: int, index: int, *, name_variants: 
         persona_name=names[variant],
         sections=sections,
         sampling_seed=int.from_bytes(digest[:4], "big"),
+        agentic=axes["setting"] in inputs.axes.agentic,
         group=group,
         variant=variant,
     )
