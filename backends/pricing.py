@@ -175,3 +175,69 @@ def project_story_cost(
         batch=batch,
     )
     return calls * cost_usd(model, per_call)
+
+
+# --- prompt caching: each model family's minimum cacheable prefix ----------------------
+#
+# A prefix marked `cache_control` but shorter than the model's minimum is silently not
+# cached: every call pays it in full. Keys as in `PRICES` (a family prefix matches every
+# model under it); values in tokens, from Anthropic's prompt-caching documentation.
+
+CACHE_MINIMUMS: dict[str, int] = {
+    "claude-fable-5": 4096,
+    "claude-mythos-5": 4096,
+    "claude-opus-5": 4096,
+    "claude-opus-4-8": 4096,
+    "claude-opus-4-7": 4096,
+    "claude-opus-4-6": 4096,
+    "claude-opus-4-5": 4096,
+    "claude-opus-4-1": 1024,
+    "claude-opus-4-0": 1024,
+    "claude-opus-4": 1024,
+    "claude-3-opus": 1024,
+    "claude-sonnet-5": 1024,
+    "claude-sonnet-4": 1024,
+    "claude-3-7-sonnet": 1024,
+    "claude-3-5-sonnet": 1024,
+    "claude-haiku-5": 4096,
+    "claude-haiku-4-5": 4096,
+    "claude-3-5-haiku": 2048,
+    "claude-3-haiku": 2048,
+}
+
+#: For a Claude model the table does not know: the largest minimum, so a run is told its
+#: prefix may not be cached rather than counting on hits it will not get.
+FALLBACK_CACHE_MINIMUM = max(CACHE_MINIMUMS.values())
+
+
+def cache_minimum(model: str) -> int:
+    """The fewest prompt tokens `model` caches (0: a local model, nothing to cache).
+
+    Matches the longest table key that the normalised model name starts with, so
+    `claude-sonnet-5-5` and `claude-sonnet-4-6-20260101` find their family's row."""
+    name = normalize_model(model)
+    if not is_billed(name):
+        return 0
+    matches = [key for key in CACHE_MINIMUMS if name == key or name.startswith(key + "-")]
+    if not matches:
+        return FALLBACK_CACHE_MINIMUM
+    return CACHE_MINIMUMS[max(matches, key=len)]
+
+
+def prefix_below_cache_minimum(model: str, prefix: str) -> bool:
+    """Whether a run's shared prefix is too short for `model` to cache: then no call of
+    the run gets a cache hit, and a cost projection must not assume one."""
+    minimum = cache_minimum(model)
+    return minimum > 0 and estimate_tokens(prefix) < minimum
+
+
+def caching_off_reason(model: str, prefix: str) -> str | None:
+    """The one line a run prints at start when its prefix cannot be cached, else None."""
+    if not prefix_below_cache_minimum(model, prefix):
+        return None
+    return (
+        f"prompt caching is off for this run: the shared prompt prefix is about "
+        f"{estimate_tokens(prefix):,} tokens, under {model}'s minimum of "
+        f"{cache_minimum(model):,} cacheable tokens, so every call pays it in full "
+        "(the cost projection assumes no cache hits)"
+    )
