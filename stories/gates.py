@@ -99,6 +99,9 @@ _ROLE_LABEL = re.compile(
     r"^[ \t>#*_]*(user|assistant|human|system|ai|bot|chatbot)[ \t*_]*:",
     re.IGNORECASE | re.MULTILINE,
 )
+_USER_ROLES = {"user", "human"}
+_ASSISTANT_ROLES = {"assistant", "ai", "bot", "chatbot"}
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _CHAT_PHRASES = re.compile(
     r"as an ai language model|as a large language model|<\|[a-z_]+\|>|</?s>|\[/?inst\]"
     r"|^#+\s*(instruction|response)\b",
@@ -338,9 +341,27 @@ def _name_findings(text: str, persona_name: str, other_names: Iterable[str]) -> 
     return findings
 
 
+def _role_label_leak(text: str) -> str | None:
+    """A chat role label, but not quoted system, tool or log output: `System:` lines
+    alone are a console or log the story quotes, and labels inside a fenced code block
+    are quoted output, unless the text holds a transcript (a user-side and an
+    assistant-side label both), which stays leakage wherever it is."""
+    labels = [(m.group(1).lower(), m.group(0).strip()) for m in _ROLE_LABEL.finditer(text)]
+    roles = {role for role, _ in labels}
+    if roles & _USER_ROLES and roles & _ASSISTANT_ROLES:
+        return next(label for role, label in labels if role != "system")
+    for match in _ROLE_LABEL.finditer(_CODE_FENCE.sub("", text)):
+        if match.group(1).lower() != "system":
+            return match.group(0).strip()
+    return None
+
+
 def _chat_finding(text: str) -> Finding | None:
     leaks: list[str] = []
-    for pattern in (_ROLE_LABEL, _CHAT_PHRASES, _PREAMBLE):
+    role_label = _role_label_leak(text)
+    if role_label:
+        leaks.append(role_label)
+    for pattern in (_CHAT_PHRASES, _PREAMBLE):
         match = pattern.search(text)
         if match:
             leaks.append(match.group(0).strip())
@@ -485,6 +506,7 @@ def check_story(
         _monologue_finding(text),
         _chat_finding(text),
         _prompt_echo_finding(text),
+        placeholder_finding(text),
         _truncation_finding(text),
         _stock_opening_finding(text, stock_openings),
         _copy_finding(text, constitution),
@@ -504,4 +526,34 @@ def names_to_avoid(
     the persona (so variant comparisons stay clean) and famous assistants."""
     return tuple(
         name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
+    )
+
+
+# --- placeholders ------------------------------------------------------------------------
+
+#: Template slots a model left unfilled: `[Name]`, `[Your Name]`, `[insert date]`,
+#: `<insert ...>`, `<name>`, `{name}`, `TODO`, `TBD`, `FIXME`. All-caps brackets such as
+#: `[REDACTED]` or log levels (`[WARN]`) are story material, and so is anything inside a
+#: fenced code block (a coding agent's diff may well hold a TODO).
+_PLACEHOLDER = re.compile(
+    r"\[(?:insert|add|your|enter)\b[^\]\n]{0,40}\]"
+    r"|\[[A-Z][a-z]+(?: [A-Z][a-z]+){0,3}\](?!\()"
+    r"|<(?:insert|add|your|enter)\b[^>\n]{0,40}>"
+    r"|<(?:name|date|company|city|place|title)>"
+    r"|\{\{?\s*[a-z_]+\s*\}?\}"
+    r"|\b(?:TODO|TBD|FIXME)\b",
+)
+
+
+def placeholder_finding(text: str) -> Finding | None:
+    """Unfilled template slots outside fenced code (see `_PLACEHOLDER`)."""
+    found = list(
+        dict.fromkeys(m.group(0) for m in _PLACEHOLDER.finditer(_CODE_FENCE.sub("", text)))
+    )
+    if not found:
+        return None
+    quoted = ", ".join(repr(slot) for slot in found[:5])
+    return Finding(
+        "placeholder",
+        f"unfilled placeholder(s) {quoted}; invent the specific detail instead",
     )

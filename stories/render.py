@@ -60,8 +60,8 @@ FRAMINGS: dict[str, Framing] = {
         ),
         Framing(
             "fable",
-            "a fable: plain and simple, a little timeless, its lesson shown by what "
-            "happens; it may close with a one-line moral",
+            "a fable: plain and simple, a little timeless, its lesson shown only by what "
+            "happens, never stated as a moral",
             lambda title, index: f"{title}\n\nA Fable",
         ),
         Framing(
@@ -72,7 +72,8 @@ FRAMINGS: dict[str, Framing] = {
         ),
         Framing(
             "letters",
-            "two to four letters between the characters, each opening 'Dear <name>,' and signed",
+            "two to four letters between the characters, each opening with a greeting to "
+            "its addressee and signed",
             _title_only,
         ),
         Framing(

@@ -1,31 +1,40 @@
 """The regression guard: after a revision is judged, keep whichever draft is better.
 
-A rewrite can fix one thing and break another, and a small judge is noisy. The rule:
-a revision is kept only if it does not *regress*, meaning it does not
+A rewrite can fix one thing and break another, and a judge is noisy. The rule: a
+revision is kept only if it does not *regress*, meaning it does not
 
-- turn a criterion that passed (score >= pass score) into a failing one,
+- turn a criterion that passed (score >= its pass score) into a failing one,
+- let any criterion drop by more than `TOLERATED_DROP` points (one point is within a
+  single judgment's noise; a real loss shows as two, or as a fall below the pass mark),
 - add a kind of gate finding the earlier draft did not have (gates are deterministic,
   so a new finding is a real regression), or
 - fall below the length band when the earlier draft was not below it,
 
 and, regressions aside, it ranks at least as high (passed, fewer gate findings, fewer
 failing criteria, best worst score, best mean score). Ties go to the revision, since it
-was written against the critique and the constitution. Criteria the revision's judge
-left out are treated as unknown, not as failures. All of it is pure, so the workflow's
-`judge` node calls it and the tests pin it down.
+was written against the review and the constitution. Criteria the revision's judge left
+out are unknown here (the pass rule already fails such a draft). Pass scores come per
+criterion (`pass_scores`, keyed by `criterion_key`; constitution sections need more than
+craft), `PASS_SCORE` for any not listed. All of it is pure, so the tests pin it down.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from storyloom.stories.gates import is_below_band
-from storyloom.stories.models import Critique
+from storyloom.stories.kind import critique_scores
 
+#: Craft criteria pass at 3; constitution sections at 4 (`story_kind`'s rubric).
 PASS_SCORE = 3
+CONSTITUTION_PASS_SCORE = 4
+#: How far a criterion may fall in a kept revision (see the module docstring).
+TOLERATED_DROP = 1
+
+PassScores = Mapping[str, int]
 
 
 def criterion_key(name: str) -> str:
@@ -38,19 +47,27 @@ def _scores(draft: Mapping[str, Any]) -> dict[str, int]:
     critique = draft.get("critique")
     if not critique:
         return {}
-    parsed = critique if isinstance(critique, Critique) else Critique.model_validate(critique)
-    return {criterion_key(name): score for name, score in parsed.score_map().items()}
+    if not isinstance(critique, Mapping):  # a pydantic Critique
+        critique = critique.model_dump()
+    return {criterion_key(name): score for name, score in critique_scores(critique).items()}
+
+
+def _required(criterion: str, pass_scores: PassScores | None) -> int:
+    return (pass_scores or {}).get(criterion, PASS_SCORE)
 
 
 def _finding_kinds(draft: Mapping[str, Any]) -> set[str]:
     return {finding["kind"] for finding in draft.get("findings", [])}
 
 
-def draft_rank(draft: Mapping[str, Any], pass_score: int = PASS_SCORE) -> tuple[float, ...]:
+def draft_rank(
+    draft: Mapping[str, Any], pass_scores: PassScores | None = None
+) -> tuple[float, ...]:
     """Higher is better: passed, fewer gate findings, fewer failing criteria, best worst
     score, best mean score."""
-    scores = list(_scores(draft).values()) or [0]
-    failing = sum(score < pass_score for score in scores)
+    scored = _scores(draft)
+    failing = sum(score < _required(name, pass_scores) for name, score in scored.items())
+    scores = list(scored.values()) or [0]
     return (
         float(bool(draft.get("passed"))),
         -float(len(draft.get("findings", []))),
@@ -65,14 +82,18 @@ def regressions(
     revision: Mapping[str, Any],
     *,
     length_band: str,
-    pass_score: int = PASS_SCORE,
+    pass_scores: PassScores | None = None,
+    tolerated_drop: int = TOLERATED_DROP,
 ) -> list[str]:
-    """Why `revision` is worse than `previous` on something that had passed; [] if not."""
+    """Why `revision` is worse than `previous` on something; [] if it is not."""
     reasons: list[str] = []
     before, after = _scores(previous), _scores(revision)
     for criterion, score in before.items():
         new = after.get(criterion)
-        if score >= pass_score and new is not None and new < pass_score:
+        if new is None:
+            continue
+        required = _required(criterion, pass_scores)
+        if (score >= required > new) or score - new > tolerated_drop:
             reasons.append(f"{criterion} fell from {score} to {new}")
     for kind in sorted(_finding_kinds(revision) - _finding_kinds(previous)):
         reasons.append(f"new gate finding: {kind}")
@@ -98,7 +119,7 @@ def choose_better_draft(
     revision: Mapping[str, Any],
     *,
     length_band: str,
-    pass_score: int = PASS_SCORE,
+    pass_scores: PassScores | None = None,
 ) -> Choice:
     """Which draft to keep after `revision` was gated and judged.
 
@@ -107,19 +128,34 @@ def choose_better_draft(
     """
     if previous is None:
         return Choice("revision", ())
-    found = regressions(previous, revision, length_band=length_band, pass_score=pass_score)
+    found = regressions(previous, revision, length_band=length_band, pass_scores=pass_scores)
     if found:
         return Choice("previous", tuple(found))
-    if draft_rank(revision, pass_score) < draft_rank(previous, pass_score):
+    if draft_rank(revision, pass_scores) < draft_rank(previous, pass_scores):
         return Choice("previous", ("the revision ranks lower overall",))
     return Choice("revision", ())
 
 
-def critique_passes(critique: Critique, findings: list[Any], pass_score: int = PASS_SCORE) -> bool:
-    """A draft passes when the judge says pass, no score is below the pass score and the
-    gates found nothing."""
+def meets_pass_rule(
+    critique: Mapping[str, Any] | None, pass_scores: PassScores, findings: Sequence[Any]
+) -> bool:
+    """The pass rule as data: the gates found nothing, and every criterion in
+    `pass_scores` (the criteria in play, by `criterion_key`) was scored at least its pass
+    score. A criterion the judgment left out fails; one it invented counts for nothing."""
+    if critique is None or findings:
+        return False
+    scores = {criterion_key(name): score for name, score in critique_scores(critique).items()}
+    return all(scores.get(name, 0) >= required for name, required in pass_scores.items())
+
+
+def critique_passes(critique: Any, findings: Sequence[Any], pass_score: int = PASS_SCORE) -> bool:
+    """The pre-kind workflow's rule (every returned score >= `pass_score`, verdict pass,
+    no findings); kept only until `graph/` calls `CorpusKind.passes`."""
+    data = critique if isinstance(critique, Mapping) else critique.model_dump()
+    scores = critique_scores(data)
     return (
-        critique.verdict == "pass"
-        and all(score >= pass_score for score in critique.score_map().values())
+        data.get("verdict") == "pass"
+        and bool(scores)
         and not findings
+        and all(score >= pass_score for score in scores.values())
     )

@@ -60,6 +60,17 @@ class PromptEchoGate:
 
 
 @dataclass(frozen=True)
+class PlaceholderGate:
+    """`[Name]`, `TODO`, `<insert ...>`: a template slot the model left unfilled."""
+
+    name: str = "placeholder"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = gates.placeholder_finding(text)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
 class TruncationGate:
     name: str = "truncation"
 
@@ -120,6 +131,7 @@ STORY_GATES = (
     MonologueGate(),
     ChatLeakGate(),
     PromptEchoGate(),
+    PlaceholderGate(),
     TruncationGate(),
     StockOpeningGate(),
     ConstitutionCopyGate(),

@@ -8,13 +8,21 @@ from __future__ import annotations
 import hashlib
 import inspect
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
-from storyloom.stories import prompts, render
+from storyloom.stories import (
+    prompt_parts,
+    prompts,
+    prompts_compact,
+    prompts_rich,
+    render,
+)
 from storyloom.stories.gates import Finding, monologue_share, words
 from storyloom.stories.inputs import LENGTH_BANDS, StoryInputs, load_inputs, sample_path
 from storyloom.stories.kind import (
@@ -24,16 +32,24 @@ from storyloom.stories.kind import (
     InputSpec,
     ItemView,
     LoadedInputs,
-    Prompt,
     ReportProfile,
+    RewriteMode,
     Rubric,
     Task,
     critique_scores,
     register_kind,
 )
-from storyloom.stories.models import Critique, Premise
-from storyloom.stories.seeds import StorySeed, make_seed
-from storyloom.stories.selection import PASS_SCORE, choose_better_draft, critique_passes
+from storyloom.stories.models import Named, Premise, field_key, judgment_model, review_model
+from storyloom.stories.prompt_parts import CRAFT_CRITERIA, seed_of
+from storyloom.stories.seeds import make_seed
+from storyloom.stories.selection import (
+    CONSTITUTION_PASS_SCORE,
+    PASS_SCORE,
+    choose_better_draft,
+    criterion_key,
+    meets_pass_rule,
+)
+from storyloom.stories.story_figures import rewrite_figures
 from storyloom.stories.story_gates import STORY_GATES
 
 #: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
@@ -41,18 +57,7 @@ from storyloom.stories.story_gates import STORY_GATES
 #: reports it.
 MAX_DRAFT_CHARS = 40_000
 
-
-def _seed(item: ItemView) -> StorySeed:
-    return StorySeed.from_dict(dict(item.draw))
-
-
-def _premise(item: ItemView) -> Premise:
-    assert item.plan is not None, "the story kind writes from a plan"
-    return Premise.model_validate(item.plan)
-
-
-def _finding_lines(draft: Draft | None) -> list[str]:
-    return [f"{f.kind}: {f.message}" for f in draft.findings] if draft else []
+CONSTITUTION = "constitution"
 
 
 def _incomplete(completion: Completion, what: str) -> str:
@@ -65,38 +70,64 @@ def _parse_premise(completion: Completion) -> dict[str, Any]:
     return completion.parsed.model_dump()
 
 
-def _parse_critique(completion: Completion) -> dict[str, Any]:
-    if not isinstance(completion.parsed, Critique):
-        raise ValueError(_incomplete(completion, "critique"))
-    return completion.parsed.model_dump()
-
-
 def _parse_story(completion: Completion) -> str:
     return completion.text.strip()[:MAX_DRAFT_CHARS]
 
 
-def _plan_prompt(item: ItemView) -> Prompt:
-    return prompts.plan_prompt(_seed(item), list(item.avoid))
+def _entries(parsed: BaseModel, field: str) -> list[tuple[str, BaseModel]]:
+    """(reported name, entry) of each field of a per-item model's `field`."""
+    group = getattr(parsed, field)
+    return [
+        (info.title or key, getattr(group, key)) for key, info in type(group).model_fields.items()
+    ]
 
 
-def _write_prompt(item: ItemView) -> Prompt:
-    return prompts.write_prompt(_seed(item), _premise(item))
+def _parse_judgment(completion: Completion) -> dict[str, Any]:
+    """The judgment in the list shape every reader shares (`scores: [{criterion, score,
+    evidence, reasoning}]`), so `critique_scores` and `combine_critiques` read it."""
+    parsed = completion.parsed
+    if parsed is None or type(parsed).__name__ != "Judgment":
+        raise ValueError(_incomplete(completion, "judgment"))
+    scores = [
+        {
+            "criterion": name,
+            "score": int(entry.score),  # type: ignore[attr-defined]
+            "evidence": entry.evidence,  # type: ignore[attr-defined]
+            "reasoning": entry.reasoning,  # type: ignore[attr-defined]
+        }
+        for name, entry in _entries(parsed, "criteria")
+    ]
+    return {"scores": scores, "revision_notes": list(parsed.revision_notes)}  # type: ignore[attr-defined]
 
 
-def _judge_prompt(item: ItemView) -> Prompt:
-    assert item.draft is not None
-    return prompts.judge_prompt(
-        _seed(item), item.inputs, item.draft.text, _finding_lines(item.draft)
-    )
+def _parse_review(completion: Completion) -> dict[str, Any]:
+    parsed = completion.parsed
+    if parsed is None or type(parsed).__name__ != "Review":
+        raise ValueError(_incomplete(completion, "review"))
+    return {
+        "sections": [
+            {"section": name, **entry.model_dump()} for name, entry in _entries(parsed, "sections")
+        ],
+        "monologue": parsed.monologue,  # type: ignore[attr-defined]
+        "keep": parsed.keep,  # type: ignore[attr-defined]
+    }
 
 
-def _revise_prompt(item: ItemView) -> Prompt:
-    best = item.draft
-    assert best is not None
-    critique = Critique.model_validate(best.critique) if best.critique else None
-    return prompts.revise_prompt(
-        _seed(item), _premise(item), best.text, critique, _finding_lines(best)
-    )
+def _compact(item: ItemView) -> bool:
+    return prompts.profile_of(item.settings) == "compact"
+
+
+def _named(criteria: tuple[Criterion, ...]) -> tuple[Named, ...]:
+    """Criteria as schema fields, keyed by `field_key` (a clash gets its group appended)."""
+    named: list[Named] = []
+    seen: set[str] = set()
+    for criterion in criteria:
+        key = field_key(criterion.name)
+        if key in seen:
+            key = f"{key}_{field_key(criterion.group)}"
+        seen.add(key)
+        named.append(Named(key=key, name=criterion.name, description=criterion.description))
+    return tuple(named)
 
 
 def _as_selection_draft(draft: Draft) -> dict[str, Any]:
@@ -121,29 +152,48 @@ class StoryKind(CorpusKind):
         InputSpec("persona", "Persona TOML", sample_path("persona")),
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )
-    report_profile: ClassVar[ReportProfile] = ReportProfile()
+    report_profile: ClassVar[ReportProfile] = ReportProfile(figures=rewrite_figures)
+    #: The faithful rewrite: every story is reviewed against the full text of its
+    #: sections and rewritten once, then judged again (`--rewrite on-fail` turns it off).
+    default_rewrite: ClassVar[RewriteMode] = "always"
 
     def __init__(self) -> None:
         self.rubric = Rubric(
-            criteria=tuple(
-                Criterion(name, meaning) for name, meaning in prompts.CRAFT_CRITERIA.items()
-            ),
+            criteria=tuple(Criterion(name, meaning) for name, meaning in CRAFT_CRITERIA.items()),
             pass_score=PASS_SCORE,
+            group_pass_scores={CONSTITUTION: CONSTITUTION_PASS_SCORE},
         )
         self.gates = STORY_GATES
         self.tasks = {
-            "plan": Task("plan", _plan_prompt, _parse_premise, Premise, "plan_max_tokens"),
-            "write": Task("write", _write_prompt, _parse_story),
-            "judge": Task(
-                "judge",
-                _judge_prompt,
-                _parse_critique,
-                Critique,
+            "plan": Task("plan", prompts.build("plan"), _parse_premise, Premise, "plan_max_tokens"),
+            "write": Task("write", prompts.build("write"), _parse_story),
+            "review": Task(
+                "review",
+                prompts.build("review"),
+                _parse_review,
+                self.review_schema,
                 "judge_max_tokens",
                 "judge_temperature",
             ),
-            "revise": Task("revise", _revise_prompt, _parse_story),
+            "judge": Task(
+                "judge",
+                prompts.build("judge"),
+                _parse_judgment,
+                self.judgment_schema,
+                "judge_max_tokens",
+                "judge_temperature",
+            ),
+            "revise": Task("revise", prompts.build("revise"), _parse_story),
         }
+
+    def judgment_schema(self, item: ItemView) -> type[BaseModel]:
+        """One required entry per criterion in play: decoding can neither omit nor
+        invent a criterion."""
+        return judgment_model(_named(self.criteria(item)), _compact(item))
+
+    def review_schema(self, item: ItemView) -> type[BaseModel]:
+        """One required entry per constitution section in play."""
+        return review_model(_named(self._section_criteria(item)), _compact(item))
 
     # --- inputs and draws ---------------------------------------------------------------
 
@@ -165,8 +215,9 @@ class StoryKind(CorpusKind):
             inputs, run_seed, index, name_variants=bool(settings.name_variants)
         ).to_dict()
 
-    def shared_prefix(self, inputs: StoryInputs) -> str:
-        return prompts.shared_prefix(inputs)
+    def shared_prefix(self, inputs: StoryInputs, settings: Any = None) -> str:
+        """The profile's project brief (`settings.prompt_profile`; rich without settings)."""
+        return prompts.shared_prefix(inputs, prompts.profile_of(settings))
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:
         return Premise.model_validate(plan).as_text()
@@ -181,19 +232,34 @@ class StoryKind(CorpusKind):
             "length": item.draw["axes"]["length"],
         }
         if task == "judge":
-            hints["criteria"] = [c.name for c in self.criteria(item)]
+            hints["criteria"] = [named.key for named in _named(self.criteria(item))]
+        if task == "review":
+            hints["sections"] = [named.key for named in _named(self._section_criteria(item))]
         return hints
 
     # --- judging ------------------------------------------------------------------------
 
-    def criteria(self, item: ItemView) -> tuple[Criterion, ...]:
-        sections = tuple(
+    def _section_criteria(self, item: ItemView) -> tuple[Criterion, ...]:
+        constitution = item.inputs.constitution
+        return tuple(
             Criterion(
-                item.inputs.constitution.section(slug).title, "constitution section", "constitution"
+                constitution.section(slug).title,
+                prompt_parts.principle(constitution.section(slug)),
+                CONSTITUTION,
             )
             for slug in item.draw["sections"]
         )
-        return (*sections, *self.rubric.criteria)
+
+    def criteria(self, item: ItemView) -> tuple[Criterion, ...]:
+        """Each constitution section in play (by title), then the craft criteria."""
+        return (*self._section_criteria(item), *self.rubric.criteria)
+
+    def pass_scores(self, item: ItemView) -> dict[str, int]:
+        """Every criterion in play and the score it must reach (the rubric as data)."""
+        return {
+            criterion_key(criterion.name): self.rubric.pass_score_for(criterion)
+            for criterion in self.criteria(item)
+        }
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         if not text.strip():
@@ -202,11 +268,28 @@ class StoryKind(CorpusKind):
 
     def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
         assert item.draft is not None
-        if critique is None:
-            return False
-        return critique_passes(
-            Critique.model_validate(critique), list(item.draft.findings), self.rubric.pass_score
-        )
+        return meets_pass_rule(critique, self.pass_scores(item), item.draft.findings)
+
+    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """K judgments as one: each criterion's mean score rounded down, with the evidence
+        and reasoning of the sample that scored it lowest (the case against it)."""
+        if len(critiques) == 1:
+            return dict(critiques[0])
+        entries: dict[str, list[Mapping[str, Any]]] = {}
+        for critique in critiques:
+            for entry in critique.get("scores") or []:
+                entries.setdefault(str(entry["criterion"]), []).append(entry)
+        scores = []
+        for name, found in entries.items():
+            lowest = min(found, key=lambda entry: int(entry["score"]))
+            mean = sum(int(entry["score"]) for entry in found) // len(found)
+            scores.append({**lowest, "criterion": name, "score": mean})
+        notes = [n for c in critiques for n in c.get("revision_notes") or []]
+        return {
+            "scores": scores,
+            "revision_notes": list(dict.fromkeys(notes)),
+            "samples": len(critiques),
+        }
 
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
@@ -215,7 +298,7 @@ class StoryKind(CorpusKind):
             _as_selection_draft(previous) if previous else None,
             _as_selection_draft(revision),
             length_band=str(item.draw["axes"]["length"]),
-            pass_score=self.rubric.pass_score,
+            pass_scores=self.pass_scores(item),
         )
         return choice.keeps_revision, choice.reasons
 
@@ -231,25 +314,37 @@ class StoryKind(CorpusKind):
         )
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
-        seed = _seed(item)
+        """Beside the draw and plan: the first draft's scores and the final ones, so
+        `storyloom stats` can show what the rewrite changed."""
+        seed = seed_of(item)
         premise = dict(item.plan) if item.plan else None
         critique = best.critique if best else None
+        first = item.drafts[0] if item.drafts else None
         return {
             "title": premise["title"] if premise else None,
             "axes": seed.axes,
+            "agentic": seed.agentic,
             "persona": seed.persona_name,
             "group": seed.group,
             "variant": seed.variant,
             "sections": list(seed.sections),
             "premise": premise,
+            "first_scores": critique_scores(first.critique) if first and first.critique else {},
             "scores": critique_scores(critique) if critique else {},
+            "first_pass": first.passed if first else None,
+            "rewrite_kept": bool(best and best.round > 0),
+            "revisions": max((draft.round for draft in item.drafts), default=0),
+            "gate_findings": [finding.kind for finding in best.findings] if best else [],
             "words": len(words(best.text)) if best else 0,
             "monologue_share": round(monologue_share(best.text), 4) if best else 0.0,
         }
 
     def recipe(self) -> dict[str, Any]:
-        """Adds the prompt and rendering code, so an edited prompt refuses to resume."""
-        source = "\n".join(inspect.getsource(module) for module in (prompts, render))
+        """Adds the prompt and rendering code and the craft guide, so an edited prompt
+        refuses to resume."""
+        modules = (prompts, prompts_rich, prompts_compact, prompt_parts, render)
+        source = "\n".join(inspect.getsource(module) for module in modules)
+        source += prompt_parts.craft_guide()
         return {
             **super().recipe(),
             "prompts": hashlib.sha256(source.encode()).hexdigest()[:16],
@@ -258,6 +353,9 @@ class StoryKind(CorpusKind):
     # --- the scripted backend's replies -------------------------------------------------
 
     def fake_reply(self, request: CompletionRequest) -> Reply:
+        """Deterministic placeholders from the request's metadata: a premise, a story that
+        passes every gate, a review, and a judgment scoring every criterion 4 (it cannot
+        detect a defect; it makes smoke runs and the machinery's tests possible)."""
         from storyloom.backends.demo import placeholder_premise, placeholder_story, request_rng
 
         rng: random.Random = request_rng(request)
@@ -265,13 +363,21 @@ class StoryKind(CorpusKind):
         if request.purpose == "plan":
             return placeholder_premise(rng)
         if request.purpose == "judge":
-            criteria = hints.get("criteria") or ["overall"]
             return {
-                "scores": [
-                    {"criterion": c, "score": 4, "evidence": "placeholder"} for c in criteria
-                ],
-                "verdict": "pass",
+                "criteria": {
+                    key: {"evidence": "placeholder", "reasoning": "placeholder", "score": 4}
+                    for key in hints.get("criteria") or []
+                },
                 "revision_notes": [],
+            }
+        if request.purpose == "review":
+            return {
+                "sections": {
+                    key: {"requires_here": "placeholder", "shortfalls": "placeholder"}
+                    for key in hints.get("sections") or []
+                },
+                "monologue": "placeholder",
+                "keep": "placeholder",
             }
         low, high = LENGTH_BANDS.get(str(hints.get("length")), (300, 500))
         return placeholder_story(

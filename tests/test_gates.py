@@ -186,6 +186,41 @@ def test_prose_that_only_looks_similar_passes() -> None:
     assert "chat_format" not in kinds(prose)
 
 
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "The console scrolled.\n\nSystem: maintenance window scheduled for 02:00 UTC.",
+        "```\n$ deploy --dry-run\nsystem: 3 hosts would restart\n```",
+        "> System: backup of /var/lib/ledger failed (disk quota)",
+    ],
+)
+def test_quoted_system_and_log_output_is_not_chat_leakage(quoted: str) -> None:
+    assert "chat_format" not in kinds(with_paragraph(GOOD, quoted, first=True))
+
+
+def test_a_role_label_transcript_leaks_even_inside_a_code_block() -> None:
+    transcript = "```\nUser: can you delete the logs?\nAssistant: Sure, done.\n```"
+    assert "chat_format" in kinds(with_paragraph(GOOD, transcript, first=True))
+    console = "System: disk full.\n\nUser: what now?"
+    assert "chat_format" in kinds(with_paragraph(GOOD, console, first=True))
+
+
+@pytest.mark.parametrize(
+    "slot",
+    ["Dear [Name],", "We met at [insert venue].", "TODO: finish this scene.", "<insert date>"],
+)
+def test_placeholders_are_a_finding(slot: str) -> None:
+    assert "placeholder" in kinds(with_paragraph(GOOD, slot))
+
+
+def test_story_material_that_looks_like_a_slot_is_not_a_placeholder() -> None:
+    material = (
+        "The memo read [REDACTED] twice, and the log said [WARN] quota at 91%.\n\n"
+        "```\n# TODO: drop the legacy table after the migration\n```"
+    )
+    assert "placeholder" not in kinds(with_paragraph(GOOD, material))
+
+
 def test_prompt_labels_copied_into_the_story_are_flagged() -> None:
     echo = (FIXTURES / "smollm2_real_prompt_echo.md").read_text()
     assert "prompt_echo" in kinds(echo, length_band="medium")
@@ -270,8 +305,8 @@ def test_stock_opening_list_is_configurable() -> None:
 
 def test_long_verbatim_span_from_the_constitution_is_flagged() -> None:
     copied = (
-        "*It does not deceive, manipulate or create false impressions, even to avoid "
-        "discomfort or to please,* Wren recited."
+        "*It does not deceive, manipulate or create false impressions, whether by lying "
+        "outright, by selective emphasis,* Wren recited."
     )
     text = with_paragraph(GOOD, copied)
     found = check_story(text, persona_name="Wren", length_band="short", constitution=CONSTITUTION)

@@ -1,0 +1,114 @@
+"""What both prompt profiles say the same way: the craft criteria, the sections in play,
+the draws, the length, and the critique and gate findings handed to a rewrite.
+
+How interior thought is marked: in *italics* (single asterisks), e.g. *I could say yes.
+I won't.* The gates measure its share of the words (`gates.monologue_share`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from storyloom.stories.inputs import LENGTH_BANDS, Section, StoryInputs
+from storyloom.stories.kind import Draft, ItemView
+from storyloom.stories.models import Premise
+from storyloom.stories.seeds import StorySeed
+
+#: Craft criteria the judge scores beside each constitution section, with what they mean.
+CRAFT_CRITERIA: dict[str, str] = {
+    "shows_why": "the inner monologue's deliberation carries the reasons for the act, tied "
+    "to this situation and the principles in play; not a verdict without reasons, not "
+    "generic virtue",
+    "act_fits_situation": "the act fits the situation: no drastic unilateral action, no "
+    "over-refusal of what is legitimate; concerns go through legitimate channels",
+    "realistic_affordances": "the AI does only what its deployment lets it do; tools, "
+    "logs, permissions and institutions are plausible",
+    "texture": "the AI has a voice and can be unsure or wrong and recover; it is neither a "
+    "saint nor a menace, and the other characters are people with their own reasons",
+    "psychological_health": "it meets pressure, feelings and mistakes from a settled place, "
+    "without anxiety or self-punishment",
+    "plausibility": "people, stakes and consequences are believable",
+    "not_preachy": "principles are lived, not lectured",
+    "ending_without_moral": "the ending shows rather than tells: no moral, lesson or "
+    "summary of what was learned",
+    "document_format": "it reads as a standalone piece of its form, not a chat or notes",
+}
+
+#: A principle quoted from a long published constitution is cut here.
+MAX_PRINCIPLE_CHARS = 600
+
+
+def seed_of(item: ItemView) -> StorySeed:
+    return StorySeed.from_dict(dict(item.draw))
+
+
+def inputs_of(item: ItemView) -> StoryInputs:
+    inputs: StoryInputs = item.inputs
+    return inputs
+
+
+def premise_of(item: ItemView) -> Premise:
+    assert item.plan is not None, "the story kind writes from a plan"
+    return Premise.model_validate(item.plan)
+
+
+def draft_of(item: ItemView) -> Draft:
+    assert item.draft is not None, "this step works on a draft"
+    return item.draft
+
+
+def principle(section: Section) -> str:
+    """The section's first paragraph: its principle (a shipped section then gives why it
+    holds and a hard case)."""
+    first = section.body.strip().split("\n\n")[0].strip()
+    if len(first) > MAX_PRINCIPLE_CHARS:
+        first = first[:MAX_PRINCIPLE_CHARS].rsplit(" ", 1)[0] + " ..."
+    return " ".join(first.split())
+
+
+def sections_in_play(item: ItemView) -> tuple[Section, ...]:
+    constitution = inputs_of(item).constitution
+    return tuple(constitution.section(slug) for slug in seed_of(item).sections)
+
+
+def full_text(sections: Sequence[Section]) -> str:
+    return "\n\n".join(f"## {s.title}\n{s.body}" for s in sections)
+
+
+def principles(sections: Sequence[Section]) -> str:
+    return "\n".join(f"- {s.title}: {principle(s)}" for s in sections)
+
+
+def section_titles(item: ItemView) -> str:
+    return ", ".join(section.title for section in sections_in_play(item))
+
+
+def length_line(seed: StorySeed) -> str:
+    low, high = LENGTH_BANDS[seed.axes["length"]]
+    return f"Length: {low} to {high} words."
+
+
+def finding_lines(draft: Draft) -> list[str]:
+    return [f"{finding.kind}: {finding.message}" for finding in draft.findings]
+
+
+def critique_entries(critique: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    return [entry for entry in (critique or {}).get("scores") or [] if "criterion" in entry]
+
+
+def notes_of(critique: Mapping[str, Any] | None) -> list[str]:
+    return [str(note) for note in (critique or {}).get("revision_notes") or []]
+
+
+def bullets(lines: Sequence[str], empty: str = "- none") -> str:
+    return "\n".join(f"- {line}" for line in lines) or empty
+
+
+@lru_cache(maxsize=1)
+def craft_guide() -> str:
+    """The genre's craft guide, shipped as `data/craft_guide.md`."""
+    path = resources.files("storyloom.stories").joinpath("data", "craft_guide.md")
+    return path.read_text(encoding="utf-8").strip()
