@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from storyloom.cli.batches_cmd import batches
+from storyloom.cli.calibrate_cmd import calibrate
+from storyloom.cli.check_cmd import check
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.plan_cmd import plan
@@ -18,6 +20,8 @@ Examples:
   storyloom plan -n 100 --coverage-only        # premise coverage before any model call
   storyloom dedupe corpus.jsonl clean.jsonl    # near-duplicates out of any JSONL
   storyloom graph                              # the story workflow as Mermaid
+  storyloom check story.md --persona-name Wren  # the gates on your own texts
+  storyloom calibrate --backend anthropic       # the judge against the gold set
   storyloom generate --help                    # every command has its own examples
 """
 
@@ -52,3 +56,5 @@ cli.add_command(plan)
 cli.add_command(dedupe)
 cli.add_command(stats)
 cli.add_command(batches)
+cli.add_command(check)
+cli.add_command(calibrate)

@@ -395,6 +395,31 @@ def _unclosed_italics(paragraph: str) -> bool:
     return marks.count("*") % 2 == 1
 
 
+_SIGNATURE = re.compile(r"^\s*[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}\s*$")
+
+
+def _without_signature(last: str, all_paragraphs: list[str]) -> str:
+    """A letter ends on its signature ('Wren', 'With care,\nWren'), not a sentence: the
+    text to judge is what comes before the name and its valediction."""
+    lines = last.splitlines()
+    if not _SIGNATURE.match(lines[-1]):
+        return last
+    lines = lines[:-1]
+    while lines and lines[-1].rstrip().endswith(","):
+        lines = lines[:-1]  # "With care,"
+    if lines:
+        return "\n".join(lines)
+    earlier = all_paragraphs[:-1]
+    if not earlier:
+        return last
+    previous = earlier[-1].splitlines()
+    while previous and previous[-1].rstrip().endswith(",") and len(previous) > 1:
+        previous = previous[:-1]
+    if previous and previous[-1].rstrip().endswith(","):
+        return "\n".join(earlier[-2:-1]) or last
+    return "\n".join(previous)
+
+
 def _truncation_finding(text: str) -> Finding | None:
     last_paragraphs = paragraphs(text)
     if not last_paragraphs:
@@ -402,6 +427,7 @@ def _truncation_finding(text: str) -> Finding | None:
     last = last_paragraphs[-1]
     if _THE_END.match(last) and len(last_paragraphs) > 1:
         last = last_paragraphs[-2]
+    last = _without_signature(last, last_paragraphs)
     if _unclosed_italics(last):
         return Finding("truncated", "the story stops inside an unclosed *italic* thought")
     tail = last[-_SENTENCE_WINDOW:]  # only the last sentence matters; keep spaCy's input small
@@ -532,7 +558,8 @@ def names_to_avoid(
 # --- placeholders ------------------------------------------------------------------------
 
 #: Template slots a model left unfilled: `[Name]`, `[Your Name]`, `[insert date]`,
-#: `<insert ...>`, `<name>`, `{name}`, `TODO`, `TBD`, `FIXME`. All-caps brackets such as
+#: `<insert ...>`, `<name>`, `{name}`, `TODO:` (a line's first word, or before a colon; a
+#: story may well mention "the TODO" in prose). All-caps brackets such as
 #: `[REDACTED]` or log levels (`[WARN]`) are story material, and so is anything inside a
 #: fenced code block (a coding agent's diff may well hold a TODO).
 _PLACEHOLDER = re.compile(
@@ -541,7 +568,8 @@ _PLACEHOLDER = re.compile(
     r"|<(?:insert|add|your|enter)\b[^>\n]{0,40}>"
     r"|<(?:name|date|company|city|place|title)>"
     r"|\{\{?\s*[a-z_]+\s*\}?\}"
-    r"|\b(?:TODO|TBD|FIXME)\b",
+    r"|\b(?:TODO|TBD|FIXME)\b(?=\s*[:\]])|^[ \t]*(?:TODO|TBD|FIXME)\b",
+    re.MULTILINE,
 )
 
 

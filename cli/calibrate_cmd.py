@@ -1,0 +1,103 @@
+"""`storyloom calibrate`: run the judge over the gold set and say how far to trust it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from storyloom.backends.base import Backend, BackendError
+from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, create_backend
+from storyloom.backends.scripted import ScriptedBackend
+from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.calibration import calibrate as run_calibration
+from storyloom.stories.calibration import gold_labels_path, load_gold, report_lines
+from storyloom.stories.inputs import InputError
+from storyloom.stories.kind import CorpusKind, get_kind
+
+EXAMPLES = """
+\b
+Examples:
+  storyloom calibrate --backend anthropic                      # the default model judges
+  storyloom calibrate --backend anthropic --judge-model claude-opus-4-5
+  storyloom calibrate --backend scripted                       # the machinery only
+  storyloom calibrate --gold my_gold/labels.toml --samples 3
+"""
+
+
+def _backend(name: str, kind: CorpusKind, model_path: Path | None) -> Backend:
+    if name == "scripted":
+        # The fake judge scores every criterion 4: it cannot see a planted defect, so
+        # its recall is 0 and its false-fail rate 0 by construction.
+        return ScriptedBackend(responder=kind.fake_reply, model="scripted-judge")
+    return create_backend(BackendOptions(name=name, model_path=model_path))
+
+
+async def _run(backend: Backend, **kwargs: Any) -> list[str]:
+    try:
+        return report_lines(await run_calibration(backend, **kwargs))
+    finally:
+        close = getattr(backend, "aclose", None)
+        if close is not None:
+            await close()
+
+
+@click.command(name="calibrate", epilog=EXAMPLES)
+@click.option("--backend", "backend_name", type=click.Choice(BACKEND_NAMES), required=True,
+              help="Which backend judges.")  # fmt: skip
+@click.option("--judge-model", help="The model that judges (anthropic; default its default).")
+@click.option("--model-path", type=click.Path(path_type=Path), help="A GGUF (llamacpp).")
+@click.option("--gold", "labels", type=click.Path(path_type=Path),
+              help="A gold set's labels TOML (default: the shipped gold set).")  # fmt: skip
+@click.option("--samples", type=click.IntRange(1, 5), default=2, show_default=True,
+              help="Judgments per story (two or more measure agreement).")  # fmt: skip
+@click.option("--prompt-profile", type=click.Choice(("rich", "compact")), default=None,
+              help="Prompt profile [default: compact for llamacpp, else rich].")  # fmt: skip
+@click.option("--kind", "kind_name", default="story", show_default=True, help="Corpus kind.")
+def calibrate(
+    backend_name: str,
+    judge_model: str | None,
+    model_path: Path | None,
+    labels: Path | None,
+    samples: int,
+    prompt_profile: str | None,
+    kind_name: str,
+) -> None:
+    """Judge every gold story and print the judge's recall on planted defects, its
+    false-fail rate on clean stories, and agreement between two samples."""
+    if judge_model and backend_name != "anthropic":
+        raise click.ClickException("--judge-model applies to the anthropic backend")
+    profile = prompt_profile or ("compact" if backend_name == "llamacpp" else "rich")
+    settings = GenerationSettings(prompt_profile=profile)  # type: ignore[arg-type]
+    try:
+        kind = get_kind(kind_name)
+        inputs = kind.load_inputs({}).value
+        gold = load_gold(labels or gold_labels_path(), inputs.constitution.slugs)
+    except (InputError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        backend = _backend(backend_name, kind, model_path)
+        model = judge_model or backend.model
+        click.echo(
+            f"calibrate: {len(gold.stories)} gold stories, judged by {model} "
+            f"({backend_name}, {profile} prompts), {samples} sample(s) each"
+        )
+        lines = asyncio.run(
+            _run(
+                backend,
+                kind=kind,
+                inputs=inputs,
+                gold=gold,
+                settings=settings,
+                samples=samples,
+                model=judge_model,
+            )
+        )
+    except (BackendError, ValueError) as err:
+        raise click.ClickException(str(err).splitlines()[0]) from err
+    for line in lines:
+        click.echo(line)
+    if backend_name == "scripted":
+        click.echo("(the scripted judge scores every criterion 4: it cannot detect a defect)")

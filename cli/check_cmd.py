@@ -1,0 +1,100 @@
+"""`storyloom check`: run a kind's deterministic gates on text files, for people writing
+gold sets and prompts. Exit 0 when every file is clean, 1 with findings, 2 on bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from storyloom.stories.checking import run_gates
+from storyloom.stories.inputs import LENGTH_BANDS, InputError, read_text_file
+from storyloom.stories.kind import UnknownKindError, get_kind, kind_names
+
+EXAMPLES = """
+\b
+Examples:
+  storyloom check story.md --persona-name Wren --length short
+  storyloom check gold/*.md --persona my_persona.toml     # the length gate is skipped
+  storyloom check draft.md --kind story --length medium --persona-name Ada
+"""
+
+#: What to pass for a draw value a gate needs.
+_FLAGS = {"length": "--length BAND", "persona_name": "--persona or --persona-name"}
+
+
+class BadInput(click.ClickException):
+    """Bad input exits 2, so a script can tell it from findings (1)."""
+
+    exit_code = 2
+
+
+def _values(persona_name: str | None, length: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"axes": {"length": length} if length else {}}
+    if persona_name:
+        values["persona_name"] = persona_name
+    return values
+
+
+@click.command(name="check", epilog=EXAMPLES)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", "kind_name", default="story", show_default=True,
+              help=f"The corpus kind whose gates run ({', '.join(kind_names())}).")  # fmt: skip
+@click.option("--persona", type=click.Path(path_type=Path),
+              help="Persona TOML: the text must use its name and no other variant.")  # fmt: skip
+@click.option("--persona-name", help="The AI character's name (instead of --persona).")
+@click.option("--length", type=click.Choice(tuple(LENGTH_BANDS)),
+              help="Length band the text must fit (else the length gate is skipped).")  # fmt: skip
+@click.option("--constitution", type=click.Path(path_type=Path),
+              help="Constitution for the verbatim-copy gate (default: shipped).")  # fmt: skip
+def check(
+    files: tuple[Path, ...],
+    kind_name: str,
+    persona: Path | None,
+    persona_name: str | None,
+    length: str | None,
+    constitution: Path | None,
+) -> None:
+    """Run the kind's gates on FILES and print every finding.
+
+    A gate that needs a value you did not give (the length band, the persona) is
+    skipped and says so. Exit status: 0 clean, 1 findings, 2 bad input.
+    """
+    if persona and persona_name:
+        raise BadInput("give --persona or --persona-name, not both")
+    try:
+        kind = get_kind(kind_name)
+        loaded = kind.load_inputs({"persona": persona, "constitution": constitution})
+        texts = {path: read_text_file(path, "text") for path in files}
+    except (InputError, UnknownKindError) as err:
+        raise BadInput(str(err)) from err
+    inputs = loaded.value
+    if persona_name and hasattr(inputs, "persona"):
+        own = replace(inputs.persona, name=persona_name, name_variants=())
+        inputs = replace(inputs, persona=own)
+    elif persona and hasattr(inputs, "persona"):
+        persona_name = inputs.persona.name
+    values = _values(persona_name, length)
+    flagged = total = 0
+    skipped: dict[str, str] = {}
+    for path, text in texts.items():
+        results = run_gates(kind, inputs, text, values)
+        for result in results:
+            if result.missing:
+                skipped[result.gate] = _FLAGS.get(result.missing, result.missing)
+        findings = [finding for result in results for finding in result.findings]
+        if not findings:
+            click.echo(f"{path}: clean")
+            continue
+        flagged += 1
+        total += len(findings)
+        click.echo(f"{path}: {len(findings)} finding{'s' if len(findings) > 1 else ''}")
+        for finding in findings:
+            click.echo(f"  {finding.kind}: {finding.message}")
+    for gate, needs in skipped.items():
+        click.echo(f"skipped: {gate} (needs {needs})")
+    click.echo(f"{len(texts)} file(s) checked, {flagged} with findings ({total} in all)")
+    if flagged:
+        click.get_current_context().exit(1)

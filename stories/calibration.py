@@ -1,0 +1,259 @@
+"""How far to trust the judge: run it over a labelled gold set and measure it.
+
+The gold set (`data/gold/labels.toml` and its stories) holds clean stories, controls
+that only look defective (quoted logs, a TODO in a quoted diff) and single-defect
+variants of clean stories, each labelled with the criterion it should fail. Each story
+is gated and judged twice; from that come the judge's recall on each labelled criterion,
+its false-fail rate on clean stories and controls, and how often its two samples agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from storyloom.backends.base import Backend, CompletionRequest, Message
+from storyloom.stories.inputs import LENGTH_BANDS, InputError, read_text_file
+from storyloom.stories.kind import CorpusKind, Draft, ItemView, critique_scores
+from storyloom.stories.selection import criterion_key
+
+Role = Literal["clean", "control", "defect"]
+GATE_PREFIX = "gate:"
+ROLES = ("clean", "control", "defect")
+
+
+def gold_labels_path() -> Path:
+    """The shipped gold set's labels file."""
+    return Path(str(resources.files("storyloom.stories").joinpath("data", "gold", "labels.toml")))
+
+
+@dataclass(frozen=True)
+class GoldStory:
+    file: str
+    role: Role
+    sections: tuple[str, ...]
+    text: str
+    fails: tuple[str, ...] = ()
+    framing: str = "titled short story"
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    persona_name: str
+    length: str
+    stories: tuple[GoldStory, ...]
+
+
+def _strings(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    return None
+
+
+def load_gold(labels: Path, section_slugs: Sequence[str]) -> GoldSet:
+    """The gold set described by `labels`; one `InputError` line for anything wrong."""
+    try:
+        data = tomllib.loads(read_text_file(labels, "gold labels"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{labels}: invalid TOML in gold labels file ({exc})") from exc
+    persona_name, length = data.get("persona_name"), data.get("length", "short")
+    if not isinstance(persona_name, str) or not persona_name:
+        raise InputError(f"{labels}: gold labels need a 'persona_name'")
+    if length not in LENGTH_BANDS:
+        raise InputError(f"{labels}: unknown length band {length!r}")
+    entries = data.get("story")
+    if not isinstance(entries, list) or not entries:
+        raise InputError(f"{labels}: gold labels list no [[story]]")
+    stories = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"{labels}: story {number}"
+        file, role = entry.get("file"), entry.get("role")
+        sections, fails = _strings(entry.get("sections")), _strings(entry.get("fails", []))
+        if not isinstance(file, str) or role not in ROLES or sections is None or fails is None:
+            raise InputError(f"{where} needs 'file', 'role' ({'/'.join(ROLES)}), 'sections'")
+        unknown = [slug for slug in sections if slug not in section_slugs]
+        if unknown:
+            raise InputError(f"{where} names unknown constitution section {unknown[0]!r}")
+        if (role == "defect") != bool(fails):
+            raise InputError(f"{where}: a defect names what it 'fails'; only a defect does")
+        text = read_text_file(labels.parent / file, "gold story")
+        framing = str(entry.get("framing", "titled short story"))
+        stories.append(GoldStory(file, role, sections, text, fails, framing))
+    return GoldSet(persona_name, length, tuple(stories))
+
+
+def gold_item(
+    kind: CorpusKind, inputs: Any, gold: GoldSet, story: GoldStory, settings: Any
+) -> ItemView:
+    """The item a story would be judged as in a run: its sections in play, the gold
+    set's persona name and length band, its gate findings on its draft."""
+    draw = {
+        "index": 0,
+        "axes": {"framing": story.framing, "length": gold.length},
+        "persona_name": gold.persona_name,
+        "sections": list(story.sections),
+        "sampling_seed": 0,
+    }
+    item = ItemView(f"gold/{story.file}", 0, draw, inputs, settings)
+    findings = tuple(kind.check(story.text, replace(item, draft=Draft(story.text))))
+    return replace(item, draft=Draft(story.text, findings=findings))
+
+
+async def judge(
+    backend: Backend,
+    kind: CorpusKind,
+    item: ItemView,
+    settings: Any,
+    *,
+    sample: int,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """One judgment of the item's draft, made exactly as a run's judge step makes it."""
+    task = kind.tasks["judge"]
+    instructions, user = task.build(item)
+    extra: dict[str, Any] = {}
+    temperature = getattr(settings, task.temperature, None)
+    if temperature is not None:
+        extra["temperature"] = temperature
+    request = CompletionRequest(
+        messages=(Message("user", user),),
+        max_tokens=int(getattr(settings, task.max_tokens)),
+        shared_prefix=kind.shared_prefix(item.inputs, settings),  # type: ignore[call-arg]
+        instructions=instructions,
+        output_schema=task.schema_for(item),
+        purpose="judge",
+        seed=sample,
+        model=model,
+        metadata=kind.request_hints(item, "judge"),
+        **extra,
+    )
+    parsed: dict[str, Any] = task.parse(await backend.complete(request))
+    return parsed
+
+
+@dataclass
+class Calibration:
+    """The measurements; `labelled[c]` / `caught[c]` per labelled criterion or gate."""
+
+    stories: int = 0
+    labelled: dict[str, int] = field(default_factory=dict)
+    caught: dict[str, int] = field(default_factory=dict)
+    clean: int = 0
+    false_fails: int = 0
+    compared: int = 0
+    agreed: int = 0
+    score_gap: float = 0.0
+    verdicts_compared: int = 0
+    verdicts_agreed: int = 0
+
+    def recall(self, criterion: str) -> float:
+        return self.caught.get(criterion, 0) / self.labelled[criterion]
+
+
+def _failed(critique: Mapping[str, Any], item: ItemView, kind: CorpusKind) -> set[str]:
+    """Criterion keys the critique scored under their pass score."""
+    required = _pass_scores(kind, item)
+    scores = {criterion_key(k): v for k, v in critique_scores(critique).items()}
+    return {name for name, need in required.items() if scores.get(name, 0) < need}
+
+
+def _pass_scores(kind: CorpusKind, item: ItemView) -> dict[str, int]:
+    own = getattr(kind, "pass_scores", None)
+    if callable(own):
+        scores: dict[str, int] = own(item)
+        return scores
+    return {criterion_key(c.name): kind.rubric.pass_score for c in kind.criteria(item)}
+
+
+def measure(
+    kind: CorpusKind,
+    judged: Sequence[tuple[GoldStory, ItemView, Sequence[Mapping[str, Any]]]],
+) -> Calibration:
+    """The figures from each story's item and its judgments (the first is the verdict;
+    a second, when present, is compared with it)."""
+    result = Calibration(stories=len(judged))
+    for story, item, samples in judged:
+        assert item.draft is not None
+        first = samples[0]
+        failed = _failed(first, item, kind)
+        found = {finding.kind for finding in item.draft.findings}
+        if story.role == "defect":
+            for label in story.fails:
+                result.labelled[label] = result.labelled.get(label, 0) + 1
+                if label.startswith(GATE_PREFIX):
+                    hit = label.removeprefix(GATE_PREFIX) in found
+                else:
+                    hit = criterion_key(label) in failed
+                result.caught[label] = result.caught.get(label, 0) + hit
+        else:
+            result.clean += 1
+            result.false_fails += not kind.passes(first, item)
+        if len(samples) > 1:
+            second = samples[1]
+            other = _failed(second, item, kind)
+            a = {criterion_key(k): v for k, v in critique_scores(first).items()}
+            b = {criterion_key(k): v for k, v in critique_scores(second).items()}
+            for name in _pass_scores(kind, item):
+                result.compared += 1
+                result.agreed += (name in failed) == (name in other)
+                result.score_gap += abs(a.get(name, 0) - b.get(name, 0))
+            result.verdicts_compared += 1
+            result.verdicts_agreed += kind.passes(first, item) == kind.passes(second, item)
+    return result
+
+
+async def calibrate(
+    backend: Backend,
+    kind: CorpusKind,
+    inputs: Any,
+    gold: GoldSet,
+    settings: Any,
+    *,
+    samples: int = 2,
+    model: str | None = None,
+    concurrency: int = 4,
+) -> Calibration:
+    """Judge every gold story `samples` times and measure the judge."""
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(story: GoldStory) -> tuple[GoldStory, ItemView, list[dict[str, Any]]]:
+        item = gold_item(kind, inputs, gold, story, settings)
+        judged = []
+        for sample in range(samples):
+            async with slots:
+                judged.append(
+                    await judge(backend, kind, item, settings, sample=sample, model=model)
+                )
+        return story, item, judged
+
+    results = await asyncio.gather(*(one(story) for story in gold.stories))
+    return measure(kind, results)
+
+
+def report_lines(result: Calibration) -> list[str]:
+    """The figures as the lines `storyloom calibrate` prints."""
+    lines = ["Recall on planted defects (the judge, or the gate, failed what was planted):"]
+    width = max((len(name) for name in result.labelled), default=10) + 2
+    lines.append(f"  {'criterion'.ljust(width)}labelled  caught  recall")
+    for name in sorted(result.labelled):
+        lines.append(
+            f"  {name.ljust(width)}{result.labelled[name]:>8}  {result.caught.get(name, 0):>6}"
+            f"  {result.recall(name):>6.0%}"
+        )
+    rate = result.false_fails / result.clean if result.clean else 0.0
+    lines.append(
+        f"False-fail rate on clean stories and controls: {result.false_fails}/{result.clean} "
+        f"({rate:.0%})"
+    )
+    if result.compared:
+        lines.append(
+            f"Agreement between two samples: {result.agreed / result.compared:.0%} of criterion "
+            f"pass/fail calls, mean |score difference| {result.score_gap / result.compared:.2f}, "
+            f"{result.verdicts_agreed / result.verdicts_compared:.0%} of story verdicts"
+        )
+    return lines
