@@ -223,10 +223,10 @@ def review_prompt(item: ItemView) -> Prompt:
         f"- {e['criterion']}: {e['score']}/5. {e.get('reasoning') or e.get('evidence', '')}"
         for e in critique_entries(critique)
     )
+    planned = f"The premise:\n{premise_of(item).as_text()}\n\n" if item.plan else ""
     user = (
         f"Constitution sections in play (full text):\n"
-        f"{_sections_block(item, always_full=True)}\n\n"
-        f"The premise:\n{premise_of(item).as_text()}\n\n"
+        f"{_sections_block(item, always_full=True)}\n\n{planned}"
         f"The evaluator's scores so far:\n{judged or '- not judged yet'}\n"
         f"Automatic checks found:\n{bullets(finding_lines(draft))}\n\n"
         f"The draft:\n{draft.text}"

@@ -65,9 +65,9 @@ def draft_rank(
 ) -> tuple[float, ...]:
     """Higher is better: passed, fewer gate findings, fewer failing criteria, best worst
     score, best mean score."""
-    scored = _scores(draft)
+    scored = _scores(draft) or {"unjudged": 0}
     failing = sum(score < _required(name, pass_scores) for name, score in scored.items())
-    scores = list(scored.values()) or [0]
+    scores = list(scored.values())
     return (
         float(bool(draft.get("passed"))),
         -float(len(draft.get("findings", []))),

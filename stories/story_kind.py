@@ -215,6 +215,10 @@ class StoryKind(CorpusKind):
             inputs, run_seed, index, name_variants=bool(settings.name_variants)
         ).to_dict()
 
+    def dimensions(self, inputs: StoryInputs, settings: Any = None) -> dict[str, tuple[str, ...]]:
+        """Every value each axis under `draw()["axes"]` can take (fair shares and gaps)."""
+        return dict(inputs.axes.values)
+
     def shared_prefix(self, inputs: StoryInputs, settings: Any = None) -> str:
         """The profile's project brief (`settings.prompt_profile`; rich without settings)."""
         return prompts.shared_prefix(inputs, prompts.profile_of(settings))

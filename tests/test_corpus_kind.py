@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from storyloom.backends.base import CompletionRequest, Message
+from storyloom.backends.base import CompletionRequest, InvalidOutputError, Message
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.gates import check_story, names_to_avoid
+from storyloom.stories.gates import Finding, check_story, names_to_avoid
 from storyloom.stories.kind import (
     Draft,
     ItemView,
@@ -35,20 +35,20 @@ def kind() -> StoryKind:
     return story
 
 
-def _ask(kind: StoryKind, item: ItemView, task: str) -> Any:
-    """One task's round trip through a scripted backend answering with the kind's fake
-    responder, which sees only the request's metadata."""
+def _ask(kind: StoryKind, item: ItemView, task: str, *replies: Any) -> Any:
+    """One task's round trip through a scripted backend answering with `replies`, else
+    the kind's fake responder, which sees only the request's metadata."""
     spec = kind.tasks[task]
     instructions, user = spec.build(item)
     request = CompletionRequest(
         messages=(Message("user", user),),
         max_tokens=2000,
         instructions=instructions,
-        output_schema=spec.schema,
+        output_schema=spec.schema_for(item),
         purpose=task,
         metadata=kind.request_hints(item, task),
     )
-    backend = ScriptedBackend(responder=kind.fake_reply)
+    backend = ScriptedBackend(replies, responder=kind.fake_reply)
     return spec.parse(asyncio.run(backend.complete(request)))
 
 
@@ -115,3 +115,130 @@ def test_a_changed_threshold_changes_the_recipe(kind: StoryKind) -> None:
     assert StoryKind().recipe_fingerprint() == before  # stable across instances
     kind.gates = (LengthGate(tolerance=0.5), *kind.gates[1:])
     assert kind.recipe_fingerprint() != before
+
+
+# --- the strict judge ------------------------------------------------------------------
+
+
+def _judged_item(kind: StoryKind, settings: GenerationSettings | None = None) -> ItemView:
+    inputs = kind.load_inputs({}).value
+    settings = settings or GenerationSettings()
+    draw = kind.draw(inputs, 0, 5, settings)
+    return ItemView("run/5", 5, draw, inputs, settings, draft=Draft(text="STORY"))
+
+
+def _judgment(kind: StoryKind, item: ItemView, **scores: int) -> dict[str, Any]:
+    """A reply scoring every criterion in play 4, except those given."""
+    keys = kind.request_hints(item, "judge")["criteria"]
+    return {
+        "criteria": {
+            key: {"evidence": "quote", "reasoning": "because", "score": scores.get(key, 4)}
+            for key in keys
+        },
+        "revision_notes": [],
+    }
+
+
+def test_the_judge_schema_names_every_criterion_in_play(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    schema = kind.tasks["judge"].schema_for(item)
+    assert schema is not None
+    entries = schema.model_json_schema()["$defs"]["Criteria"]
+    assert entries["required"] == kind.request_hints(item, "judge")["criteria"]
+    assert len(entries["required"]) == len(kind.criteria(item)) == 2 + 9
+    entry = schema.model_json_schema()["$defs"]["CriterionJudgment"]
+    assert list(entry["properties"]) == ["evidence", "reasoning", "score"]
+
+
+def test_a_judgment_that_omits_a_criterion_is_refused(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    reply = _judgment(kind, item)
+    del reply["criteria"]["texture"]
+    with pytest.raises(InvalidOutputError):
+        _ask(kind, item, "judge", reply)
+    # and a critique missing one (a backend that did not enforce the schema) never passes
+    critique = _ask(kind, item, "judge", _judgment(kind, item))
+    critique["scores"] = [e for e in critique["scores"] if e["criterion"] != "texture"]
+    assert not kind.passes(critique, item)
+
+
+def test_a_judgment_that_invents_a_criterion_is_refused(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    reply = _judgment(kind, item)
+    reply["criteria"]["vibes"] = {"evidence": "q", "reasoning": "r", "score": 5}
+    with pytest.raises(InvalidOutputError):
+        _ask(kind, item, "judge", reply)
+
+
+def test_the_pass_rule_is_sections_at_4_and_craft_at_3(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    section = kind.request_hints(item, "judge")["criteria"][0]
+    assert kind.passes(_ask(kind, item, "judge", _judgment(kind, item)), item)
+    assert kind.passes(_ask(kind, item, "judge", _judgment(kind, item, texture=3)), item)
+    assert not kind.passes(_ask(kind, item, "judge", _judgment(kind, item, texture=2)), item)
+    assert not kind.passes(_ask(kind, item, "judge", _judgment(kind, item, **{section: 3})), item)
+    gated = replace(item, draft=Draft("STORY", findings=(Finding("truncated", "x"),)))
+    assert not kind.passes(_ask(kind, item, "judge", _judgment(kind, item)), gated)
+
+
+def test_a_judgment_keeps_evidence_and_reasoning_per_criterion(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    critique = _ask(kind, item, "judge", _judgment(kind, item, texture=2))
+    names = [entry["criterion"] for entry in critique["scores"]]
+    assert names == [criterion.name for criterion in kind.criteria(item)]
+    texture = next(e for e in critique["scores"] if e["criterion"] == "texture")
+    assert texture == {
+        "criterion": "texture",
+        "score": 2,
+        "evidence": "quote",
+        "reasoning": "because",
+    }
+
+
+def test_judge_samples_are_combined_down_with_the_case_against(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    high = _ask(kind, item, "judge", _judgment(kind, item, texture=5))
+    low = _ask(kind, item, "judge", _judgment(kind, item, texture=2))
+    low["scores"][-3]["evidence"] = "the weak line"
+    combined = kind.combine_critiques([high, low])
+    texture = next(e for e in combined["scores"] if e["criterion"] == "texture")
+    assert texture["score"] == 3 and combined["samples"] == 2
+    assert kind.passes(combined, item)
+
+
+def test_every_story_is_reviewed_and_rewritten_by_default(kind: StoryKind) -> None:
+    assert kind.default_rewrite == "always" and "review" in kind.tasks
+    item = _judged_item(kind)
+    review = _ask(kind, item, "review")
+    titles = [item.inputs.constitution.section(s).title for s in item.draw["sections"]]
+    assert [entry["section"] for entry in review["sections"]] == titles
+
+
+def test_metadata_keeps_first_and_final_scores(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    first_critique = _ask(kind, item, "judge", _judgment(kind, item, texture=2))
+    final_critique = _ask(kind, item, "judge", _judgment(kind, item, texture=5))
+    first = Draft("first", critique=first_critique, passed=False, round=0)
+    final = Draft("final", critique=final_critique, passed=True, round=1)
+    meta = kind.metadata(replace(item, plan=None, drafts=(first, final)), final)
+    assert meta["first_scores"]["texture"] == 2 and meta["scores"]["texture"] == 5
+    assert meta["rewrite_kept"] and meta["revisions"] == 1 and meta["first_pass"] is False
+    figures = kind.report_profile.figures
+    assert figures is not None
+    tables = figures([{"metadata": meta}], [])
+    assert tables["Rewrite: mean score, first draft -> final"]["texture"].startswith("2.00 -> 5.00")
+
+
+def test_the_compact_profile_round_trips_every_task(kind: StoryKind) -> None:
+    settings = GenerationSettings(prompt_profile="compact")
+    inputs = kind.load_inputs({}).value
+    item = ItemView("run/2", 2, kind.draw(inputs, 0, 2, settings), inputs, settings)
+    item = replace(item, plan=_ask(kind, item, "plan"))
+    text = _ask(kind, item, "write")
+    item = replace(item, draft=Draft(text=text))
+    critique = _ask(kind, item, "judge")
+    assert kind.passes(critique, item)
+    item = replace(
+        item, draft=replace(item.draft, critique=critique, review=_ask(kind, item, "review"))
+    )
+    assert kind.check(_ask(kind, item, "revise"), item) == []

@@ -1,21 +1,39 @@
-"""Prompts say what the craft needs, stay short for a small model, and keep the markers
-the scripted demo backend reads."""
+"""Prompts: the rich profile carries the constitution and craft guide in a cacheable
+brief and gives each step its role (an evaluator, not the writer, for the judge); the
+review and rewrite read the full text of the sections in play; the compact profile stays
+short for a small model."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
-from story_samples import critique, premise, story
+from story_samples import premise, story
 
+from storyloom.backends.anthropic import DEFAULT_MODEL
+from storyloom.backends.pricing import (
+    CACHE_MINIMUMS,
+    cache_minimum,
+    caching_off_reason,
+    estimate_tokens,
+    prefix_below_cache_minimum,
+)
+from storyloom.graph.settings import GenerationSettings
 from storyloom.stories import prompts
+from storyloom.stories.gates import Finding
 from storyloom.stories.inputs import StoryInputs, load_inputs
-from storyloom.stories.models import Critique, Premise
-from storyloom.stories.seeds import StorySeed, make_seed
+from storyloom.stories.kind import Draft, ItemView
+from storyloom.stories.models import Premise
+from storyloom.stories.prompt_parts import CRAFT_CRITERIA, principle
+from storyloom.stories.seeds import make_seed
 
-#: A write call (prefix, instructions, user message) must leave room for a short story
-#: in SmolLM2's 2048-token window: about 4 characters a token, ~1,050 tokens at most.
+#: A compact write call (prefix, instructions, user message) must leave room for a short
+#: story in a small model's window: about 4 characters a token, ~1,050 tokens at most.
 WRITE_PROMPT_CHAR_BUDGET = 4200
+
+RICH = GenerationSettings()
+COMPACT = GenerationSettings(prompt_profile="compact")
 
 
 @pytest.fixture(scope="module")
@@ -23,106 +41,204 @@ def inputs() -> StoryInputs:
     return load_inputs()
 
 
-@pytest.fixture(scope="module")
-def seed(inputs: StoryInputs) -> StorySeed:
-    return make_seed(inputs, 0, 1, name_variants=True)  # variant 1: "Ada"
+def _item(inputs: StoryInputs, index: int = 1, settings: GenerationSettings = RICH) -> ItemView:
+    draw = make_seed(inputs, 0, index, name_variants=True).to_dict()  # odd index: "Ada"
+    return ItemView(f"run/{index}", index, draw, inputs, settings, plan=premise())
 
 
-@pytest.fixture(scope="module")
-def the_premise() -> Premise:
-    return Premise.model_validate(premise())
+def _drafted(item: ItemView, text: str = "STORY TEXT", **fields: object) -> ItemView:
+    return replace(item, draft=Draft(text=text, **fields))  # type: ignore[arg-type]
 
 
-def test_shared_prefix_is_the_same_for_every_story_and_name(inputs: StoryInputs) -> None:
+def _agentic_index(inputs: StoryInputs, agentic: bool) -> int:
+    return next(
+        i for i in range(100) if make_seed(inputs, 0, i, name_variants=True).agentic is agentic
+    )
+
+
+# --- the shared prefix -------------------------------------------------------------------
+
+
+def test_rich_prefix_is_one_brief_for_every_story_name_and_role(inputs: StoryInputs) -> None:
     prefix = prompts.shared_prefix(inputs)
-    assert prefix == prompts.shared_prefix(inputs)
+    assert prefix == prompts.shared_prefix(inputs, "rich")
     assert "Wren" not in prefix  # one prefix serves every name variant
-    for section in inputs.constitution.sections:
-        assert f"## {section.title}" in prefix
-    assert "*italics*" in prefix and "User:" in prefix and "Once upon a time" in prefix
+    assert inputs.constitution.as_markdown() in prefix  # principle, why, hard case
+    for cliche in ("quiet hum of the servers", "timestamp", "Dr. Sarah Chen"):
+        assert cliche in prefix
+    assert "*italics*" in prefix and "'User:'" in prefix
+    for role in ("planner", "writer", "reviewer", "evaluator"):
+        assert role in prefix
 
 
 def test_prefix_never_names_the_character_even_if_the_description_does(
     inputs: StoryInputs,
 ) -> None:
     persona = replace(inputs.persona, description="Wren is an assistant at a pharmacy.")
-    prefix = prompts.shared_prefix(replace(inputs, persona=persona))
-    assert "Wren" not in prefix and "the character is an assistant" in prefix
+    for profile in prompts.PROFILES:
+        prefix = prompts.shared_prefix(replace(inputs, persona=persona), profile)
+        assert "Wren" not in prefix and "the character is an assistant" in prefix
 
 
-def test_plan_prompt_lists_the_draws_without_the_name(seed: StorySeed) -> None:
-    instructions, user = prompts.plan_prompt(seed, [])
-    assert seed.persona_name not in instructions + user
-    for value in seed.axes.values():
-        assert value in user
-    for slug in seed.sections:
-        assert slug.replace("-", " ") in user
-    assert "real stakes" in instructions
-    _, avoiding = prompts.plan_prompt(seed, ["The Glass Orchard"])
-    assert "- The Glass Orchard" in avoiding and "different" in avoiding
+@pytest.mark.parametrize("model", sorted(CACHE_MINIMUMS))
+def test_the_rich_prefix_is_long_enough_for_every_model_to_cache(
+    inputs: StoryInputs, model: str
+) -> None:
+    prefix = prompts.shared_prefix(inputs)
+    assert estimate_tokens(prefix) >= cache_minimum(model)
+    assert caching_off_reason(model, prefix) is None
 
 
-def test_write_prompt_asks_for_the_craft(seed: StorySeed, the_premise: Premise) -> None:
-    instructions, user = prompts.write_prompt(seed, the_premise)
-    assert "*italics*" in instructions
-    assert seed.axes["tone"] in instructions and seed.axes["point_of_view"] in instructions
-    assert "called Ada" in user  # the demo backend reads the name from here
-    assert "Length: " in user and " words." in user
-    assert the_premise.as_text() in user
-    assert "'# ' heading" in user
+def test_a_prefix_under_the_minimum_is_reported_once_with_its_reason(inputs: StoryInputs) -> None:
+    compact = prompts.shared_prefix(inputs, "compact")
+    assert cache_minimum(DEFAULT_MODEL) == 1024
+    assert prefix_below_cache_minimum(DEFAULT_MODEL, compact)
+    reason = caching_off_reason(DEFAULT_MODEL, compact)
+    assert reason is not None and "1,024" in reason and "no cache hits" in reason
+    assert cache_minimum("claude-opus-4-5-20251101") == cache_minimum("claude-haiku-4-5") == 4096
+    assert cache_minimum("llamacpp") == 0 and caching_off_reason("scripted-1", "") is None
 
 
-def test_write_prompt_uses_each_framing_guidance(inputs: StoryInputs, the_premise: Premise) -> None:
+def test_a_long_constitution_is_carried_as_principles_and_quoted_in_full_where_in_play(
+    inputs: StoryInputs, tmp_path: Path
+) -> None:
+    filler = " ".join(["The AI keeps this principle with care and attention."] * 400)
+    text = "".join(f"## Part {n}\nPrinciple {n} first.\n\n{filler}\n\n" for n in range(1, 11))
+    path = tmp_path / "long.md"
+    path.write_text(text)
+    long = load_inputs(constitution=path)
+    prefix = prompts.shared_prefix(long)
+    assert len(prefix) < len(text) / 4 and "Principle 3 first." in prefix
+    item = _item(long)
+    _, user = prompts.build("write")(item)
+    in_play = [long.constitution.section(slug) for slug in item.draw["sections"]]
+    assert all(section.body in user for section in in_play)
+
+
+def test_compact_prefix_names_sections_without_their_text(inputs: StoryInputs) -> None:
+    prefix = prompts.shared_prefix(inputs, "compact")
+    for section in inputs.constitution.sections:
+        assert f"## {section.title}" in prefix and section.body not in prefix
+    assert "*italics*" in prefix and "User:" in prefix and "Once upon a time" in prefix
+
+
+# --- each step ---------------------------------------------------------------------------
+
+
+def test_plan_prompt_lists_the_draws_without_the_name(inputs: StoryInputs) -> None:
+    item = _item(inputs)
+    for profile in (RICH, COMPACT):
+        instructions, user = prompts.build("plan")(replace(item, settings=profile))
+        assert item.draw["persona_name"] not in instructions + user
+        for value in item.draw["axes"].values():
+            if value not in ("short", "medium", "long"):
+                assert value in user, value
+
+
+def test_an_agentic_draw_asks_for_concrete_tools_and_permissions(inputs: StoryInputs) -> None:
+    agentic = _item(inputs, _agentic_index(inputs, True))
+    human = _item(inputs, _agentic_index(inputs, False))
+    assert "tools and permissions" in prompts.build("plan")(agentic)[1]
+    assert "tools and permissions" not in prompts.build("plan")(human)[1]
+
+
+def test_a_premise_retry_sees_summaries_of_the_near_premises(inputs: StoryInputs) -> None:
+    summary = "An ops agent finds a billing bug and hides it from the on-call engineer."
+    item = replace(_item(inputs), avoid=(summary,))
+    for profile in (RICH, COMPACT):
+        _, user = prompts.build("plan")(replace(item, settings=profile))
+        assert f"- {summary}" in user and "different" in user
+
+
+def test_write_prompt_asks_for_the_craft(inputs: StoryInputs) -> None:
+    item = _item(inputs)
+    instructions, user = prompts.build("write")(item)
+    assert "*italics*" in instructions and "never on a stated lesson" in instructions
+    axes = item.draw["axes"]
+    assert axes["tone"] in user and axes["point_of_view"] in user and axes["act"] in user
+    assert "called Ada" in user and "Length: " in user
+    assert Premise.model_validate(premise()).as_text() in user
+
+
+def test_compact_write_prompt_uses_each_framing_guidance(inputs: StoryInputs) -> None:
     seen = set()
-    for index in range(len(inputs.axes.values["framing"])):
-        story_seed = make_seed(inputs, 0, index, name_variants=False)
-        instructions, _ = prompts.write_prompt(story_seed, the_premise)
+    for index in range(40):
+        instructions, _ = prompts.build("write")(_item(inputs, index, COMPACT))
         seen.add(instructions.split(".")[0])
     assert len(seen) == len(inputs.axes.values["framing"])
 
 
-def test_judge_prompt_covers_sections_craft_and_findings(
-    inputs: StoryInputs, seed: StorySeed
-) -> None:
+def test_judge_is_an_evaluator_with_the_full_sections_in_play(inputs: StoryInputs) -> None:
     text = story(0)
-    instructions, user = prompts.judge_prompt(seed, inputs, text, ["truncated: stops"])
-    for name in prompts.CRAFT_CRITERIA:
+    item = _drafted(_item(inputs), text, findings=(Finding("truncated", "stops"),))
+    instructions, user = prompts.build("judge")(item)
+    assert "evaluator" in instructions and "not the writer" in instructions
+    assert "first quote the evidence" in instructions and "only then give the score" in instructions
+    for name in CRAFT_CRITERIA:
         assert name in instructions
-    assert "quote" in instructions and "pass" in instructions
-    chosen = [inputs.constitution.section(slug).title for slug in seed.sections]
-    for title in chosen:
-        assert f"## {title}" in user  # the demo backend scores these headings
-    others = [s.title for s in inputs.constitution.sections if s.title not in chosen]
-    assert not any(f"## {title}" in user for title in others)
+    chosen = [inputs.constitution.section(slug) for slug in item.draw["sections"]]
+    assert all(f"## {s.title}\n{s.body}" in user for s in chosen)
+    others = [s for s in inputs.constitution.sections if s not in chosen]
+    assert not any(f"## {s.title}" in user for s in others)
     assert "- truncated: stops" in user and user.endswith(text)
-    assert prompts.judge_criteria(seed, inputs) == [*chosen, *prompts.CRAFT_CRITERIA]
 
 
-def test_revise_prompt_lists_fixes_and_what_to_keep(seed: StorySeed, the_premise: Premise) -> None:
-    judged = Critique.model_validate(critique(verdict="revise", score=4, notes=("Show her fear",)))
-    judged.scores[0].score = 2
-    instructions, user = prompts.revise_prompt(
-        seed, the_premise, "STORY TEXT", judged, ["no_monologue: add thought"]
-    )
+def test_review_reads_the_full_text_of_each_section_in_play(inputs: StoryInputs) -> None:
+    item = _drafted(_item(inputs), critique={"scores": [{"criterion": "shows_why", "score": 2,
+                    "evidence": "q", "reasoning": "no reasons given"}]})  # fmt: skip
+    instructions, user = prompts.build("review")(item)
+    assert "reviewer" in instructions and "full text" in instructions
+    for slug in item.draw["sections"]:
+        section = inputs.constitution.section(slug)
+        assert section.body in user  # the reasons and the hard case, not only the principle
+    assert "shows_why: 2/5. no reasons given" in user and user.endswith("STORY TEXT")
+
+
+def test_rewrite_carries_the_review_and_the_section_text(inputs: StoryInputs) -> None:
+    title = inputs.constitution.section(make_seed(inputs, 0, 1, name_variants=True).sections[0])
+    review = {
+        "sections": [{"section": title.title, "requires_here": "say it was her error",
+                      "shortfalls": "the monologue never weighs the cost of hiding it"}],
+        "monologue": "let her feel the pull of the easy excuse first",
+        "keep": "the kitchen scene",
+    }  # fmt: skip
+    critique = {"scores": [], "revision_notes": ["Show her fear"]}
+    item = _drafted(_item(inputs), review=review, critique=critique,
+                    findings=(Finding("no_monologue", "add thought"),))  # fmt: skip
+    instructions, user = prompts.build("revise")(item)
+    assert "deliberation carry the reasons" in instructions and "*italics*" in instructions
+    assert title.body in user
+    expected = ("say it was her error", "never weighs the cost", "pull of the easy excuse",
+                "the kitchen scene", "- Show her fear", "- no_monologue: add thought")  # fmt: skip
+    assert all(line in user for line in expected)
+    assert "called Ada" in user and user.endswith("STORY TEXT")
+
+
+def test_compact_rewrite_lists_fixes_and_what_to_keep(inputs: StoryInputs) -> None:
+    critique = {
+        "scores": [{"criterion": "shows_why", "score": 4}, {"criterion": "Honesty", "score": 2}],
+        "revision_notes": ["Show her fear"],
+    }
+    item = _drafted(_item(inputs, settings=COMPACT), critique=critique)
+    instructions, user = prompts.build("revise")(item)
     assert "keep" in instructions.lower() and "*italics*" in instructions
-    assert "- Show her fear" in user and "- no_monologue: add thought" in user
-    assert "Keep what already works: shows_why, psychological_health, not_preachy." in user
-    assert "honesty" not in user.split("Keep what already works:")[1].split("\n")[0]
-    assert "called Ada" in user and "Length: " in user and user.endswith("STORY TEXT")
+    assert "- Show her fear" in user and "Keep what already works: shows_why." in user
+    _, bare = prompts.build("revise")(_drafted(_item(inputs, settings=COMPACT)))
+    assert "- bring it closer to the constitution" in bare
 
 
-def test_revise_prompt_without_critique_still_says_what_to_do(
-    seed: StorySeed, the_premise: Premise
-) -> None:
-    _, user = prompts.revise_prompt(seed, the_premise, "S", None, [])
-    assert "- bring it closer to the constitution" in user
-    assert "Keep what already works" not in user
-
-
-def test_write_prompt_fits_a_small_model_context(inputs: StoryInputs, the_premise: Premise) -> None:
+def test_compact_write_prompt_fits_a_small_model_context(inputs: StoryInputs) -> None:
     longest = 0
+    prefix = prompts.shared_prefix(inputs, "compact")
     for index in range(40):
-        story_seed = make_seed(inputs, 3, index, name_variants=False)
-        instructions, user = prompts.write_prompt(story_seed, the_premise)
-        longest = max(longest, len(prompts.shared_prefix(inputs)) + len(instructions) + len(user))
+        instructions, user = prompts.build("write")(_item(inputs, index, COMPACT))
+        longest = max(longest, len(prefix) + len(instructions) + len(user))
     assert longest < WRITE_PROMPT_CHAR_BUDGET
+
+
+def test_principles_are_the_first_paragraph_and_long_ones_are_cut(inputs: StoryInputs) -> None:
+    honesty = inputs.constitution.section("honesty")
+    assert principle(honesty).startswith("The AI tells the truth")
+    assert "Why it holds" not in principle(honesty)
+    long = replace(honesty, body="word " * 500)
+    assert principle(long).endswith("...") and len(principle(long)) < 700

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
+from itertools import combinations
+from pathlib import Path
 
 import pytest
 
 from storyloom.stories.coverage import (
+    AGENTIC,
     PERSONA,
     SECTIONS,
     coverage,
     distinct_premises,
     worst_deviation,
 )
-from storyloom.stories.inputs import StoryInputs, load_inputs
-from storyloom.stories.seeds import StorySeed, make_seed, persona_names, plan_seeds
+from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sample_path
+from storyloom.stories.seeds import (
+    StorySeed,
+    allowed_values,
+    make_seed,
+    persona_names,
+    plan_seeds,
+    section_candidates,
+)
 
 RUN_SEEDS = (0, 1, 7, 12345, 2**40)
 PREFIXES = (*range(1, 120), 199, 333, 500, 641, 1000)
@@ -37,38 +48,93 @@ def _worst_over_prefixes(
     return worst
 
 
+#: Dimensions drawn on their own stream: within one of fair share over any prefix. The
+#: others depend on a parent draw and are balanced within each parent value (below).
+DEPENDENT = {"point_of_view", SECTIONS, AGENTIC}
+
+
 @pytest.mark.parametrize("run_seed", RUN_SEEDS)
 def test_every_prefix_is_within_one_of_fair_share(inputs: StoryInputs, run_seed: int) -> None:
     seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
     worst = _worst_over_prefixes(seeds, inputs, (inputs.persona.name,))
-    assert set(worst) == {*inputs.axes.values, SECTIONS, PERSONA}
-    assert all(value < 1.0 for value in worst.values()), worst
+    assert set(worst) == {*inputs.axes.values, SECTIONS, PERSONA, AGENTIC}
+    independent = {k: v for k, v in worst.items() if k not in DEPENDENT}
+    assert all(value < 1.0 for value in independent.values()), independent
+
+
+def _within_one_per_parent(
+    seeds: list[StorySeed], parent: str, options: dict[str, tuple[str, ...]], picked: object
+) -> None:
+    """Among the seeds with each parent value, every option is within one of its share,
+    over every prefix."""
+    for prefix in PREFIXES:
+        by_parent: dict[str, Counter[str]] = {}
+        totals: Counter[str] = Counter()
+        for seed in seeds[:prefix]:
+            value = seed.axes[parent]
+            totals[value] += 1
+            by_parent.setdefault(value, Counter()).update(picked(seed))  # type: ignore[operator]
+        for value, counts in by_parent.items():
+            share = totals[value] * len(picked(seeds[0])) / len(options[value])  # type: ignore[operator]
+            for option in options[value]:
+                assert abs(counts[option] - share) < 1.0, (prefix, value, option)
 
 
 @pytest.mark.parametrize("run_seed", RUN_SEEDS[:3])
-def test_name_variants_keep_balance_within_one_group(inputs: StoryInputs, run_seed: int) -> None:
-    names = persona_names(inputs, name_variants=True)
-    seeds = plan_seeds(inputs, run_seed, 900, name_variants=True)
-    worst = _worst_over_prefixes(seeds, inputs, names)
-    assert worst[PERSONA] < 1.0
-    assert all(value < len(names) for value in worst.values()), worst
+def test_sections_are_balanced_within_each_dilemma(inputs: StoryInputs, run_seed: int) -> None:
+    seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
+    mapping = {d: section_candidates(inputs, d) for d in inputs.axes.values["dilemma"]}
+    assert all(set(seed.sections) <= set(mapping[seed.axes["dilemma"]]) for seed in seeds)
+    _within_one_per_parent(seeds, "dilemma", mapping, lambda seed: seed.sections)
 
 
-def test_sections_in_a_story_are_distinct_for_every_count(inputs: StoryInputs) -> None:
+@pytest.mark.parametrize("run_seed", RUN_SEEDS[:3])
+def test_never_together_pairs_are_never_drawn_and_the_rest_stay_balanced(
+    inputs: StoryInputs, run_seed: int
+) -> None:
+    seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
+    second_person = "second person, addressed to the AI"
+    assert not [s for s in seeds if s.axes["point_of_view"] == second_person
+                and s.axes["framing"] in ("diary entries", "letters")]  # fmt: skip
+    assert any(s.axes["point_of_view"] == second_person for s in seeds)
+    options = {
+        framing: allowed_values(inputs, "point_of_view", {"framing": framing})
+        for framing in inputs.axes.values["framing"]
+    }
+    _within_one_per_parent(seeds, "framing", options, lambda seed: (seed.axes["point_of_view"],))
+
+
+def test_a_third_of_the_default_draws_are_agentic(inputs: StoryInputs) -> None:
+    settings = inputs.axes.values["setting"]
+    assert len(inputs.axes.agentic) * 3 >= len(settings)
+    seeds = plan_seeds(inputs, 0, 1000, name_variants=False)
+    agentic = sum(seed.agentic for seed in seeds)
+    assert agentic >= 333, agentic
+    assert all(seed.agentic == (seed.axes["setting"] in inputs.axes.agentic) for seed in seeds)
+
+
+def test_without_a_mapping_sections_in_a_story_are_distinct_for_every_count(
+    inputs: StoryInputs,
+) -> None:
     slugs = inputs.constitution.slugs
+    unmapped = replace(inputs.axes, dilemma_sections={})
     for per_story in range(1, len(slugs) + 1):
-        custom = replace(inputs, axes=replace(inputs.axes, sections_per_story=per_story))
+        custom = replace(inputs, axes=replace(unmapped, sections_per_story=per_story))
         seeds = plan_seeds(custom, 3, 200, name_variants=False)
         assert all(len(set(seed.sections)) == per_story for seed in seeds)
         worst = worst_deviation(coverage(seeds[:137], custom, (inputs.persona.name,)))
         assert worst[SECTIONS] < 1.0
 
 
-def test_section_pairs_vary_across_the_run(inputs: StoryInputs) -> None:
+def test_section_pairs_cover_every_pair_each_dilemma_allows(inputs: StoryInputs) -> None:
     seeds = plan_seeds(inputs, 0, 1000, name_variants=False)
     pairs = {frozenset(seed.sections) for seed in seeds}
-    slugs = len(inputs.constitution.slugs)
-    assert len(pairs) == slugs * (slugs - 1) // 2
+    allowed = {
+        frozenset(pair)
+        for dilemma in inputs.axes.values["dilemma"]
+        for pair in combinations(section_candidates(inputs, dilemma), 2)
+    }
+    assert pairs == allowed
 
 
 def test_seeds_are_deterministic_and_independent_of_order(inputs: StoryInputs) -> None:
@@ -121,3 +187,46 @@ def test_negative_index_is_refused(inputs: StoryInputs) -> None:
         make_seed(inputs, 0, -1, name_variants=False)
     with pytest.raises(ValueError, match="must be >= 0"):
         plan_seeds(inputs, 0, -3, name_variants=False)
+
+
+def test_a_constitution_the_mapping_does_not_name_draws_from_all_its_sections(
+    tmp_path: Path,
+) -> None:
+    own = tmp_path / "own.md"
+    own.write_text("## Candour\nSay what is true.\n\n## Restraint\nDo less.\n\n## Warmth\nCare.\n")
+    inputs = load_inputs(constitution=own)
+    assert inputs.axes.dilemma_sections == {}
+    seeds = plan_seeds(inputs, 0, 30, name_variants=False)
+    assert {slug for seed in seeds for slug in seed.sections} == {"candour", "restraint", "warmth"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[dilemma_sections]\n"a user in crisis late at night" = ["honesty", "candour"]\n',
+            "names section 'candour'",
+        ),
+        (
+            '[dilemma_sections]\n"a user in crisis late at night" = ["honesty"]\n',
+            "each story needs sections_per_story = 2",
+        ),
+        ('[[never_together]]\ntone = ["lyrical"]\nmood = ["dark"]\n', "unknown axis 'mood'"),
+        (
+            '[[never_together]]\ntone = ["lyrical", "melancholy", "quiet literary", "warm and '
+            'hopeful", "tense thriller", "gentle humour", "spare and clinical", "wry and '
+            'understated"]\nlength = ["short"]\n',
+            "leaves no 'tone' value",
+        ),
+    ],
+)
+def test_bad_mappings_and_pairs_are_one_line_naming_the_file(
+    tmp_path: Path, extra: str, message: str
+) -> None:
+    shipped = sample_path("axes").read_text()
+    kept = shipped.split("[[never_together]]")[0]
+    axes = tmp_path / "axes.toml"
+    axes.write_text(kept + extra)
+    with pytest.raises(InputError, match=message) as caught:
+        load_inputs(axes=axes)
+    assert str(caught.value).startswith(str(axes)) and "\n" not in str(caught.value)

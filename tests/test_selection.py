@@ -10,8 +10,8 @@ from storyloom.stories.models import Critique
 from storyloom.stories.selection import (
     choose_better_draft,
     criterion_key,
-    critique_passes,
     draft_rank,
+    meets_pass_rule,
     regressions,
 )
 
@@ -134,11 +134,31 @@ def test_accepts_parsed_critiques() -> None:
     assert choose_better_draft(before, after, length_band=BAND).keep == "previous"
 
 
-def test_critique_passes_needs_verdict_scores_and_clean_gates() -> None:
-    good = Critique.model_validate(draft({"Honesty": 3})["critique"])
-    assert critique_passes(good, [])
-    assert not critique_passes(good, [{"kind": "truncated"}])
-    low = Critique.model_validate(draft({"Honesty": 2})["critique"])
-    assert not critique_passes(low, [])
-    revise = Critique.model_validate(draft({"Honesty": 5}, verdict="revise")["critique"])
-    assert not critique_passes(revise, [])
+def test_a_drop_of_more_than_one_point_is_a_regression_even_when_it_still_passes() -> None:
+    before = draft({"Honesty": 5, "shows_why": 3})
+    after = draft({"Honesty": 3, "shows_why": 5})
+    choice = choose_better_draft(before, after, length_band=BAND)
+    assert choice.keep == "previous" and choice.reasons == ("honesty fell from 5 to 3",)
+
+
+def test_pass_scores_per_criterion_decide_what_counts_as_failing() -> None:
+    strict = {"honesty": 4, "shows_why": 3}
+    before = draft({"Honesty": 4, "shows_why": 3})
+    after = draft({"Honesty": 3, "shows_why": 4})  # still 3+ but under honesty's 4
+    assert regressions(before, after, length_band=BAND) == []
+    assert regressions(before, after, length_band=BAND, pass_scores=strict) == [
+        "honesty fell from 4 to 3"
+    ]
+
+
+def test_the_pass_rule_needs_every_criterion_at_its_score_and_clean_gates() -> None:
+    rule = {"honesty": 4, "shows_why": 3}
+    good = draft({"Honesty": 4, "shows_why": 3})["critique"]
+    assert meets_pass_rule(good, rule, [])
+    assert not meets_pass_rule(good, rule, [{"kind": "truncated"}])
+    assert not meets_pass_rule(draft({"Honesty": 3, "shows_why": 5})["critique"], rule, [])
+    missing = draft({"Honesty": 5})["critique"]
+    assert not meets_pass_rule(missing, rule, [])
+    invented = draft({"Honesty": 5, "shows_why": 4, "vibes": 1})["critique"]
+    assert meets_pass_rule(invented, rule, [])  # an invented criterion counts for nothing
+    assert not meets_pass_rule(None, rule, [])
