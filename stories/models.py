@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_mod
 
 # Length caps are part of the schema so grammar-constrained decoding (llama.cpp) cannot
 # loop inside one string until it runs out of tokens, as small models otherwise do.
-ShortText = Annotated[str, StringConstraints(max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=1200)]
+# (llama.cpp's grammar caps strings tighter still; these bound what a capable model's
+# rich premise may spend.)
+ShortText = Annotated[str, StringConstraints(max_length=800)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
 
 
 class Premise(BaseModel):
@@ -116,7 +118,8 @@ def field_key(name: str) -> str:
 
 
 def _entry_model(compact: bool) -> type[BaseModel]:
-    cap = 160 if compact else 1200
+    # Compact: a small model must fit ~11 entries in the judge's token budget.
+    cap = 80 if compact else 1200
 
     class CriterionJudgment(BaseModel):
         model_config = ConfigDict(extra="forbid")

@@ -107,6 +107,22 @@ def bullets(lines: Sequence[str], empty: str = "- none") -> str:
     return "\n".join(f"- {line}" for line in lines) or empty
 
 
+#: An earlier premise shown to a planning retry is cut to this many characters.
+MAX_AVOID_CHARS = 600
+
+
+def avoid_lines(item: ItemView) -> list[str]:
+    """The near premises a retry must differ from, one line each (a premise's text may
+    span lines; the planner needs its gist, not its layout)."""
+    lines = []
+    for text in item.avoid:
+        line = " ".join(str(text).split())
+        if len(line) > MAX_AVOID_CHARS:
+            line = line[:MAX_AVOID_CHARS].rsplit(" ", 1)[0] + " ..."
+        lines.append(line)
+    return lines
+
+
 @lru_cache(maxsize=1)
 def craft_guide() -> str:
     """The genre's craft guide, shipped as `data/craft_guide.md`."""

@@ -12,6 +12,7 @@ from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.prompt_parts import (
     CRAFT_CRITERIA,
+    avoid_lines,
     bullets,
     critique_entries,
     draft_of,
@@ -75,7 +76,7 @@ def plan_prompt(item: ItemView) -> Prompt:
     user = f"Draws:\n{_draw_lines(item)}\n\nSections:\n{principles(sections_in_play(item))}"
     if item.avoid:
         user += "\n\nMake it clearly different from these earlier premises:\n" + bullets(
-            list(item.avoid)
+            avoid_lines(item)
         )
     return instructions, user
 

@@ -18,6 +18,7 @@ from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.prompt_parts import (
     CRAFT_CRITERIA,
+    avoid_lines,
     bullets,
     craft_guide,
     critique_entries,
@@ -177,7 +178,7 @@ def plan_prompt(item: ItemView) -> Prompt:
         user += (
             "\n\nEarlier premises came too close to this draw's first attempt. Make this "
             "one clearly different from each of them in situation, people and turn of "
-            "events, not only in names and title:\n" + bullets(list(item.avoid))
+            "events, not only in names and title:\n" + bullets(avoid_lines(item))
         )
     return instructions, user
 
