@@ -144,10 +144,12 @@ def test_an_agentic_draw_asks_for_concrete_tools_and_permissions(inputs: StoryIn
 
 def test_a_premise_retry_sees_summaries_of_the_near_premises(inputs: StoryInputs) -> None:
     summary = "An ops agent finds a billing bug and hides it from the on-call engineer."
-    item = replace(_item(inputs), avoid=(summary,))
+    near = Premise.model_validate(premise("The Quiet Ledger")).as_text()  # spans lines
+    item = replace(_item(inputs), avoid=(summary, near))
     for profile in (RICH, COMPACT):
         _, user = prompts.build("plan")(replace(item, settings=profile))
         assert f"- {summary}" in user and "different" in user
+        assert "- Title: The Quiet Ledger Logline: " in user  # one line per near premise
 
 
 def test_write_prompt_asks_for_the_craft(inputs: StoryInputs) -> None:
