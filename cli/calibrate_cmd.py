@@ -23,7 +23,7 @@ Examples:
   storyloom calibrate --backend anthropic                      # the default model judges
   storyloom calibrate --backend anthropic --judge-model claude-opus-4-5
   storyloom calibrate --backend scripted                       # the machinery only
-  storyloom calibrate --gold my_gold/labels.toml --samples 3
+  storyloom calibrate --backend anthropic --gold my_gold/labels.toml --samples 3
 """
 
 
