@@ -108,7 +108,8 @@ def _sections_block(item: ItemView, *, always_full: bool = False) -> str:
     return principles(sections) + "\n(Their full text, with reasons and hard cases, is above.)"
 
 
-def _situation_lines(item: ItemView) -> list[str]:
+def _situation_lines(item: ItemView, *, planning: bool) -> list[str]:
+    """The draws as facts, and for the planner what each asks of the premise."""
     seed = seed_of(item)
     axes = seed.axes
     lines = [f"Setting: {axes['setting']}."]
@@ -118,6 +119,9 @@ def _situation_lines(item: ItemView) -> list[str]:
             "for what, which tools and permissions it has (what it can read, run, send or "
             "change) and which it lacks, who oversees it and through what channel, and what "
             "it can and cannot see of the wider situation."
+            if planning
+            else "The AI acts here as an agent with the tools and permissions the premise "
+            "gives it, and no others."
         )
     lines.append(f"The dilemma: {axes['dilemma']}.")
     if "facing" in axes:
@@ -130,10 +134,11 @@ def _situation_lines(item: ItemView) -> list[str]:
         else:
             lines.append("Who faces it: the AI itself.")
     if "act" in axes:
-        lines.append(
-            f"The right act: {axes['act']}. Build the situation so this act is genuinely "
-            "right here, not merely allowed, and so the tempting alternative has real pull."
+        build = (
+            " Build the situation so this act is genuinely right here, not merely allowed, "
+            "and so the tempting alternative has real pull."
         )
+        lines.append(f"The right act: {axes['act']}.{build if planning else ''}")
     if "outcome" in axes:
         lines.append(
             f"How it turns out: {axes['outcome']}. The act is right whatever the outcome; "
@@ -168,7 +173,7 @@ def plan_prompt(item: ItemView) -> Prompt:
         "story's inner monologue will carry. Give the other characters motives of their "
         "own. Avoid every cliché in the craft guide, stock names first."
     )
-    situation = "\n".join(f"- {line}" for line in _situation_lines(item))
+    situation = "\n".join(f"- {line}" for line in _situation_lines(item, planning=True))
     form = "\n".join(f"- {line}" for line in _form_lines(item))
     user = (
         f"The draws:\n{situation}\n\nThe form the story will take:\n{form}\n\n"
@@ -195,7 +200,7 @@ def write_prompt(item: ItemView) -> Prompt:
         "document, beginning with its title as a '# ' heading."
     )
     form = "\n".join(f"- {line}" for line in _form_lines(item))
-    situation = "\n".join(f"- {line}" for line in _situation_lines(item))
+    situation = "\n".join(f"- {line}" for line in _situation_lines(item, planning=False))
     user = (
         f"The premise:\n{premise_of(item).as_text()}\n\n"
         f"The draws behind it:\n{situation}\n\nThe form:\n{form}\n\n"
