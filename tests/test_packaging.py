@@ -44,6 +44,9 @@ def test_wheel_holds_every_subpackage_and_nothing_bare(tmp_path: Path) -> None:
     for package in packages:
         assert f"{package.replace('.', '/')}/__init__.py" in names
     assert "storyloom/stories/data/constitution.md" in names
+    assert "storyloom/stories/data/craft_guide.md" in names
+    assert "storyloom/stories/data/gold/labels.toml" in names  # `storyloom calibrate`'s gold set
+    assert "storyloom/stories/data/gold/clean-01-refund.md" in names
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {
         "storyloom",
