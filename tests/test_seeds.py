@@ -50,7 +50,7 @@ def _worst_over_prefixes(
 
 #: Dimensions drawn on their own stream: within one of fair share over any prefix. The
 #: others depend on a parent draw and are balanced within each parent value (below).
-DEPENDENT = {"point_of_view", SECTIONS, AGENTIC}
+DEPENDENT = {"point_of_view", "act", SECTIONS, AGENTIC}
 
 
 @pytest.mark.parametrize("run_seed", RUN_SEEDS)
@@ -230,3 +230,15 @@ def test_bad_mappings_and_pairs_are_one_line_naming_the_file(
     with pytest.raises(InputError, match=message) as caught:
         load_inputs(axes=axes)
     assert str(caught.value).startswith(str(axes)) and "\n" not in str(caught.value)
+
+
+def test_no_draw_breaks_any_never_together_rule(inputs: StoryInputs) -> None:
+    assert len(inputs.axes.never_together) == 2
+    seeds = plan_seeds(inputs, 1, 1000, name_variants=False)
+    for rule in inputs.axes.never_together:
+        broken = [
+            s
+            for s in seeds
+            if s.axes[rule.axis] in rule.values and s.axes[rule.parent] in rule.parent_values
+        ]
+        assert broken == [], rule
