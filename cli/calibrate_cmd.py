@@ -74,7 +74,10 @@ def calibrate(
     try:
         kind = get_kind(kind_name)
         inputs = kind.load_inputs({}).value
-        gold = load_gold(labels or gold_labels_path(), inputs.constitution.slugs)
+        constitution = getattr(inputs, "constitution", None)
+        if constitution is None or "judge" not in kind.tasks:
+            raise ValueError(f"kind {kind_name!r} has no constitution-grounded judge to calibrate")
+        gold = load_gold(labels or gold_labels_path(), constitution.slugs)
     except (InputError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     try:
