@@ -153,6 +153,7 @@ class StoryKind(CorpusKind):
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )
     report_profile: ClassVar[ReportProfile] = ReportProfile(figures=rewrite_figures)
+    plan_field: ClassVar[str] = "premise"
     #: The faithful rewrite: every story is reviewed against the full text of its
     #: sections and rewritten once, then judged again (`--rewrite on-fail` turns it off).
     default_rewrite: ClassVar[RewriteMode] = "always"
@@ -165,7 +166,14 @@ class StoryKind(CorpusKind):
         )
         self.gates = STORY_GATES
         self.tasks = {
-            "plan": Task("plan", prompts.build("plan"), _parse_premise, Premise, "plan_max_tokens"),
+            "plan": Task(
+                "plan",
+                prompts.build("plan"),
+                _parse_premise,
+                Premise,
+                "plan_max_tokens",
+                rejects_as="invalid_premise",
+            ),
             "write": Task("write", prompts.build("write"), _parse_story),
             "review": Task(
                 "review",
@@ -182,6 +190,7 @@ class StoryKind(CorpusKind):
                 self.judgment_schema,
                 "judge_max_tokens",
                 "judge_temperature",
+                rejects_as="invalid_critique",
             ),
             "revise": Task("revise", prompts.build("revise"), _parse_story),
         }
@@ -319,7 +328,8 @@ class StoryKind(CorpusKind):
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
         """Beside the draw and plan: the first draft's scores and the final ones, so
-        `storyloom stats` can show what the rewrite changed."""
+        `storyloom stats` can show what the rewrite changed (the workflow adds
+        `revisions`, `first_pass` and `gate_findings` for every kind)."""
         seed = seed_of(item)
         premise = dict(item.plan) if item.plan else None
         critique = best.critique if best else None
@@ -335,10 +345,7 @@ class StoryKind(CorpusKind):
             "premise": premise,
             "first_scores": critique_scores(first.critique) if first and first.critique else {},
             "scores": critique_scores(critique) if critique else {},
-            "first_pass": first.passed if first else None,
             "rewrite_kept": bool(best and best.round > 0),
-            "revisions": max((draft.round for draft in item.drafts), default=0),
-            "gate_findings": [finding.kind for finding in best.findings] if best else [],
             "words": len(words(best.text)) if best else 0,
             "monologue_share": round(monologue_share(best.text), 4) if best else 0.0,
         }

@@ -222,7 +222,8 @@ def test_metadata_keeps_first_and_final_scores(kind: StoryKind) -> None:
     final = Draft("final", critique=final_critique, passed=True, round=1)
     meta = kind.metadata(replace(item, plan=None, drafts=(first, final)), final)
     assert meta["first_scores"]["texture"] == 2 and meta["scores"]["texture"] == 5
-    assert meta["rewrite_kept"] and meta["revisions"] == 1 and meta["first_pass"] is False
+    assert meta["rewrite_kept"]
+    meta |= {"revisions": 1, "first_pass": False}  # what the workflow adds to every record
     figures = kind.report_profile.figures
     assert figures is not None
     tables = figures([{"metadata": meta}], [])

@@ -26,8 +26,8 @@ def test_json_coverage_is_within_one_of_fair_share() -> None:
     data = run_json("-n", 1000, "--seed", 3, "--coverage-only")
     assert data["count"] == 1000 and "seeds" not in data
     assert data["distinct_premises"] == 1000
-    # Point of view, act, sections and the agentic share depend on another draw
-    # (framing, facing, dilemma, setting) and are balanced within each of its values (tests/test_seeds.py).
+    # Point of view, act, sections and the agentic share depend on another draw (framing,
+    # facing, dilemma, setting), balanced within each of its values (tests/test_seeds.py).
     dependent = {"point_of_view", "act", "constitution section", "agentic setting"}
     independent = {k: v for k, v in data["max_deviation"].items() if k not in dependent}
     assert all(value < 1.0 for value in independent.values()), independent
