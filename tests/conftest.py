@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from story_samples import LazyReply, in_order
 
 from storyloom.backends.base import Backend
 from storyloom.backends.scripted import Reply, ScriptedBackend
@@ -29,7 +30,9 @@ def story_inputs() -> StoryInputs:
 
 @pytest.fixture
 def scripted() -> Callable[..., ScriptedBackend]:
-    def make(*replies: Reply, **kwargs: object) -> ScriptedBackend:
+    def make(*replies: Reply | LazyReply, **kwargs: object) -> ScriptedBackend:
+        if any(callable(reply) for reply in replies):  # a judgment made for its request
+            return ScriptedBackend(responder=in_order(*replies), **kwargs)  # type: ignore[arg-type]
         return ScriptedBackend(replies, **kwargs)  # type: ignore[arg-type]
 
     return make

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fast_retry import FAST_RETRY
-from story_samples import critique, premise, story
+from story_samples import critique, in_order, premise, review, story
 
 from storyloom.backends.base import Completion, PermanentBackendError, TransientBackendError
 from storyloom.backends.demo import demo_reply
@@ -66,13 +66,15 @@ def test_failing_story_is_revised_then_passes(make_run, scripted) -> None:
         premise(),
         story(1),
         critique("revise", 2, ("show her reasoning",)),
+        review(),
         story(2),
         critique("pass"),
     )
     run_dir, report = run(make_run, backend)
 
-    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
-    assert "show her reasoning" in backend.requests[3].messages[-1].content
+    assert purposes(backend) == ["plan", "write", "judge", "review", "revise", "judge"]
+    revise = backend.requests[4].messages[-1].content
+    assert "show her reasoning" in revise and "never weighs the cost" in revise
     [document] = lines(run_dir.corpus_path)
     assert document["metadata"]["revisions"] == 1
     assert document["metadata"]["first_pass"] is False
@@ -82,10 +84,12 @@ def test_failing_story_is_revised_then_passes(make_run, scripted) -> None:
 def test_story_still_failing_after_max_revisions_is_rejected_with_reasons(
     make_run, scripted
 ) -> None:
-    backend = scripted(premise(), story(1), critique("revise", 2), story(2), critique("revise", 2))
+    backend = scripted(
+        premise(), story(1), critique("revise", 2), review(), story(2), critique("revise", 2)
+    )
     run_dir, report = run(make_run, backend, max_revisions=1)
 
-    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
+    assert purposes(backend) == ["plan", "write", "judge", "review", "revise", "judge"]
     assert lines(run_dir.corpus_path) == []
     [rejected] = lines(run_dir.rejected_path)
     assert rejected["reason"] == "max_revisions"
@@ -143,10 +147,12 @@ def test_premise_too_close_to_an_earlier_one_is_planned_again(make_run, scripted
 def test_rewrite_always_keeps_the_better_draft_when_the_revision_is_worse(
     make_run, scripted
 ) -> None:
-    backend = scripted(premise(), story(1), critique("pass", 5), story(2), critique("revise", 2))
+    backend = scripted(
+        premise(), story(1), critique("pass", 5), review(), story(2), critique("revise", 2)
+    )
     run_dir, _ = run(make_run, backend, rewrite="always")
 
-    assert purposes(backend) == ["plan", "write", "judge", "revise", "judge"]
+    assert purposes(backend) == ["plan", "write", "judge", "review", "revise", "judge"]
     [document] = lines(run_dir.corpus_path)
     assert story(1).split("\n\n")[1] in document["text"]
     assert story(2).split("\n\n")[1] not in document["text"]
@@ -247,7 +253,7 @@ def test_truncated_structured_reply_rejects_the_story_instead_of_sticking(
 def test_failed_extra_round_keeps_a_story_that_already_passed(
     make_run, scripted, failure: object
 ) -> None:
-    replies = [premise(), story(1), critique("pass", 5)]
+    replies = [premise(), story(1), critique("pass", 5), review()]
     replies += [failure] if isinstance(failure, PermanentBackendError) else [story(2), failure]
     run_dir, report = run(make_run, scripted(*replies), rewrite="always")
     assert report.emitted == 1
@@ -259,7 +265,7 @@ class _TimesOutOnce(ScriptedBackend):
     """A backend whose client raises its own TimeoutError once (not a mapped error)."""
 
     def __init__(self, *replies: Any) -> None:
-        super().__init__(replies)
+        super().__init__(responder=in_order(*replies))
         self.timed_out = False
 
     async def complete(self, request: Any) -> Any:
