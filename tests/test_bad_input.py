@@ -134,8 +134,8 @@ INPUT_CASES: list[tuple[str, Callable[[Path], list[str | Path]], str]] = [
     ),
     (
         "an empty axis",
-        lambda d: ["--axes", write(d, "a.toml", _with_empty_setting())],
-        "a.toml: axis 'setting' is empty",
+        lambda d: ["--axes", write(d, "a.toml", _with_empty_axis("theme"))],
+        "a.toml: axis 'theme' is empty",
     ),
     (
         "unknown axis key",
@@ -145,13 +145,15 @@ INPUT_CASES: list[tuple[str, Callable[[Path], list[str | Path]], str]] = [
 ]
 
 
-def _with_empty_setting() -> bytes:
+def _with_empty_axis(axis: str) -> bytes:
+    """(Not `setting`: the agentic settings join it, so an empty list of the others is
+    a valid axes file.)"""
     lines = sample_path("axes").read_text().splitlines()
     kept: list[str] = []
     skipping = False
     for line in lines:
-        if line.startswith("setting ="):
-            kept.append("setting = []")
+        if line.startswith(f"{axis} ="):
+            kept.append(f"{axis} = []")
             skipping = not line.rstrip().endswith("]")
             continue
         if skipping:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from messages_api_server import MessagesAPIServer, RecordedRequest
+from story_samples import purpose_and_hints
 
 from storyloom.backends.base import CompletionRequest, Message, PermanentBackendError, Usage
 from storyloom.backends.batch import BatchBackend
@@ -37,10 +38,11 @@ def demo_over_http(record: RecordedRequest) -> Any:
     """The scripted demo's replies, chosen by what the request asks for."""
     last = record.body["messages"][-1]["content"]
     text = last if isinstance(last, str) else json.dumps(last)
-    properties = (record.schema or {}).get("properties", {})
-    purpose = "judge" if "verdict" in properties else "plan" if "logline" in properties else "write"
+    purpose, hints = purpose_and_hints(record.schema)
     return demo_reply(
-        CompletionRequest(messages=(Message("user", text),), max_tokens=64, purpose=purpose)
+        CompletionRequest(
+            messages=(Message("user", text),), max_tokens=64, purpose=purpose, metadata=hints
+        )
     )
 
 

@@ -219,7 +219,7 @@ def test_fault_plan_parses_the_environment_spelling() -> None:
 def test_cli_summary_counts_each_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "STORYLOOM_FAULTS",
-        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.05,hang=0.05,seed=4,"
+        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.05,hang=0.05,seed=3,"
         "long_text_chars=20000",
     )
     result = CliRunner().invoke(

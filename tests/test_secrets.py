@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from messages_api_server import Fault, MessagesAPIServer, RecordedRequest
+from story_samples import purpose_and_hints
 
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.demo import demo_reply
@@ -32,10 +33,10 @@ def demo_over_http(record: RecordedRequest) -> Any:
     body = record.body
     last = body["messages"][-1]["content"]
     text = last if isinstance(last, str) else json.dumps(last)
-    schema = record.schema or {}
-    properties = schema.get("properties", {})
-    purpose = "judge" if "verdict" in properties else "plan" if "logline" in properties else "write"
-    request = CompletionRequest(messages=(Message("user", text),), max_tokens=64, purpose=purpose)
+    purpose, hints = purpose_and_hints(record.schema)
+    request = CompletionRequest(
+        messages=(Message("user", text),), max_tokens=64, purpose=purpose, metadata=hints
+    )
     return demo_reply(request)
 
 

@@ -103,3 +103,15 @@ def schema_keys(schema: dict[str, Any], field: str) -> list[str]:
     if "$ref" in node:
         node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
     return list(node.get("required") or node.get("properties") or [])
+
+
+def purpose_and_hints(schema: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """What a request over HTTP asked for, read from its schema alone (the API never
+    sees the request's metadata): the task, and the hints the story kind's fake replies
+    need (the criteria or sections its per-item schema names)."""
+    properties = (schema or {}).get("properties", {})
+    if "criteria" in properties:
+        return "judge", {"criteria": schema_keys(schema or {}, "criteria")}
+    if "monologue" in properties:
+        return "review", {"sections": schema_keys(schema or {}, "sections")}
+    return ("plan" if "logline" in properties else "write"), {}
