@@ -17,7 +17,7 @@ import random
 import re
 
 from storyloom.backends.base import CompletionRequest
-from storyloom.backends.scripted import Reply, ScriptedBackend
+from storyloom.backends.scripted import Reply, Responder, ScriptedBackend
 
 _WORDS = tuple(
     (
@@ -92,6 +92,6 @@ def demo_reply(request: CompletionRequest) -> Reply:
     return _story(rng, request)
 
 
-def demo_backend() -> ScriptedBackend:
+def demo_backend(responder: Responder | None = None) -> ScriptedBackend:
     delay = float(os.environ.get("STORYLOOM_SCRIPTED_DELAY", "0") or 0)
-    return ScriptedBackend(responder=demo_reply, model="scripted-demo", delay=delay)
+    return ScriptedBackend(responder=responder or demo_reply, model="scripted-demo", delay=delay)

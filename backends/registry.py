@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyloom.backends.base import Backend
+from storyloom.backends.scripted import Responder
 
 BACKEND_NAMES = ("llamacpp", "anthropic", "scripted")
 
@@ -32,7 +33,9 @@ def default_backend_name() -> str:
     return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "llamacpp"
 
 
-def create_backend(options: BackendOptions) -> Backend:
+def create_backend(options: BackendOptions, *, responder: Responder | None = None) -> Backend:
+    """The backend `options` name; `responder` answers for `scripted` (a kind's fake
+    replies; the story kind's by default)."""
     if options.name == "llamacpp":
         from storyloom.backends.llamacpp import LlamaCppBackend
 
@@ -54,7 +57,7 @@ def create_backend(options: BackendOptions) -> Backend:
     if options.name == "scripted":
         from storyloom.backends.demo import demo_backend
 
-        return demo_backend()
+        return demo_backend(responder)
     raise UnknownBackendError(
         f"unknown backend {options.name!r}; choose one of {', '.join(BACKEND_NAMES)}"
     )
