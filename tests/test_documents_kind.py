@@ -61,9 +61,14 @@ def _ask(kind: DocumentsKind, item: ItemView, task: str) -> Any:
     return spec.parse(asyncio.run(backend.complete(request)))
 
 
+def draws_axes(kind: DocumentsKind, inputs: Any) -> dict[str, str]:
+    return kind.draw(inputs, 0, 0, SETTINGS)["axes"]
+
+
 @pytest.mark.parametrize("seed", [0, 11])
 def test_every_prefix_of_the_draws_is_balanced(kind: DocumentsKind, inputs: Any, seed: int) -> None:
-    values = dimension_values(inputs)
+    values = kind.dimensions(inputs, SETTINGS)
+    assert values == dimension_values(inputs) and set(values) == set(draws_axes(kind, inputs))
     draws = [kind.draw(inputs, seed, index, SETTINGS)["axes"] for index in range(160)]
     for prefix in (1, 7, 15, 44, 97, 160):
         for dimension, options in values.items():

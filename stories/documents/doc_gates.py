@@ -36,8 +36,7 @@ FIELD_LABELS = frozenset(
 )
 
 _PLACEHOLDER_WORDS = (
-    "name|date|insert|your|placeholder|company|organi[sz]ation|location|city|author"
-    "|title|link|url|email|number|researcher|person|product"
+    "name|date|insert|your|placeholder|organi[sz]ation|location|city|author|link|url|email|number"
 )
 _PLACEHOLDER = re.compile(
     rf"\[(?=[^\]\n]{{0,40}}\])(?![^\]\n]*:)[^\]\n]*\b(?:{_PLACEHOLDER_WORDS})\b[^\]\n]*\](?!\()"

@@ -16,7 +16,7 @@ from storyloom.core.text import words
 from storyloom.stories.documents import catalog, fake, figures, prompts
 from storyloom.stories.documents.catalog import document_type
 from storyloom.stories.documents.doc_gates import DOCUMENT_GATES
-from storyloom.stories.documents.draws import make_draw
+from storyloom.stories.documents.draws import dimension_values, make_draw
 from storyloom.stories.documents.inputs import (
     DocumentsInputs,
     documents_sample,
@@ -199,6 +199,9 @@ class DocumentsKind(CorpusKind):
         self, inputs: DocumentsInputs, run_seed: int, index: int, settings: Any
     ) -> dict[str, Any]:
         return make_draw(inputs, run_seed, index)
+
+    def dimensions(self, inputs: DocumentsInputs, settings: Any) -> dict[str, tuple[str, ...]]:
+        return dimension_values(inputs)
 
     def shared_prefix(self, inputs: DocumentsInputs) -> str:
         return prompts.shared_prefix(inputs)
