@@ -250,3 +250,17 @@ def test_figures_tabulate_claims_types_sections_fidelity_openings_and_copies() -
     openings = tables["opening concentration per document type (share of the commonest opening)"]
     assert openings == {"faq": 1.0, "op_ed": 1.0}
     assert tables["copy rate (constitution spans)"]["rate"] == 0.25
+
+
+def test_every_task_quotes_the_section_its_claim_comes_from(
+    kind: DocumentsKind, inputs: Any
+) -> None:
+    """The rewrite (and the judge) work against the section's words, not a summary."""
+    plan = {"title": "T", "idea": "I", "outline": ["step one"]}
+    item = replace(_item(kind, inputs, index=3), plan=plan, draft=Draft(text="Draft."))
+    section = inputs.constitution.section(item.draw["sections"][0])
+    quoted = "\n".join(f"> {line}" for line in section.body.splitlines())
+    claim = inputs.claims.by_id(item.draw["axes"]["claim"])
+    for task in ("plan", "write", "judge", "revise"):
+        _instructions, user = kind.tasks[task].build(item)
+        assert quoted in user and claim.reason in user, task
