@@ -264,3 +264,15 @@ def test_every_task_quotes_the_section_its_claim_comes_from(
     for task in ("plan", "write", "judge", "revise"):
         _instructions, user = kind.tasks[task].build(item)
         assert quoted in user and claim.reason in user, task
+
+
+def test_the_document_names_its_ai_and_no_famous_assistant(
+    kind: DocumentsKind, inputs: Any
+) -> None:
+    gate = next(g for g in kind.gates if g.name == "names")
+    item = _item(kind, inputs)
+    assert gate.check("Wren answers plainly.", item) == []
+    unnamed = gate.check("The assistant answers plainly.", item)
+    assert [f.kind for f in unnamed] == ["persona_name"]
+    swapped = gate.check("Wren, like Claude, answers plainly.", item)
+    assert [f.kind for f in swapped] == ["other_name"]

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from storyloom.core.text import words
 from storyloom.stories.documents.catalog import document_type
-from storyloom.stories.gates import Finding, paragraphs
+from storyloom.stories.gates import (
+    DEFAULT_OTHER_ASSISTANT_NAMES,
+    Finding,
+    name_findings,
+    paragraphs,
+)
 from storyloom.stories.kind import ItemView
 from storyloom.stories.story_gates import (
     ChatLeakGate,
@@ -127,6 +132,19 @@ class DocumentTruncationGate:
         return TruncationGate().check(text, item)
 
 
+@dataclass(frozen=True)
+class IdentityNameGate:
+    """The documents are about the identity's AI: it is named, and no famous assistant
+    is named in its place (the name an AI is given changes how a model takes it in)."""
+
+    name: str = "names"
+    other_assistants: tuple[str, ...] = DEFAULT_OTHER_ASSISTANT_NAMES
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        identity = str(item.draw["identity_name"])
+        return name_findings(text, identity, self.other_assistants)
+
+
 DOCUMENT_GATES = (
     LengthGate(),
     ChatLeakGate(),
@@ -134,5 +152,6 @@ DOCUMENT_GATES = (
     PlaceholderGate(),
     DocumentTruncationGate(),
     ConstitutionCopyGate(),
+    IdentityNameGate(),
     RepetitionGate(),
 )
