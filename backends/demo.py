@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from storyloom.backends.base import CompletionRequest
-from storyloom.backends.scripted import Reply, Responder, ScriptedBackend
+from storyloom.backends.scripted import Reply, ScriptedBackend
 
 _WORDS = tuple(
     (
@@ -80,6 +80,6 @@ def _kind(name: str) -> Any:
     return get_kind(name)
 
 
-def demo_backend(responder: Responder | None = None) -> ScriptedBackend:
+def demo_backend() -> ScriptedBackend:
     delay = float(os.environ.get("STORYLOOM_SCRIPTED_DELAY", "0") or 0)
-    return ScriptedBackend(responder=responder or demo_reply, model="scripted-demo", delay=delay)
+    return ScriptedBackend(responder=demo_reply, model="scripted-demo", delay=delay)

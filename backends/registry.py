@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyloom.backends.base import Backend
-from storyloom.backends.scripted import Responder
 
 BACKEND_NAMES = ("llamacpp", "anthropic", "scripted")
 
@@ -33,9 +32,7 @@ def default_backend_name() -> str:
     return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "llamacpp"
 
 
-def create_backend(options: BackendOptions, *, responder: Responder | None = None) -> Backend:
-    """The backend `options` name; `responder` answers for `scripted` (a kind's fake
-    replies; the story kind's by default)."""
+def create_backend(options: BackendOptions) -> Backend:
     if options.name == "llamacpp":
         from storyloom.backends.llamacpp import LlamaCppBackend
 
@@ -57,7 +54,7 @@ def create_backend(options: BackendOptions, *, responder: Responder | None = Non
     if options.name == "scripted":
         from storyloom.backends.demo import demo_backend
 
-        return demo_backend(responder)
+        return demo_backend()
     raise UnknownBackendError(
         f"unknown backend {options.name!r}; choose one of {', '.join(BACKEND_NAMES)}"
     )

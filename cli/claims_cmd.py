@@ -16,7 +16,6 @@ from storyloom.backends.registry import (
 )
 from storyloom.core.layout import overwrite_problem
 from storyloom.stories.documents.extract import ExtractError, extract_claims, write_claims
-from storyloom.stories.documents.fake import fake_reply
 from storyloom.stories.documents.inputs import Claim, documents_sample, load_claims
 from storyloom.stories.inputs import Constitution, InputError, load_constitution
 
@@ -98,8 +97,9 @@ def extract(
 
 
 async def _extract(options: BackendOptions, constitution: Constitution) -> list[Claim]:
-    """`--backend scripted` answers with the documents kind's placeholder claims."""
-    backend = create_backend(options, responder=fake_reply)
+    """`--backend scripted` answers with the documents kind's placeholder claims (the
+    request's metadata names the kind)."""
+    backend = create_backend(options)
     try:
         return await extract_claims(backend, constitution)
     finally:
