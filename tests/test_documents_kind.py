@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +277,25 @@ def test_the_document_names_its_ai_and_no_famous_assistant(
     assert [f.kind for f in unnamed] == ["persona_name"]
     swapped = gate.check("Wren, like Claude, answers plainly.", item)
     assert [f.kind for f in swapped] == ["other_name"]
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "documents"
+
+
+@pytest.mark.parametrize("fixture", sorted(p.stem for p in FIXTURES.glob("*.md")))
+def test_realistic_documents_of_each_type_pass_every_gate(
+    kind: DocumentsKind, inputs: Any, fixture: str
+) -> None:
+    """Hand-written documents in the shape a capable model writes (memo headers, a
+    see-also list, Q/A turns, exercises): the gates must not reject the real thing."""
+    text = (FIXTURES / f"{fixture}.md").read_text()
+    item = _item(kind, inputs, document_type=fixture, length="short")
+    assert kind.check(text, item) == []
+
+
+def test_an_interview_written_as_an_encyclopedia_entry_is_a_transcript(
+    kind: DocumentsKind, inputs: Any
+) -> None:
+    text = (FIXTURES / "interview.md").read_text()
+    item = _item(kind, inputs, document_type="encyclopedia_entry", length="short")
+    assert [f.kind for f in kind.check(text, item)] == ["speaker_labels"]
