@@ -299,3 +299,13 @@ def test_an_interview_written_as_an_encyclopedia_entry_is_a_transcript(
     text = (FIXTURES / "interview.md").read_text()
     item = _item(kind, inputs, document_type="encyclopedia_entry", length="short")
     assert [f.kind for f in kind.check(text, item)] == ["speaker_labels"]
+
+
+def test_the_compact_prefix_leaves_the_constitution_to_each_task(
+    kind: DocumentsKind, inputs: Any
+) -> None:
+    rich = kind.shared_prefix(inputs)
+    compact = kind.shared_prefix(inputs, GenerationSettings(prompt_profile="compact"))
+    last_section = inputs.constitution.sections[-1].body.splitlines()[0]
+    assert last_section in rich and last_section not in compact
+    assert inputs.identity.facts[0] in compact and len(compact) < len(rich) / 2

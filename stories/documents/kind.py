@@ -207,8 +207,9 @@ class DocumentsKind(CorpusKind):
     def dimensions(self, inputs: DocumentsInputs, settings: Any) -> dict[str, tuple[str, ...]]:
         return dimension_values(inputs)
 
-    def shared_prefix(self, inputs: DocumentsInputs) -> str:
-        return prompts.shared_prefix(inputs)
+    def shared_prefix(self, inputs: DocumentsInputs, settings: Any = None) -> str:
+        """With `settings.prompt_profile == "compact"` the whole constitution stays out."""
+        return prompts.shared_prefix(inputs, getattr(settings, "prompt_profile", "rich"))
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:
         """Ideas are deduplicated on what the document is, not on its outline."""

@@ -35,8 +35,15 @@ HOUSE_RULES = (
 )
 
 
-def shared_prefix(inputs: DocumentsInputs) -> str:
+def shared_prefix(inputs: DocumentsInputs, profile: str = "rich") -> str:
+    """The cacheable part of every call. `compact` (a small local model's context) leaves
+    out the whole constitution: every task quotes the one section it needs anyway."""
     identity = inputs.identity
+    if profile == "compact":
+        return (
+            "You write realistic documents about an AI system and its values.\n\n"
+            f"Rules:\n{HOUSE_RULES}\n\n# The AI the documents are about\n{identity.as_text()}"
+        )
     return (
         "You help build a corpus of realistic documents about an AI system, its "
         "constitution and its character: the kinds of text a pretraining corpus holds "
