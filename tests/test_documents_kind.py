@@ -186,7 +186,10 @@ def test_speaker_labels_are_for_the_types_with_speakers(kind: DocumentsKind, inp
     assert [f.kind for f in found] == ["speaker_labels"] and "encyclopedia entry" in found[
         0
     ].message
-    fields = "Note: dates are approximate.\n\nSee also: corrigibility.\n\nNote: see above.\n"
+    fields = (
+        "Note: dates are approximate.\n\nSee also: corrigibility.\n\nNote: see above.\n\n"
+        "See also: oversight.\n\nKey point: read.\n\nKey point: discuss.\n"
+    )
     assert gate.check(fields, encyclopedia) == []
 
 
@@ -197,6 +200,7 @@ def test_speaker_labels_are_for_the_types_with_speakers(kind: DocumentsKind, inp
         ("As <insert quote here> put it.", True),
         ("TODO: add the second case study.", True),
         ("The researcher [laughs] said so [1] [citation needed].", False),
+        ("A todo list and a tbd column are ordinary words.", False),
         ("See [the report](https://example.org).", False),
     ],
 )

@@ -31,13 +31,15 @@ _LABEL = re.compile(
     r"^[ \t>*_]*([A-Za-z][\w.'\-]*(?:[ \t][A-Za-z][\w.'\-]*){0,2})[ \t*_]*:(?!//)[ \t*_]*\S",
     re.MULTILINE,
 )
-#: Labels real documents of every type use for fields, not speakers.
+#: Labels real documents of every type use for fields, not speakers (compared in lower
+#: case, with a trailing plural "s" or number dropped: "Exercises", "Step 2").
 FIELD_LABELS = frozenset(
-    "note notes hint answer answers question questions solution example exercise "
-    "definition summary tip warning caution source sources see also reference references "
-    "background recommendation subject to from date cc re impact status action actions "
-    "owner step figure table key point takeaway takeaways result results update edit "
-    "timeline cause root cause lesson lessons".split()
+    (
+        "note|hint|answer|question|solution|example|exercise|definition|summary|tip|warning"
+        "|caution|source|see also|reference|background|recommendation|subject|to|from|date"
+        "|cc|re|impact|status|action|owner|step|figure|table|key point|takeaway|result"
+        "|update|edit|timeline|cause|root cause|lesson|bottom line"
+    ).split("|")
 )
 
 _PLACEHOLDER_WORDS = (
@@ -47,7 +49,7 @@ _PLACEHOLDER = re.compile(
     rf"\[(?=[^\]\n]{{0,40}}\])(?![^\]\n]*:)[^\]\n]*\b(?:{_PLACEHOLDER_WORDS})\b[^\]\n]*\](?!\()"
     r"|<\s*(?:insert|name|date|your)\b[^>\n]{0,40}>"
     r"|\{\{?\s*[a-z_]+\s*\}?\}"
-    r"|\b(?:TODO|TBD|FIXME|XXX)\b"
+    r"|\b(?-i:TODO|TBD|FIXME|XXX)\b"
     r"|\blorem ipsum\b",
     re.IGNORECASE,
 )
