@@ -9,11 +9,12 @@ checkpoint names the texts of that moment.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, TypedDict, TypeVar
 
 Outcome = Literal["emitted", "rejected"]
 #: A reference into the text store (a content hash).
 TextRef = str
+T = TypeVar("T")
 
 
 class ItemInput(TypedDict):
@@ -50,51 +51,38 @@ class DraftRecord(TypedDict):
     review: TextRef | None
 
 
+def replace(old: T, new: T) -> T:
+    """The newest value wins (like a plain field), but the field starts at its type's
+    empty value ("", 0, [], {}), so a node writes only what it changes: every field is
+    always readable, and a checkpoint step stores a few writes, not the whole state."""
+    return new
+
+
 class ItemState(TypedDict):
     item_id: str
     index: int
-    draw: TextRef
-    plan: TextRef | None
-    plan_attempts: int
+    draw: Annotated[TextRef, replace]
+    #: "" until a plan is accepted (and again while a too-close plan is redone).
+    plan: Annotated[TextRef, replace]
+    plan_attempts: Annotated[int, replace]
     #: Summaries of earlier plans this one came too close to.
-    avoid: list[str]
-    pending: PendingDraft | None
-    #: Every settled draft, oldest first (a reducer: nodes append, nothing is rewritten).
+    avoid: Annotated[list[str], replace]
+    #: The draft on its way through the gates and the judge ({} when none).
+    pending: Annotated[PendingDraft, replace]
+    #: Every settled draft, oldest first (nodes append; nothing is rewritten).
     drafts: Annotated[list[DraftRecord], operator.add]
-    #: Position in `drafts` of the best draft so far (None before the first).
-    best: int | None
+    #: Position in `drafts` of the best draft (meaningful once `drafts` is not empty).
+    best: Annotated[int, replace]
     #: Reviews by the round of the draft they reviewed.
-    reviews: dict[str, TextRef]
+    reviews: Annotated[dict[str, TextRef], replace]
     #: Revision rounds made (0: the first draft).
-    round: int
+    round: Annotated[int, replace]
     #: Why the last judge kept the previous best draft (the regression guard).
-    guard_reasons: list[str]
+    guard_reasons: Annotated[list[str], replace]
     #: A revision round that failed after a draft had passed: the passing draft goes on.
-    round_failed: str
-    duplicate_of: str
-    reject_reason: str
-    reject_detail: str
-    outcome: Outcome | None
-
-
-def initial_state(item_id: str, index: int, draw: TextRef) -> ItemState:
-    """Every field set, so nodes read `state[...]` and never guess a default."""
-    return ItemState(
-        item_id=item_id,
-        index=index,
-        draw=draw,
-        plan=None,
-        plan_attempts=0,
-        avoid=[],
-        pending=None,
-        drafts=[],
-        best=None,
-        reviews={},
-        round=0,
-        guard_reasons=[],
-        round_failed="",
-        duplicate_of="",
-        reject_reason="",
-        reject_detail="",
-        outcome=None,
-    )
+    round_failed: Annotated[str, replace]
+    duplicate_of: Annotated[str, replace]
+    reject_reason: Annotated[str, replace]
+    reject_detail: Annotated[str, replace]
+    #: "" until the item is emitted or rejected.
+    outcome: Annotated[str, replace]
