@@ -505,3 +505,10 @@ def names_to_avoid(
     return tuple(
         name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
     )
+
+
+def reply_preamble(text: str) -> str | None:
+    """The chat-reply opening ('Sure,', 'Here is the ...') `text` starts with, if any: a
+    model talking about its output instead of giving it."""
+    match = _PREAMBLE.search(text)
+    return match.group(0).strip() if match else None
