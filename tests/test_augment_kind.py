@@ -304,18 +304,18 @@ def test_a_bank_bot_gets_account_tools_and_every_tool_fits_its_profile(
 def test_every_axis_is_balanced_over_every_prefix(kind: AugmentKind, tmp_path: Path) -> None:
     inputs = _inputs(kind, write_source(tmp_path / "c.jsonl", 300))
     settings = GenerationSettings(seed=3)
-    counts: dict[str, Counter[str]] = {}
-    values = {
-        "operator": len(inputs.library.operators),
-        "tools": 4, "prompt_length": 3, "prompt_style": 4, "strictness": 3,
-    }  # fmt: skip
+    dimensions = kind.dimensions(inputs, settings)
+    assert len(dimensions["operator"]) == 12 and len(dimensions["tools"]) == 4
+    counts = {axis: Counter({value: 0 for value in values}) for axis, values in dimensions.items()}
     for n in range(1, 301):
         axes = kind.draw(inputs, 3, n - 1, settings)["axes"]
+        assert set(axes) == set(dimensions)
         for axis, value in axes.items():
-            counts.setdefault(axis, Counter())[value] += 1
-        for axis, size in values.items():
-            for value_count in [*counts[axis].values(), *[0] * (size - len(counts[axis]))]:
-                assert abs(value_count - n / size) < 1, (axis, n)
+            assert value in counts[axis], (axis, value)
+            counts[axis][value] += 1
+        for axis, values in dimensions.items():
+            for value_count in counts[axis].values():
+                assert abs(value_count - n / len(values)) < 1, (axis, n)
 
 
 def test_per_source_cycles_the_source_with_distinct_contexts(

@@ -212,6 +212,16 @@ class AugmentKind(CorpusKind):
             "contexts": drawn,
         }
 
+    def dimensions(self, inputs: AugmentInputs, settings: Any) -> dict[str, tuple[str, ...]]:
+        """Every value each balanced dimension of `draw()["axes"]` can take."""
+        return {
+            "operator": tuple(o.id for o in inputs.library.operators),
+            "tools": tuple(contexts.TOOL_BANDS),
+            "prompt_length": tuple(contexts.PROMPT_LENGTHS),
+            "prompt_style": contexts.PROMPT_STYLES,
+            "strictness": contexts.STRICTNESS,
+        }
+
     def max_items(self, inputs: AugmentInputs, options: Any) -> int | None:
         return len(inputs.source) * int(getattr(options, "per_source", 1))
 

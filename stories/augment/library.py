@@ -15,7 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -143,16 +143,28 @@ class ContextLibrary:
     operators_fingerprint: str
 
     def tool(self, name: str) -> Tool:
-        return self._tools_by_name()[name]
+        return self._tools_by_name[name]
 
     def operator(self, operator_id: str) -> OperatorProfile:
-        return next(o for o in self.operators if o.id == operator_id)
+        return self._operators_by_id[operator_id]
 
     def domain_tools(self, domain: str) -> tuple[Tool, ...]:
-        return tuple(t for t in self.tools if t.domain == domain)
+        return self._tools_by_domain.get(domain, ())
 
+    @cached_property
     def _tools_by_name(self) -> dict[str, Tool]:
         return {t.name: t for t in self.tools}
+
+    @cached_property
+    def _operators_by_id(self) -> dict[str, OperatorProfile]:
+        return {o.id: o for o in self.operators}
+
+    @cached_property
+    def _tools_by_domain(self) -> dict[str, tuple[Tool, ...]]:
+        grouped: dict[str, list[Tool]] = {}
+        for tool in self.tools:
+            grouped.setdefault(tool.domain, []).append(tool)
+        return {domain: tuple(tools) for domain, tools in grouped.items()}
 
 
 def load_tools(path: Path) -> tuple[tuple[Tool, ...], str]:
