@@ -477,3 +477,20 @@ def test_figures_from_records(kind: AugmentKind, tmp_path: Path) -> None:
     assert kind.dedupe_text(corpus[0]) == "\n\n".join(
         m["content"] for m in corpus[0]["messages"][1:]
     )
+
+
+def test_a_record_exports_to_both_request_shapes(kind: AugmentKind, tmp_path: Path) -> None:
+    from storyloom.stories.augment.export import anthropic_record, openai_record
+
+    item = _item(kind, _inputs(kind, write_source(tmp_path / "c.jsonl", 30)), 20)
+    record = kind.record(item, Draft(text=_ask(kind, item, "write")))
+    assert record["tools"], "draw 20 has tools"
+    anthropic = anthropic_record(record)
+    assert anthropic["system"] == record["messages"][0]["content"]
+    assert anthropic["messages"] == record["messages"][1:]
+    assert anthropic["tools"] == record["tools"]
+    openai = openai_record(record)
+    assert openai["messages"] == record["messages"]
+    assert [t["function"]["parameters"] for t in openai["tools"]] == [
+        t["input_schema"] for t in record["tools"]
+    ]
