@@ -376,7 +376,9 @@ def test_a_failed_check_redraws_the_context_and_then_flags(
     drafts = [replace(first, critique=critique)]
 
     for round_ in (1, 2):
-        item = replace(item, round=round_, draft=drafts[-1], drafts=tuple(drafts))
+        # as the workflow runs it: revise in round r - 1 writes round r's draft, which
+        # is then gated and judged in round r
+        item = replace(item, round=round_ - 1, draft=drafts[-1], drafts=tuple(drafts))
         _, ask = kind.tasks["revise"].build(item)
         context = item.draw["contexts"][round_]
         profile = inputs.library.operator(context["operator"])
@@ -384,10 +386,12 @@ def test_a_failed_check_redraws_the_context_and_then_flags(
         assert context["operator"] != item.draw["contexts"][round_ - 1]["operator"]
         revised = _ask(kind, item, "revise")
         assert revised != drafts[-1].text
+        item = replace(item, round=round_)
         assert kind.check(revised, item) == []
         draft = Draft(text=revised, round=round_)
         judged = _ask(kind, replace(item, draft=draft), "judge", CHANGED)
         drafts.append(replace(draft, critique=judged))
+    item = replace(item, drafts=tuple(drafts))
 
     best = drafts[-1]
     sides = kind.side_records(item, best, "rejected", "judge_failed")
@@ -403,9 +407,9 @@ def test_a_redrawn_context_that_passes_is_the_one_emitted(
     inputs = _inputs(kind, write_source(tmp_path / "c.jsonl", 4))
     item = _item(kind, inputs, 1)
     first = Draft(text=_ask(kind, item, "write"), critique=CHANGED, round=0)
-    item = replace(item, round=1, draft=first, drafts=(first,))
+    item = replace(item, round=0, draft=first, drafts=(first,))
     revised = Draft(text=_ask(kind, item, "revise"), round=1)
-    item = replace(item, draft=revised)
+    item = replace(item, round=1, draft=revised)
     verdict = _ask(kind, item, "judge", UNCHANGED)
     assert kind.passes(verdict, item)
     best = replace(revised, critique=verdict, passed=True)

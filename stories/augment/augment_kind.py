@@ -30,7 +30,12 @@ from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
 from storyloom.stories.augment import chat as chats
 from storyloom.stories.augment import contexts, library, prompts, templates
-from storyloom.stories.augment.example import AugmentInputs, context_round, example
+from storyloom.stories.augment.example import (
+    AugmentInputs,
+    context_round,
+    example,
+    task_round,
+)
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import AUGMENT_GATES
 from storyloom.stories.augment.models import ConsistencyCheck
@@ -91,8 +96,9 @@ def _write_prompt(item: ItemView) -> Prompt:
 
 
 def _revise_prompt(item: ItemView) -> Prompt:
-    """A new prompt for this round's alternate context, told why the earlier ones failed."""
-    ex = example(item)
+    """A new prompt for the next round's alternate context, told why the earlier ones
+    failed (so a failed check redraws the context)."""
+    ex = example(item, task_round(item, "revise"))
     return prompts.write_prompt(ex.profile, ex.tools, ex.context, avoid=_failures(item))
 
 
@@ -234,7 +240,7 @@ class AugmentKind(CorpusKind):
         return int(draw["source"]["use"])
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
-        ex = example(item)
+        ex = example(item, task_round(item, task))
         hints: dict[str, Any] = {
             "source_id": ex.chat.id,
             "round": ex.round,

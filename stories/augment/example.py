@@ -39,6 +39,13 @@ def context_round(item: ItemView, round_: int | None = None) -> int:
     return max(0, min(wanted, len(contexts) - 1))
 
 
+def task_round(item: ItemView, task: str) -> int:
+    """The round a task works for. `revise` runs in round r and writes round r + 1's
+    draft (the workflow counts the round up as it stores the revision); every other
+    task works on the item's current round."""
+    return item.round + 1 if task == "revise" else item.round
+
+
 def example(item: ItemView, round_: int | None = None) -> Example:
     inputs: AugmentInputs = item.inputs
     chosen = context_round(item, round_)
