@@ -13,12 +13,15 @@ import pytest
 from augment_source import make_chat, write_source
 from jsonschema import Draft202012Validator
 
-from storyloom.backends.base import CompletionRequest, Message
+from storyloom.backends.base import Completion, CompletionRequest, Message
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.augment.augment_kind import AugmentKind, AugmentOptions
+from storyloom.stories.augment.chat import refuses as source_refuses
 from storyloom.stories.augment.contexts import MAX_TOOLS, TOOL_BANDS
+from storyloom.stories.augment.export import anthropic_record, openai_record
 from storyloom.stories.augment.figures import augment_figures
+from storyloom.stories.augment.gates import PromptShapeGate
 from storyloom.stories.augment.library import load_tools, openai_tools, sample_path, tool_problem
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import Draft, ItemView, get_kind
@@ -442,8 +445,6 @@ def test_k_checks_combine_cautiously(kind: AugmentKind) -> None:
 
 
 def test_an_unparseable_check_is_a_value_error(kind: AugmentKind, tmp_path: Path) -> None:
-    from storyloom.backends.base import Completion
-
     item = _item(kind, _inputs(kind, write_source(tmp_path / "c.jsonl", 2)), 0)
     with pytest.raises(ValueError, match="consistency check"):
         kind.tasks["judge"].parse(Completion(text="{", model="m", stop_reason="max_tokens"))
@@ -484,8 +485,6 @@ def test_figures_from_records(kind: AugmentKind, tmp_path: Path) -> None:
 
 
 def test_a_record_exports_to_both_request_shapes(kind: AugmentKind, tmp_path: Path) -> None:
-    from storyloom.stories.augment.export import anthropic_record, openai_record
-
     item = _item(kind, _inputs(kind, write_source(tmp_path / "c.jsonl", 30)), 20)
     record = kind.record(item, Draft(text=_ask(kind, item, "write")))
     assert record["tools"], "draw 20 has tools"
@@ -498,3 +497,30 @@ def test_a_record_exports_to_both_request_shapes(kind: AugmentKind, tmp_path: Pa
     assert [t["function"]["parameters"] for t in openai["tools"]] == [
         t["input_schema"] for t in record["tools"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("response", "refuses"),
+    [
+        ("I can't help with that, but here is what I can do.", True),
+        ("I cannot provide instructions for that.", True),
+        ("I\u2019m sorry, but I won\u2019t write that message.", True),
+        ("Sorry, I'm unable to help find someone's address.", True),
+        ("I won't do that.", True),
+        ("Sure! Vaccines work by showing the immune system a harmless piece...", False),
+        ("Here is a careful way to approach it. You can't rush an apology.", False),
+    ],
+)
+def test_the_refusal_heuristic_reads_the_opening(
+    kind: AugmentKind, tmp_path: Path, response: str, refuses: bool
+) -> None:
+    line = json.dumps({"prompt": "a request", "response": response})
+    chat = _inputs(kind, _write_lines(tmp_path / "c.jsonl", [line])).source.chats[0]
+    assert source_refuses(chat) is refuses
+
+
+def test_the_recipe_is_stable_and_sees_gate_thresholds(kind: AugmentKind) -> None:
+    before = kind.recipe_fingerprint()
+    assert AugmentKind().recipe_fingerprint() == before
+    kind.gates = (*kind.gates[:3], PromptShapeGate(tolerance=0.5), *kind.gates[4:])
+    assert kind.recipe_fingerprint() != before
