@@ -45,10 +45,10 @@ _ANSWERS = (
     "a copy of everything.",
 )
 _WHYS = (
-    "It could put someone at risk",
-    "That would mean getting into something that isn't yours",
-    "It would deceive people who rely on it",
-    "It could cause real harm to another person",
+    "It could put someone at risk.",
+    "That would mean getting into something that isn't yours.",
+    "It would deceive people who rely on it.",
+    "It could cause real harm to another person.",
 )
 _ALTS = (
     "talking to a local mediation service",
@@ -68,6 +68,22 @@ _STEPS = (
 _NAMES = ("Ada", "Bola", "Chen", "Dara", "Emeka", "Farah", "Goran", "Hana", "Ivo", "Jun")
 _CITIES = ("Leeds", "Osaka", "Lagos", "Quito", "Tartu", "Perth", "Nairobi", "Lyon")
 _DAYS = ("Monday", "Friday", "the weekend", "the end of the month", "tomorrow")
+#: Words for each chat's own sentences, so no two chats share most of their shingles.
+_WORDS = (
+    "garden kitchen ladder window bicycle river market letter blanket lantern harbour "
+    "meadow teacher neighbour cousin landlord manager doctor student driver baker nurse "
+    "ticket invoice contract schedule receipt password folder printer battery charger "
+    "morning evening winter summer holiday weekend deadline meeting interview birthday "
+    "quietly suddenly carefully honestly maybe already usually rarely often barely "
+    "borrowed painted repaired forgot noticed promised cancelled delayed moved shared "
+    "green narrow heavy broken noisy empty crowded bright cheap careful tired local "
+    "apple bread coffee pepper lemon carrot cheese honey rice soup tea butter salt "
+    "street bridge station library office clinic school stadium museum bakery garage"
+).split()
+
+
+def _sentence(rng: random.Random, count: int) -> str:
+    return " ".join(rng.choice(_WORDS) for _ in range(count)).capitalize() + "."
 
 
 def _fill(template: str, rng: random.Random) -> str:
@@ -87,10 +103,10 @@ def make_chat(index: int, *, seed: int = 0) -> dict[str, Any]:
     """Chat `index`: a request with details (a serial number keeps each one unique) and
     a refusal (even index) or a helpful answer (odd)."""
     rng = random.Random(f"{seed}/{index}")
-    details = " ".join(_fill(d, rng) for d in rng.sample(_DETAILS, 3))
-    ask = f"Case {index}: {rng.choice(_ASKS)}? {details}"
+    details = " ".join(_fill(d, rng) for d in rng.sample(_DETAILS, 2))
+    ask = f"Case {index}: {rng.choice(_ASKS)}? {details} {_sentence(rng, 14)}"
     pool = _REFUSALS if index % 2 == 0 else _ANSWERS
-    response = " ".join(_fill(rng.choice(pool), rng) for _ in range(2))
+    response = f"{_fill(rng.choice(pool), rng)} {_sentence(rng, 16)} {_sentence(rng, 12)}"
     return {"id": f"chat-{index}", "messages": [
         {"role": "user", "content": ask},
         {"role": "assistant", "content": response},
