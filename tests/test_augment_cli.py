@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
 from storyloom.cli.main import cli
+from storyloom.stories.augment.figures import augment_figures
 
 
 def generate(
@@ -119,14 +120,19 @@ def test_a_1000_chat_source_is_wrapped_unchanged_or_flagged(tmp_path: Path) -> N
 
 
 def test_a_run_emits_and_a_rerun_adds_nothing(tmp_path: Path) -> None:
-    source = write_source(tmp_path / "chats.jsonl", 40, pairs_every=5)
+    source = write_source(tmp_path / "chats.jsonl", 24, pairs_every=5)
     run_dir = tmp_path / "aug"
-    done = invoke(generate(run_dir, source, 40))
+    done = invoke(generate(run_dir, source, 24))
     assert done.exit_code == 0, done.output
-    corpus, _, _ = check_run(run_dir, source, 40)
-    assert len(corpus) >= 35
+    corpus, rejected, _ = check_run(run_dir, source, 24)
+    assert len(corpus) >= 20
+    figures = augment_figures(corpus, rejected)  # what `storyloom stats` will show
+    assert figures["Flagged by the consistency check"]["examples"] == 24
+    assert figures["Tool domains covered"]["domains covered"] >= 10
+    assert figures["Token inflation over the source"]["inflation (output / source)"] > 1.5
+    assert figures["Refuse/comply ratio"]["source refusals"] == 12  # even chats refuse
     before = output_bytes(run_dir)
-    again = invoke(generate(run_dir, source, 40))
+    again = invoke(generate(run_dir, source, 24))
     assert again.exit_code == 0, again.output
     assert output_bytes(run_dir) == before
 
