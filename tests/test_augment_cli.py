@@ -202,3 +202,10 @@ def test_a_malformed_source_is_one_line_and_nothing_is_created(tmp_path: Path) -
     assert len(errors) == 1
     assert errors[0].startswith(f"Error: {source}: line 2 is not valid JSON")
     assert not run_dir.exists()
+
+
+def test_generate_help_offers_the_inputs_and_says_source_is_required() -> None:
+    shown = CliRunner().invoke(cli, ["generate", "--help"], env={"COLUMNS": "300"}).output
+    source_line = next(line for line in shown.splitlines() if "--source" in line)
+    assert "(kind augment) [required]" in source_line
+    assert "--tools" in shown and "--operators" in shown
