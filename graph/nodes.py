@@ -10,6 +10,7 @@ crashing the run; a fatal one (bad key, unknown model) propagates and stops the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -377,9 +378,10 @@ async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None
     item = await item_view(ctx, state)
     reason = rejection_reason(state)[0] if outcome == "rejected" else ""
     sides = ctx.kind.side_records(item, item.draft, outcome, reason)  # type: ignore[arg-type]
+    # Each line is fsynced: written off the event loop, in order, one after another.
     for name, record in sides.items():
-        ctx.sinks.side(name).write(record)
+        await asyncio.to_thread(ctx.sinks.side(name).write, record)
     if outcome == "emitted":
-        ctx.sinks.corpus.write(await corpus_record(ctx, state))
+        await asyncio.to_thread(ctx.sinks.corpus.write, await corpus_record(ctx, state))
     else:
-        ctx.sinks.rejected.write(await rejected_record(ctx, state))
+        await asyncio.to_thread(ctx.sinks.rejected.write, await rejected_record(ctx, state))

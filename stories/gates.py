@@ -512,3 +512,9 @@ def reply_preamble(text: str) -> str | None:
     model talking about its output instead of giving it."""
     match = _PREAMBLE.search(text)
     return match.group(0).strip() if match else None
+
+
+def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
+    """The AI is called `name` at least once and none of `other_names` appear (public,
+    for kinds other than the story kind)."""
+    return _name_findings(text, name, other_names)
