@@ -524,3 +524,11 @@ def test_the_recipe_is_stable_and_sees_gate_thresholds(kind: AugmentKind) -> Non
     assert AugmentKind().recipe_fingerprint() == before
     kind.gates = (*kind.gates[:3], PromptShapeGate(tolerance=0.5), *kind.gates[4:])
     assert kind.recipe_fingerprint() != before
+
+
+def test_the_compact_profile_shortens_the_shared_prefix(kind: AugmentKind, tmp_path: Path) -> None:
+    inputs = _inputs(kind, write_source(tmp_path / "c.jsonl", 2))
+    rich = kind.shared_prefix(inputs, GenerationSettings())
+    compact = kind.shared_prefix(inputs, GenerationSettings(prompt_profile="compact"))
+    assert rich.startswith(compact) and len(compact) < len(rich) / 2
+    assert kind.shared_prefix(inputs) == rich

@@ -231,8 +231,8 @@ class AugmentKind(CorpusKind):
     def max_items(self, inputs: AugmentInputs, options: Any) -> int | None:
         return len(inputs.source) * int(getattr(options, "per_source", 1))
 
-    def shared_prefix(self, inputs: Any) -> str:
-        return prompts.shared_prefix()
+    def shared_prefix(self, inputs: Any, settings: Any = None) -> str:
+        return prompts.shared_prefix(getattr(settings, "prompt_profile", "rich"))
 
     def dedupe_group(self, draw: Mapping[str, Any]) -> int:
         """Each use of a source chat is its own group: the second wrapping of a chat is
