@@ -507,6 +507,13 @@ def names_to_avoid(
     )
 
 
+def reply_preamble(text: str) -> str | None:
+    """The chat-reply opening ('Sure,', 'Here is the ...') `text` starts with, if any: a
+    model talking about its output instead of giving it."""
+    match = _PREAMBLE.search(text)
+    return match.group(0).strip() if match else None
+
+
 def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
     """The AI is called `name` at least once and none of `other_names` appear (public,
     for kinds other than the story kind)."""

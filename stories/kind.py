@@ -412,5 +412,6 @@ def get_kind(name: str) -> CorpusKind:
 
 
 def _builtin() -> None:
+    import storyloom.stories.augment.augment_kind  # registers "augment"
     import storyloom.stories.documents.kind  # registers "documents"
     import storyloom.stories.story_kind  # noqa: F401 - registers "story"
