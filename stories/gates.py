@@ -505,3 +505,20 @@ def names_to_avoid(
     return tuple(
         name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
     )
+
+
+# --- public wrappers, for kinds whose text is not one story --------------------------------
+
+
+def role_label(text: str) -> str | None:
+    """The first role label ('User:', 'Assistant:', ...) opening a line of `text`, or None."""
+    match = _ROLE_LABEL.search(text)
+    return match.group(0).strip() if match else None
+
+
+def stock_opening(text: str, openings: Iterable[str]) -> str | None:
+    """The stock phrase `text` opens with, matched as the stock-opening gate matches, or None."""
+    for opening in openings:
+        if _stock_opening_finding(text, (opening,)):
+            return opening
+    return None

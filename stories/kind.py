@@ -354,13 +354,20 @@ def _task_source(task: Task) -> str:
     import inspect
 
     parts = []
-    for function in (task.build, task.parse):
+    # A schema made per item is a function: its code stands for the models it makes.
+    model = task.schema if isinstance(task.schema, type) else None
+    functions = (
+        (task.build, task.parse)
+        if model or not task.schema
+        else (task.build, task.parse, task.schema)
+    )
+    for function in functions:
         try:
             parts.append(inspect.getsource(function))
         except (OSError, TypeError):
             parts.append(getattr(function, "__qualname__", repr(function)))
-    parts.append(task.schema.__name__ if task.schema else "")
-    parts.append(json.dumps(task.schema.model_json_schema(), sort_keys=True) if task.schema else "")
+    parts.append(model.__name__ if model else "")
+    parts.append(json.dumps(model.model_json_schema(), sort_keys=True) if model else "")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
