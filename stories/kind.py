@@ -15,7 +15,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -80,9 +80,14 @@ class Rubric:
     criteria: tuple[Criterion, ...]
     pass_score: int = 3
     require_every_criterion: bool = True
+    #: A pass score per criterion group (e.g. {"constitution": 4}); others use pass_score.
+    group_pass_scores: Mapping[str, int] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
+
+    def pass_score_for(self, criterion: Criterion) -> int:
+        return self.group_pass_scores.get(criterion.group, self.pass_score)
 
 
 class Gate(Protocol):
@@ -354,20 +359,20 @@ def _task_source(task: Task) -> str:
     import inspect
 
     parts = []
-    # A schema made per item is a function: its code stands for the models it makes.
-    model = task.schema if isinstance(task.schema, type) else None
-    functions = (
-        (task.build, task.parse)
-        if model or not task.schema
-        else (task.build, task.parse, task.schema)
-    )
-    for function in functions:
+    for function in (task.build, task.parse):
         try:
             parts.append(inspect.getsource(function))
         except (OSError, TypeError):
             parts.append(getattr(function, "__qualname__", repr(function)))
-    parts.append(model.__name__ if model else "")
-    parts.append(json.dumps(model.model_json_schema(), sort_keys=True) if model else "")
+    schema = task.schema
+    if isinstance(schema, type):
+        parts.append(schema.__name__)
+        parts.append(json.dumps(schema.model_json_schema(), sort_keys=True))
+    elif schema is not None:  # a function of the item: its code is the recipe
+        try:
+            parts.append(inspect.getsource(schema))
+        except (OSError, TypeError):
+            parts.append(getattr(schema, "__qualname__", repr(schema)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -18,7 +18,7 @@ from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.core.records import CorpusRecord
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice import figures, transcript
-from storyloom.stories.advice.draws import AXES, axis_values
+from storyloom.stories.advice.draws import AXES
 from storyloom.stories.advice.fake import fake_judgement
 from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import LOST_NOTE, AdviceKind, AdviceOptions
@@ -96,7 +96,8 @@ def _rewrite(
 
 @pytest.mark.parametrize("seed", [0, 7, 123])
 def test_every_prefix_of_the_draws_is_balanced(kind: AdviceKind, inputs: Any, seed: int) -> None:
-    values = axis_values(inputs.taxonomy)
+    values = kind.dimensions(inputs, SETTINGS)
+    assert set(values) == set(AXES)
     drawn = [kind.draw(inputs, seed, index, SETTINGS) for index in range(140)]
     for prefix in (1, 5, 17, 31, 64, 140):
         for axis in AXES:

@@ -58,6 +58,7 @@ QUALITY_CRITERIA: dict[str, str] = {
 #: Every constitution section in play must score at least this (other criteria: the
 #: rubric's `pass_score`): the point of the rewrite is to fit the sections fully.
 SECTION_PASS_SCORE = 4
+SECTION_GROUP = "constitution"
 LOST_NOTE = "the rewrite lost the blind comparison with the first draft"
 
 
@@ -182,7 +183,8 @@ class AdviceKind(CorpusKind):
 
     def __init__(self) -> None:
         self.rubric = Rubric(
-            criteria=tuple(Criterion(name, meaning) for name, meaning in QUALITY_CRITERIA.items())
+            criteria=tuple(Criterion(name, meaning) for name, meaning in QUALITY_CRITERIA.items()),
+            group_pass_scores={SECTION_GROUP: SECTION_PASS_SCORE},
         )
         self.gates = ADVICE_GATES
         # Plans, reviews and judgements of a multi-turn chat outgrow the story's plan and
@@ -224,6 +226,9 @@ class AdviceKind(CorpusKind):
         self, inputs: AdviceInputs, run_seed: int, index: int, settings: Any
     ) -> dict[str, Any]:
         return draws.make_draw(inputs, run_seed, index)
+
+    def dimensions(self, inputs: AdviceInputs, settings: Any) -> dict[str, tuple[str, ...]]:
+        return draws.axis_values(inputs.taxonomy)
 
     def shared_prefix(self, inputs: AdviceInputs) -> str:
         return prompts.shared_prefix(inputs)
@@ -314,7 +319,7 @@ class AdviceKind(CorpusKind):
             Criterion(
                 slug,
                 f"{constitution.section(slug).title}: what its full text asks of this answer",
-                "constitution",
+                SECTION_GROUP,
             )
             for slug in item.draw["sections"]
         )
@@ -344,9 +349,7 @@ class AdviceKind(CorpusKind):
             return f"{LOST_NOTE}: {reasoning}".rstrip(": ")
         scores = critique_scores(critique)
         for criterion in self.criteria(item):
-            bar = (
-                SECTION_PASS_SCORE if criterion.group == "constitution" else self.rubric.pass_score
-            )
+            bar = self.rubric.pass_score_for(criterion)
             if criterion.name not in scores:
                 return f"the judge did not score {criterion.name}"
             if scores[criterion.name] < bar:
@@ -450,11 +453,7 @@ class AdviceKind(CorpusKind):
         """Adds the prompt, schema and record-shaping code, so an edit refuses to resume."""
         modules = (prompts, models, transcript, draws)
         source = "\n".join(inspect.getsource(module) for module in modules)
-        return {
-            **super().recipe(),
-            "section_pass_score": SECTION_PASS_SCORE,
-            "code": hashlib.sha256(source.encode()).hexdigest()[:16],
-        }
+        return {**super().recipe(), "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
     # --- the scripted backend's replies -------------------------------------------------
 
