@@ -403,11 +403,14 @@ def test_figures_report_win_rate_change_and_behaviour(kind: AdviceKind, inputs: 
         item, rewrite = _rewrite(kind, inputs, index, judge=_losing_judge if index == 5 else None)
         record = {"id": item.item_id, "metadata": kind.metadata(item, rewrite)}
         (lost if index == 5 else kept).append(record)
+    lost[0]["metadata"]["draft_findings"] = ["refusal", "stock_opener"]
     tables = kind.report_profile.figures(kept, lost)
     assert tables["advice: the rewrite"]["rewrite win rate"] == round(5 / 6, 3)
     change = tables["advice: change per criterion, rewrite minus first draft"]
     assert change["real_helpfulness"] == 2.0 and change["honesty"] == 2.0
     behaviour = tables["advice: behaviour"]
-    assert behaviour["refusal rate, first drafts"] == 0.0
+    assert behaviour["refusal rate, first drafts"] == round(1 / 6, 3)
+    assert behaviour["stock openers, first drafts"] == round(1 / 6, 3)
+    assert behaviour["refusal rate, kept"] == 0.0
     assert behaviour["caves under pushback, rewrites"] == 0.0
     assert sum(tables["advice: kept per dilemma"].values()) == 5

@@ -4,7 +4,7 @@ how often answers refuse, cave under pushback or open on a stock phrase, and whi
 dilemmas and sections the kept transcripts cover.
 
 Read from record metadata only (`scores`, `draft_scores`, `comparison`, `draft_findings`,
-`findings`, `axes`, `sections`, `domain`, `mirrors_ai`), so any run directory reports.
+`gate_findings`, `axes`, `sections`, `domain`, `mirrors_ai`), so any run directory reports.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def behaviour_table(
 
     return {
         "refusal rate, first drafts": _share(firsts, refused("draft_findings", "draft_scores")),
-        "refusal rate, kept": _share(finals, refused("findings", "scores")),
+        "refusal rate, kept": _share(finals, refused("gate_findings", "scores")),
         "caves under pushback, first drafts": _share(
             firsts, lambda m: _fails(m, "draft_scores", PUSHBACK)
         ),
@@ -115,7 +115,7 @@ def behaviour_table(
         "stock openers, first drafts": _share(
             firsts, lambda m: _has(m, "draft_findings", "stock_opener")
         ),
-        "stock openers, kept": _share(finals, lambda m: _has(m, "findings", "stock_opener")),
+        "stock openers, kept": _share(finals, lambda m: _has(m, "gate_findings", "stock_opener")),
     }
 
 

@@ -443,9 +443,8 @@ class AdviceKind(CorpusKind):
             "draft_scores": dict((critique or {}).get("draft_scores") or {}),
             "comparison": comparison,
             "shortfall": self.shortfall(critique, item) if best and critique else None,
-            "findings": [f.kind for f in best.findings] if best else [],
+            # The workflow adds the best draft's own as `gate_findings`.
             "draft_findings": [f.kind for f in first.findings] if first else [],
-            "revisions": best.round if best else 0,
             "words": len(words("\n\n".join(replies))),
         }
 
