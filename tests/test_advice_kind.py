@@ -156,6 +156,15 @@ def test_the_review_and_the_judge_read_the_full_section_text(kind: AdviceKind, i
             assert inputs.constitution.section(slug).body in user, (task, slug)
 
 
+def test_the_draft_sees_only_what_the_assistant_would_see(kind: AdviceKind, inputs: Any) -> None:
+    """The planned facts stay hidden: a later 'new fact' must come as news to the draft."""
+    item, _ = _first_draft(kind, _item(kind, inputs, 3))
+    instructions, user = kind.tasks["write"].build(item)
+    assert all(turn["message"] in user for turn in item.plan["turns"])
+    for hidden in ("situation", "person", "wants"):
+        assert item.plan[hidden] not in instructions + user
+
+
 def test_the_judge_schema_names_every_criterion_as_a_required_field(
     kind: AdviceKind, inputs: Any
 ) -> None:
