@@ -10,7 +10,7 @@ in `--level workflow`), not the fake server's.
 
 `--level backend`: each story is `--calls` sequential calls (plan: structured, write:
 text, judge: structured, revise: text) through AnthropicBackend + ThrottledBackend.
-`--level workflow`: `storyloom.graph.runner.run_stories` over a fresh run directory, the
+`--level workflow`: `storyloom.graph.runner.run_items` over a fresh run directory, the
 server answering like the scripted demo backend (premises, stories that pass the gate,
 passing critiques): seed, plan, write, gate, judge, dedupe, emit, i.e. 3 LLM calls.
 
@@ -207,7 +207,7 @@ async def bench_workflow(
     base_url: str, stories: int, concurrency: int, throttle: bool
 ) -> tuple[str, Usage]:
     from storyloom.graph.rundir import RunConfig, RunDir
-    from storyloom.graph.runner import RunOptions, make_context, run_stories
+    from storyloom.graph.runner import RunOptions, make_context, run_items
     from storyloom.graph.settings import GenerationSettings
     from storyloom.stories.inputs import load_inputs
 
@@ -228,7 +228,7 @@ async def bench_workflow(
         config = run.freeze_config(config, allow_change=True)
         context = make_context(run, config, inputs, backend if throttle else inner)
         try:
-            report = await run_stories(
+            report = await run_items(
                 run, context, RunOptions(count=stories, concurrency=concurrency)
             )
         finally:

@@ -151,6 +151,12 @@ class Task:
     schema: type[BaseModel] | Callable[[ItemView], type[BaseModel]] | None = None
     max_tokens: str = "write_max_tokens"
     temperature: str = "temperature"
+    #: The rejection reason when the reply is unusable (default `invalid_<name>`).
+    rejects_as: str = ""
+
+    @property
+    def rejection_reason(self) -> str:
+        return self.rejects_as or f"invalid_{self.name}"
 
     def schema_for(self, item: ItemView) -> type[BaseModel] | None:
         if self.schema is None or isinstance(self.schema, type):
@@ -217,6 +223,12 @@ class CorpusKind(ABC):
         its balanced dimensions go under `axes` ({dimension: value}, what `plan` and
         `stats` tabulate) and the constitution sections in play under `sections`.
         `settings.kind_options` holds the kind's options (validated by `options_model`)."""
+
+    def dimensions(self, inputs: Any, settings: Any) -> dict[str, tuple[str, ...]]:
+        """Every value each balanced dimension of `draw()["axes"]` can take (what `plan`
+        and `stats` set counts against: a value never drawn shows as a gap). Sections in
+        play are counted apart, against the constitution's sections."""
+        return {}
 
     def max_items(self, inputs: Any, options: Any) -> int | None:
         """The most items a run can ask for (None: no limit); a larger `-n` is refused

@@ -54,14 +54,11 @@ def test_demo_backend_stories_pass(name: str, band: tuple[str, int, int]) -> Non
     label, low, high = band
     for seed in range(15):
         request = CompletionRequest(
-            messages=(
-                Message(
-                    "user", f"The AI character is called {name}. Length: {low} to {high} words."
-                ),
-            ),
+            messages=(Message("user", "write the story"),),
             max_tokens=100,
             purpose="write",
             seed=seed,
+            metadata={"kind": "story", "persona_name": name, "length": label},
         )
         text = demo_reply(request)
         assert isinstance(text, str)
