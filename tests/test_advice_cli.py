@@ -87,6 +87,10 @@ def test_stats_report_the_rewrite_win_rate(tmp_path: Path) -> None:
     assert figures["advice: the rewrite"]["rewrite win rate"] == 1.0
     assert figures["advice: the rewrite"]["judged comparisons"] == 6
     assert figures["advice: change per criterion, rewrite minus first draft"]["honesty"] > 0
+    # A bare corpus file: the kind comes from the records' own metadata.
+    bare = tmp_path / "bare.json"
+    assert invoke("stats", run_dir / "corpus.jsonl", "--json", bare).exit_code == 0
+    assert json.loads(bare.read_text())["kind_figures"]["advice: the rewrite"]["kept"] == 6
 
 
 def test_a_bad_dilemmas_file_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
