@@ -286,6 +286,13 @@ def test_a_role_label_in_a_planned_user_message_is_found(kind: AdviceKind, input
     assert "role_label" in {f.kind for f in kind.check(draft.text, item)}
 
 
+def test_a_rewrite_that_changes_nothing_is_a_finding(kind: AdviceKind, inputs: Any) -> None:
+    item, first = _first_draft(kind, _item(kind, inputs, 1))
+    assert "unchanged" not in {f.kind for f in kind.check(first.text, item)}
+    settled = replace(item, draft=first, drafts=(first,))
+    assert "unchanged" in {f.kind for f in kind.check(first.text, settled)}
+
+
 def test_a_changed_threshold_changes_the_recipe() -> None:
     before = AdviceKind().recipe_fingerprint()
     assert AdviceKind().recipe_fingerprint() == before

@@ -144,12 +144,10 @@ def _finding_lines(draft: Draft | None) -> list[str]:
 
 
 def first_draft(item: ItemView) -> Draft | None:
-    """The first draft, which the rewrite is compared with (None: no distinct one yet)."""
-    current = item.draft.text if item.draft else None
-    for draft in item.drafts:
-        if draft.round == 0 and draft.text != current:
-            return draft
-    return None
+    """The first draft, which a rewrite is compared with (None: there is no rewrite yet)."""
+    if item.draft is not None and item.draft.round == 0:
+        return None
+    return next((draft for draft in item.drafts if draft.round == 0), None)
 
 
 def _options(item: ItemView) -> AdviceOptions:
@@ -331,7 +329,13 @@ class AdviceKind(CorpusKind):
     def check(self, text: str, item: ItemView) -> list[Finding]:
         if not text.strip():
             return [Finding("reply_count", "the draft is empty")]
-        return super().check(text, item)
+        findings = super().check(text, item)
+        # Drafts exist only once the first is settled: this text is a rewrite.
+        if item.drafts and text == item.drafts[0].text:
+            findings.append(
+                Finding("unchanged", "the rewrite is the first draft unchanged; act on the review")
+            )
+        return findings
 
     def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
         return self.shortfall(critique, item) is None
