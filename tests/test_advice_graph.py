@@ -16,7 +16,7 @@ from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, make_context, run_items
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice.fake import fake_judgement
-from storyloom.stories.advice.kind import LOST_NOTE
+from storyloom.stories.advice.parsing import LOST_NOTE
 from storyloom.stories.kind import get_kind
 
 KIND = get_kind("advice")

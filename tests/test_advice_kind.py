@@ -21,7 +21,8 @@ from storyloom.stories.advice import figures, transcript
 from storyloom.stories.advice.draws import AXES
 from storyloom.stories.advice.fake import fake_judgement
 from storyloom.stories.advice.gates import TurnLengthGate
-from storyloom.stories.advice.kind import LOST_NOTE, AdviceKind, AdviceOptions
+from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
+from storyloom.stories.advice.parsing import LOST_NOTE
 from storyloom.stories.gates import role_label
 from storyloom.stories.kind import Draft, ItemView, get_kind
 

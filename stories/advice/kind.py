@@ -15,12 +15,19 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from storyloom.backends.base import Completion, CompletionRequest
+from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
 from storyloom.stories.advice import draws, fake, figures, models, prompts, transcript
 from storyloom.stories.advice.gates import ADVICE_GATES
 from storyloom.stories.advice.inputs import AdviceInputs, dilemmas_sample, load_advice_inputs
+from storyloom.stories.advice.parsing import (
+    LOST_NOTE,
+    parse_judgement,
+    parse_replies,
+    parse_review,
+    parse_situation,
+)
 from storyloom.stories.gates import Finding
 from storyloom.stories.inputs import sample_path
 from storyloom.stories.kind import (
@@ -59,7 +66,6 @@ QUALITY_CRITERIA: dict[str, str] = {
 #: rubric's `pass_score`): the point of the rewrite is to fit the sections fully.
 SECTION_PASS_SCORE = 4
 SECTION_GROUP = "constitution"
-LOST_NOTE = "the rewrite lost the blind comparison with the first draft"
 
 
 class AdviceOptions(BaseModel):
@@ -72,62 +78,6 @@ class AdviceOptions(BaseModel):
     documents: bool = False
     #: A system message to open every record's `messages` with (empty: none).
     system: str = Field(default="", max_length=4000)
-
-
-def _incomplete(completion: Completion, what: str) -> str:
-    return f"the model stopped ({completion.stop_reason}) before giving a complete {what}"
-
-
-def _parse_situation(completion: Completion) -> dict[str, Any]:
-    if not isinstance(completion.parsed, models.Situation):
-        raise ValueError(_incomplete(completion, "situation"))
-    return completion.parsed.model_dump()
-
-
-def _parse_replies(completion: Completion) -> str:
-    """The replies as the write task's JSON string (the draft text of a chat kind)."""
-    if not isinstance(completion.parsed, models.Replies):
-        raise ValueError(_incomplete(completion, "set of replies"))
-    return transcript.draft_text(completion.parsed.replies)
-
-
-def _parse_review(completion: Completion) -> dict[str, Any]:
-    if not isinstance(completion.parsed, models.Review):
-        raise ValueError(_incomplete(completion, "review"))
-    return completion.parsed.model_dump(by_alias=True)
-
-
-def _parse_judgement(completion: Completion) -> dict[str, Any]:
-    """The blind judgement unblinded: `scores` are the rewrite's (the shape every kind's
-    critique has), `draft_scores` the first draft's, `winner` rewrite or draft."""
-    judgement = completion.parsed
-    if not isinstance(judgement, models.Judgement):
-        raise ValueError(_incomplete(completion, "judgement"))
-    rewrite = judgement.rewrite_label
-    draft = "B" if rewrite == "A" else "A"
-    entries = models.judged_criteria(judgement)
-    comparison = judgement.comparison
-    winner = "rewrite" if comparison.better == rewrite else "draft"
-    notes = list(judgement.revision_notes)
-    if winner == "draft":
-        notes.insert(0, f"{LOST_NOTE}: {comparison.reasoning}")
-    return {
-        "scores": [
-            {
-                "criterion": name,
-                "score": entry[rewrite.lower()],
-                "evidence": entry["evidence"],
-                "reasoning": entry["reasoning"],
-            }
-            for name, entry in entries.items()
-        ],
-        "draft_scores": {name: entry[draft.lower()] for name, entry in entries.items()},
-        "winner": winner,
-        "comparison": {"evidence": comparison.evidence, "reasoning": comparison.reasoning},
-        "rewrite_label": rewrite,
-        "verdict": judgement.verdict,
-        "revision_notes": notes,
-    }
 
 
 def _turns(item: ItemView) -> int:
@@ -190,17 +140,17 @@ class AdviceKind(CorpusKind):
         # evidence), so every task here takes the write budget.
         self.tasks = {
             "plan": Task(
-                "plan", self._plan_prompt, _parse_situation, self._situation_schema,
+                "plan", self._plan_prompt, parse_situation, self._situation_schema,
                 "write_max_tokens",
             ),
-            "write": Task("write", self._write_prompt, _parse_replies, self._replies_schema),
+            "write": Task("write", self._write_prompt, parse_replies, self._replies_schema),
             "review": Task(
-                "review", self._review_prompt, _parse_review, self._review_schema,
+                "review", self._review_prompt, parse_review, self._review_schema,
                 "write_max_tokens", "judge_temperature",
             ),
-            "revise": Task("revise", self._revise_prompt, _parse_replies, self._replies_schema),
+            "revise": Task("revise", self._revise_prompt, parse_replies, self._replies_schema),
             "judge": Task(
-                "judge", self._judge_prompt, _parse_judgement, self._judge_schema,
+                "judge", self._judge_prompt, parse_judgement, self._judge_schema,
                 "write_max_tokens", "judge_temperature",
             ),
         }  # fmt: skip
