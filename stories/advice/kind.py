@@ -73,11 +73,16 @@ class AdviceOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Also write each kept transcript as an advice column's letter and reply
-    #: (documents.jsonl), for comparing document and chat formats.
-    documents: bool = False
-    #: A system message to open every record's `messages` with (empty: none).
-    system: str = Field(default="", max_length=4000)
+    documents: bool = Field(
+        default=False,
+        description="also write each kept transcript as an advice column's letter and reply "
+        "(documents.jsonl), to compare document and chat formats",
+    )
+    system: str = Field(
+        default="",
+        max_length=4000,
+        description="a system message to open every record's messages with (empty: none)",
+    )
 
 
 def _turns(item: ItemView) -> int:
