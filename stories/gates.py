@@ -507,6 +507,12 @@ def names_to_avoid(
     )
 
 
+def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
+    """The AI is called `name` at least once and none of `other_names` appear (public,
+    for kinds other than the story kind)."""
+    return _name_findings(text, name, other_names)
+
+
 # --- public wrappers, for kinds whose text is not one story --------------------------------
 
 

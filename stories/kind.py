@@ -424,4 +424,5 @@ def get_kind(name: str) -> CorpusKind:
 
 def _builtin() -> None:
     import storyloom.stories.advice.kind  # registers "advice"
+    import storyloom.stories.documents.kind  # registers "documents"
     import storyloom.stories.story_kind  # noqa: F401 - registers "story"
