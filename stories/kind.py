@@ -298,6 +298,11 @@ class CorpusKind(ABC):
             "samples": len(critiques),
         }
 
+    def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
+        """Why the judged draft `item.draft` did not pass, in the kind's words: a rejected
+        record's `detail` when its revisions ran out (None: the workflow's generic one)."""
+        return None
+
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
     ) -> tuple[bool, tuple[str, ...]]:

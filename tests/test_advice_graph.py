@@ -66,6 +66,8 @@ def test_every_rewrite_losing_rejects_the_item_with_its_reason_and_no_pair(
     run = _run(tmp_path, _judge_preferring_draft({1, 2}))
     assert _lines(run.corpus_path) == []
     [rejected] = _lines(run.rejected_path)
+    assert rejected["reason"] == "max_revisions"
+    assert rejected["detail"] == f"{LOST_NOTE}: the draft answered the question asked"
     metadata = rejected["metadata"]
     assert metadata["comparison"]["winner"] == "draft"
     assert metadata["shortfall"] == f"{LOST_NOTE}: the draft answered the question asked"
