@@ -94,7 +94,7 @@ async def _ask(
     request = CompletionRequest(
         messages=(Message("user", user),),
         max_tokens=getattr(settings, task.max_tokens),
-        shared_prefix=ctx.kind.shared_prefix(ctx.inputs),
+        shared_prefix=ctx.kind.shared_prefix(ctx.inputs, ctx.settings),
         instructions=instructions,
         temperature=temperature,
         output_schema=task.schema_for(item),

@@ -145,7 +145,9 @@ def upfront_story_cost(context: RunContext) -> float:
         calls=calls,
         prompt_tokens_per_call=settings.write_max_tokens + 500,
         max_output_tokens_per_call=settings.write_max_tokens,
-        cached_prefix_tokens=estimate_tokens(context.kind.shared_prefix(context.inputs)),
+        cached_prefix_tokens=estimate_tokens(
+            context.kind.shared_prefix(context.inputs, context.settings)
+        ),
         batch=bool(getattr(context.backend, "batch", False)),  # --batch: half price
     )
 
