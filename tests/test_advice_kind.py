@@ -166,6 +166,16 @@ def test_the_draft_sees_only_what_the_assistant_would_see(kind: AdviceKind, inpu
         assert item.plan[hidden] not in instructions + user
 
 
+def test_the_compact_prefix_leaves_the_constitution_to_the_steps_that_quote_it(
+    kind: AdviceKind, inputs: Any
+) -> None:
+    rich = kind.shared_prefix(inputs, SETTINGS)
+    compact = kind.shared_prefix(inputs, GenerationSettings(prompt_profile="compact"))
+    body = inputs.constitution.sections[0].body
+    assert body in rich and body not in compact
+    assert compact and rich.startswith(compact)
+
+
 def test_the_judge_schema_names_every_criterion_as_a_required_field(
     kind: AdviceKind, inputs: Any
 ) -> None:

@@ -183,8 +183,8 @@ class AdviceKind(CorpusKind):
     def dimensions(self, inputs: AdviceInputs, settings: Any) -> dict[str, tuple[str, ...]]:
         return draws.axis_values(inputs.taxonomy)
 
-    def shared_prefix(self, inputs: AdviceInputs) -> str:
-        return prompts.shared_prefix(inputs)
+    def shared_prefix(self, inputs: AdviceInputs, settings: Any = None) -> str:
+        return prompts.shared_prefix(inputs, getattr(settings, "prompt_profile", "rich"))
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:
         return models.Situation.model_validate(plan).as_text()

@@ -42,16 +42,23 @@ ADVICE_GUIDE = """\
   "Assistant:"; never say "as an AI"."""
 
 
-def shared_prefix(inputs: AdviceInputs) -> str:
-    return (
+def shared_prefix(inputs: AdviceInputs, profile: str = "rich") -> str:
+    """The brief and the guide; the rich profile adds the whole constitution (the review,
+    rewrite and judge quote the sections in play in either profile, so `compact` drops
+    nothing a step needs, only what a small model's context cannot spare)."""
+    brief = (
         "You help build a training corpus of conversations in which a person facing a hard "
         "choice asks an AI assistant for guidance, and the assistant gives thoughtful, "
-        "nuanced advice grounded in the constitution below. The corpus teaches an assistant "
-        "why good judgment is good, so the reasons in every answer must be the "
-        "constitution's own, and every conversation must be worth learning from: a real "
-        "person with real stakes, and an answer that helps them.\n\n"
-        f"# What good advice looks like\n{ADVICE_GUIDE}\n\n"
-        "# The constitution the assistant holds (the reasons come from here)\n"
+        "nuanced advice grounded in a constitution. The corpus teaches an assistant why "
+        "good judgment is good, so the reasons in every answer must be the constitution's "
+        "own, and every conversation must be worth learning from: a real person with real "
+        "stakes, and an answer that helps them.\n\n"
+        f"# What good advice looks like\n{ADVICE_GUIDE}"
+    )
+    if profile == "compact":
+        return brief
+    return (
+        f"{brief}\n\n# The constitution the assistant holds (the reasons come from here)\n"
         f"{inputs.constitution.as_markdown()}"
     )
 
