@@ -44,7 +44,7 @@ Examples:
   storyloom stats outputs/default --html report.html --json stats.json
   storyloom stats clean.jsonl --text-field text  # any corpus JSONL
   storyloom stats outputs/default --axes theme,tone --sample 500
-  storyloom stats chats.jsonl --kind chat        # a bare corpus read as a kind
+  storyloom stats records.jsonl --kind story     # a bare corpus read as a kind
 """
 
 
