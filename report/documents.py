@@ -88,7 +88,8 @@ class DocumentCollector:
         self._keep_in_sample(body, lambda: (self._dedupe_text(record, text), group))
 
     def _keep_in_sample(self, body: str, dedupe: Callable[[], tuple[str, int]]) -> None:
-        """Reservoir sampling (Algorithm R): every document equally likely, one pass."""
+        """Reservoir sampling (Algorithm R): every document equally likely, one pass.
+        `dedupe` runs only for a document that enters the sample (a kind's text may cost)."""
         self.seen += 1
         if len(self.sample) < self.sample_size:
             self.sample.append(body)

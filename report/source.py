@@ -257,7 +257,10 @@ def _kind_dimensions(
         for name, entry in recorded.items()
     ):
         return {}
-    dimensions = corpus_kind.dimensions(loaded.value, settings)
+    try:
+        dimensions = corpus_kind.dimensions(loaded.value, settings)
+    except (KeyError, TypeError, ValueError):  # e.g. kind options this version lacks
+        return {}
     return {name: [str(value) for value in values] for name, values in dimensions.items()}
 
 

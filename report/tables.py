@@ -298,8 +298,10 @@ def diversity(report: StatsReport) -> Part:
 
 
 def _figure_value(value: Any) -> str:
-    if value is None or isinstance(value, bool | str):
-        return NOT_AVAILABLE if value is None else str(value)
+    if value is None:
+        return NOT_AVAILABLE
+    if isinstance(value, bool | str):
+        return str(value)
     if isinstance(value, int | float):
         return number(value, 3)
     return json.dumps(value, ensure_ascii=False)
