@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from storyloom.cli.batches_cmd import batches
+from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.kind_options import kind_option
@@ -75,3 +76,4 @@ cli.add_command(plan)
 cli.add_command(dedupe)
 cli.add_command(stats)
 cli.add_command(batches)
+cli.add_command(claims)

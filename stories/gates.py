@@ -505,3 +505,9 @@ def names_to_avoid(
     return tuple(
         name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
     )
+
+
+def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
+    """The AI is called `name` at least once and none of `other_names` appear (public,
+    for kinds other than the story kind)."""
+    return _name_findings(text, name, other_names)

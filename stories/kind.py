@@ -230,8 +230,9 @@ class CorpusKind(ABC):
         before any call (e.g. a source file used at most `per_source` times a record)."""
         return None
 
-    def shared_prefix(self, inputs: Any) -> str:
-        """The system-prompt part identical for every call of a run (cacheable)."""
+    def shared_prefix(self, inputs: Any, settings: Any = None) -> str:
+        """The system-prompt part identical for every call of a run (cacheable); the
+        settings say which prompt profile to use."""
         return ""
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
@@ -411,4 +412,5 @@ def get_kind(name: str) -> CorpusKind:
 
 
 def _builtin() -> None:
+    import storyloom.stories.documents.kind  # registers "documents"
     import storyloom.stories.story_kind  # noqa: F401 - registers "story"
