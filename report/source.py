@@ -248,7 +248,7 @@ def _kind_dimensions(
     if any(path is None for path in paths.values()):
         return {}
     try:
-        loaded = corpus_kind.load_inputs(paths)
+        loaded = corpus_kind.load_inputs(_as_started(corpus_kind, paths))
         settings = GenerationSettings.model_validate((config or {}).get("settings") or {})
     except (OSError, ValueError):  # InputError and a ValidationError are ValueErrors
         return {}
@@ -276,6 +276,23 @@ def _section_titles(config: dict[str, Any] | None, run_path: Path) -> dict[str, 
     if not _same_file(config, "constitution", constitution.fingerprint):
         return {}
     return {section.slug: section.title for section in constitution.sections}
+
+
+def _as_started(corpus_kind: CorpusKind, paths: dict[str, Path | None]) -> dict[str, Path | None]:
+    """A recorded path that is the kind's shipped sample goes back as None, as the run was
+    most likely started: a kind may load its sample more leniently than a user's file."""
+    samples = {spec.name: spec.sample for spec in corpus_kind.input_specs if spec.sample}
+    return {
+        name: None if path and name in samples and _same_path(path, samples[name]) else path
+        for name, path in paths.items()
+    }
+
+
+def _same_path(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:
+        return False
 
 
 def _axis_values(config: dict[str, Any] | None, run_path: Path) -> dict[str, list[str]]:

@@ -16,10 +16,12 @@ from dedupe_corpus import build_corpus
 
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply
+from storyloom.cli.main import cli
 from storyloom.cli.stats_cmd import stats
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.dedupe.signatures import MinHasher, similarity
 from storyloom.graph.indexes import STORY_SHINGLE_SIZE
+from storyloom.graph.settings import GenerationSettings
 from storyloom.report.similarity import pairwise_similarity
 from storyloom.stories import kind as kind_module
 from storyloom.stories.inputs import InputError, fingerprint, read_text_file
@@ -31,6 +33,7 @@ from storyloom.stories.kind import (
     LoadedInputs,
     ReportProfile,
     Rubric,
+    get_kind,
     kind_names,
     register_kind,
 )
@@ -406,3 +409,28 @@ def test_chat_shaped_records_are_reported(tmp_path: Path) -> None:
     terminal = _run([str(corpus)])
     assert terminal.exit_code == 0, terminal.output
     assert "chat" in terminal.output and "billing" in terminal.output
+
+
+# --- every built-in kind, end to end -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", kind_names())
+def test_a_scripted_run_of_each_kind_reports_its_dimensions(name: str, tmp_path: Path) -> None:
+    run = tmp_path / name
+    made = CliRunner().invoke(
+        cli, ["generate", "--kind", name, "--backend", "scripted", "-n", "2", "--run-dir", str(run)]
+    )
+    assert made.exit_code == 0, made.output
+    report = _json(tmp_path, [str(run)])
+    kind = get_kind(name)
+    settings = GenerationSettings.model_validate(
+        json.loads((run / "run.json").read_text())["settings"]
+    )
+    expected = kind.dimensions(kind.load_inputs({}).value, settings)
+    assert report["kind"] == name
+    for dimension, values in expected.items():  # every value, drawn or not, in the kind's order
+        assert list(report["coverage"]["axes"][dimension])[: len(values)] == list(values)
+    if expected:
+        heat = report["coverage"]["heatmap"]
+        assert [heat["x_axis"], heat["y_axis"]] == list(expected)[:2]
+    assert bool(report["kind_figures"]) == (kind.report_profile.figures is not None)
