@@ -359,6 +359,8 @@ async def rejected_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
     reason, detail = rejection_reason(state)
     item = await item_view(ctx, state)
     best = item.draft
+    if reason == "max_revisions" and best is not None and best.critique is not None:
+        detail = ctx.kind.shortfall(best.critique, item) or detail
     last = best.text if best else ""
     if not last and state["pending"]:
         last = await ctx.text_store.get(state["pending"]["text"])

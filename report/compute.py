@@ -18,7 +18,7 @@ from storyloom.report.cost import CostCollector
 from storyloom.report.documents import DedupeText, DocumentCollector
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
-from storyloom.report.kindfigures import KindFigureCollector
+from storyloom.report.kind_figures import KindFigureCollector
 from storyloom.report.model import Diversity, SourceInfo, StatsReport
 from storyloom.report.names import character_names
 from storyloom.report.ngrams import distinct_n, repeated_phrases

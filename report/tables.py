@@ -318,7 +318,7 @@ def kind_figures(report: StatsReport) -> Part:
         )
         for title, rows in report.kind_figures.items()
     ]
-    return Part("kind", f"Kind: {report.kind}", tables)
+    return Part("kind", f"Kind figures: {report.kind}", tables)
 
 
 def report_parts(report: StatsReport) -> list[Part]:

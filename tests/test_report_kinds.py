@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from augment_source import write_source
 from click.testing import CliRunner, Result
 from dedupe_corpus import build_corpus
 
@@ -235,7 +236,7 @@ def test_kind_figures_in_terminal_and_html(tmp_path: Path) -> None:
     result = _run([str(run), "--html", str(html)])
     assert result.exit_code == 0, result.output
     for text in (result.output, html.read_text(encoding="utf-8")):
-        assert "Kind: tally" in text
+        assert "Kind figures: tally" in text
         assert "Rewrites" in text and "Rejections" in text
         assert "0.667" in text  # the win rate
         assert "max_revisions" in text
@@ -414,19 +415,44 @@ def test_chat_shaped_records_are_reported(tmp_path: Path) -> None:
 # --- every built-in kind, end to end -----------------------------------------------------
 
 
+#: Files for the inputs that ship no sample, by input name.
+REQUIRED_INPUTS: dict[str, Callable[[Path], Path]] = {
+    "source": lambda path: write_source(path, 6),
+}
+
+
 @pytest.mark.parametrize("name", kind_names())
 def test_a_scripted_run_of_each_kind_reports_its_dimensions(name: str, tmp_path: Path) -> None:
+    kind = get_kind(name)
+    inputs: dict[str, Path | None] = {}
+    for spec in kind.input_specs:
+        if spec.sample is None:
+            if spec.name not in REQUIRED_INPUTS:
+                pytest.skip(f"no test file for the {name} kind's input {spec.name!r}")
+            inputs[spec.name] = REQUIRED_INPUTS[spec.name](tmp_path / f"{spec.name}.jsonl")
     run = tmp_path / name
+    given = [f"--input={key}={path}" for key, path in inputs.items()]
     made = CliRunner().invoke(
-        cli, ["generate", "--kind", name, "--backend", "scripted", "-n", "2", "--run-dir", str(run)]
+        cli,
+        [
+            "generate",
+            "--kind",
+            name,
+            "--backend",
+            "scripted",
+            "-n",
+            "2",
+            *given,
+            "--run-dir",
+            str(run),
+        ],
     )
     assert made.exit_code == 0, made.output
     report = _json(tmp_path, [str(run)])
-    kind = get_kind(name)
     settings = GenerationSettings.model_validate(
         json.loads((run / "run.json").read_text())["settings"]
     )
-    expected = kind.dimensions(kind.load_inputs({}).value, settings)
+    expected = kind.dimensions(kind.load_inputs(inputs).value, settings)
     assert report["kind"] == name
     for dimension, values in expected.items():  # every value, drawn or not, in the kind's order
         assert list(report["coverage"]["axes"][dimension])[: len(values)] == list(values)

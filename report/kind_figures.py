@@ -3,8 +3,9 @@
 The kind's function takes every corpus record and every rejected record at once, so when
 (and only when) the kind has figures, the records are kept as they stream past in the
 report's one pass over each file: nothing is read twice, but a large corpus is held in
-memory for the length of the call. Values are kept JSON-plain, so the JSON, terminal and
-HTML reports all show them.
+memory for the length of the call. Whole records, as the contract says: a kind's figures
+may read the text (the documents kind's openings) or a rejection's findings. Values are
+kept JSON-plain, so the JSON, terminal and HTML reports all show them.
 """
 
 from __future__ import annotations
