@@ -7,6 +7,7 @@ import click
 from storyloom.cli.batches_cmd import batches
 from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
+from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.kind_options import kind_option
@@ -81,3 +82,4 @@ cli.add_command(stats)
 cli.add_command(batches)
 cli.add_command(check)
 cli.add_command(calibrate)
+cli.add_command(claims)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from storyloom.backends.base import (
@@ -64,6 +65,11 @@ class RunContext:
         if self.call_timeout is not None and self.call_timeout <= 0:
             raise ValueError(f"call_timeout must be > 0 seconds, got {self.call_timeout}")
 
+    @cached_property
+    def shared_prefix(self) -> str:
+        """The kind's system-prompt prefix, the same for every call of the run."""
+        return self.kind.shared_prefix(self.inputs, self.settings)
+
     @property
     def text_store(self) -> TextStore:
         assert self.texts is not None, "the runner opens the text store before any node runs"
@@ -100,7 +106,10 @@ class RunContext:
             else:  # the backend's own timeout, not mapped to a backend error
                 message = f"{what}: the backend timed out ({error or 'no detail'})"
             raise TransientBackendError(message) from None
-        self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
+        # The ledger fsyncs each line: off the event loop, so other items keep moving.
+        await asyncio.to_thread(
+            self.ledger.record, story_id=story_id, node=request.purpose, completion=completion
+        )
         return completion
 
     def _record_billed_failure(

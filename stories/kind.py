@@ -235,8 +235,9 @@ class CorpusKind(ABC):
         before any call (e.g. a source file used at most `per_source` times a record)."""
         return None
 
-    def shared_prefix(self, inputs: Any) -> str:
-        """The system-prompt part identical for every call of a run (cacheable)."""
+    def shared_prefix(self, inputs: Any, settings: Any = None) -> str:
+        """The system-prompt part identical for every call of a run (cacheable); the
+        settings say which prompt profile to use."""
         return ""
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
@@ -297,6 +298,11 @@ class CorpusKind(ABC):
             "revision_notes": list(dict.fromkeys(notes)),
             "samples": len(critiques),
         }
+
+    def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
+        """Why the judged draft `item.draft` did not pass, in the kind's words: a rejected
+        record's `detail` when its revisions ran out (None: the workflow's generic one)."""
+        return None
 
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
@@ -423,4 +429,7 @@ def get_kind(name: str) -> CorpusKind:
 
 
 def _builtin() -> None:
+    import storyloom.stories.advice.kind  # registers "advice"
+    import storyloom.stories.augment.augment_kind  # registers "augment"
+    import storyloom.stories.documents.kind  # registers "documents"
     import storyloom.stories.story_kind  # noqa: F401 - registers "story"
