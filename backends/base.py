@@ -37,9 +37,12 @@ class CompletionRequest:
     max_tokens: int
     shared_prefix: str = ""
     instructions: str = ""
-    temperature: float = 0.8
+    #: None: the model's own default. A set value must be honoured or refused, never
+    #: dropped (see `unsupported`).
+    temperature: float | None = None
     output_schema: type[BaseModel] | None = None
     purpose: str = ""
+    #: None: no seed is sent. Like `temperature`, a set seed is honoured or refused.
     seed: int | None = None
     #: Another model than the backend's default, for this call only (e.g. the judge's).
     model: str | None = None
@@ -52,7 +55,7 @@ class CompletionRequest:
             raise ValueError("a completion request needs at least one message")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
-        if not 0.0 <= self.temperature <= 2.0:
+        if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be within 0..2, got {self.temperature}")
 
     @property
@@ -131,13 +134,17 @@ class InvalidOutputError(PermanentBackendError):
 
 class Backend(ABC):
     """An LLM behind one async call. Capabilities are class attributes so callers can
-    ask before they rely on them."""
+    ask before they rely on them (`unsupported` does the asking for a request)."""
 
     name: ClassVar[str]
     supports_structured_output: ClassVar[bool] = False
     supports_prompt_caching: ClassVar[bool] = False
     #: Whether a request may name another model than the default (`request.model`).
     supports_model_choice: ClassVar[bool] = False
+    #: Whether a set `request.temperature` reaches the model.
+    supports_temperature: ClassVar[bool] = False
+    #: Whether a set `request.seed` reaches the model.
+    supports_seed: ClassVar[bool] = False
     #: How many calls may usefully run at once (a local model runs one at a time).
     max_parallel_calls: ClassVar[int] = 64
 
@@ -151,3 +158,54 @@ class Backend(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections or model memory."""
+
+    async def check_configuration(self) -> None:  # noqa: B027 - optional hook
+        """Before the first story: raise a fatal `PermanentBackendError` with one plain
+        line naming the variable or option to fix when the configuration cannot work
+        (a malformed URL or key, an address nothing answers at). Costs no tokens."""
+
+    def stop_waiting(self) -> None:  # noqa: B027 - optional hook, most backends never wait
+        """A graceful stop: end any wait at once and start no new call (calls in flight
+        finish). Backends that hold calls back (throttle, batches) override it."""
+
+
+#: The flags a wrapper (throttle, faults) takes over from the backend it wraps.
+CAPABILITY_FLAGS = (
+    "supports_structured_output",
+    "supports_prompt_caching",
+    "supports_model_choice",
+    "supports_temperature",
+    "supports_seed",
+    "max_parallel_calls",
+)
+
+
+def copy_capabilities(wrapper: Backend, inner: Backend) -> None:
+    """Give `wrapper` the capabilities of the backend it wraps (instance attributes
+    shadow the class defaults), so asking the wrapper is asking the real backend."""
+    for flag in CAPABILITY_FLAGS:
+        setattr(wrapper, flag, getattr(inner, flag))
+
+
+def unsupported(backend: Backend, request: CompletionRequest) -> str | None:
+    """What in `request` the backend cannot honour, as one line; None when it can do all.
+
+    Checked before a call so a set parameter is refused rather than silently dropped.
+    """
+    problems: list[str] = []
+    if request.temperature is not None and not backend.supports_temperature:
+        problems.append(f"a temperature ({request.temperature:g})")
+    if request.seed is not None and not backend.supports_seed:
+        problems.append(f"a sampling seed ({request.seed})")
+    if request.output_schema is not None and not backend.supports_structured_output:
+        problems.append(f"structured output ({request.output_schema.__name__})")
+    if (
+        request.model is not None
+        and request.model != backend.model
+        and not backend.supports_model_choice
+    ):
+        problems.append(f"another model than {backend.model!r} ({request.model!r})")
+    if not problems:
+        return None
+    what = request.purpose or "a call"
+    return f"{what} asks for {' and '.join(problems)}, which the {backend.name} backend cannot set"

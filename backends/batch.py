@@ -95,7 +95,7 @@ class BatchBackend(AnthropicBackend):
     def from_environment_batch(
         cls, *, journal_path: Path, model: str | None = None, timeout: float = 120.0
     ) -> BatchBackend:
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "")
         if not api_key:
             raise PermanentBackendError(_MISSING_KEY, fatal=True)
         options: dict[str, Any] = {"api_key": api_key, "timeout": timeout}
