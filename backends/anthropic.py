@@ -36,13 +36,11 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
 import logging
 import os
 import re
-import time
 from typing import Any, ClassVar, Literal
 
 import anthropic
@@ -67,7 +65,7 @@ from storyloom.backends.secrets import (
     url_password,
 )
 from storyloom.backends.structured import Repair, complete_validated
-from storyloom.backends.throttle import OverloadedError
+from storyloom.backends.throttle import OverloadedError, retry_after_from
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +178,11 @@ class AnthropicBackend(Backend):
 
     async def check_configuration(self) -> None:
         """One free request (listing models) to see that something answers at the base
-        URL and takes the key; the key's and URL's form were checked on construction."""
+        URL and takes the key; the key's and URL's form were checked on construction.
+        On a client of its own, so it may run on another event loop than the calls."""
+        client = AsyncAnthropic(api_key=self._secret, base_url=self._client.base_url, max_retries=0)
         try:
-            await self._client.models.list(limit=1, timeout=min(self._timeout, 10.0))
+            await client.models.list(limit=1, timeout=min(self._timeout, 10.0))
         except anthropic.APIConnectionError as exc:  # a timeout is one too
             raise self._scrubbed(
                 PermanentBackendError(
@@ -195,6 +195,8 @@ class AnthropicBackend(Backend):
             if exc.status_code == 401:  # the one answer to this request that says "stop"
                 raise self._scrubbed(self._status_error(exc)) from None
             # Anything else (a gateway without this route, say) proves the host answers.
+        finally:
+            await client.close()
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, base_url={self.base_url!r})"
@@ -303,17 +305,17 @@ class AnthropicBackend(Backend):
         if status == 429:
             return OverloadedError(
                 f"rate limited by the Anthropic API (429): {detail}{where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status == 529:
             return OverloadedError(
                 f"the Anthropic API is overloaded (529){where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status >= 500 or status in (408, 409):
             return TransientBackendError(
                 f"the Anthropic API failed ({status}): {detail}{where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status == 401:
             return PermanentBackendError(
@@ -454,20 +456,3 @@ def _usage(message: anthropic.types.Message) -> Usage:
         cache_write_1h_tokens=(creation.ephemeral_1h_input_tokens or 0) if creation else 0,
         batch=getattr(u, "service_tier", None) == "batch",
     )
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms`, or `retry-after` as seconds or an HTTP date."""
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from storyloom.backends.base import Backend
+from storyloom.backends.base import Backend, PermanentBackendError
 
-BACKEND_NAMES = ("llamacpp", "anthropic", "scripted")
+BACKEND_NAMES = ("llamacpp", "anthropic", "openai", "scripted")
 
 
 class UnknownBackendError(ValueError):
@@ -25,6 +25,11 @@ class BackendOptions:
     timeout: float = 120.0
     #: `--batch`: the Message Batches API, journaled in this file (anthropic only).
     batch_journal: Path | None = None
+    #: The openai backend's server (else OPENAI_BASE_URL).
+    base_url: str | None = None
+    #: USD per million input / output tokens for `model` (openai; else it costs 0).
+    price_in: float | None = None
+    price_out: float | None = None
 
 
 def default_backend_name() -> str:
@@ -51,6 +56,8 @@ def create_backend(options: BackendOptions) -> Backend:
         return ThrottledBackend(
             AnthropicBackend.from_environment(model=options.model, timeout=options.timeout)
         )
+    if options.name == "openai":
+        return _openai_backend(options)
     if options.name == "scripted":
         from storyloom.backends.demo import demo_backend
 
@@ -58,3 +65,22 @@ def create_backend(options: BackendOptions) -> Backend:
     raise UnknownBackendError(
         f"unknown backend {options.name!r}; choose one of {', '.join(BACKEND_NAMES)}"
     )
+
+
+def _openai_backend(options: BackendOptions) -> Backend:
+    from storyloom.backends.openai import OpenAIBackend
+    from storyloom.backends.pricing import set_price
+    from storyloom.backends.throttle import LatencySignal, ThrottledBackend
+
+    if options.price_in is not None or options.price_out is not None:
+        if not options.model:
+            raise PermanentBackendError(
+                "a price (--price-in/--price-out) is for a named model: pass --model too",
+                fatal=True,
+            )
+        set_price(options.model, input=options.price_in or 0.0, output=options.price_out or 0.0)
+    backend = OpenAIBackend.from_environment(
+        base_url=options.base_url, model=options.model, timeout=options.timeout
+    )
+    # A server such as vLLM queues calls instead of answering 429: latency is its signal.
+    return ThrottledBackend(backend, latency_signal=LatencySignal())

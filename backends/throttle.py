@@ -39,13 +39,14 @@ Errors are never swallowed: the caller (the node's RetryPolicy) still sees them.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from storyloom.backends.base import (
     Backend,
@@ -407,3 +408,21 @@ class ThrottledBackend(Backend):
         )
         log.warning("%s", self._outage_message)
         raise OutageError(self._outage_message) from None
+
+
+def retry_after_from(headers: Any) -> float | None:
+    """Seconds from a response's `retry-after-ms`, or `retry-after` as seconds or an HTTP
+    date; None when absent or unreadable."""
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -89,7 +89,25 @@ Examples:
     default=None,
     help="LLM backend [default: anthropic if ANTHROPIC_API_KEY is set, else llamacpp].",
 )
-@click.option("--model", default=None, help="Model name for the anthropic backend.")
+@click.option("--model", default=None, help="Model name (anthropic, openai).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:8000/v1 "
+    "[default: OPENAI_BASE_URL].",
+)
+@click.option(
+    "--price-in",
+    type=click.FloatRange(min=0, max=1000),
+    default=None,
+    help="USD per million input tokens of --model (openai) [default: free].",
+)
+@click.option(
+    "--price-out",
+    type=click.FloatRange(min=0, max=1000),
+    default=None,
+    help="USD per million output tokens of --model (openai) [default: free].",
+)
 @click.option(
     "--model-path",
     type=click.Path(path_type=Path),
@@ -195,6 +213,9 @@ def generate(
     run_dir: Path,
     backend: str | None,
     model: str | None,
+    base_url: str | None,
+    price_in: float | None,
+    price_out: float | None,
     model_path: Path | None,
     concurrency: int,
     seed: int,
@@ -222,10 +243,15 @@ def generate(
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("aiosqlite").setLevel(logging.INFO)  # dumps every checkpoint
     backend_name = backend or default_backend_name()
-    if model is not None and backend_name != "anthropic":
+    if model is not None and backend_name not in ("anthropic", "openai"):
         raise click.UsageError(
-            f"--model applies to the anthropic backend, not {backend_name} "
+            f"--model applies to the anthropic and openai backends, not {backend_name} "
             "(use --model-path for a local GGUF model)"
+        )
+    if backend_name != "openai" and (base_url, price_in, price_out) != (None, None, None):
+        raise click.UsageError(
+            f"--base-url, --price-in and --price-out apply to the openai backend, "
+            f"not {backend_name}"
         )
     settings = GenerationSettings(
         seed=seed,
@@ -260,6 +286,9 @@ def generate(
                     model_path,
                     timeout,
                     batch_journal_path(run) if batch else None,
+                    base_url,
+                    price_in,
+                    price_out,
                 ),
                 {
                     "constitution": str(constitution or sample_path("constitution")),
@@ -325,6 +354,9 @@ def _generate_locked(
         except ValueError as error:
             raise click.ClickException(f"{FAULTS_ENV}: {error}") from error
     try:
+        # Before anything is written: a wrong URL or key is one line now, not an outage
+        # reported after minutes of retries (it may also learn the server's model).
+        asyncio.run(llm.check_configuration())
         config = RunConfig.create(
             run.name,
             backend_options.name,
