@@ -125,6 +125,7 @@ class FaultyBackend(Backend):
         self.injected: Counter[str] = Counter()
         self.calls = 0
         self._seen: Counter[bytes] = Counter()
+        self.name = inner.name  # type: ignore[misc]  # errors name the real backend
         copy_capabilities(self, inner)  # the wrapped backend's, flags and all
 
     @property
