@@ -164,6 +164,11 @@ class Backend(ABC):
         line naming the variable or option to fix when the configuration cannot work
         (a malformed URL or key, an address nothing answers at). Costs no tokens."""
 
+    def held_for(self) -> float:
+        """Seconds before the next call may start because the server asked for a wait
+        (`retry-after`), for the progress display; 0.0 when calls may go now."""
+        return 0.0
+
     def stop_waiting(self) -> None:  # noqa: B027 - optional hook, most backends never wait
         """A graceful stop: end any wait at once and start no new call (calls in flight
         finish). Backends that hold calls back (throttle, batches) override it."""

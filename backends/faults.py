@@ -138,6 +138,9 @@ class FaultyBackend(Backend):
     def stop_waiting(self) -> None:
         self.inner.stop_waiting()
 
+    def held_for(self) -> float:
+        return self.inner.held_for()
+
     async def check_configuration(self) -> None:
         await self.inner.check_configuration()
 

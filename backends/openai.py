@@ -189,14 +189,12 @@ class OpenAIBackend(Backend):
         try:
             if not self._model:
                 self._model = await self._only_model(client)
-            async with self._probe_lock:
-                if self._mode is None:
-                    self._mode = await self._probe(client)
+            if self._mode is None:  # before any call: no lock (it would bind this loop)
+                self._mode = await self._probe(client)
         except UnreachableError as error:
             raise self._scrubbed(
                 PermanentBackendError(
-                    f"the server at {self.base_url} does not answer ({error}): check "
-                    f"{self._url_source} and that the server is running",
+                    f"{error}: check {self._url_source} and that the server is running",
                     fatal=True,
                 )
             ) from None

@@ -240,6 +240,11 @@ class ThrottledBackend(Backend):
             outage_until=self._outage_until,
         )
 
+    def held_for(self) -> float:
+        """Seconds until a call may start (retry-after or an open breaker)."""
+        until = max(self._not_before, self._open_until if self._state == "open" else 0.0)
+        return max(0.0, until - self._clock())
+
     def stop_waiting(self) -> None:
         """A graceful stop: every call waiting here fails at once (transient, so its node
         reaches the workflow's stop check) and no call starts from now on."""

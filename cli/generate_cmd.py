@@ -471,7 +471,8 @@ async def _run(
     try:
         batch_stats = getattr(context.backend, "stats", None)  # --batch only
         batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
-        with RunProgress(console, options.count, batch_stats) as progress:
+        held_for = context.backend.held_for  # a server-imposed wait, shown as it runs
+        with RunProgress(console, options.count, batch_stats, held_for) as progress:
             report = await run_stories(
                 run, context, options, on_progress=progress.update, stop=stop
             )

@@ -352,3 +352,20 @@ def test_faulty_wrapper_forwards_the_stop() -> None:
     FaultyBackend(throttled, FaultPlan()).stop_waiting()
     with pytest.raises(TransientBackendError, match="stopped"):
         run(throttled.complete(request()))
+
+
+def test_a_server_imposed_wait_is_visible_while_it_lasts() -> None:
+    async def go() -> tuple[float, float, float]:
+        clock = FakeClock()
+        throttled = ThrottledBackend(
+            ScriptedBackend([OverloadedError("429", retry_after=200)]), clock=clock
+        )
+        shown = FaultyBackend(throttled, FaultPlan())  # what the progress display asks
+        before = shown.held_for()
+        with pytest.raises(OverloadedError):
+            await throttled.complete(request())
+        during = shown.held_for()
+        clock.now += 150
+        return before, during, shown.held_for()
+
+    assert run(go()) == (0.0, 200.0, 50.0)
