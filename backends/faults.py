@@ -141,6 +141,10 @@ class FaultyBackend(Backend):
     def held_for(self) -> float:
         return self.inner.held_for()
 
+    @property
+    def structured_mode(self) -> str | None:
+        return getattr(self.inner, "structured_mode", None)
+
     async def check_configuration(self) -> None:
         await self.inner.check_configuration()
 

@@ -24,6 +24,7 @@ from storyloom.backends.base import (
     Usage,
     unsupported,
 )
+from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.openai import OpenAIBackend
 from storyloom.backends.pricing import cost_usd, set_price
 from storyloom.backends.registry import BackendOptions, create_backend
@@ -381,3 +382,17 @@ def test_the_cli_backend_is_throttled_with_the_flags_of_the_real_one(
     assert unsupported(backend, request(Verdict, temperature=0.3, seed=4, model="x")) is None
     assert cost_usd("m", Usage(input_tokens=1_000_000)) == pytest.approx(1.0)
     run(backend.aclose())
+
+
+def test_the_probed_mode_is_readable_through_every_wrapper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ChatAPIServer(refuse={"json_schema": 500}) as server:
+        backend = FaultyBackend(
+            create_backend(BackendOptions("openai", base_url=server.base_url)), FaultPlan()
+        )
+        assert backend.structured_mode is None  # not probed yet
+        run(backend.check_configuration())
+        run(backend.aclose())
+    assert backend.structured_mode == "structured_outputs" and backend.model == "stub-model"
