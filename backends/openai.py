@@ -64,7 +64,7 @@ from storyloom.backends.secrets import (
     url_password,
 )
 from storyloom.backends.structured import Repair, ReplyDoesNotFit, complete_validated, parse_reply
-from storyloom.backends.throttle import OverloadedError, retry_after_from
+from storyloom.backends.throttle import CallTimeoutError, OverloadedError, retry_after_from
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class OpenAIBackend(Backend):
 
     def _transport_error(self, exc: openai.APIError) -> BackendError:
         if isinstance(exc, openai.APITimeoutError):
-            return UnreachableError(
+            return TimedOutError(
                 f"the server at {self.base_url} did not answer within {self._timeout:g}s"
             )
         if isinstance(exc, openai.APIConnectionError):
@@ -362,6 +362,11 @@ class OpenAIBackend(Backend):
 class UnreachableError(TransientBackendError):
     """Nothing answered (refused, reset, timed out): during a run a lost call to retry,
     at start a wrong address."""
+
+
+class TimedOutError(UnreachableError, CallTimeoutError):
+    """No answer in time: at start a wrong address, during a run a sign of a queue (the
+    throttle cuts the calls in flight)."""
 
 
 class MalformedReply(ValueError):

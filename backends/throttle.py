@@ -65,6 +65,12 @@ class OverloadedError(TransientBackendError):
     """The provider asked us to slow down (HTTP 429 or 529). The throttle reacts to it."""
 
 
+class CallTimeoutError(TransientBackendError):
+    """The call outlived the client's timeout. On a server that queues rather than
+    refuses (vLLM, llama.cpp's server), the loudest sign of load there is: with a
+    `LatencySignal` the throttle cuts hard on it."""
+
+
 class OutageError(TransientBackendError):
     """The provider asked for a wait longer than a run waits: the story is interrupted
     (resumable), not rejected, and the message says when to try again."""
@@ -88,7 +94,7 @@ class LatencySignal:
     Pure bookkeeping with no clock, so it is tested with recorded latencies.
     """
 
-    def __init__(self, *, factor: float = 3.0, window: int = 64, min_samples: int = 5) -> None:
+    def __init__(self, *, factor: float = 3.0, window: int = 64, min_samples: int = 3) -> None:
         if factor <= 1.0:
             raise ValueError(f"factor must be > 1, got {factor}")
         if window < min_samples or min_samples < 1:
@@ -272,6 +278,11 @@ class ThrottledBackend(Backend):
             self._refuse_outage(exc)
             self._on_overload(epoch, probe, exc.retry_after)
             raise
+        except CallTimeoutError:
+            if self._latency is not None:
+                self._on_slow(epoch, self._decrease_factor, self._clock() - started)
+            self._on_answered(probe)
+            raise
         except TransientBackendError as exc:
             self._refuse_outage(exc)
             self._hold_back(exc.retry_after)
@@ -344,12 +355,19 @@ class ThrottledBackend(Backend):
         slow = self._latency is not None and self._latency.observe(purpose or "call", seconds)
         if not slow:
             self._limit = min(float(self._max), self._limit + self._additive_increase / self._limit)
-        elif epoch == self._epoch:  # one queue build-up cuts once, like one burst of 429s
-            self._limit = max(float(self._min), self._limit * self._slow_decrease)
-            self._epoch += 1
-            self._slow_cuts += 1
-            log.info("replies slowed to %.1fs: %d calls in flight at most", seconds, self.limit)
+        else:
+            self._on_slow(epoch, self._slow_decrease, seconds)
         self._on_answered(probe)
+
+    def _on_slow(self, epoch: int, factor: float, seconds: float) -> None:
+        """A server queueing our calls: cut from what is really in flight (the cap may
+        be far above it), once per build-up, like one burst of 429s."""
+        if epoch != self._epoch:
+            return
+        self._limit = max(float(self._min), min(self._limit, float(self._in_flight)) * factor)
+        self._epoch += 1
+        self._slow_cuts += 1
+        log.info("a reply took %.1fs: %d calls in flight at most", seconds, self.limit)
 
     def _on_answered(self, probe: bool) -> None:
         """Any answer that is not an overload: recorded, and it closes a half-open breaker."""

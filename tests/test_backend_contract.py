@@ -26,6 +26,7 @@ from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.backends.structured import Repair, ReplyDoesNotFit, complete_validated, parse_reply
 from storyloom.backends.throttle import (
+    CallTimeoutError,
     LatencySignal,
     OutageError,
     OverloadedError,
@@ -247,8 +248,10 @@ def test_the_throttle_cuts_concurrency_when_replies_slow_far_past_their_floor() 
         limits.append(throttled.limit)
 
     assert limits[:6] == [40] * 6  # fast replies: no change (already at the max)
-    assert limits[6:8] == [32, 25]  # each slow reply started after the last cut: 0.8x each
-    assert limits[-1] > 25  # recovers additively once replies are fast again
+    # A slow reply with one call in flight: the cap falls to what was really in flight
+    # (x0.8, floored at 1), not 0.8 of a cap far above it that would take 15 cuts to bite.
+    assert limits[6:8] == [1, 1]
+    assert limits[-1] > 1  # recovers additively once replies are fast again
     assert throttled.stats().slow_cuts == 2 and throttled.state == "closed"
 
 
@@ -277,7 +280,7 @@ def test_one_queue_build_up_cuts_once_however_many_calls_it_slowed() -> None:
         await asyncio.gather(*tasks)
         return throttled.limit, throttled.stats().slow_cuts
 
-    assert run(go()) == (32, 1)
+    assert run(go()) == (6, 1)  # 8 in flight x 0.8, once
 
 
 def test_without_a_latency_signal_slow_replies_change_nothing() -> None:
@@ -369,3 +372,23 @@ def test_a_server_imposed_wait_is_visible_while_it_lasts() -> None:
         return before, during, shown.held_for()
 
     assert run(go()) == (0.0, 200.0, 50.0)
+
+
+def test_timeouts_cut_the_calls_in_flight_by_half_once_per_burst() -> None:
+    async def go() -> tuple[int, int, int]:
+        gate = asyncio.Event()
+
+        class Queueing(ScriptedBackend):
+            async def complete(self, request: CompletionRequest) -> Completion:
+                await gate.wait()
+                raise CallTimeoutError("no answer within 120s")
+
+        throttled = ThrottledBackend(Queueing(), latency_signal=LatencySignal())
+        plain = ThrottledBackend(Queueing())  # without the signal: timeouts are just errors
+        tasks = [asyncio.create_task(b.complete(request())) for b in [throttled, plain] * 4]
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return throttled.limit, throttled.stats().slow_cuts, plain.limit
+
+    assert run(go()) == (2, 1, 64)
