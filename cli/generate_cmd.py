@@ -171,10 +171,10 @@ Examples:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
-    default=120.0,
-    show_default=True,
-    help="Per-request timeout in seconds (anthropic).",
+    type=click.FloatRange(min=1, max=86400),
+    default=None,
+    help="Per-request timeout in seconds [default: 120 for anthropic, 900 for openai: a "
+    "local server on a CPU may take minutes per reply].",
 )
 @click.option(
     "--call-timeout",
@@ -226,7 +226,7 @@ def generate(
     rewrite: str,
     name_variants: bool,
     max_cost: float | None,
-    timeout: float,
+    timeout: float | None,
     call_timeout: float | None,
     dedupe_threshold: float,
     premise_threshold: float,
