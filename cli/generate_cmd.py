@@ -171,7 +171,7 @@ Examples:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1, max=86400),
+    type=click.FloatRange(min=1),
     default=None,
     help="Per-request timeout in seconds [default: 120 for anthropic, 900 for openai: a "
     "local server on a CPU may take minutes per reply].",
