@@ -41,6 +41,10 @@ def bundled_model_path() -> Path:
     return Path(str(resource))
 
 
+#: llama.cpp's own default; a request that leaves the temperature unset gets it.
+DEFAULT_TEMPERATURE = 0.8
+
+
 class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     supports_structured_output: ClassVar[bool] = True
@@ -116,10 +120,11 @@ class LlamaCppBackend(Backend):
         kwargs: dict[str, Any] = {
             "messages": messages,
             "max_tokens": request.max_tokens,
+            "temperature": DEFAULT_TEMPERATURE
+            if request.temperature is None
+            else request.temperature,
             "repeat_penalty": self.repeat_penalty,
         }
-        if request.temperature is not None:  # else llama-cpp-python's own default
-            kwargs["temperature"] = request.temperature
         if request.seed is not None:
             kwargs["seed"] = request.seed
         if request.output_schema is not None:

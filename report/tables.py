@@ -3,9 +3,11 @@ two always show the same figures in the same words."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
-from storyloom.report.formatting import fraction, number, percent, shorten, usd
+from storyloom.report.formatting import NOT_AVAILABLE, fraction, number, percent, shorten, usd
 from storyloom.report.model import ScoreDistribution, Share, StatsReport, Summary
 
 TOP_ROWS = 10
@@ -70,6 +72,7 @@ def overview(report: StatsReport) -> Part:
     rows = [
         ["input", f"{src.path} ({src.kind})"],
         ["run", src.run_name or "n/a"],
+        ["corpus kind", report.kind or "n/a"],
         ["backend / model", f"{src.backend or 'n/a'} / {src.model or 'n/a'}"],
         ["planned", number(counts.planned)],
         ["started", number(counts.started)],
@@ -294,8 +297,32 @@ def diversity(report: StatsReport) -> Part:
     )
 
 
+def _figure_value(value: Any) -> str:
+    if value is None:
+        return NOT_AVAILABLE
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int | float):
+        return number(value, 3)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def kind_figures(report: StatsReport) -> Part:
+    """The kind's own tables, one per entry of `kind_figures`."""
+    tables = [
+        Table(
+            title,
+            ["", "value"],
+            [[shorten(str(row), 48), _figure_value(value)] for row, value in rows.items()]
+            or [["none", ""]],
+        )
+        for title, rows in report.kind_figures.items()
+    ]
+    return Part("kind", f"Kind figures: {report.kind}", tables)
+
+
 def report_parts(report: StatsReport) -> list[Part]:
-    return [
+    parts = [
         overview(report),
         size(report),
         cost(report),
@@ -303,3 +330,4 @@ def report_parts(report: StatsReport) -> list[Part]:
         coverage(report),
         diversity(report),
     ]
+    return [*parts, kind_figures(report)] if report.kind_figures else parts
