@@ -20,8 +20,15 @@ Choices worth knowing:
   structured reply, or a repair turn that failed), the error carries them as
   `error.usage`, so the ledger can still match the provider's bill to the token.
 - **No sampling parameters**: the installed SDK's `messages.create` has no `temperature`
-  (current models take none), so `request.temperature` and `request.seed` are not sent;
-  diversity comes from the seeded premise axes.
+  (current models take none) and the API has no seed, so the backend declares both
+  unsupported (`supports_temperature`, `supports_seed`): a request that sets one is
+  refused before the call (`base.unsupported`), never silently sent without it.
+- **A reply is checked before it is used**: a 200 whose body is not a Message (plain
+  text, `{}`) or reports negative usage is malformed, hence transient like a 5xx: the
+  ledger must never book what the provider did not bill.
+- **Configuration is checked at start** (`check_configuration`): a base URL that is not
+  an http(s) URL, a key with whitespace in it, or an address nothing answers at is one
+  line naming the variable, before the first story rather than after minutes of retries.
 - **Secrets**: the key lives only inside the SDK client. Error messages are built from
   status codes and the API's own message, then scrubbed of the key; SDK exceptions are
   never chained (they hold the request, headers included).
@@ -29,31 +36,36 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import json
 import logging
 import os
 import re
-import time
 from typing import Any, ClassVar, Literal
 
 import anthropic
 from anthropic import AsyncAnthropic, transform_schema
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from storyloom.backends.base import (
     Backend,
     BackendError,
     Completion,
     CompletionRequest,
-    InvalidOutputError,
     PermanentBackendError,
     StopReason,
     TransientBackendError,
     Usage,
 )
-from storyloom.backends.throttle import OverloadedError
+from storyloom.backends.secrets import (
+    check_api_key,
+    check_base_url,
+    scrubbed,
+    url_for_messages,
+    url_password,
+)
+from storyloom.backends.structured import Repair, complete_validated
+from storyloom.backends.throttle import OverloadedError, retry_after_from
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +106,8 @@ class AnthropicBackend(Backend):
     supports_structured_output: ClassVar[bool] = True
     supports_prompt_caching: ClassVar[bool] = True
     supports_model_choice: ClassVar[bool] = True
+    supports_temperature: ClassVar[bool] = False  # see "No sampling parameters" above
+    supports_seed: ClassVar[bool] = False
     max_parallel_calls: ClassVar[int] = 64
     #: The shared prefix's cache marker (batch mode asks for a 1-hour TTL).
     _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral"}
@@ -110,6 +124,11 @@ class AnthropicBackend(Backend):
     ) -> None:
         if not api_key:
             raise PermanentBackendError(_MISSING_KEY, fatal=True)
+        check_api_key(api_key, _KEY_VARIABLE)
+        if base_url is not None:
+            check_base_url(base_url, "the base URL")
+        elif from_env := os.environ.get(_URL_VARIABLE):
+            check_base_url(from_env, _URL_VARIABLE)
         if not model:
             raise ValueError("model must be a non-empty model name")
         if timeout <= 0:
@@ -127,6 +146,7 @@ class AnthropicBackend(Backend):
             structured_mode_for(model) if structured_output == "auto" else structured_output
         )
         self._secret = api_key
+        self._secrets = (api_key, url_password(base_url or os.environ.get(_URL_VARIABLE)))
         # base_url=None lets the SDK read ANTHROPIC_BASE_URL (gateways, proxies).
         self._client = AsyncAnthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
@@ -137,7 +157,7 @@ class AnthropicBackend(Backend):
         cls, *, model: str | None = None, timeout: float = 120.0
     ) -> AnthropicBackend:
         """Key from ANTHROPIC_API_KEY; base URL from ANTHROPIC_BASE_URL when set."""
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        api_key = os.environ.get(_KEY_VARIABLE, "")
         if not api_key:
             raise PermanentBackendError(_MISSING_KEY, fatal=True)
         return cls(api_key=api_key, model=model or DEFAULT_MODEL, timeout=timeout)
@@ -154,8 +174,29 @@ class AnthropicBackend(Backend):
     def base_url(self) -> str:
         """The API address without any user:password a gateway URL may carry, so it is
         safe in messages."""
-        url = self._client.base_url
-        return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
+        return url_for_messages(self._client.base_url)
+
+    async def check_configuration(self) -> None:
+        """One free request (listing models) to see that something answers at the base
+        URL and takes the key; the key's and URL's form were checked on construction.
+        On a client of its own, so it may run on another event loop than the calls."""
+        client = AsyncAnthropic(api_key=self._secret, base_url=self._client.base_url, max_retries=0)
+        try:
+            await client.models.list(limit=1, timeout=min(self._timeout, 10.0))
+        except anthropic.APIConnectionError as exc:  # a timeout is one too
+            raise self._scrubbed(
+                PermanentBackendError(
+                    f"nothing answers at {self.base_url} ({exc.message}): check "
+                    f"{_URL_VARIABLE}, or unset it to use the Anthropic API",
+                    fatal=True,
+                )
+            ) from None
+        except anthropic.APIStatusError as exc:
+            if exc.status_code == 401:  # the one answer to this request that says "stop"
+                raise self._scrubbed(self._status_error(exc)) from None
+            # Anything else (a gateway without this route, say) proves the host answers.
+        finally:
+            await client.close()
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, base_url={self.base_url!r})"
@@ -182,49 +223,23 @@ class AnthropicBackend(Backend):
         self, request: CompletionRequest, schema: type[BaseModel], params: dict[str, Any]
     ) -> Completion:
         messages: list[dict[str, Any]] = list(params["messages"])
-        billed = Usage()
-        problem = ""
-        for attempt in (1, 2):
-            try:
-                message = await self._create_structured(params, messages, schema)
-            except BackendError as exc:
-                raise _with_usage(exc, billed) from None
-            mode = self._mode  # after the call: it may have switched to the tool
-            billed += _usage(message)
-            stop = _stop_reason(message)
-            raw, tool_use = _structured_reply(message, mode)
-            model = message.model or self._model
-            if stop in ("max_tokens", "refusal"):  # the workflow handles both; no repair
-                return Completion(
-                    text=raw, model=model, usage=billed, stop_reason=stop, response_id=message.id
-                )
-            try:
-                parsed = schema.model_validate_json(raw)
-            except ValidationError as exc:
-                problem = _describe(exc, raw, mode, tool_use)
-            else:
-                return Completion(
-                    text=raw,
-                    model=model,
-                    usage=billed,
-                    stop_reason=stop,
-                    parsed=parsed,
-                    response_id=message.id,
-                )
-            if attempt == 1:
-                log.info(
-                    "%s: reply did not fit %s, asking once for a repair",
-                    request.purpose,
-                    schema.__name__,
-                )
-                messages += _repair_turns(raw, tool_use, problem)
-        raise _with_usage(
-            InvalidOutputError(
-                f"{request.purpose or 'structured call'}: the reply did not fit "
-                f"{schema.__name__} even after one repair attempt: {problem}"
-            ),
-            billed,
-        )
+        tool_use: dict[str, Any] | None = None  # the last reply's tool call (tool mode)
+
+        async def attempt(repair: Repair | None) -> Completion:
+            nonlocal tool_use
+            if repair is not None:
+                messages.extend(_repair_turns(repair, tool_use))
+            message = await self._create_structured(params, messages, schema)
+            raw, tool_use = _structured_reply(message, self._mode)  # mode after any switch
+            return Completion(
+                text=raw,
+                model=message.model or self._model,
+                usage=_usage(message),
+                stop_reason=_stop_reason(message),
+                response_id=message.id,
+            )
+
+        return await complete_validated(schema, attempt, purpose=request.purpose)
 
     async def _create_structured(
         self, params: dict[str, Any], messages: list[dict[str, Any]], schema: type[BaseModel]
@@ -266,7 +281,7 @@ class AnthropicBackend(Backend):
 
     async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
         try:
-            return await self._client.messages.create(**params)
+            return _checked(await self._client.messages.create(**params))
         except anthropic.APIStatusError as exc:
             error = self._status_error(exc)
         except anthropic.APITimeoutError:
@@ -279,6 +294,8 @@ class AnthropicBackend(Backend):
             )
         except (anthropic.APIResponseValidationError, json.JSONDecodeError):
             error = TransientBackendError("the Anthropic API sent a malformed response")
+        except MalformedReply as exc:
+            error = TransientBackendError(f"the Anthropic API sent a malformed response: {exc}")
         raise self._scrubbed(error) from None
 
     def _status_error(self, exc: anthropic.APIStatusError) -> BackendError:
@@ -288,17 +305,17 @@ class AnthropicBackend(Backend):
         if status == 429:
             return OverloadedError(
                 f"rate limited by the Anthropic API (429): {detail}{where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status == 529:
             return OverloadedError(
                 f"the Anthropic API is overloaded (529){where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status >= 500 or status in (408, 409):
             return TransientBackendError(
                 f"the Anthropic API failed ({status}): {detail}{where}",
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=retry_after_from(exc.response.headers),
             )
         if status == 401:
             return PermanentBackendError(
@@ -326,21 +343,38 @@ class AnthropicBackend(Backend):
 
     def _scrubbed(self, error: BackendError) -> BackendError:
         """The same error with the key removed from its message, should the API echo it."""
-        text = str(error)
-        if self._secret not in text:
-            return error
-        clean = text.replace(self._secret, "[redacted]")
-        if isinstance(error, TransientBackendError):
-            return type(error)(clean, retry_after=error.retry_after)
-        if isinstance(error, PermanentBackendError):
-            return type(error)(clean, fatal=error.fatal)
-        return type(error)(clean)
+        return scrubbed(error, *self._secrets)
 
 
+_KEY_VARIABLE = "ANTHROPIC_API_KEY"
+_URL_VARIABLE = "ANTHROPIC_BASE_URL"
 _MISSING_KEY = (
     "ANTHROPIC_API_KEY is not set: export your Anthropic API key as ANTHROPIC_API_KEY "
     "to use the anthropic backend, or choose --backend llamacpp to run offline"
 )
+
+
+class MalformedReply(ValueError):
+    """A 200 whose body is not a usable Message."""
+
+
+def _checked(message: object) -> anthropic.types.Message:
+    """`message` if it is a whole Message with truthful usage; `MalformedReply` if not
+    (the SDK hands back plain text as a str, and `{}` as a Message of Nones)."""
+    if not isinstance(message, anthropic.types.Message):
+        raise MalformedReply(f"a {type(message).__name__} instead of a message")
+    if not isinstance(message.content, list) or message.usage is None:
+        raise MalformedReply("no content or no usage")
+    u = message.usage
+    counts = (
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_creation_input_tokens or 0,
+        u.cache_read_input_tokens or 0,
+    )
+    if not all(isinstance(n, int) and n >= 0 for n in counts):
+        raise MalformedReply(f"usage with impossible token counts {counts}")
+    return message
 
 
 @functools.lru_cache(maxsize=64)
@@ -376,36 +410,24 @@ def _structured_reply(
     return _text_of(message), None
 
 
-def _repair_turns(raw: str, tool_use: dict[str, Any] | None, problem: str) -> list[dict[str, Any]]:
-    ask = f"That reply does not fit the required schema: {problem}. "
+def _repair_turns(repair: Repair, tool_use: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The repair prompt as the next turn: a failed tool result in tool mode (the API
+    wants every tool call answered), a plain user turn otherwise."""
     if tool_use is not None:
         result = {
             "type": "tool_result",
             "tool_use_id": tool_use["id"],
             "is_error": True,
-            "content": ask + f"Call {tool_use['name']} again with corrected input.",
+            "content": repair.prompt,
         }
         return [
             {"role": "assistant", "content": [tool_use]},
             {"role": "user", "content": [result]},
         ]
     return [
-        {"role": "assistant", "content": raw or "(empty reply)"},
-        {"role": "user", "content": ask + "Reply again with only the corrected JSON object."},
+        {"role": "assistant", "content": repair.reply.text or "(empty reply)"},
+        {"role": "user", "content": repair.prompt},
     ]
-
-
-def _describe(
-    exc: ValidationError, raw: str, mode: StructuredMode, tool_use: dict[str, Any] | None
-) -> str:
-    if mode == "tool" and tool_use is None:
-        return "no tool call in the reply"
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False)[:8]:
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{where}: {err['msg']}")
-    more = exc.error_count() - len(parts)
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 def _rejects_json_outputs(exc: PermanentBackendError) -> bool:
@@ -434,26 +456,3 @@ def _usage(message: anthropic.types.Message) -> Usage:
         cache_write_1h_tokens=(creation.ephemeral_1h_input_tokens or 0) if creation else 0,
         batch=getattr(u, "service_tier", None) == "batch",
     )
-
-
-def _with_usage(error: BackendError, usage: Usage) -> BackendError:
-    """Attach what was billed before the error, for the ledger."""
-    error.usage = usage
-    return error
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms`, or `retry-after` as seconds or an HTTP date."""
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None

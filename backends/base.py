@@ -37,10 +37,12 @@ class CompletionRequest:
     max_tokens: int
     shared_prefix: str = ""
     instructions: str = ""
-    #: None: the model's default. Set only when the user asked for one.
+    #: None: the model's own default. A set value must be honoured or refused, never
+    #: dropped (see `unsupported`).
     temperature: float | None = None
     output_schema: type[BaseModel] | None = None
     purpose: str = ""
+    #: None: no seed is sent. Like `temperature`, a set seed is honoured or refused.
     seed: int | None = None
     #: Another model than the backend's default, for this call only (e.g. the judge's).
     model: str | None = None
@@ -132,15 +134,16 @@ class InvalidOutputError(PermanentBackendError):
 
 class Backend(ABC):
     """An LLM behind one async call. Capabilities are class attributes so callers can
-    ask before they rely on them."""
+    ask before they rely on them (`unsupported` does the asking for a request)."""
 
     name: ClassVar[str]
     supports_structured_output: ClassVar[bool] = False
     supports_prompt_caching: ClassVar[bool] = False
     #: Whether a request may name another model than the default (`request.model`).
     supports_model_choice: ClassVar[bool] = False
-    #: Whether a set `temperature` / `seed` is sent to the model (else it is refused).
+    #: Whether a set `request.temperature` reaches the model.
     supports_temperature: ClassVar[bool] = False
+    #: Whether a set `request.seed` reaches the model.
     supports_seed: ClassVar[bool] = False
     #: How many calls may usefully run at once (a local model runs one at a time).
     max_parallel_calls: ClassVar[int] = 64
@@ -156,18 +159,58 @@ class Backend(ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections or model memory."""
 
+    async def check_configuration(self) -> None:  # noqa: B027 - optional hook
+        """Before the first story: raise a fatal `PermanentBackendError` with one plain
+        line naming the variable or option to fix when the configuration cannot work
+        (a malformed URL or key, an address nothing answers at). Costs no tokens."""
+
+    def held_for(self) -> float:
+        """Seconds before the next call may start because the server asked for a wait
+        (`retry-after`), for the progress display; 0.0 when calls may go now."""
+        return 0.0
+
+    def stop_waiting(self) -> None:  # noqa: B027 - optional hook, most backends never wait
+        """A graceful stop: end any wait at once and start no new call (calls in flight
+        finish). Backends that hold calls back (throttle, batches) override it."""
+
+
+#: The flags a wrapper (throttle, faults) takes over from the backend it wraps.
+CAPABILITY_FLAGS = (
+    "supports_structured_output",
+    "supports_prompt_caching",
+    "supports_model_choice",
+    "supports_temperature",
+    "supports_seed",
+    "max_parallel_calls",
+)
+
+
+def copy_capabilities(wrapper: Backend, inner: Backend) -> None:
+    """Give `wrapper` the capabilities of the backend it wraps (instance attributes
+    shadow the class defaults), so asking the wrapper is asking the real backend."""
+    for flag in CAPABILITY_FLAGS:
+        setattr(wrapper, flag, getattr(inner, flag))
+
 
 def unsupported(backend: Backend, request: CompletionRequest) -> str | None:
-    """Which parameter of `request` the backend cannot honour, or None: a parameter is
-    never silently dropped."""
-    name = f"the {backend.name} backend"
+    """What in `request` the backend cannot honour, as one line; None when it can do all.
+
+    Checked before a call so a set parameter is refused rather than silently dropped.
+    """
+    problems: list[str] = []
     if request.temperature is not None and not backend.supports_temperature:
-        return f"{name} cannot set a sampling temperature; leave the temperature unset"
+        problems.append(f"a temperature ({request.temperature:g})")
     if request.seed is not None and not backend.supports_seed:
-        return f"{name} cannot take a sampling seed"
+        problems.append(f"a sampling seed ({request.seed})")
     if request.output_schema is not None and not backend.supports_structured_output:
-        return f"{name} cannot return structured output ({request.purpose or 'a call'} needs it)"
-    other_model = request.model is not None and request.model != backend.model
-    if other_model and not backend.supports_model_choice:
-        return f"{name} cannot send one call to another model ({request.model})"
-    return None
+        problems.append(f"structured output ({request.output_schema.__name__})")
+    if (
+        request.model is not None
+        and request.model != backend.model
+        and not backend.supports_model_choice
+    ):
+        problems.append(f"another model than {backend.model!r} ({request.model!r})")
+    if not problems:
+        return None
+    what = request.purpose or "a call"
+    return f"{what} asks for {' and '.join(problems)}, which the {backend.name} backend cannot set"

@@ -73,6 +73,8 @@ class BatchBackend(AnthropicBackend):
     ) -> None:
         super().__init__(**options)
         self.journal = BatchJournal(journal_path)
+        self._batch_counts: dict[str, int] = {}
+        self._count_batches()
         self._poll = poll_interval
         self._flush_idle = flush_idle
         self._max_batch = max_batch
@@ -95,7 +97,7 @@ class BatchBackend(AnthropicBackend):
     def from_environment_batch(
         cls, *, journal_path: Path, model: str | None = None, timeout: float = 120.0
     ) -> BatchBackend:
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "")
         if not api_key:
             raise PermanentBackendError(_MISSING_KEY, fatal=True)
         options: dict[str, Any] = {"api_key": api_key, "timeout": timeout}
@@ -107,13 +109,17 @@ class BatchBackend(AnthropicBackend):
         )
 
     def stats(self) -> dict[str, int]:
-        """Batches by state and requests waiting, for the progress display."""
+        """Batches by state and requests waiting, for the progress display. Read from a
+        snapshot the event loop keeps: the display renders from its own thread, and on
+        its last refresh after the journal is closed (sqlite allows neither)."""
+        return {**self._batch_counts, "waiting": len(self._waiting)}
+
+    def _count_batches(self) -> None:
         subs = self.journal.submissions()
-        return {
+        self._batch_counts = {
             "submitted": sum(s.batch_id is not None for s in subs),
             "in_progress": sum(s.status in ("intent", "submitted") for s in subs),
             "ended": sum(s.status == "ended" for s in subs),
-            "waiting": len(self._waiting),
         }
 
     def stop_waiting(self) -> None:
@@ -253,6 +259,7 @@ class BatchBackend(AnthropicBackend):
                         await self._check(sub.id, sub.batch_id or "")
                     except (anthropic.AnthropicError, BackendError) as error:
                         log.warning("polling batch %s failed: %s", sub.batch_id, error)
+            self._count_batches()
             await asyncio.sleep(tick)
 
     async def _submit(self) -> None:

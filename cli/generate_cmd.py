@@ -98,7 +98,25 @@ Examples:
     default=None,
     help="LLM backend [default: anthropic if ANTHROPIC_API_KEY is set, else llamacpp].",
 )
-@click.option("--model", default=None, help="Model name for the anthropic backend.")
+@click.option("--model", default=None, help="Model name (anthropic, openai).")
+@click.option(
+    "--base-url",
+    default=None,
+    help="OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:8000/v1 "
+    "[default: OPENAI_BASE_URL].",
+)
+@click.option(
+    "--price-in",
+    type=click.FloatRange(min=0, max=1000),
+    default=None,
+    help="USD per million input tokens of --model (openai) [default: free].",
+)
+@click.option(
+    "--price-out",
+    type=click.FloatRange(min=0, max=1000),
+    default=None,
+    help="USD per million output tokens of --model (openai) [default: free].",
+)
 @click.option(
     "--model-path",
     type=click.Path(path_type=Path),
@@ -145,9 +163,9 @@ Examples:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
-    default=120.0,
-    show_default=True,
-    help="Per-request timeout in seconds (anthropic).",
+    default=None,
+    help="Per-request timeout in seconds [default: 120 for anthropic, 900 for openai: a "
+    "local server on a CPU may take minutes per reply].",
 )
 @click.option(
     "--call-timeout",
@@ -246,6 +264,9 @@ def generate(
     run_dir: Path,
     backend: str | None,
     model: str | None,
+    base_url: str | None,
+    price_in: float | None,
+    price_out: float | None,
     model_path: Path | None,
     concurrency: int,
     seed: int,
@@ -254,7 +275,7 @@ def generate(
     rewrite: str | None,
     name_variants: bool,
     max_cost: float | None,
-    timeout: float,
+    timeout: float | None,
     call_timeout: float | None,
     dedupe_threshold: float,
     premise_threshold: float,
@@ -280,10 +301,15 @@ def generate(
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("aiosqlite").setLevel(logging.INFO)  # dumps every checkpoint
     backend_name = backend or default_backend_name()
-    if model is not None and backend_name != "anthropic":
+    if model is not None and backend_name not in ("anthropic", "openai"):
         raise click.UsageError(
-            f"--model applies to the anthropic backend, not {backend_name} "
+            f"--model applies to the anthropic and openai backends, not {backend_name} "
             "(use --model-path for a local GGUF model)"
+        )
+    if backend_name != "openai" and (base_url, price_in, price_out) != (None, None, None):
+        raise click.UsageError(
+            f"--base-url, --price-in and --price-out apply to the openai backend, "
+            f"not {backend_name}"
         )
     if batch and backend_name != "anthropic":
         raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
@@ -323,6 +349,9 @@ def generate(
                 model_path,
                 timeout,
                 batch_journal_path(RunDir(run_dir)) if batch else None,
+                base_url,
+                price_in,
+                price_out,
             ),
             options=RunOptions(
                 count=count, concurrency=concurrency, max_cost=max_cost, shard=worker
@@ -489,6 +518,7 @@ async def _run(
         loop.add_signal_handler(number, on_signal, number)
     batch_stats = getattr(context.backend, "stats", None)  # --batch only
     batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
-    with RunProgress(console, options.count, batch_stats) as progress:
+    held_for = context.backend.held_for  # a server-imposed wait, shown as it runs
+    with RunProgress(console, options.count, batch_stats, held_for) as progress:
         report = await execute(opened, options, on_progress=progress.update, stop=stop)
     return report, (received[0] if received else None)

@@ -45,6 +45,18 @@ class _BatchColumn(ProgressColumn):
         )
 
 
+class _HoldColumn(ProgressColumn):
+    """A wait the server imposed (retry-after, capped at 5 minutes): shown, not silent."""
+
+    def __init__(self, held_for: Callable[[], float]) -> None:
+        super().__init__()
+        self._held_for = held_for
+
+    def render(self, task: Task) -> Text:
+        seconds = self._held_for()
+        return Text(f"waiting {seconds:.0f}s (server asked)", style="yellow") if seconds else Text()
+
+
 class RunProgress:
     """A progress bar of finished stories with emitted/rejected counts and an ETA."""
 
@@ -53,8 +65,11 @@ class RunProgress:
         console: Console,
         total: int,
         batch_stats: Callable[[], dict[str, int]] | None = None,
+        held_for: Callable[[], float] | None = None,
     ) -> None:
-        extra = [_BatchColumn(batch_stats)] if batch_stats is not None else []
+        extra: list[ProgressColumn] = [_BatchColumn(batch_stats)] if batch_stats else []
+        if held_for is not None:
+            extra.append(_HoldColumn(held_for))
         self._progress = Progress(
             TextColumn("[bold]stories"),
             BarColumn(),

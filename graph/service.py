@@ -116,6 +116,9 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
     with RunLock(run.path) as lock:
         backend = _backend(request)
         try:
+            # Before run.json: a wrong URL or key is one line now, not an outage reported
+            # after minutes of retries (the openai backend also learns its model here).
+            asyncio.run(backend.check_configuration())
             config = RunConfig.create(
                 request.run_name or run.name,
                 kind,

@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 import typing
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import anthropic
 import pytest
+from click.testing import CliRunner
 from messages_api_server import Fault, MessagesAPIServer
 from pydantic import BaseModel, Field
 
@@ -30,7 +33,8 @@ from storyloom.backends.base import (
 )
 from storyloom.backends.pricing import cost_usd, project_story_cost
 from storyloom.backends.scripted import ScriptedBackend
-from storyloom.backends.throttle import OverloadedError, ThrottledBackend
+from storyloom.backends.throttle import OutageError, OverloadedError, ThrottledBackend
+from storyloom.cli.main import cli
 
 KEY = "sk-ant-test-SECRET-123"
 PREFIX = "## Constitution\nBe honest, be kind, explain your reasons. " * 20
@@ -710,3 +714,161 @@ def test_gateway_credentials_in_the_base_url_never_reach_messages() -> None:
     assert "gw-token-77" not in backend.base_url
     assert "gw-token-77" not in repr(backend)
     assert backend.base_url.startswith("https://gw.example")
+
+
+# ----- API behaviour (#11): malformed replies, configuration at start, long waits, stop -----
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.malformed(b"{}"),
+        Fault.malformed(b"Service temporarily unavailable", "text/plain"),
+        Fault.malformed(b'"just a string"'),
+        Fault.negative_usage(),
+    ],
+    ids=["empty-object", "plain-text", "json-string", "negative-usage"],
+)
+@pytest.mark.parametrize("schema", [None, Verdict], ids=["text", "structured"])
+def test_a_malformed_200_is_transient_and_nothing_is_booked(
+    server: MessagesAPIServer, fault: Fault, schema: type[BaseModel] | None
+) -> None:
+    server.inject(fault)
+    error = failure(server, request(schema))
+
+    assert isinstance(error, TransientBackendError), error
+    assert "malformed" in str(error)
+    assert error.usage in (None, Usage())  # a reply we could not read books nothing
+
+
+def test_negative_usage_is_never_booked_as_negative_spend(server: MessagesAPIServer) -> None:
+    server.inject(Fault.negative_usage())
+    error = failure(server, request())
+    done = complete(server, request())  # the retry: a truthful reply
+
+    assert "impossible token counts" in str(error)
+    assert done.usage.input_tokens > 0 and cost_usd(DEFAULT_MODEL, done.usage) > 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("ANTHROPIC_BASE_URL", "not a url", "ANTHROPIC_BASE_URL is not an http(s) URL"),
+        ("ANTHROPIC_BASE_URL", "localhost:8080", "ANTHROPIC_BASE_URL is not an http(s) URL"),
+        ("ANTHROPIC_API_KEY", KEY + "\n", "ANTHROPIC_API_KEY contains whitespace"),
+        ("ANTHROPIC_API_KEY", f" {KEY}", "ANTHROPIC_API_KEY contains whitespace"),
+    ],
+    ids=["not-a-url", "no-scheme", "key-newline", "key-space"],
+)
+def test_a_configuration_that_cannot_work_is_refused_at_once_by_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(PermanentBackendError) as caught:
+        AnthropicBackend.from_environment()
+
+    assert caught.value.fatal and named in str(caught.value)
+    assert KEY not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def check(backend: AnthropicBackend) -> None:
+    async def go() -> None:
+        try:
+            await backend.check_configuration()
+        finally:
+            await backend.aclose()
+
+    run(go())
+
+
+def test_check_configuration_names_the_url_nothing_answers_at() -> None:
+    with MessagesAPIServer() as gone:
+        url = gone.base_url
+    with pytest.raises(PermanentBackendError) as caught:
+        check(AnthropicBackend(api_key=KEY, base_url=url))
+    assert caught.value.fatal and "ANTHROPIC_BASE_URL" in str(caught.value)
+    assert url in str(caught.value)
+
+
+def test_check_configuration_refuses_a_wrong_key_before_any_story() -> None:
+    with MessagesAPIServer(api_key="sk-ant-the-right-one") as strict:
+        with pytest.raises(PermanentBackendError, match="ANTHROPIC_API_KEY") as caught:
+            check(AnthropicBackend(api_key=KEY, base_url=strict.base_url))
+        check(AnthropicBackend(api_key="sk-ant-the-right-one", base_url=strict.base_url))
+        sent = [r.path for r in strict.requests]
+    assert caught.value.fatal and "401" in str(caught.value)
+    assert sent == ["/v1/models", "/v1/models"]  # free requests only, no message
+
+
+def test_the_cli_refuses_a_bad_base_url_in_one_line_before_touching_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "not a url")
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        cli, ["generate", "--backend", "anthropic", "--run-dir", str(tmp_path / "r")]
+    )
+
+    assert result.exit_code == 1 and time.monotonic() - started < 10
+    assert result.output.strip().splitlines() == [
+        "Error: ANTHROPIC_BASE_URL is not an http(s) URL ('not a url'): give the server's "
+        "address, e.g. https://host:port/v1"
+    ]
+    assert not (tmp_path / "r" / "run.json").exists()
+
+
+def test_a_retry_after_past_the_cap_is_an_outage_not_a_silent_freeze(
+    server: MessagesAPIServer,
+) -> None:
+    server.inject(Fault.rate_limit(retry_after=86400))
+
+    async def go() -> tuple[BaseException, BaseException, float]:
+        throttled = ThrottledBackend(AnthropicBackend(api_key=KEY, base_url=server.base_url))
+        started = time.monotonic()
+        try:
+            with pytest.raises(OutageError) as first:
+                await throttled.complete(request())
+            with pytest.raises(OutageError) as second:  # fails at once, never sent
+                await throttled.complete(request())
+            return first.value, second.value, time.monotonic() - started
+        finally:
+            await throttled.aclose()
+
+    first, second, took = run(go())
+    assert took < 5 and len(server.requests) == 1
+    assert "86400s" in str(first) and "outage" in str(first) and "run again later" in str(first)
+    assert str(second) == str(first)
+
+
+def test_a_stop_ends_a_retry_after_wait_at_once_and_no_call_starts_after_it(
+    server: MessagesAPIServer,
+) -> None:
+    server.inject(Fault.rate_limit(retry_after=120))
+
+    async def go() -> tuple[BaseException, BaseException, float]:
+        throttled = ThrottledBackend(AnthropicBackend(api_key=KEY, base_url=server.base_url))
+        try:
+            with pytest.raises(OverloadedError):
+                await throttled.complete(request())
+            waiting = asyncio.create_task(throttled.complete(request()))  # held for 120 s
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            started = time.monotonic()
+            throttled.stop_waiting()
+            with pytest.raises(TransientBackendError) as held:
+                await waiting
+            took = time.monotonic() - started
+            with pytest.raises(TransientBackendError) as later:
+                await throttled.complete(request())
+            return held.value, later.value, took
+        finally:
+            await throttled.aclose()
+
+    held, later, took = run(go())
+    assert took < 1.0
+    assert "stopped before the call was sent" in str(held)
+    assert "stopped before the call was sent" in str(later)
+    assert len(server.requests) == 1  # neither the held call nor the later one went out

@@ -233,7 +233,7 @@ def test_unknown_backend(produced: Path) -> None:
 
 def test_model_for_a_backend_that_takes_none(produced: Path) -> None:
     line = error_line(generate(produced, "--model", "claude-x"))
-    assert "--model applies to the anthropic backend, not scripted" in line
+    assert "--model applies to the anthropic and openai backends, not scripted" in line
 
 
 def test_missing_local_model_file(produced: Path, tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ FaultKind = Literal[
     "http_error",
     "invalid_output",
     "max_tokens",
+    "negative_usage",
 ]
 
 _DEFAULT_TEXT = (
@@ -94,9 +95,15 @@ class Fault:
         return cls("timeout", delay=delay)
 
     @classmethod
-    def malformed(cls) -> Fault:
-        """A 200 whose body is not JSON."""
-        return cls("malformed")
+    def malformed(cls, body: bytes | None = None, content_type: str = "application/json") -> Fault:
+        """A 200 whose body is not a message: by default JSON cut short; or `body` as
+        given, e.g. `b"{}"`, or plain text with content_type "text/plain"."""
+        return cls("malformed", data=(body or b'{"id": "msg_broken", "type": "mess', content_type))
+
+    @classmethod
+    def negative_usage(cls) -> Fault:
+        """A well-formed reply whose usage is below zero (a gateway bug)."""
+        return cls("negative_usage")
 
     @classmethod
     def http_error(cls, status: int, error_type: str, message: str) -> Fault:
@@ -379,7 +386,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return None
             if fault.kind == "malformed":
-                self._send(record, 200, b'{"id": "msg_broken", "type": "mess')
+                broken, content_type = fault.data
+                self._send(record, 200, broken, content_type=content_type)
+                return None
+            if fault.kind == "negative_usage":
+                message, _ = self._message(body, api._next_reply(record), False)  # type: ignore[arg-type]
+                message["usage"]["input_tokens"] = -1000
+                self._send(record, 200, json.dumps(message).encode())
                 return None
             if fault.status >= 400:
                 self._error(
@@ -411,6 +424,15 @@ class _Handler(BaseHTTPRequestHandler):
         with api._lock:
             api.requests.append(record)
         parts = path.strip("/").split("/")  # v1 messages batches [id [results]]
+        if path == "/v1/models":  # what a start-up check lists: free, but needs the key
+            if api.api_key is not None and _presented_key(self.headers) != api.api_key:
+                return self._error(record, 401, "authentication_error", "invalid x-api-key")
+            models = sorted(api.known_models or {"claude-sonnet-5-5"})
+            page = {"data": [{"type": "model", "id": m, "display_name": m,
+                              "created_at": _iso(0)} for m in models],
+                    "has_more": False, "first_id": models[0], "last_id": models[-1]}  # fmt: skip
+            self._send(record, 200, json.dumps(page).encode())
+            return None
         if path == "/v1/messages/batches":
             with api._lock:
                 data = [self._batch_view(b) for b in reversed(list(api.batches.values()))]
@@ -602,12 +624,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(record, status, json.dumps(payload).encode(), extra)
 
     def _send(
-        self, record: RecordedRequest, status: int, data: bytes, extra: dict[str, str] | None = None
+        self,
+        record: RecordedRequest,
+        status: int,
+        data: bytes,
+        extra: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> bool:
         record.status = status
         try:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(data)))
             self.send_header("request-id", f"req_{len(self.api.requests):08d}")
             for key, value in (extra or {}).items():

@@ -1,0 +1,92 @@
+"""Keeping API keys and gateway credentials out of every message, and checking them early.
+
+Error messages are built from status codes and the server's own words, and servers
+echo requests back; every HTTP backend passes its errors through `scrubbed` and names
+its address with `url_for_messages`. The checks turn a key or URL that cannot work
+into one line naming the variable or option, at start, instead of a run of retries.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from storyloom.backends.base import BackendError, PermanentBackendError, TransientBackendError
+
+REDACTED = "[redacted]"
+
+
+def url_for_messages(url: object) -> str:
+    """The address (a string or an SDK's URL object) without any `user:password` a
+    gateway URL may carry."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return url_for_messages_safely(text)
+    if "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def url_password(url: object) -> str:
+    """The secret part of a URL's userinfo, to scrub from anything a server echoes."""
+    if url is None:
+        return ""
+    try:
+        parsed = urlsplit(str(url))
+    except ValueError:
+        return ""
+    return parsed.password or ""
+
+
+def scrubbed(error: BackendError, *secrets: str) -> BackendError:
+    """The same error with every secret replaced in its message (a new error of the same
+    type, keeping `retry_after`, `fatal` and `usage`)."""
+    text = str(error)
+    clean = text
+    for secret in secrets:
+        if secret:
+            clean = clean.replace(secret, REDACTED)
+    if clean == text:
+        return error
+    copy: BackendError
+    if isinstance(error, TransientBackendError):
+        copy = type(error)(clean, retry_after=error.retry_after)
+    elif isinstance(error, PermanentBackendError):
+        copy = type(error)(clean, fatal=error.fatal)
+    else:
+        copy = type(error)(clean)
+    copy.usage = error.usage
+    return copy
+
+
+def check_api_key(key: str, variable: str) -> None:
+    """A key with a space, tab or line break in it (a stray newline from a file or a
+    paste) is refused by name; the key itself is never shown."""
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise PermanentBackendError(
+            f"{variable} contains whitespace or a line break: set it to the key alone",
+            fatal=True,
+        )
+
+
+def check_base_url(url: str, source: str) -> None:
+    """An http(s) URL with a host, or one line naming where it came from."""
+    try:
+        parsed = urlsplit(url.strip())
+        ok = parsed.scheme in ("http", "https") and bool(parsed.hostname) and " " not in url
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        raise PermanentBackendError(
+            f"{source} is not an http(s) URL ({url_for_messages_safely(url)!r}): "
+            "give the server's address, e.g. https://host:port/v1",
+            fatal=True,
+        )
+
+
+def url_for_messages_safely(url: str) -> str:
+    """`url_for_messages` for text that may not parse as a URL at all."""
+    password = url_password(url)
+    return url.replace(password, REDACTED) if password else url
