@@ -106,6 +106,8 @@ def stats(
     except ReportInputError as exc:
         raise click.ClickException(str(exc)) from exc
     render_terminal(report, Console())
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     for path, write in ((json_path, write_json), (html_path, write_html)):
         if path is None:
             continue

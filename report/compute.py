@@ -7,11 +7,13 @@ import os
 import sys
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from storyloom.core.text import words
 from storyloom.report.cost import CostCollector
 from storyloom.report.documents import DocumentCollector
+from storyloom.report.duplicates import DuplicateIds
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
 from storyloom.report.model import Diversity, SourceInfo, StatsReport
@@ -62,21 +64,24 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     outcomes = OutcomeCollector(options.heatmap_axes)
     documents = DocumentCollector(options.sample, options.seed, tokens)
     notes: list[str] = []
+    duplicates = DuplicateIds()
     skipped = 0
     if source.corpus_path is not None:
         reader = JsonlReader(source.corpus_path)
-        records = iter(reader)
+        records = reader.numbered()
         while batch := list(islice(records, BATCH)):
             pairs = []
-            for record in batch:
-                pairs.append((record, _text(record, options.text_field, reader)))
+            for line, record in batch:
+                pairs.append((record, _text(record, options.text_field, reader.path, line)))
                 outcomes.add(record, "emitted")
+                duplicates.add(as_str(record.get("id")), reader.path, line)
             documents.add_batch(pairs)
         skipped += reader.skipped
     if source.rejected_path is not None:
         reader = JsonlReader(source.rejected_path)
-        for record in reader:
+        for line, record in reader.numbered():
             outcomes.add(record, "rejected")
+            duplicates.add(as_str(record.get("id")), reader.path, line)
         skipped += reader.skipped
     cost = None
     if source.usage_path is not None:
@@ -111,15 +116,16 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         coverage=coverage,
         diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
         notes=notes,
+        warnings=duplicates.summary(),
     )
 
 
-def _text(record: dict[str, Any], field: str, reader: JsonlReader) -> str:
+def _text(record: dict[str, Any], field: str, path: Path, line: int) -> str:
     value = text_at(record, field)
     if not isinstance(value, str):
         problem = "is missing" if value is None else "is not a string"
         raise ReportInputError(
-            f"{reader.path}: line {reader.line}: text field {field!r} {problem} "
+            f"{path}: line {line}: text field {field!r} {problem} "
             "(choose another with --text-field)"
         )
     return value

@@ -193,3 +193,6 @@ class StatsReport(_Frozen):
     coverage: Coverage
     diversity: Diversity
     notes: list[str] = Field(default_factory=list, description="what was sampled or missing")
+    warnings: list[str] = Field(
+        default_factory=list, description="damage in the input, such as a story id twice"
+    )
