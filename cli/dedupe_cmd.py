@@ -105,7 +105,8 @@ def dedupe(
         console=console,
         transient=True,
     )
-    task = progress.add_task("dedupe", total=input_path.stat().st_size)
+    size = input_path.stat().st_size if input_path.is_file() else None  # a pipe: unknown
+    task = progress.add_task("dedupe", total=size)
     try:
         with progress:
             summary = dedupe_jsonl(
@@ -118,6 +119,7 @@ def dedupe(
                 shingle_size=shingle_size,
                 num_perm=num_perm,
                 on_progress=lambda done: progress.update(task, completed=done),
+                require_id=_given(click.get_current_context(), "id_field"),
             )
     except DedupeInputError as error:
         raise click.ClickException(str(error)) from error
@@ -125,6 +127,11 @@ def dedupe(
         message = f"{error.filename or output_path}: {error.strerror}"
         raise click.ClickException(message) from error
     _print_summary(Console(quiet=quiet), summary, output_path, clusters_path)
+
+
+def _given(context: click.Context, name: str) -> bool:
+    """The user typed this option (a default `id` that no record has is no typo)."""
+    return context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
 
 
 def _check_paths(input_path: Path, output_path: Path, clusters_path: Path | None) -> None:
