@@ -22,6 +22,7 @@ from storyloom.backends.registry import (
     create_backend,
     default_backend_name,
 )
+from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError, check_checkpoint_store
 from storyloom.graph.context import StoryContext
@@ -105,7 +106,7 @@ Examples:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Run seed: premise draws are deterministic from it.",
@@ -147,34 +148,34 @@ Examples:
 )
 @click.option(
     "--max-cost",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=None,
     help="USD cap: no new story starts once spend would pass it.",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1, max=3600),
     default=120.0,
     show_default=True,
     help="Per-request timeout in seconds (anthropic).",
 )
 @click.option(
     "--call-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=WEEK),
     default=None,
     help="Seconds one LLM call may take before it is retried as lost; 0 for no limit "
     "[default: 600 for anthropic, none for local models].",
 )
 @click.option(
     "--dedupe-threshold",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloatRange(min=0, max=1, min_open=True),
     default=_DEFAULTS.story_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a story counts as a near-duplicate.",
 )
 @click.option(
     "--premise-threshold",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloatRange(min=0, max=1, min_open=True),
     default=_DEFAULTS.premise_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a premise is planned again.",

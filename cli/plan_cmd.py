@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from storyloom.cli.params import SEED
 from storyloom.stories.coverage import (
     CoverageRow,
     coverage,
@@ -79,7 +80,7 @@ def _summary_table(worst: dict[str, float]) -> Table:
 @click.command(name="plan", epilog=EXAMPLES)
 @click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many story seeds to draw.")  # fmt: skip
-@click.option("--seed", "run_seed", type=int, default=0, show_default=True,
+@click.option("--seed", "run_seed", type=SEED, default=0, show_default=True,
               help="Run seed (the same as generate's --seed).")  # fmt: skip
 @click.option("--axes", type=_PATH, help="Premise axes TOML (default: the bundled sample).")
 @click.option("--constitution", type=_PATH, help="Constitution Markdown (default: sample).")

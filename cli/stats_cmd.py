@@ -39,6 +39,9 @@ def _check_writable(path: Path) -> None:
         raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
+#: Documents the sampled metrics hold in memory (and compare pairwise) at most.
+MAX_SAMPLE = 1_000_000
+
 EXAMPLES = """
 \b
 Examples:
@@ -80,7 +83,7 @@ Examples:
     "--sample",
     default=DEFAULT_SAMPLE,
     show_default=True,
-    type=click.IntRange(min=2),
+    type=click.IntRange(2, MAX_SAMPLE),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
 def stats(
