@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from storyloom.backends.registry import (
     create_backend,
     default_backend_name,
 )
+from storyloom.cli.logs import configure_debug_logging
 from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError, check_checkpoint_store
@@ -220,8 +220,7 @@ def generate(
     """
     console = Console(stderr=True)
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("aiosqlite").setLevel(logging.INFO)  # dumps every checkpoint
+        configure_debug_logging()
     backend_name = backend or default_backend_name()
     if model is not None and backend_name != "anthropic":
         raise click.UsageError(

@@ -7,6 +7,7 @@ import click
 from storyloom.cli.batches_cmd import batches
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
+from storyloom.cli.logs import install_log_scrubbing
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
 
@@ -37,6 +38,7 @@ def cli() -> None:
     Generate stories with an LLM, check each against a constitution, remove
     near-duplicates, and report on the corpus. Runs resume where they stopped.
     """
+    install_log_scrubbing()  # before any command logs: no log line carries a secret
 
 
 @cli.command(name="graph", epilog=GRAPH_EXAMPLES)
