@@ -8,11 +8,19 @@ under-represented.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from storyloom.stories.distinct import DistinctCounter
 from storyloom.stories.inputs import StoryInputs
-from storyloom.stories.seeds import StorySeed
+from storyloom.stories.seeds import (
+    StorySeed,
+    balanced_counts,
+    balanced_pick,
+    premise_key,
+    section_counts,
+)
 
 SECTIONS = "constitution section"
 PERSONA = "persona name"
@@ -53,6 +61,58 @@ def coverage(
     rows.extend(_rows(SECTIONS, inputs.constitution.slugs, section_counts, drawn))
     rows.extend(_rows(PERSONA, names, Counter(seed.persona_name for seed in seeds), len(seeds)))
     return rows
+
+
+def planned_coverage(
+    inputs: StoryInputs, run_seed: int, count: int, names: tuple[str, ...]
+) -> list[CoverageRow]:
+    """`coverage` of the first `count` seeds of a run, computed from the layout of the
+    balanced streams instead of drawing the seeds: the same rows in O(values) time and
+    memory, so `plan -n 10000000` answers at once. Seeds of one name group share their
+    draws, so every group counts once per name; the last group may be partial."""
+    width = len(names)
+    groups, partial = divmod(count, width)
+    rows: list[CoverageRow] = []
+    for axis, values in inputs.axes.values.items():
+        counts = [n * width for n in balanced_counts(run_seed, axis, groups, len(values))]
+        if partial:
+            counts[balanced_pick(run_seed, axis, groups, len(values))] += partial
+        rows.extend(_rows(axis, values, Counter(dict(zip(values, counts, strict=True))), count))
+    slugs, per_story = inputs.constitution.slugs, inputs.axes.sections_per_story
+    drawn = [n * width for n in section_counts(run_seed, groups, len(slugs), per_story)]
+    if partial:
+        extra = section_counts(run_seed, groups + 1, len(slugs), per_story)
+        drawn = [d + partial * (after - before) for d, after, before in zip(
+            drawn, extra, section_counts(run_seed, groups, len(slugs), per_story), strict=True
+        )]  # fmt: skip
+    sections = Counter(dict(zip(slugs, drawn, strict=True)))
+    rows.extend(_rows(SECTIONS, slugs, sections, count * per_story))
+    name_counts = Counter(
+        {name: groups + (variant < partial) for variant, name in enumerate(names)}
+    )
+    rows.extend(_rows(PERSONA, names, name_counts, count))
+    return rows
+
+
+def count_distinct_premises(
+    inputs: StoryInputs,
+    run_seed: int,
+    count: int,
+    *,
+    name_variants: bool,
+    on_progress: Callable[[int], None] | None = None,
+) -> DistinctCounter:
+    """How many of the first `count` seeds differ in their draws, in constant memory
+    (exact up to 65,536 distinct premises, a close estimate beyond). `on_progress` gets
+    the seeds covered so far, every 100,000 draws."""
+    width = len(inputs.persona.names) if name_variants else 1
+    groups = -(-count // width)  # a partial last group still draws its premise
+    distinct = DistinctCounter()
+    for group in range(groups):
+        distinct.add(premise_key(inputs, run_seed, group))
+        if on_progress is not None and group % 100_000 == 0:
+            on_progress(min(group * width, count))
+    return distinct
 
 
 def worst_deviation(rows: list[CoverageRow]) -> dict[str, float]:

@@ -135,3 +135,41 @@ def plan_seeds(
         make_seed(inputs, run_seed, index, name_variants=name_variants)
         for index in range(start, start + count)
     ]
+
+
+def balanced_counts(run_seed: int, stream: str, positions: int, size: int) -> list[int]:
+    """How often each value index occurs at positions 0 .. `positions` - 1 of a balanced
+    stream, without drawing them: each whole block holds every value once, and the last,
+    partial block holds the first values of its shuffle. O(size), whatever `positions`."""
+    blocks, offset = divmod(positions, size)
+    counts = [blocks] * size
+    for value in _block_order(run_seed, stream, blocks, size)[:offset]:
+        counts[value] += 1
+    return counts
+
+
+def section_counts(run_seed: int, groups: int, size: int, count: int) -> list[int]:
+    """How often each section index is drawn by groups 0 .. `groups` - 1 (`count`
+    sections each), without drawing them; see `_sections_for` for the layout. A whole
+    block of `size` groups uses `count` whole passes over its shuffle."""
+    blocks, chunks = divmod(groups, size)
+    passes, extra = divmod(chunks * count, size)
+    totals = [blocks * count + passes] * size
+    for value in _block_order(run_seed, "sections", blocks, size)[:extra]:
+        totals[value] += 1
+    return totals
+
+
+def premise_key(inputs: StoryInputs, run_seed: int, group: int) -> tuple[int, ...]:
+    """What makes position `group`'s premise (axis value and section indices), as
+    `make_seed` draws it but without building the seed: for counting distinct premises
+    over runs too long to hold."""
+    axes = tuple(
+        balanced_pick(run_seed, axis, group, len(values))
+        for axis, values in inputs.axes.values.items()
+    )
+    slugs = inputs.constitution.slugs
+    size, count = len(slugs), inputs.axes.sections_per_story
+    block, chunk = divmod(group, size)
+    order = _block_order(run_seed, "sections", block, size)
+    return axes + tuple(order[(chunk * count + step) % size] for step in range(count))
