@@ -18,11 +18,13 @@ from storyloom.stories.seeds import (
     StorySeed,
     balanced_counts,
     balanced_pick,
-    premise_key,
+    premise_indices,
     section_counts,
 )
 
 SECTIONS = "constitution section"
+#: Premises drawn and hashed together when counting distinct ones.
+BLOCK = 1 << 16
 PERSONA = "persona name"
 
 
@@ -104,14 +106,15 @@ def count_distinct_premises(
 ) -> DistinctCounter:
     """How many of the first `count` seeds differ in their draws, in constant memory
     (exact up to 65,536 distinct premises, a close estimate beyond). `on_progress` gets
-    the seeds covered so far, every 100,000 draws."""
+    the seeds covered so far, after every BLOCK draws."""
     width = len(inputs.persona.names) if name_variants else 1
     groups = -(-count // width)  # a partial last group still draws its premise
     distinct = DistinctCounter()
-    for group in range(groups):
-        distinct.add(premise_key(inputs, run_seed, group))
-        if on_progress is not None and group % 100_000 == 0:
-            on_progress(min(group * width, count))
+    for start in range(0, groups, BLOCK):
+        stop = min(start + BLOCK, groups)
+        distinct.add_rows(premise_indices(inputs, run_seed, start, stop))
+        if on_progress is not None:
+            on_progress(min(stop * width, count))
     return distinct
 
 

@@ -16,10 +16,13 @@ in the character's name, so names can be compared on identical premises.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from storyloom.stories.inputs import StoryInputs
 
@@ -160,16 +163,34 @@ def section_counts(run_seed: int, groups: int, size: int, count: int) -> list[in
     return totals
 
 
-def premise_key(inputs: StoryInputs, run_seed: int, group: int) -> tuple[int, ...]:
-    """What makes position `group`'s premise (axis value and section indices), as
-    `make_seed` draws it but without building the seed: for counting distinct premises
-    over runs too long to hold."""
-    axes = tuple(
-        balanced_pick(run_seed, axis, group, len(values))
+def premise_indices(inputs: StoryInputs, run_seed: int, start: int, stop: int) -> np.ndarray:
+    """What makes the premises of positions `start` .. `stop` - 1, one row each: the
+    index of every axis value, then of every section, as `make_seed` draws them but a
+    block of shuffles at a time, for counting distinct premises over runs too long to
+    hold."""
+    columns = [
+        _stream_slice(run_seed, axis, start, stop, len(values))
         for axis, values in inputs.axes.values.items()
+    ]
+    size, count = len(inputs.constitution.slugs), inputs.axes.sections_per_story
+    first = start // size
+    orders = np.array(
+        [_block_order(run_seed, "sections", b, size) for b in range(first, (stop - 1) // size + 1)]
     )
-    slugs = inputs.constitution.slugs
-    size, count = len(slugs), inputs.axes.sections_per_story
-    block, chunk = divmod(group, size)
-    order = _block_order(run_seed, "sections", block, size)
-    return axes + tuple(order[(chunk * count + step) % size] for step in range(count))
+    groups = np.arange(start, stop)
+    rows = groups // size - first
+    chunks = groups % size
+    for step in range(count):
+        columns.append(orders[rows, (chunks * count + step) % size])
+    return np.stack(columns, axis=1)
+
+
+def _stream_slice(run_seed: int, stream: str, start: int, stop: int, size: int) -> np.ndarray:
+    """`balanced_pick` for positions `start` .. `stop` - 1, as one array."""
+    first = start // size
+    blocks = range(first, (stop - 1) // size + 1)
+    picks = np.fromiter(
+        itertools.chain.from_iterable(_block_order(run_seed, stream, b, size) for b in blocks),
+        dtype=np.int64,
+    )
+    return picks[start - first * size : stop - first * size]

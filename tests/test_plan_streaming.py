@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from storyloom.stories.coverage import (
@@ -22,7 +23,7 @@ from storyloom.stories.coverage import (
 )
 from storyloom.stories.distinct import DistinctCounter
 from storyloom.stories.inputs import load_inputs
-from storyloom.stories.seeds import persona_names, plan_seeds
+from storyloom.stories.seeds import make_seed, persona_names, plan_seeds, premise_indices
 
 
 @pytest.mark.parametrize("name_variants", [False, True])
@@ -37,14 +38,23 @@ def test_planned_coverage_is_what_drawing_every_seed_gives(name_variants: bool) 
         assert distinct.exact and distinct.count == distinct_premises(seeds[:count]), count
 
 
+def test_premise_indices_are_the_draws_of_make_seed() -> None:
+    inputs = load_inputs()
+    slugs = inputs.constitution.slugs
+    rows = premise_indices(inputs, 9, 40, 100)
+    for offset, row in enumerate(rows.tolist()):
+        seed = make_seed(inputs, 9, 40 + offset, name_variants=False)
+        axes = [values.index(seed.axes[axis]) for axis, values in inputs.axes.values.items()]
+        assert row == axes + [slugs.index(slug) for slug in seed.sections]
+
+
 def test_the_distinct_sketch_is_exact_when_small_and_close_when_large() -> None:
     small = DistinctCounter(k=1000)
-    for value in [*range(999), *range(500)]:
-        small.add(value)
+    small.add_rows(np.array([[value, 1] for value in [*range(999), *range(500)]]))
     assert small.exact and small.count == 999
     large = DistinctCounter(k=4096)
-    for value in range(200_000):
-        large.add(("premise", value))
+    for start in range(0, 200_000, 50_000):
+        large.add_rows(np.arange(start, start + 50_000).reshape(-1, 1))
     assert not large.exact and abs(large.count - 200_000) < 200_000 * 0.05
 
 
