@@ -22,8 +22,14 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
 
 EXIT_SIGINT = 130
+#: Why output cannot be written: a full disk or quota, a file size limit, a failing device.
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -41,18 +47,21 @@ def main(args: list[str] | None = None) -> None:
     except OSError as error:
         if error.errno == errno.EPIPE:
             _exit_quietly(1)
-        where = error.filename or "standard output"
-        sys.stderr.write(f"Error: {where}: cannot write ({error.strerror or error})\n")
+        if error.filename is not None:
+            sys.stderr.write(f"Error: {error.filename}: {error.strerror or error}\n")
+        elif error.errno in _OUTPUT_ERRORS:  # a write that names no file: our stdout
+            sys.stderr.write(f"Error: standard output: cannot write ({error.strerror})\n")
+        else:
+            raise
         _exit_quietly(1)
     sys.exit(code)
 
 
-def _invoke(cli: object, args: list[str] | None) -> int:
+def _invoke(cli: click.Group, args: list[str] | None) -> int:
     """Parse and run one command the way click's standalone mode does, except that
     interrupts and output errors are left to `main`."""
     import click
 
-    assert isinstance(cli, click.Group)
     try:
         with cli.make_context("storyloom", list(sys.argv[1:] if args is None else args)) as ctx:
             cli.invoke(ctx)
