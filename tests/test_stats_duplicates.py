@@ -4,14 +4,17 @@ the file, line and id, instead of silently counting more finished stories than p
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_process import files_of, generate_argv, run_storyloom, scripted_env, still_there
 
 
-def _run(tmp_path: Path) -> Path:
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def made_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("made") / "run"
     made = subprocess.run(
         generate_argv(run, 3), capture_output=True, text=True, timeout=120, env=scripted_env(0)
     )
@@ -19,8 +22,13 @@ def _run(tmp_path: Path) -> Path:
     return run
 
 
-def test_stats_warns_on_an_id_appended_twice_and_touches_nothing(tmp_path: Path) -> None:
-    run = _run(tmp_path)
+@pytest.fixture
+def run(made_run: Path, tmp_path: Path) -> Path:
+    """A fresh copy of one finished 3-story run (generating it once is the slow part)."""
+    return Path(shutil.copytree(made_run, tmp_path / "run"))
+
+
+def test_stats_warns_on_an_id_appended_twice_and_touches_nothing(run: Path) -> None:
     corpus = run / "corpus.jsonl"
     first = corpus.read_text().splitlines()[0]
     corpus.write_text(corpus.read_text() + first + "\n")
@@ -36,8 +44,7 @@ def test_stats_warns_on_an_id_appended_twice_and_touches_nothing(tmp_path: Path)
     assert still_there(before, run)
 
 
-def test_stats_warns_on_an_id_in_both_corpus_and_rejected(tmp_path: Path) -> None:
-    run = _run(tmp_path)
+def test_stats_warns_on_an_id_in_both_corpus_and_rejected(run: Path, tmp_path: Path) -> None:
     record = json.loads((run / "corpus.jsonl").read_text().splitlines()[1])
     rejected = run / "rejected.jsonl"
     lines = rejected.read_text().splitlines() if rejected.exists() else []
@@ -53,6 +60,6 @@ def test_stats_warns_on_an_id_in_both_corpus_and_rejected(tmp_path: Path) -> Non
     assert json.loads((tmp_path / "s.json").read_text())["warnings"] == [expected]
 
 
-def test_a_clean_run_has_no_warning(tmp_path: Path) -> None:
-    result = run_storyloom("stats", str(_run(tmp_path)))
+def test_a_clean_run_has_no_warning(run: Path) -> None:
+    result = run_storyloom("stats", str(run))
     assert result.returncode == 0 and "Warning" not in result.stderr
