@@ -37,7 +37,8 @@ class CompletionRequest:
     max_tokens: int
     shared_prefix: str = ""
     instructions: str = ""
-    temperature: float = 0.8
+    #: None: the model's default. Set only when the user asked for one.
+    temperature: float | None = None
     output_schema: type[BaseModel] | None = None
     purpose: str = ""
     seed: int | None = None
@@ -52,7 +53,7 @@ class CompletionRequest:
             raise ValueError("a completion request needs at least one message")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
-        if not 0.0 <= self.temperature <= 2.0:
+        if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
             raise ValueError(f"temperature must be within 0..2, got {self.temperature}")
 
     @property
@@ -138,6 +139,9 @@ class Backend(ABC):
     supports_prompt_caching: ClassVar[bool] = False
     #: Whether a request may name another model than the default (`request.model`).
     supports_model_choice: ClassVar[bool] = False
+    #: Whether a set `temperature` / `seed` is sent to the model (else it is refused).
+    supports_temperature: ClassVar[bool] = False
+    supports_seed: ClassVar[bool] = False
     #: How many calls may usefully run at once (a local model runs one at a time).
     max_parallel_calls: ClassVar[int] = 64
 
@@ -151,3 +155,19 @@ class Backend(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections or model memory."""
+
+
+def unsupported(backend: Backend, request: CompletionRequest) -> str | None:
+    """Which parameter of `request` the backend cannot honour, or None: a parameter is
+    never silently dropped."""
+    name = f"the {backend.name} backend"
+    if request.temperature is not None and not backend.supports_temperature:
+        return f"{name} cannot set a sampling temperature; leave the temperature unset"
+    if request.seed is not None and not backend.supports_seed:
+        return f"{name} cannot take a sampling seed"
+    if request.output_schema is not None and not backend.supports_structured_output:
+        return f"{name} cannot return structured output ({request.purpose or 'a call'} needs it)"
+    other_model = request.model is not None and request.model != backend.model
+    if other_model and not backend.supports_model_choice:
+        return f"{name} cannot send one call to another model ({request.model})"
+    return None

@@ -1,5 +1,6 @@
-"""`--backend scripted` from the CLI: a scripted backend whose responder writes
-well-formed placeholder premises, stories and passing critiques.
+"""`--backend scripted` from the CLI: a scripted backend whose responder is the fake
+responder of the kind named in each request's metadata (placeholder plans, drafts and
+passing critiques; no prompt text is read).
 
 It exercises the whole pipeline (checkpoints, resume, dedupe, outputs) in seconds with
 no model, which is what smoke runs and the kill-and-resume tests need. The text is
@@ -14,7 +15,8 @@ import hashlib
 import json
 import os
 import random
-import re
+from functools import cache
+from typing import Any
 
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply, ScriptedBackend
@@ -65,31 +67,17 @@ def placeholder_story(rng: random.Random, *, name: str, words: int) -> str:
     return "# " + phrase(rng, 3).title() + "\n\n" + "\n\n".join(paragraphs)
 
 
-def _story(rng: random.Random, request: CompletionRequest) -> str:
-    prompt = request.messages[-1].content
-    name_match = re.search(r"called (\w+)", prompt)
-    band = re.search(r"Length: (\d+) to (\d+) words", prompt)
-    target = (int(band.group(1)) + int(band.group(2))) // 2 if band else 400
-    return placeholder_story(rng, name=name_match.group(1) if name_match else "Wren", words=target)
-
-
-def _critique(request: CompletionRequest) -> dict[str, object]:
-    sections = re.findall(r"^## (.+)$", request.messages[-1].content, re.MULTILINE)
-    criteria = [*sections, "shows_why", "psychological_health", "not_preachy"]
-    return {
-        "scores": [{"criterion": c, "score": 4, "evidence": "placeholder"} for c in criteria],
-        "verdict": "pass",
-        "revision_notes": [],
-    }
-
-
 def demo_reply(request: CompletionRequest) -> Reply:
-    rng = request_rng(request)
-    if request.purpose == "plan":
-        return placeholder_premise(rng)
-    if request.purpose == "judge":
-        return _critique(request)
-    return _story(rng, request)
+    """The reply of the kind named in the request's metadata (no prompt text is read)."""
+    kind_name = str(request.metadata.get("kind") or "story")
+    return _kind(kind_name).fake_reply(request)
+
+
+@cache
+def _kind(name: str) -> Any:
+    from storyloom.stories.kind import get_kind
+
+    return get_kind(name)
 
 
 def demo_backend() -> ScriptedBackend:

@@ -128,6 +128,8 @@ class FaultyBackend(Backend):
         self.supports_structured_output = inner.supports_structured_output  # type: ignore[misc]
         self.supports_prompt_caching = inner.supports_prompt_caching  # type: ignore[misc]
         self.supports_model_choice = inner.supports_model_choice  # type: ignore[misc]
+        self.supports_temperature = inner.supports_temperature  # type: ignore[misc]
+        self.supports_seed = inner.supports_seed  # type: ignore[misc]
         self.max_parallel_calls = inner.max_parallel_calls  # type: ignore[misc]
 
     @property

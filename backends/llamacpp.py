@@ -44,9 +44,15 @@ def bundled_model_path() -> Path:
     return Path(str(resource))
 
 
+#: llama.cpp's own default; a request that leaves the temperature unset gets it.
+DEFAULT_TEMPERATURE = 0.8
+
+
 class LlamaCppBackend(Backend):
     name: ClassVar[str] = "llamacpp"
     supports_structured_output: ClassVar[bool] = True
+    supports_temperature: ClassVar[bool] = True
+    supports_seed: ClassVar[bool] = True
     max_parallel_calls: ClassVar[int] = 1
 
     def __init__(
@@ -128,7 +134,9 @@ class LlamaCppBackend(Backend):
         kwargs: dict[str, Any] = {
             "messages": messages,
             "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
+            "temperature": DEFAULT_TEMPERATURE
+            if request.temperature is None
+            else request.temperature,
             "repeat_penalty": self.repeat_penalty,
             "seed": request.seed,
         }

@@ -37,6 +37,8 @@ class ScriptedBackend(Backend):
     name: ClassVar[str] = "scripted"
     supports_structured_output: ClassVar[bool] = True
     supports_model_choice: ClassVar[bool] = True
+    supports_temperature: ClassVar[bool] = True
+    supports_seed: ClassVar[bool] = True
 
     def __init__(
         self,

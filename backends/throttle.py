@@ -113,6 +113,8 @@ class ThrottledBackend(Backend):
         self.supports_structured_output = inner.supports_structured_output  # type: ignore[misc]
         self.supports_prompt_caching = inner.supports_prompt_caching  # type: ignore[misc]
         self.supports_model_choice = inner.supports_model_choice  # type: ignore[misc]
+        self.supports_temperature = inner.supports_temperature  # type: ignore[misc]
+        self.supports_seed = inner.supports_seed  # type: ignore[misc]
         self.max_parallel_calls = max_limit  # type: ignore[misc]
         self._min, self._max = min_limit, max_limit
         self._limit = float(initial_limit)

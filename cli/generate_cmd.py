@@ -14,24 +14,28 @@ from rich.console import Console
 
 from storyloom.backends.base import BackendError
 from storyloom.backends.batch_journal import batch_journal_path
-from storyloom.backends.faults import FaultPlan, FaultyBackend
-from storyloom.backends.registry import (
-    BACKEND_NAMES,
-    BackendOptions,
-    create_backend,
-    default_backend_name,
+from storyloom.backends.faults import FaultyBackend
+from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, default_backend_name
+from storyloom.cli.kind_options import (
+    input_options,
+    kind_option,
+    pairs,
+    prompt_profile_for,
 )
 from storyloom.cli.logs import configure_debug_logging
 from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
 from storyloom.cli.progress import RunProgress, print_summary
-from storyloom.graph.checkpointer import CheckpointStoreError, check_checkpoint_store
-from storyloom.graph.context import StoryContext
-from storyloom.graph.rundir import RunConfig, RunDir, RunDirError
-from storyloom.graph.runlock import RunLock, RunLockedError
-from storyloom.graph.runner import RunOptions, RunReport, make_context, run_stories
+from storyloom.graph.checkpointer import CheckpointStoreError
+from storyloom.graph.context import RunContext
+from storyloom.graph.rundir import ConfigChangedError, RunDir, RunDirError
+from storyloom.graph.runlock import RunLockedError
+from storyloom.graph.runner import RunOptions, RunReport
+from storyloom.graph.service import OpenRun, RunRequest, RunSetupError, execute, kind_of, open_run
 from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.shared import Shard, SharedRunError
 from storyloom.graph.sinks import SinkError
-from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sample_path
+from storyloom.stories.inputs import InputError
+from storyloom.stories.kind import UnknownKindError
 
 #: Fault injection for rehearsals and tests: `transient=0.1,hang=0.02,seed=7` (FaultPlan).
 FAULTS_ENV = "STORYLOOM_FAULTS"
@@ -50,6 +54,9 @@ DEFAULT_CALL_TIMEOUT = {"anthropic": 600.0}
 #: Errors whose message is already one clear line for the user.
 USER_ERRORS = (
     InputError,
+    RunSetupError,
+    SharedRunError,
+    UnknownKindError,
     RunDirError,
     RunLockedError,
     BackendError,
@@ -64,10 +71,12 @@ Examples:
   storyloom generate -n 500 --backend anthropic --concurrency 32 --max-cost 20
   storyloom generate -n 50 --constitution my.md --persona me.toml --run-dir outputs/mine
   storyloom generate -n 100 --run-dir outputs/mine   # run again: continues, never repeats
+  storyloom generate -n 200 --backend anthropic --judge-model claude-opus-4-5
 """
 
 
 @click.command(epilog=EXAMPLES)
+@kind_option
 @click.option(
     "-n",
     "--count",
@@ -111,24 +120,7 @@ Examples:
     show_default=True,
     help="Run seed: premise draws are deterministic from it.",
 )
-@click.option(
-    "--constitution",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Constitution Markdown (## sections) [default: bundled sample].",
-)
-@click.option(
-    "--persona",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Persona TOML [default: bundled sample].",
-)
-@click.option(
-    "--axes",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Premise axes TOML [default: bundled sample].",
-)
+@input_options
 @click.option(
     "--max-revisions",
     type=click.IntRange(min=0, max=10),
@@ -139,9 +131,8 @@ Examples:
 @click.option(
     "--rewrite",
     type=click.Choice(["on-fail", "always"]),
-    default="on-fail",
-    show_default=True,
-    help="Rewrite only failing stories, or every story once.",
+    default=None,
+    help="Rewrite only failing items, or every item once [default: the kind's].",
 )
 @click.option(
     "--name-variants", is_flag=True, help="Cycle the persona's name_variants across stories."
@@ -190,8 +181,68 @@ Examples:
     is_flag=True,
     help="Send calls through the Message Batches API (anthropic): half price, slower.",
 )
+@click.option(
+    "--judge-model",
+    default=None,
+    help="Another model for every judge call (a judge from the writer's model grades itself).",
+)
+@click.option(
+    "--task-model",
+    "task_models",
+    multiple=True,
+    metavar="TASK=MODEL",
+    help="Another model for one task (plan, write, review, judge, revise); repeatable.",
+)
+@click.option(
+    "--judge-samples",
+    type=click.IntRange(min=1, max=9),
+    default=1,
+    show_default=True,
+    help="Judgments per draft, combined (mean score per criterion).",
+)
+@click.option(
+    "--temperature",
+    type=FiniteFloatRange(min=0, max=2),
+    default=None,
+    help="Sampling temperature for every call [default: the model's own].",
+)
+@click.option(
+    "--prompt-profile",
+    type=click.Choice(["rich", "compact"]),
+    default=None,
+    help="Prompts for capable models, or compact ones for a tiny local model "
+    "[default: compact for the bundled model and small GGUFs, else rich].",
+)
+@click.option(
+    "--option",
+    "kind_option_values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the kind (see `storyloom kinds`); repeatable.",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Be worker K of N: take the items whose index %% N == K (with --redis to share "
+    "dedupe and budget).",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Redis shared by the workers of one run: near-duplicate indexes, spend, settings.",
+)
+@click.option(
+    "--run-name",
+    default=None,
+    help="The run's name in item ids [default: the run directory's name]; give every "
+    "worker of a sharded run the same one.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on errors.")
 def generate(
+    kind: str | None,
     count: int,
     run_dir: Path,
     backend: str | None,
@@ -199,11 +250,9 @@ def generate(
     model_path: Path | None,
     concurrency: int,
     seed: int,
-    constitution: Path | None,
-    persona: Path | None,
-    axes: Path | None,
+    inputs: dict[str, Path | None],
     max_revisions: int,
-    rewrite: str,
+    rewrite: str | None,
     name_variants: bool,
     max_cost: float | None,
     timeout: float,
@@ -212,9 +261,18 @@ def generate(
     premise_threshold: float,
     allow_config_change: bool,
     batch: bool,
+    judge_model: str | None,
+    task_models: tuple[str, ...],
+    judge_samples: int,
+    temperature: float | None,
+    prompt_profile: str | None,
+    kind_option_values: tuple[str, ...],
+    shard: str | None,
+    redis_url: str | None,
+    run_name: str | None,
     debug: bool,
 ) -> None:
-    """Generate stories into a run directory, resuming whatever it already holds.
+    """Generate items of a corpus kind into a run directory, resuming what it holds.
 
     Errors are one line and a non-zero exit; `--debug` adds the traceback.
     """
@@ -227,49 +285,56 @@ def generate(
             f"--model applies to the anthropic backend, not {backend_name} "
             "(use --model-path for a local GGUF model)"
         )
-    settings = GenerationSettings(
-        seed=seed,
-        max_revisions=max_revisions,
-        rewrite=rewrite,  # type: ignore[arg-type]
-        name_variants=name_variants,
-        story_dedupe_threshold=dedupe_threshold,
-        premise_dedupe_threshold=premise_threshold,
-    )
     if batch and backend_name != "anthropic":
         raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
     if call_timeout is None and not batch:  # a batch may take hours to end
         call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
-    run = RunDir(run_dir)
+    try:
+        worker = Shard.parse(shard) if shard else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--shard'") from None
+    models = pairs(task_models, "--task-model")
+    if judge_model:
+        models["judge"] = judge_model
     with _user_errors(debug):
-        inputs = load_inputs(constitution, persona, axes)
-        run.prepare()
-        with RunLock(run.path) as lock:
-            if lock.stale_owner is not None:
-                console.print(
-                    f"[yellow]The previous run here ({lock.stale_owner.describe()}) did not "
-                    "exit cleanly; resuming from its checkpoints.[/]"
-                )
-            _generate_locked(
-                console,
-                run,
-                inputs,
-                settings,
-                BackendOptions(
-                    backend_name,
-                    model,
-                    model_path,
-                    timeout,
-                    batch_journal_path(run) if batch else None,
-                ),
-                {
-                    "constitution": str(constitution or sample_path("constitution")),
-                    "persona": str(persona or sample_path("persona")),
-                    "axes": str(axes or sample_path("axes")),
-                },
-                RunOptions(count=count, concurrency=concurrency, max_cost=max_cost),
-                call_timeout=call_timeout or None,
-                allow_config_change=allow_config_change,
-            )
+        corpus_kind = kind_of(RunDir(run_dir), kind)
+        settings = GenerationSettings(
+            seed=seed,
+            max_revisions=max_revisions,
+            rewrite=rewrite or corpus_kind.default_rewrite,  # type: ignore[arg-type]
+            name_variants=name_variants,
+            story_dedupe_threshold=dedupe_threshold,
+            premise_dedupe_threshold=premise_threshold,
+            temperature=temperature,
+            judge_temperature=temperature,
+            prompt_profile=prompt_profile or prompt_profile_for(backend_name, model_path),  # type: ignore[arg-type]
+            judge_samples=judge_samples,
+            task_models=models,
+            kind_options=pairs(kind_option_values, "--option"),
+        )
+        request = RunRequest(
+            run_dir=run_dir,
+            kind=corpus_kind.name,
+            input_paths=inputs,
+            settings=settings,
+            backend=BackendOptions(
+                backend_name,
+                model,
+                model_path,
+                timeout,
+                batch_journal_path(RunDir(run_dir)) if batch else None,
+            ),
+            options=RunOptions(
+                count=count, concurrency=concurrency, max_cost=max_cost, shard=worker
+            ),
+            run_name=run_name,
+            redis_url=redis_url,
+            allow_config_change=allow_config_change,
+            call_timeout=call_timeout or None,
+            faults=os.environ.get(FAULTS_ENV, ""),
+        )
+        with open_run(request) as opened:
+            _generate_opened(console, opened, request.options)
 
 
 def _non_empty_path(value: str) -> Path:
@@ -286,6 +351,12 @@ def _user_errors(debug: bool) -> Iterator[None]:
         yield
     except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
         raise
+    except ConfigChangedError as error:
+        if debug:
+            raise
+        raise click.ClickException(
+            f"{error}; use a new --run-dir, or --allow-config-change to continue anyway"
+        ) from error
     except USER_ERRORS as error:
         if debug:
             raise
@@ -305,48 +376,27 @@ def _user_errors(debug: bool) -> Iterator[None]:
         ) from error
 
 
-def _generate_locked(
-    console: Console,
-    run: RunDir,
-    inputs: StoryInputs,
-    settings: GenerationSettings,
-    backend_options: BackendOptions,
-    input_paths: dict[str, str],
-    options: RunOptions,
-    *,
-    call_timeout: float | None,
-    allow_config_change: bool,
-) -> None:
-    """Everything that writes to the run directory, under its lock."""
-    llm = create_backend(backend_options)
-    if fault_spec := os.environ.get(FAULTS_ENV, "").strip():
-        try:
-            llm = FaultyBackend(llm, FaultPlan.parse(fault_spec))
-        except ValueError as error:
-            raise click.ClickException(f"{FAULTS_ENV}: {error}") from error
-    try:
-        config = RunConfig.create(
-            run.name,
-            backend_options.name,
-            llm.model,
-            settings,
-            inputs,
-            input_paths,
-            count=options.count,
-        )
-        check_checkpoint_store(run.checkpoints_path)  # before run.json is touched
-        config = run.freeze_config(config, allow_change=allow_config_change)
+def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> None:
+    """Everything that runs under the run's lock, once the run is open."""
+    run, llm, context = opened.run, opened.backend, opened.context
+    if opened.stale_owner is not None:
         console.print(
-            f"[bold]storyloom[/] run [cyan]{run.path}[/] · backend {backend_options.name} "
-            f"({llm.model}) · {options.count} stories · concurrency {options.concurrency}"
+            f"[yellow]The previous run here ({opened.stale_owner.describe()}) did not "
+            "exit cleanly; resuming from its checkpoints.[/]"
         )
-        context = make_context(run, config, inputs, llm, call_timeout=call_timeout)
-    except BaseException:
-        asyncio.run(llm.aclose())  # nothing was sent yet, so a fresh loop can close it
-        raise
+    if opened.changes_taken:
+        console.print(
+            f"[yellow]Run settings changed ({'; '.join(opened.changes_taken)}); taken, since "
+            "no item had finished yet (or --allow-config-change).[/]"
+        )
+    console.print(
+        f"[bold]storyloom[/] run [cyan]{run.path}[/] · kind {opened.kind.name} · backend "
+        f"{opened.config.backend} ({llm.model}) · {options.count} items · "
+        f"concurrency {options.concurrency}"
+    )
     with _exit_at_once_on_signal(console, run) as rearm:
         try:
-            report, signal_number = asyncio.run(_run(run, context, options, console))
+            report, signal_number = asyncio.run(_run(opened, options, console))
         except KeyboardInterrupt:  # a second Ctrl-C while the loop was closing
             console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
             raise SystemExit(EXIT_SIGINT) from None
@@ -375,7 +425,7 @@ def _generate_locked(
         )
 
 
-def _torn(context: StoryContext) -> dict[Path, int]:
+def _torn(context: RunContext) -> dict[Path, int]:
     """Outputs whose torn last line was cut (and kept aside) when the run opened."""
     torn = context.sinks.torn()
     if context.ledger.torn_bytes:
@@ -412,11 +462,12 @@ def _exit_at_once_on_signal(console: Console, run: RunDir) -> Iterator[Callable[
 
 
 async def _run(
-    run: RunDir, context: StoryContext, options: RunOptions, console: Console
+    opened: OpenRun, options: RunOptions, console: Console
 ) -> tuple[RunReport, int | None]:
     """Run with signal handling: the first SIGINT/SIGTERM stops new stories and new calls
     (calls in flight finish and checkpoint); a second exits at once (checkpoints are
     already durable, so nothing finished is lost either way)."""
+    run, context = opened.run, opened.context
     stop = asyncio.Event()
     received: list[int] = []
     loop = asyncio.get_running_loop()
@@ -436,13 +487,8 @@ async def _run(
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number)
-    try:
-        batch_stats = getattr(context.backend, "stats", None)  # --batch only
-        batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
-        with RunProgress(console, options.count, batch_stats) as progress:
-            report = await run_stories(
-                run, context, options, on_progress=progress.update, stop=stop
-            )
-    finally:
-        await context.backend.aclose()
+    batch_stats = getattr(context.backend, "stats", None)  # --batch only
+    batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
+    with RunProgress(console, options.count, batch_stats) as progress:
+        report = await execute(opened, options, on_progress=progress.update, stop=stop)
     return report, (received[0] if received else None)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from storyloom.cli.batches_cmd import batches
+from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
+from storyloom.cli.kind_options import kind_option
 from storyloom.cli.logs import install_log_scrubbing
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
+from storyloom.stories.kind import get_kind, kind_names
 
 EXAMPLES = """
 \b
@@ -19,6 +22,7 @@ Examples:
   storyloom plan -n 100 --coverage-only        # premise coverage before any model call
   storyloom dedupe corpus.jsonl clean.jsonl    # near-duplicates out of any JSONL
   storyloom graph                              # the story workflow as Mermaid
+  storyloom kinds                              # the corpus kinds this install has
   storyloom generate --help                    # every command has its own examples
 """
 
@@ -27,6 +31,7 @@ GRAPH_EXAMPLES = """
 Examples:
   storyloom graph                               # paste into any Mermaid viewer
   storyloom graph > workflow.mmd
+  storyloom graph --kind story                  # one kind's workflow
 """
 
 
@@ -42,11 +47,30 @@ def cli() -> None:
 
 
 @cli.command(name="graph", epilog=GRAPH_EXAMPLES)
-def graph_command() -> None:
-    """Print the story workflow as a Mermaid flowchart."""
+@kind_option
+def graph_command(kind: str | None) -> None:
+    """Print a kind's workflow as a Mermaid flowchart."""
     from storyloom.graph.builder import mermaid
 
-    click.echo(mermaid())
+    click.echo(mermaid(get_kind(kind or "story")))
+
+
+KINDS_EXAMPLES = """
+\b
+Examples:
+  storyloom kinds                               # every kind, one line each
+  storyloom generate --kind story -n 50         # then make one
+"""
+
+
+@cli.command(name="kinds", epilog=KINDS_EXAMPLES)
+def kinds_command() -> None:
+    """List the corpus kinds, one line each, with their inputs and options."""
+    for name in kind_names():
+        kind = get_kind(name)
+        inputs = ", ".join(spec.name for spec in kind.input_specs) or "none"
+        options = ", ".join(kind.options_model.model_fields) or "none"
+        click.echo(f"{name:<10} {kind.summary} [inputs: {inputs}; options: {options}]")
 
 
 cli.add_command(generate)
@@ -54,3 +78,4 @@ cli.add_command(plan)
 cli.add_command(dedupe)
 cli.add_command(stats)
 cli.add_command(batches)
+cli.add_command(claims)

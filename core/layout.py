@@ -35,9 +35,22 @@ def is_run_file(directory: Path, name: str) -> bool:
         return True
     if name.startswith((f"{CHECKPOINTS_FILE}-", f"{CONFIG_FILE}.", BATCH_JOURNAL_FILE)):
         return True  # SQLite's -wal/-shm, run.json.tmp
-    if name.startswith((STORY_INDEX_STEM, PREMISE_INDEX_STEM)) and name.endswith(".jsonl"):
+    if name.endswith(".jsonl"):  # dedupe journals and a kind's own outputs
         return True
     return name.endswith(TORN_SUFFIX) and name[: -len(TORN_SUFFIX)] in OUTPUT_FILES
+
+
+def is_side_output(name: str) -> bool:
+    """Whether a kind may name its own output file `name` (`pairs.jsonl`): a plain JSONL
+    file name that is none of the run's own files."""
+    return (
+        name.endswith(".jsonl")
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(".")
+        and name not in OUTPUT_FILES
+        and not name.startswith((STORY_INDEX_STEM, PREMISE_INDEX_STEM))
+    )
 
 
 def is_run_directory(directory: Path) -> bool:

@@ -55,6 +55,13 @@ class RejectedRecord(_Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class SideRecord(_Record):
+    """A line of a kind's own output file (`pairs.jsonl`, `flagged.jsonl`): an item id and
+    whatever the kind writes beside it."""
+
+    id: str = Field(min_length=1)
+
+
 class UsageEntry(_Record):
     """One LLM call in the usage ledger."""
 
@@ -98,4 +105,5 @@ def _kind(record_type: type[_Record]) -> str:
         "CorpusRecord": "corpus record",
         "RejectedRecord": "rejected record",
         "UsageEntry": "usage entry",
+        "SideRecord": "record with an id",
     }.get(record_type.__name__, record_type.__name__)

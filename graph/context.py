@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from storyloom.backends.base import (
     Backend,
     BackendError,
     Completion,
     CompletionRequest,
+    PermanentBackendError,
     TransientBackendError,
     Usage,
+    unsupported,
 )
 from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.sinks import RunSinks
-from storyloom.stories.inputs import StoryInputs
+from storyloom.graph.texts import TextStore
+from storyloom.stories.kind import CorpusKind
 
 
 class StopRequested(Exception):
@@ -35,13 +39,19 @@ class StopRequested(Exception):
 
 
 @dataclass
-class StoryContext:
-    inputs: StoryInputs
+class RunContext:
+    kind: CorpusKind
+    #: The kind's loaded inputs (`LoadedInputs.value`).
+    inputs: Any
     settings: GenerationSettings
     backend: Backend
     sinks: RunSinks
     indexes: RunIndexes
     ledger: UsageLedger
+    #: The kind's options, validated by its `options_model`.
+    options: Any = None
+    #: Set by the runner once the checkpoint database is open.
+    texts: TextStore | None = None
     #: Seconds one backend call may take before it counts as lost (None: no limit).
     call_timeout: float | None = None
     #: Set by the runner on Ctrl-C / SIGTERM: calls not yet started are not made.
@@ -54,12 +64,20 @@ class StoryContext:
         if self.call_timeout is not None and self.call_timeout <= 0:
             raise ValueError(f"call_timeout must be > 0 seconds, got {self.call_timeout}")
 
+    @property
+    def text_store(self) -> TextStore:
+        assert self.texts is not None, "the runner opens the text store before any node runs"
+        return self.texts
+
     def _check_stop(self, story_id: str, request: CompletionRequest) -> None:
         if self.stop is not None and self.stop.is_set():
             raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
 
     async def complete(self, story_id: str, request: CompletionRequest) -> Completion:
-        """Call the backend and book the usage against the story and node."""
+        """Call the backend and book the usage against the story and node. A parameter
+        the backend cannot honour is refused here, before anything is sent or paid."""
+        if problem := unsupported(self.backend, request):
+            raise PermanentBackendError(problem, fatal=True)
         self._check_stop(story_id, request)
         if self._call_slots is None:
             self._call_slots = asyncio.Semaphore(self.backend.max_parallel_calls)
@@ -82,7 +100,10 @@ class StoryContext:
             else:  # the backend's own timeout, not mapped to a backend error
                 message = f"{what}: the backend timed out ({error or 'no detail'})"
             raise TransientBackendError(message) from None
-        self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
+        # The ledger fsyncs each line: off the event loop, so other items keep moving.
+        await asyncio.to_thread(
+            self.ledger.record, story_id=story_id, node=request.purpose, completion=completion
+        )
         return completion
 
     def _record_billed_failure(

@@ -1,7 +1,8 @@
-"""The run's near-duplicate indexes, one pair (stories, premises) per persona name variant.
+"""The run's near-duplicate indexes: items and plans, one pair per dedupe group.
 
-Variants of one group are the same draws written under different names, so they are
-meant to resemble each other: each variant is deduplicated only against its own kind.
+A kind may split its items into groups deduplicated apart (the story kind's persona name
+variants are the same draws written under other names, meant to resemble each other).
+What is indexed comes from the kind: `dedupe_text(record)` and `plan_text(plan)`.
 An index journal that is missing, damaged or written with other parameters is rebuilt from
 what the run already produced, so dedupe never forgets an accepted story and one bad line
 cannot fail every later story.
@@ -20,7 +21,8 @@ from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.models import Premise
+from storyloom.graph.shared import SharedRun
+from storyloom.stories.kind import CorpusKind
 
 STORY_SHINGLE_SIZE = 5
 PREMISE_SHINGLE_SIZE = 3
@@ -35,18 +37,30 @@ def _records(
             yield parse_record(record_type, value, path, number)
 
 
-def _variant(record: CorpusRecord | RejectedRecord) -> int:
-    return int(record.metadata.get("variant", 0))
+def _group(record: CorpusRecord | RejectedRecord) -> int:
+    return int(record.metadata.get("dedupe_group", 0))
 
 
 class RunIndexes:
-    def __init__(self, run: RunDir, settings: GenerationSettings) -> None:
+    def __init__(
+        self,
+        run: RunDir,
+        settings: GenerationSettings,
+        kind: CorpusKind,
+        shared: SharedRun | None = None,
+    ) -> None:
         self._run = run
+        self._shared = shared
         self._settings = settings
+        self._kind = kind
         self._stories: dict[int, NearDuplicateIndex] = {}
         self._premises: dict[int, NearDuplicateIndex] = {}
 
-    def stories(self, variant: int) -> NearDuplicateIndex:
+    def items(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._stories and self._shared is not None:
+            self._stories[variant] = self._open_shared(
+                "items", variant, self._settings.story_dedupe_threshold, STORY_SHINGLE_SIZE
+            )
         if variant not in self._stories:
             self._stories[variant] = self._open(
                 self._path(layout.STORY_INDEX_STEM, variant),
@@ -56,7 +70,11 @@ class RunIndexes:
             )
         return self._stories[variant]
 
-    def premises(self, variant: int) -> NearDuplicateIndex:
+    def plans(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._premises and self._shared is not None:
+            self._premises[variant] = self._open_shared(
+                "plans", variant, self._settings.premise_dedupe_threshold, PREMISE_SHINGLE_SIZE
+            )
         if variant not in self._premises:
             self._premises[variant] = self._open(
                 self._path(layout.PREMISE_INDEX_STEM, variant),
@@ -65,6 +83,19 @@ class RunIndexes:
                 shingle_size=PREMISE_SHINGLE_SIZE,
             )
         return self._premises[variant]
+
+    def _open_shared(
+        self, name: str, group: int, threshold: float, shingle_size: int
+    ) -> NearDuplicateIndex:
+        """An index every worker of the run shares in Redis (it outlives any worker, so a
+        restarted worker finds what it and the others accepted)."""
+        assert self._shared is not None
+        return NearDuplicateIndex(
+            threshold=threshold,
+            shingle_size=shingle_size,
+            redis_client=self._shared.client,
+            redis_namespace=self._shared.index_namespace(name, group),
+        )
 
     def _path(self, stem: str, variant: int) -> Path:
         return self._run.path / layout.index_file(stem, variant)
@@ -82,8 +113,8 @@ class RunIndexes:
 
     def _story_texts(self, variant: int) -> Iterator[tuple[str, str]]:
         for record in _records(self._run.corpus_path, CorpusRecord):
-            if isinstance(record, CorpusRecord) and _variant(record) == variant:
-                yield record.id, record.text
+            if isinstance(record, CorpusRecord) and _group(record) == variant:
+                yield record.id, self._kind.dedupe_text(record.model_dump())
 
     def _premise_texts(self, variant: int) -> Iterator[tuple[str, str]]:
         outputs = itertools.chain(
@@ -91,6 +122,6 @@ class RunIndexes:
             _records(self._run.rejected_path, RejectedRecord),
         )
         for record in outputs:
-            premise = record.metadata.get("premise")
-            if premise and _variant(record) == variant:
-                yield record.id, Premise.model_validate(premise).as_text()
+            plan = record.metadata.get(self._kind.plan_field)
+            if plan and _group(record) == variant:
+                yield record.id, self._kind.plan_text(plan)

@@ -1,13 +1,17 @@
-"""The workflow's nodes: `(state, runtime) -> partial update`.
+"""The workflow's nodes, for any corpus kind: `(state, runtime) -> partial update`.
 
 Each node is pure apart from its one backend call (or its one write to the run's
-outputs), so a node replayed after a crash does the same thing again. A backend error
-that retrying cannot fix rejects the story with that reason instead of crashing the run;
-a fatal one (bad key, unknown model) propagates and stops the run.
+outputs), so a node replayed after a crash does the same thing again. What is
+kind-specific (prompts, parsing, gates, the pass rule, rendering) comes from the kind in
+the runtime context; texts go to the text store and the state keeps their references.
+A backend error that retrying cannot fix rejects the item with that reason instead of
+crashing the run; a fatal one (bad key, unknown model) propagates and stops the run.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,360 +19,371 @@ from langgraph.runtime import Runtime
 from storyloom.backends.base import (
     Completion,
     CompletionRequest,
+    InvalidOutputError,
     Message,
     PermanentBackendError,
 )
-from storyloom.graph.context import StoryContext
-from storyloom.graph.state import Draft, StoryState
-from storyloom.stories import prompts
-from storyloom.stories.gates import check_story, monologue_share, names_to_avoid, words
-from storyloom.stories.models import Critique, Premise
-from storyloom.stories.render import render_document
-from storyloom.stories.seeds import StorySeed, make_seed
-from storyloom.stories.selection import choose_better_draft, critique_passes
+from storyloom.graph.context import RunContext
+from storyloom.graph.state import DraftRecord, Finding, ItemState, PendingDraft
+from storyloom.stories.gates import Finding as GateFinding
+from storyloom.stories.kind import Draft, ItemView, TaskName
 
 Update = dict[str, Any]
 
+#: How much of a near plan a retry is shown (enough to steer away from it).
+AVOID_SUMMARY_CHARS = 600
 
-def _seed(state: StoryState) -> StorySeed:
-    return StorySeed.from_dict(state["seed"])
+
+# --- views: the state with its texts, as the kind sees it ------------------------------
+
+
+async def _draft(ctx: RunContext, record: DraftRecord | PendingDraft) -> Draft:
+    texts = ctx.text_store
+    critique = await texts.get_optional(record.get("critique"))  # type: ignore[arg-type]
+    review = await texts.get_optional(record.get("review"))  # type: ignore[arg-type]
+    return Draft(
+        text=await texts.get(record["text"]),
+        findings=tuple(GateFinding(f["kind"], f["message"]) for f in record["findings"]),
+        critique=critique,
+        passed=bool(record.get("passed", False)),
+        round=record["round"],
+        truncated=record["truncated"],
+        review=review,
+    )
+
+
+async def item_view(ctx: RunContext, state: ItemState, *, draft: Draft | None = None) -> ItemView:
+    """What a task, a gate or the renderer sees of one item. `draft` defaults to the best
+    draft so far (what review, revise and the outputs work on)."""
+    drafts = [await _draft(ctx, record) for record in state["drafts"]]
+    if draft is None and drafts:
+        draft = drafts[state["best"]]
+        if review := state["reviews"].get(str(draft.round)):
+            draft = Draft(**{**draft.__dict__, "review": await ctx.text_store.get(review)})
+    return ItemView(
+        item_id=state["item_id"],
+        index=state["index"],
+        draw=await ctx.text_store.get(state["draw"]),
+        inputs=ctx.inputs,
+        settings=ctx.settings,
+        plan=await ctx.text_store.get_optional(state["plan"] or None),
+        draft=draft,
+        avoid=tuple(state["avoid"]),
+        round=state["round"],
+        drafts=tuple(drafts),
+        options=ctx.options,
+    )
+
+
+# --- the one backend call --------------------------------------------------------------
 
 
 async def _ask(
-    ctx: StoryContext,
-    state: StoryState,
-    purpose: str,
-    prompt: tuple[str, str],
-    *,
-    max_tokens: int,
-    temperature: float,
-    schema: type[Premise] | type[Critique] | None = None,
-) -> Completion | PermanentBackendError:
-    """The node's one backend call. A permanent error that only this story hit is
-    returned for the node to turn into its reason; a fatal one propagates and stops the
-    run; transient ones propagate to the node's retry policy."""
-    instructions, user = prompt
+    ctx: RunContext, state: ItemState, task_name: TaskName, item: ItemView, *, sample: int = 0
+) -> Any:
+    """Run one task: build its request, call the backend, parse the reply. Returns the
+    parsed value, or a `Rejection` the node turns into its reason. A fatal backend error
+    propagates and stops the run; transient ones propagate to the node's retry policy."""
+    task = ctx.kind.tasks[task_name]
+    instructions, user = task.build(item)
+    settings = ctx.settings
+    temperature = getattr(settings, task.temperature)
+    seed = None
+    if ctx.backend.supports_seed:  # an internal reproducibility aid, never asked by users
+        seed = int(item.draw.get("sampling_seed", item.index)) + 1000 * state["round"] + sample
     request = CompletionRequest(
         messages=(Message("user", user),),
-        max_tokens=max_tokens,
-        shared_prefix=prompts.shared_prefix(ctx.inputs),
+        max_tokens=getattr(settings, task.max_tokens),
+        shared_prefix=ctx.kind.shared_prefix(ctx.inputs, ctx.settings),
         instructions=instructions,
         temperature=temperature,
-        output_schema=schema,
-        purpose=purpose,
-        seed=_seed(state).sampling_seed + state.get("revisions", 0),
+        output_schema=task.schema_for(item),
+        purpose=task_name,
+        seed=seed,
+        model=settings.task_models.get(task_name),
+        metadata={"kind": ctx.kind.name, **ctx.kind.request_hints(item, task_name)},
     )
     try:
-        return await ctx.complete(state["story_id"], request)
+        completion = await ctx.complete(state["item_id"], request)
     except PermanentBackendError as error:
         if error.fatal:
             raise
-        return error
+        reason = task.rejection_reason if isinstance(error, InvalidOutputError) else "backend_error"
+        if task_name in ("plan", "judge", "review") and not isinstance(error, InvalidOutputError):
+            reason = task.rejection_reason  # the item never got what this step gives
+        return Rejection(reason, str(error))
+    try:
+        return Parsed(task.parse(completion), completion)
+    except ValueError as error:
+        return Rejection(task.rejection_reason, str(error))
 
 
-#: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
-#: gates (which run on the event loop) fast and checkpoints small; the length gate still
-#: reports it.
-MAX_DRAFT_CHARS = 40_000
+class Rejection:
+    """A task that cannot give this item what it needs: the reason and the detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+
+    def update(self) -> Update:
+        return {"reject_reason": self.reason, "reject_detail": self.detail}
 
 
-def _bounded(text: str) -> str:
-    return text.strip()[:MAX_DRAFT_CHARS]
+class Parsed:
+    def __init__(self, value: Any, completion: Completion) -> None:
+        self.value = value
+        self.completion = completion
 
 
-def _rejection(reason: str, error: PermanentBackendError | str) -> Update:
-    return {"reject_reason": reason, "reject_detail": str(error)}
-
-
-def _failed_round(state: StoryState, reason: str, error: PermanentBackendError | str) -> Update:
-    """A revision round that failed does not cost a story that had already passed: it
+def _failed_round(state: ItemState, rejection: Rejection) -> Update:
+    """A revision round that failed does not cost an item that had already passed: it
     goes on with its passing draft (the note is kept for provenance)."""
-    best = state.get("best")
-    if best is not None and best["passed"]:
-        return {"round_failed": f"{reason}: {error}"}
-    return _rejection(reason, error)
+    if state["drafts"] and state["drafts"][state["best"]]["passed"]:
+        return {"round_failed": f"{rejection.reason}: {rejection.detail}"}
+    return rejection.update()
 
 
-def _incomplete(completion: Completion, what: str) -> str:
-    return f"the model stopped ({completion.stop_reason}) before giving a complete {what}"
+# --- nodes -----------------------------------------------------------------------------
 
 
-async def seed(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+async def seed(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
-    story_seed = make_seed(
-        ctx.inputs, ctx.settings.seed, state["index"], name_variants=ctx.settings.name_variants
-    )
-    return {
-        "seed": story_seed.to_dict(),
-        "plan_attempts": 0,
-        "revisions": 0,
-        "avoid_titles": [],
-        "max_revisions": ctx.settings.max_revisions,
-        "rewrite": ctx.settings.rewrite,
-    }
+    draw = ctx.kind.draw(ctx.inputs, ctx.settings.seed, state["index"], ctx.settings)
+    return {"draw": await ctx.text_store.put(draw)}
 
 
-async def plan(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+async def plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
-    prompt = prompts.plan_prompt(_seed(state), state.get("avoid_titles", []))
-    completion = await _ask(
-        ctx,
-        state,
-        "plan",
-        prompt,
-        max_tokens=ctx.settings.plan_max_tokens,
-        temperature=ctx.settings.temperature,
-        schema=Premise,
-    )
-    attempts = state.get("plan_attempts", 0) + 1
-    if isinstance(completion, PermanentBackendError):
-        return {**_rejection("invalid_premise", completion), "plan_attempts": attempts}
-    if completion.parsed is None:  # truncated at max_tokens, or refused
-        return {
-            **_rejection("invalid_premise", _incomplete(completion, "premise")),
-            "plan_attempts": attempts,
-        }
-    return {"premise": completion.parsed.model_dump(), "plan_attempts": attempts}
+    result = await _ask(ctx, state, "plan", await item_view(ctx, state))
+    attempts = state["plan_attempts"] + 1
+    if isinstance(result, Rejection):
+        return {**result.update(), "plan_attempts": attempts}
+    return {"plan": await ctx.text_store.put(result.value), "plan_attempts": attempts}
 
 
-async def vet_premise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
-    """A premise too close to an earlier one is planned again, avoiding that one."""
+async def vet_plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    """A plan too close to an earlier one is planned again, told what to avoid."""
     ctx = runtime.context
-    premise = Premise.model_validate(state["premise"])
-    premises = ctx.indexes.premises(_seed(state).variant)
-    match = premises.check_and_insert(state["story_id"], premise.as_text())
+    item = await item_view(ctx, state)
+    assert item.plan is not None
+    text = ctx.kind.plan_text(item.plan)
+    plans = ctx.indexes.plans(ctx.kind.dedupe_group(item.draw))
+    match = plans.check_and_insert(state["item_id"], text)
     if match is None:
-        return {"premise_is_new": True}
+        return {}
     if state["plan_attempts"] >= ctx.settings.max_plan_attempts:
         return {
             "reject_reason": "premise_duplicate",
             "reject_detail": f"every planned premise was too close to another (last: {match})",
         }
-    return {
-        "premise_is_new": False,
-        "avoid_titles": [*state.get("avoid_titles", []), premise.title],
-    }
+    return {"plan": "", "avoid": [*state["avoid"], text[:AVOID_SUMMARY_CHARS]]}
 
 
-async def write(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+async def write(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
-    premise = Premise.model_validate(state["premise"])
-    prompt = prompts.write_prompt(_seed(state), premise)
-    completion = await _ask(
-        ctx,
-        state,
-        "write",
-        prompt,
-        max_tokens=ctx.settings.write_max_tokens,
-        temperature=ctx.settings.temperature,
+    result = await _ask(ctx, state, "write", await item_view(ctx, state))
+    if isinstance(result, Rejection):
+        return result.update()
+    return {"pending": await _pending(ctx, result, state["round"])}
+
+
+async def review(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    """The best draft read against the constitution text before it is rewritten."""
+    ctx = runtime.context
+    result = await _ask(ctx, state, "review", await item_view(ctx, state))
+    if isinstance(result, Rejection):
+        return _failed_round(state, result)
+    best = state["drafts"][state["best"]] if state["drafts"] else None
+    reviewed_round = str(best["round"]) if best else "0"
+    ref = await ctx.text_store.put(result.value)
+    return {"reviews": {**state["reviews"], reviewed_round: ref}}
+
+
+async def revise(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    ctx = runtime.context
+    result = await _ask(ctx, state, "revise", await item_view(ctx, state))
+    next_round = state["round"] + 1
+    if isinstance(result, Rejection):
+        return {**_failed_round(state, result), "round": next_round}
+    return {"pending": await _pending(ctx, result, next_round), "round": next_round}
+
+
+async def _pending(ctx: RunContext, result: Parsed, round_: int) -> PendingDraft:
+    return PendingDraft(
+        text=await ctx.text_store.put(result.value),
+        round=round_,
+        truncated=result.completion.truncated,
+        findings=[],
     )
-    if isinstance(completion, PermanentBackendError):
-        return _rejection("backend_error", completion)
-    return {"draft": _bounded(completion.text), "truncated": completion.truncated}
 
 
-async def gate(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+def judges(ctx: RunContext, state: ItemState) -> bool:
+    """Whether the pending draft goes to the judge."""
+    if "judge" not in ctx.kind.tasks:
+        return False
+    return ctx.kind.judge_first_draft or state["pending"].get("round", 0) > 0
+
+
+async def gate(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    """The kind's deterministic checks; a draft no judge will see is settled here."""
     ctx = runtime.context
-    story_seed = _seed(state)
-    findings = [
-        finding.to_dict()
-        for finding in check_story(
-            state["draft"],
-            persona_name=story_seed.persona_name,
-            length_band=story_seed.axes["length"],
-            other_names=names_to_avoid(ctx.inputs.persona.names, story_seed.persona_name),
-            constitution=ctx.inputs.constitution.as_markdown(),
-        )
-    ]
-    if state.get("truncated") and not any(f["kind"] == "truncated" for f in findings):
-        findings.append({"kind": "truncated", "message": "the model hit its token limit"})
-    return {"findings": findings}
+    pending = state["pending"]
+    text = await ctx.text_store.get(pending["text"])
+    item = await item_view(ctx, state)
+    found = [Finding(kind=f.kind, message=f.message) for f in ctx.kind.check(text, item)]
+    if pending["truncated"] and not any(f["kind"] == "truncated" for f in found):
+        found.append(Finding(kind="truncated", message="the model hit its token limit"))
+    pending = PendingDraft(**{**pending, "findings": found})
+    if judges(ctx, state):
+        return {"pending": pending}
+    passed = not found and "judge" not in ctx.kind.tasks
+    return await _settle(ctx, state, pending, critique=None, passed=passed)
 
 
-async def judge(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+async def judge(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
-    messages = [f"{f['kind']}: {f['message']}" for f in state["findings"]]
-    prompt = prompts.judge_prompt(_seed(state), ctx.inputs, state["draft"], messages)
-    completion = await _ask(
-        ctx,
-        state,
-        "judge",
-        prompt,
-        max_tokens=ctx.settings.judge_max_tokens,
-        temperature=ctx.settings.judge_temperature,
-        schema=Critique,
+    pending = state["pending"]
+    draft = Draft(
+        text=await ctx.text_store.get(pending["text"]),
+        findings=tuple(GateFinding(f["kind"], f["message"]) for f in pending["findings"]),
+        round=pending["round"],
+        truncated=pending["truncated"],
     )
-    if isinstance(completion, PermanentBackendError):
-        return _failed_round(state, "invalid_critique", completion)
-    if not isinstance(completion.parsed, Critique):  # truncated at max_tokens, or refused
-        return _failed_round(state, "invalid_critique", _incomplete(completion, "critique"))
-    critique = completion.parsed
-    passed = critique_passes(critique, state["findings"])
-    draft: Draft = {
-        "text": state["draft"],
-        "findings": state["findings"],
-        "critique": critique.model_dump(),
-        "passed": passed,
-        "round": state.get("revisions", 0),
-    }
-    update: Update = {"critique": critique.model_dump()}
-    if state.get("revisions", 0) == 0:
-        update["first_pass"] = passed
-    # A revision that made the story worse does not replace the better draft.
-    choice = choose_better_draft(state.get("best"), draft, length_band=_seed(state).axes["length"])
-    if choice.keeps_revision:
-        update["best"] = draft
+    item = await item_view(ctx, state, draft=draft)
+    critiques: list[Mapping[str, Any]] = []
+    for sample in range(ctx.settings.judge_samples):
+        result = await _ask(ctx, state, "judge", item, sample=sample)
+        if isinstance(result, Rejection):
+            return _failed_round(state, result)
+        critiques.append(result.value)
+    critique = ctx.kind.combine_critiques(critiques)
+    passed = ctx.kind.passes(critique, item)
+    return await _settle(ctx, state, pending, critique=critique, passed=passed)
+
+
+async def _settle(
+    ctx: RunContext,
+    state: ItemState,
+    pending: PendingDraft,
+    *,
+    critique: Mapping[str, Any] | None,
+    passed: bool,
+) -> Update:
+    """Record the draft and decide whether it replaces the best one (a revision that
+    made the item worse does not: the kind's regression guard)."""
+    record = DraftRecord(
+        text=pending["text"],
+        round=pending["round"],
+        truncated=pending["truncated"],
+        findings=pending["findings"],
+        critique=await ctx.text_store.put(dict(critique)) if critique is not None else None,
+        passed=passed,
+        review=None,
+    )
+    item = await item_view(ctx, state)
+    previous = item.draft
+    revision = await _draft(ctx, record)
+    keep, reasons = ctx.kind.keeps_revision(previous, revision, item)
+    update: Update = {"drafts": [record], "pending": {}}
+    if keep:
+        update["best"] = len(state["drafts"])
     else:
-        update["guard_reasons"] = list(choice.reasons)
+        update["guard_reasons"] = list(reasons)
     return update
 
 
-async def revise(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
+async def dedupe(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    """Checks the item exactly as it would be emitted, so the index can be rebuilt from
+    the corpus alone."""
     ctx = runtime.context
-    best = state["best"]
-    critique = Critique.model_validate(best["critique"]) if best["critique"] else None
-    findings = [f"{f['kind']}: {f['message']}" for f in best["findings"]]
-    premise = Premise.model_validate(state["premise"])
-    prompt = prompts.revise_prompt(_seed(state), premise, best["text"], critique, findings)
-    completion = await _ask(
-        ctx,
-        state,
-        "revise",
-        prompt,
-        max_tokens=ctx.settings.write_max_tokens,
-        temperature=ctx.settings.temperature,
-    )
-    revisions = state.get("revisions", 0) + 1
-    if isinstance(completion, PermanentBackendError):
-        return {**_failed_round(state, "backend_error", completion), "revisions": revisions}
-    return {
-        "draft": _bounded(completion.text),
-        "truncated": completion.truncated,
-        "revisions": revisions,
-    }
-
-
-async def dedupe(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
-    """Checks the document exactly as it would be emitted, so the index can be rebuilt
-    from the corpus alone."""
-    stories = runtime.context.indexes.stories(_seed(state).variant)
-    match = stories.check_and_insert(state["story_id"], document_text(state))
+    record = await corpus_record(ctx, state)
+    items = ctx.indexes.items(int(record["metadata"].get("dedupe_group", 0)))
+    match = items.check_and_insert(state["item_id"], ctx.kind.dedupe_text(record))
     return {"duplicate_of": match} if match else {}
 
 
-def _metadata(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
-    story_seed = _seed(state)
-    best = state.get("best")
-    premise = state.get("premise")
-    critique = best["critique"] if best else None
-    return {
-        "index": state["index"],
-        "title": premise["title"] if premise else None,
-        "axes": story_seed.axes,
-        "persona": story_seed.persona_name,
-        "group": story_seed.group,
-        "variant": story_seed.variant,
-        "sections": list(story_seed.sections),
-        "premise": premise,
-        "scores": Critique.model_validate(critique).score_map() if critique else {},
-        "revisions": state.get("revisions", 0),
-        "first_pass": state.get("first_pass"),
-        "gate_findings": [f["kind"] for f in best["findings"]] if best else [],
-        "words": len(words(best["text"])) if best else 0,
-        "monologue_share": round(monologue_share(best["text"]), 4) if best else 0.0,
-        "model": ctx.backend.model,
-    }
-
-
-def document_text(state: StoryState) -> str:
-    story_seed = _seed(state)
-    return render_document(
-        state["best"]["text"],
-        title=state["premise"]["title"],
-        framing=story_seed.axes["framing"],
-        index=story_seed.index,
-    )
-
-
-def corpus_record(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
-    return {
-        "id": state["story_id"],
-        "text": document_text(state),
-        "metadata": _metadata(state, ctx),
-    }
-
-
-async def emit(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
-    runtime.context.sinks.corpus.write(corpus_record(state, runtime.context))
+async def emit(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    await write_outputs(runtime.context, state, "emitted")
     return {"outcome": "emitted"}
 
 
-def rejection_reason(state: StoryState) -> tuple[str, str]:
-    if state.get("reject_reason"):
-        return state["reject_reason"], state.get("reject_detail", "")
-    if state.get("duplicate_of"):
+async def reject(state: ItemState, runtime: Runtime[RunContext]) -> Update:
+    reason, detail = rejection_reason(state)
+    await write_outputs(runtime.context, state, "rejected")
+    return {"outcome": "rejected", "reject_reason": reason, "reject_detail": detail}
+
+
+# --- records ---------------------------------------------------------------------------
+
+
+def _metadata(ctx: RunContext, state: ItemState, item: ItemView) -> dict[str, Any]:
+    """The kind's metadata plus what every kind's record carries."""
+    best = item.draft
+    first = state["drafts"][0] if state["drafts"] else None
+    group = ctx.kind.dedupe_group(item.draw)
+    return {
+        "index": state["index"],
+        **ctx.kind.metadata(item, best),
+        "kind": ctx.kind.name,
+        "revisions": state["round"],
+        "first_pass": first["passed"] if first and ctx.kind.judge_first_draft else None,
+        "gate_findings": [f.kind for f in best.findings] if best else [],
+        "model": ctx.backend.model,
+        **({"task_models": dict(ctx.settings.task_models)} if ctx.settings.task_models else {}),
+        **({"dedupe_group": group} if group else {}),
+    }
+
+
+async def corpus_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
+    item = await item_view(ctx, state)
+    assert item.draft is not None, "only an item with a best draft is emitted"
+    return {
+        "id": state["item_id"],
+        **ctx.kind.record(item, item.draft),
+        "metadata": _metadata(ctx, state, item),
+    }
+
+
+def rejection_reason(state: ItemState) -> tuple[str, str]:
+    if state["reject_reason"]:
+        return state["reject_reason"], state["reject_detail"]
+    if state["duplicate_of"]:
         return "near_duplicate", f"too close to {state['duplicate_of']}"
-    findings = state["best"]["findings"] if state.get("best") else []
+    best = state["drafts"][state["best"]] if state["drafts"] else None
+    findings = best["findings"] if best else []
     detail = "; ".join(f["message"] for f in findings) or "the judge did not pass it"
     return "max_revisions", detail
 
 
-def rejected_record(state: StoryState, ctx: StoryContext) -> dict[str, Any]:
+async def rejected_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
     reason, detail = rejection_reason(state)
-    best = state.get("best")
+    item = await item_view(ctx, state)
+    best = item.draft
+    if reason == "max_revisions" and best is not None and best.critique is not None:
+        detail = ctx.kind.shortfall(best.critique, item) or detail
+    last = best.text if best else ""
+    if not last and state["pending"]:
+        last = await ctx.text_store.get(state["pending"]["text"])
     return {
-        "id": state["story_id"],
+        "id": state["item_id"],
         "reason": reason,
         "detail": detail,
-        "findings": best["findings"] if best else [],
-        "last_draft": best["text"] if best else state.get("draft", ""),
-        "metadata": _metadata(state, ctx),
+        "findings": [f.to_dict() for f in best.findings] if best else [],
+        "last_draft": last,
+        "metadata": _metadata(ctx, state, item),
     }
 
 
-async def reject(state: StoryState, runtime: Runtime[StoryContext]) -> Update:
-    record = rejected_record(state, runtime.context)
-    runtime.context.sinks.rejected.write(record)
-    return {
-        "outcome": "rejected",
-        "reject_reason": record["reason"],
-        "reject_detail": record["detail"],
-    }
-
-
-# --- routing -------------------------------------------------------------------------
-
-
-def after_plan(state: StoryState) -> str:
-    return "reject" if state.get("reject_reason") else "vet_premise"
-
-
-def after_vet(state: StoryState) -> str:
-    if state.get("reject_reason"):
-        return "reject"
-    return "write" if state["premise_is_new"] else "plan"
-
-
-def after_draft(state: StoryState) -> str:
-    if state.get("reject_reason"):
-        return "reject"
-    return "dedupe" if state.get("round_failed") else "gate"
-
-
-def after_judge(state: StoryState) -> str:
-    if state.get("reject_reason"):
-        return "reject"
-    if state.get("round_failed"):
-        return "dedupe"
-    revisions = state.get("revisions", 0)
-    best = state["best"]
-    wants_rewrite = state["rewrite"] == "always" and revisions == 0
-    if best["passed"] and not wants_rewrite:
-        return "dedupe"
-    if revisions < state["max_revisions"]:
-        return "revise"
-    return "dedupe" if best["passed"] else "reject"
-
-
-def after_dedupe(state: StoryState) -> str:
-    return "reject" if state.get("duplicate_of") else "emit"
+async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None:
+    """The kind's own files first, then the corpus or rejected line: that line marks the
+    item finished, so a kill between the two leaves nothing unwritten on resume."""
+    item = await item_view(ctx, state)
+    reason = rejection_reason(state)[0] if outcome == "rejected" else ""
+    sides = ctx.kind.side_records(item, item.draft, outcome, reason)  # type: ignore[arg-type]
+    # Each line is fsynced: written off the event loop, in order, one after another.
+    for name, record in sides.items():
+        await asyncio.to_thread(ctx.sinks.side(name).write, record)
+    if outcome == "emitted":
+        await asyncio.to_thread(ctx.sinks.corpus.write, await corpus_record(ctx, state))
+    else:
+        await asyncio.to_thread(ctx.sinks.rejected.write, await rejected_record(ctx, state))

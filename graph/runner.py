@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,18 +32,22 @@ from typing import Any, Literal
 
 from langgraph.types import RetryPolicy
 
-from storyloom.backends.base import Backend, PermanentBackendError, TransientBackendError
+from storyloom.backends.base import Backend
 from storyloom.backends.pricing import estimate_tokens, project_story_cost
+from storyloom.core import layout
 from storyloom.graph import nodes
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
 from storyloom.graph.checkpointer import open_checkpointer
-from storyloom.graph.context import StopRequested, StoryContext
+from storyloom.graph.classify import classify
+from storyloom.graph.context import RunContext, StopRequested
 from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
-from storyloom.graph.sinks import RunSinks, SinkError
-from storyloom.stories.inputs import StoryInputs
-from storyloom.stories.prompts import shared_prefix
+from storyloom.graph.shared import Shard, SharedRun
+from storyloom.graph.sinks import RunSinks
+from storyloom.graph.state import ItemInput
+from storyloom.graph.texts import TextStore
+from storyloom.stories.kind import CorpusKind
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,8 @@ class RunOptions:
     concurrency: int = 4
     max_cost: float | None = None
     retry: RetryPolicy = DEFAULT_RETRY
+    #: Only the items of this shard (`--shard K/N`).
+    shard: Shard | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -95,39 +100,54 @@ class RunOptions:
 def make_context(
     run: RunDir,
     config: RunConfig,
-    inputs: StoryInputs,
+    kind: CorpusKind,
+    inputs: Any,
     backend: Backend,
     *,
     call_timeout: float | None = None,
-) -> StoryContext:
+    shared: SharedRun | None = None,
+) -> RunContext:
     """The context for one process working on `run`.
 
     The outputs and the usage ledger cut a line torn by a crash when opened (keeping its
     bytes in `<file>.torn`), and the dedupe journals theirs.
     """
     settings = config.settings
-    return StoryContext(
+    sinks = RunSinks(run.corpus_path, run.rejected_path)
+    sinks.open_sides(p.name for p in run.path.glob("*.jsonl") if layout.is_side_output(p.name))
+    return RunContext(
+        kind=kind,
         inputs=inputs,
         settings=settings,
+        options=kind.options_model.model_validate(settings.kind_options),
         backend=backend,
-        sinks=RunSinks(run.corpus_path, run.rejected_path),
-        indexes=RunIndexes(run, settings),
-        ledger=UsageLedger(run.usage_path),
+        sinks=sinks,
+        indexes=RunIndexes(run, settings, kind, shared),
+        ledger=UsageLedger(run.usage_path, shared),
         call_timeout=call_timeout,
     )
 
 
-def upfront_story_cost(context: StoryContext) -> float:
-    """An upper estimate of one story's cost, used until real stories have been paid for:
-    every call at its full output allowance, a story at its full number of revisions."""
+def upfront_story_cost(context: RunContext) -> float:
+    """An upper estimate of one item's cost, used until real items have been paid for:
+    every call at its full output allowance, an item at its full number of revisions."""
     settings = context.settings
-    calls = settings.max_plan_attempts + 2 + 2 * settings.max_revisions
+    tasks = context.kind.tasks
+    per_round = sum(name in tasks for name in ("review", "revise")) + (
+        settings.judge_samples if "judge" in tasks else 0
+    )
+    calls = (settings.max_plan_attempts if "plan" in tasks else 0) + 1
+    calls += (
+        settings.judge_samples if "judge" in tasks else 0
+    ) + per_round * settings.max_revisions
     return project_story_cost(
         context.backend.model,
         calls=calls,
         prompt_tokens_per_call=settings.write_max_tokens + 500,
         max_output_tokens_per_call=settings.write_max_tokens,
-        cached_prefix_tokens=estimate_tokens(shared_prefix(context.inputs)),
+        cached_prefix_tokens=estimate_tokens(
+            context.kind.shared_prefix(context.inputs, context.settings)
+        ),
         batch=bool(getattr(context.backend, "batch", False)),  # --batch: half price
     )
 
@@ -159,7 +179,7 @@ class _Budget:
 
     def _fits(self) -> bool:
         assert self.max_cost is not None
-        spend = self.ledger.total_usd + self._per_story() * (self.in_flight + 1)
+        spend = self.ledger.run_total_usd() + self._per_story() * (self.in_flight + 1)
         return spend <= self.max_cost
 
     async def admit(self) -> bool:
@@ -182,97 +202,98 @@ class _Budget:
             self.changed.notify_all()
 
 
-async def run_stories(
+class _Indexes:
+    """The item indexes still to take (a shard's: every `step`-th from `start`), handed
+    out one at a time: memory stays flat in `-n` (a billion is a counter, not a list). An
+    index put back (budget) comes first."""
+
+    def __init__(self, count: int, shard: Shard | None = None) -> None:
+        self.count = count
+        self.step = shard.count if shard else 1
+        self.next = shard.number if shard else 0
+        self._returned: list[int] = []
+
+    def take(self) -> int | None:
+        if self._returned:
+            return self._returned.pop()
+        if self.next >= self.count:
+            return None
+        self.next += self.step
+        return self.next - self.step
+
+    def put_back(self, index: int) -> None:
+        self._returned.append(index)
+
+    def untaken(self) -> tuple[list[int], range]:
+        return list(self._returned), range(self.next, self.count, self.step)
+
+
+async def run_items(
     run: RunDir,
-    context: StoryContext,
+    context: RunContext,
     options: RunOptions,
     *,
     on_progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
 ) -> RunReport:
-    report = RunReport(planned=options.count)
+    shard = options.shard
+    report = RunReport(
+        planned=len(range(shard.number, options.count, shard.count)) if shard else options.count
+    )
     stop = stop or asyncio.Event()
-    notify = on_progress or (lambda event, story_id: None)
+    notify = on_progress or (lambda event, item_id: None)
     upfront = upfront_story_cost(context) if options.max_cost is not None else 0.0
     budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(options.count):
-        queue.put_nowait(index)
+    indexes = _Indexes(options.count, options.shard)
+    item_id = run.item_ids()
 
     context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
-        graph = build_graph(saver, retry=options.retry)
+        context.texts = await TextStore.open(saver.conn, saver.lock)
+        graph = build_graph(context.kind, saver, retry=options.retry)
         count_recorded = False
 
-        def interrupt(story_id: str, kind: str, message: str) -> None:
-            report.interrupted += 1
-            report.interruptions[kind] += 1
-            report.errors.append(f"{story_id}: {message}")
-            notify("interrupted", story_id)
-
-        def fatal(story_id: str, message: str) -> None:
-            if report.stop_reason != "fatal":
-                report.stop_reason, report.fatal_error = "fatal", message
-            stop.set()
-            interrupt(story_id, "fatal", message)
-
         async def run_one(index: int) -> None:
-            story_id = run.story_id(index)
+            this_id = item_id(index)
             try:
-                final = await advance(index, story_id)
+                final = await advance(index, this_id)
             except StopRequested:
                 report.paused += 1
-                notify("paused", story_id)
-                return
-            except PermanentBackendError as error:
-                if error.fatal:
-                    fatal(story_id, str(error))
-                else:
-                    interrupt(story_id, "error", str(error))
-                return
-            except TransientBackendError as error:
-                interrupt(story_id, "transient", f"still failing after retries: {error}")
-                return
-            except SinkError as error:
-                fatal(story_id, str(error))
-                return
-            except sqlite3.Error as error:
-                fatal(
-                    story_id,
-                    f"{run.checkpoints_path}: checkpoint database failed ({error}); if it is "
-                    "damaged, move it aside: finished stories are kept, the rest start over",
-                )
-                return
-            except (TimeoutError, ConnectionError) as error:  # a backend's unmapped error
-                interrupt(story_id, "error", f"{type(error).__name__}: {error}")
-                return
-            except OSError as error:  # the ledger or a journal: disk full, I/O error
-                fatal(story_id, f"cannot write the run's files ({error})")
+                notify("paused", this_id)
                 return
             except Exception as error:
-                log.debug("story %s failed", story_id, exc_info=True)
-                interrupt(story_id, "error", f"{type(error).__name__}: {error}")
+                outcome = classify(error, run.checkpoints_path)
+                if outcome.action == "error":
+                    log.debug("item %s failed", this_id, exc_info=True)
+                report.interrupted += 1
+                report.interruptions[outcome.action] += 1
+                report.errors.append(f"{this_id}: {outcome.message}")
+                if outcome.action == "fatal":
+                    if report.stop_reason != "fatal":
+                        report.stop_reason, report.fatal_error = "fatal", outcome.message
+                    stop.set()
+                notify("interrupted", this_id)
                 return
             if final is None:
                 return
             _count(report, final, notify)
             nonlocal count_recorded
-            if not count_recorded:  # once a story got through: a failed start leaves run.json
+            if not count_recorded:  # once an item got through: a failed start leaves run.json
                 run.record_count(options.count)
                 count_recorded = True
 
-        async def advance(index: int, story_id: str) -> dict[str, Any] | None:
-            """Take one story as far as it goes; None when it was already finished."""
-            if context.sinks.finished(story_id):
+        async def advance(index: int, this_id: str) -> dict[str, Any] | None:
+            """Take one item as far as it goes; None when it was already finished."""
+            if context.sinks.finished(this_id):
                 report.already_done += 1
-                notify("skipped", story_id)
+                notify("skipped", this_id)
                 return None
-            config: Any = {"configurable": {"thread_id": story_id}}
+            config: Any = {"configurable": {"thread_id": this_id}}
             snapshot = await graph.aget_state(config)
-            if snapshot.values and not snapshot.next:
-                _rewrite_lost_output(snapshot.values, context)
+            if snapshot.values.get("outcome") and not snapshot.next:
+                await _rewrite_lost_output(snapshot.values, context)
                 return snapshot.values
-            payload = None if snapshot.next else {"story_id": story_id, "index": index}
+            payload = None if snapshot.next else ItemInput(item_id=this_id, index=index)
             if snapshot.next:
                 report.resumed += 1
             result: dict[str, Any] = await graph.ainvoke(
@@ -281,19 +302,18 @@ async def run_stories(
             return result
 
         async def worker() -> None:
-            # The budget only stops new stories; stories in flight were already counted
-            # in its projection, so they finish (unlike a stop, which pauses them).
+            # The budget only stops new items; items in flight were already counted in
+            # its projection, so they finish (unlike a stop, which pauses them).
             while not stop.is_set() and report.stop_reason != "budget":
-                try:
-                    index = queue.get_nowait()
-                except asyncio.QueueEmpty:
+                index = indexes.take()
+                if index is None:
                     return
-                if context.sinks.finished(run.story_id(index)):
+                if context.sinks.finished(item_id(index)):
                     await run_one(index)  # skipped: costs nothing, needs no budget
                     continue
                 if not await budget.admit():
                     report.stop_reason = "budget"
-                    queue.put_nowait(index)
+                    indexes.put_back(index)
                     return
                 try:
                     await run_one(index)
@@ -303,28 +323,37 @@ async def run_stories(
         workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
         await asyncio.gather(*workers)
 
-    unstarted = [queue.get_nowait() for _ in range(queue.qsize())]
-    report.not_started = sum(not context.sinks.finished(run.story_id(i)) for i in unstarted)
+    report.not_started = _not_started(indexes, context, item_id)
     if stop.is_set() and report.stop_reason == "finished":
         report.stop_reason = "stopped"
     return report
 
 
-def _rewrite_lost_output(values: dict[str, Any], context: StoryContext) -> None:
+def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:
+    """Items never taken up that are not finished either (counted without walking a range
+    of a billion: the finished ones are looked up among the few the outputs hold)."""
+    returned, rest = indexes.untaken()
+    finished_later = 0
+    for finished_id in context.sinks.corpus.ids | context.sinks.rejected.ids:
+        index = item_id.index_of(finished_id)
+        if index is not None and index in rest:
+            finished_later += 1
+    pending_returned = sum(not context.sinks.finished(item_id(i)) for i in returned)
+    return pending_returned + len(rest) - finished_later
+
+
+async def _rewrite_lost_output(values: dict[str, Any], context: RunContext) -> None:
     """A finished thread whose output line was cut as torn: write it again."""
     state: Any = values
-    if values.get("outcome") == "emitted":
-        context.sinks.corpus.write(nodes.corpus_record(state, context))
-    else:
-        context.sinks.rejected.write(nodes.rejected_record(state, context))
+    await nodes.write_outputs(context, state, values["outcome"])
 
 
 def _count(report: RunReport, final: dict[str, Any], notify: ProgressCallback) -> None:
-    story_id = final["story_id"]
+    item_id = final["item_id"]
     if final.get("outcome") == "emitted":
         report.emitted += 1
-        notify("emitted", story_id)
+        notify("emitted", item_id)
     else:
         report.rejected += 1
-        report.reasons[final.get("reject_reason", "unknown")] += 1
-        notify("rejected", story_id)
+        report.reasons[final.get("reject_reason") or "unknown"] += 1
+        notify("rejected", item_id)

@@ -11,14 +11,16 @@ not made by a crash, and guessing would lose or double what the user has.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from storyloom.core import layout
 from storyloom.core.files import append_whole
 from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail, torn_path
-from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
+from storyloom.core.records import CorpusRecord, RejectedRecord, SideRecord, parse_record
 
-Record = CorpusRecord | RejectedRecord
+Record = CorpusRecord | RejectedRecord | SideRecord
 
 
 class SinkError(RuntimeError):
@@ -103,6 +105,8 @@ class RunSinks:
     def __init__(self, corpus_path: Path, rejected_path: Path) -> None:
         self.corpus = JsonlSink(corpus_path, CorpusRecord)
         self.rejected = JsonlSink(rejected_path, RejectedRecord)
+        self._sides: dict[str, JsonlSink] = {}
+        self._sides_lock = threading.Lock()
         for story_id in sorted(self.corpus.ids & self.rejected.ids):
             raise SinkError(
                 f"{rejected_path}: line {self.rejected.line_of(story_id)} holds story id "
@@ -110,9 +114,26 @@ class RunSinks:
                 f"{self.corpus.line_of(story_id)}); remove one of the two lines, then run again"
             )
 
+    def side(self, name: str) -> JsonlSink:
+        """A kind's own output file in the run directory (`pairs.jsonl`), opened once and
+        written idempotently by id like the corpus."""
+        with self._sides_lock:
+            if name not in self._sides:
+                if not layout.is_side_output(name):
+                    raise SinkError(f"{name}: not a name a kind may write in a run directory")
+                self._sides[name] = JsonlSink(self.corpus.path.parent / name, SideRecord)
+            return self._sides[name]
+
+    def open_sides(self, names: Iterable[str]) -> None:
+        """Open the kind's files that already exist (a torn line is cut now, not later)."""
+        for name in names:
+            if (self.corpus.path.parent / name).exists():
+                self.side(name)
+
     def finished(self, story_id: str) -> bool:
         return story_id in self.corpus.ids or story_id in self.rejected.ids
 
     def torn(self) -> dict[Path, int]:
         """Files whose torn last line was cut on opening, with the bytes kept aside."""
-        return {s.path: s.torn_bytes for s in (self.corpus, self.rejected) if s.torn_bytes}
+        sinks = (self.corpus, self.rejected, *self._sides.values())
+        return {s.path: s.torn_bytes for s in sinks if s.torn_bytes}

@@ -16,6 +16,7 @@ from storyloom.report.documents import DocumentCollector
 from storyloom.report.duplicates import DuplicateIds
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
+from storyloom.report.kind_figures import KindFigureCollector
 from storyloom.report.model import Diversity, SourceInfo, StatsReport
 from storyloom.report.names import character_names
 from storyloom.report.ngrams import distinct_n, repeated_phrases
@@ -63,6 +64,7 @@ def compute_stats(source: ReportInput, options: StatsOptions) -> StatsReport:
 def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -> StatsReport:
     outcomes = OutcomeCollector(options.heatmap_axes)
     documents = DocumentCollector(options.sample, options.seed, tokens)
+    figures = KindFigureCollector(source.config)
     notes: list[str] = []
     duplicates = DuplicateIds()
     skipped = 0
@@ -74,6 +76,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
             for line, record in batch:
                 pairs.append((record, _text(record, options.text_field, reader.path, line)))
                 outcomes.add(record, "emitted")
+                figures.add(record, "emitted")
                 duplicates.add(as_str(record.get("id")), reader.path, line)
             documents.add_batch(pairs)
         skipped += reader.skipped
@@ -81,6 +84,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         reader = JsonlReader(source.rejected_path)
         for line, record in reader.numbered():
             outcomes.add(record, "rejected")
+            figures.add(record, "rejected")
             duplicates.add(as_str(record.get("id")), reader.path, line)
         skipped += reader.skipped
     cost = None
@@ -115,6 +119,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         quality=outcomes.quality(source.section_titles),
         coverage=coverage,
         diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
+        kind_figures=figures.result(),
         notes=notes,
         warnings=duplicates.summary(),
     )

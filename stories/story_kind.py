@@ -122,6 +122,7 @@ class StoryKind(CorpusKind):
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )
     report_profile: ClassVar[ReportProfile] = ReportProfile()
+    plan_field: ClassVar[str] = "premise"
 
     def __init__(self) -> None:
         self.rubric = Rubric(
@@ -132,7 +133,14 @@ class StoryKind(CorpusKind):
         )
         self.gates = STORY_GATES
         self.tasks = {
-            "plan": Task("plan", _plan_prompt, _parse_premise, Premise, "plan_max_tokens"),
+            "plan": Task(
+                "plan",
+                _plan_prompt,
+                _parse_premise,
+                Premise,
+                "plan_max_tokens",
+                rejects_as="invalid_premise",
+            ),
             "write": Task("write", _write_prompt, _parse_story),
             "judge": Task(
                 "judge",
@@ -141,6 +149,7 @@ class StoryKind(CorpusKind):
                 Critique,
                 "judge_max_tokens",
                 "judge_temperature",
+                rejects_as="invalid_critique",
             ),
             "revise": Task("revise", _revise_prompt, _parse_story),
         }
@@ -165,7 +174,7 @@ class StoryKind(CorpusKind):
             inputs, run_seed, index, name_variants=bool(settings.name_variants)
         ).to_dict()
 
-    def shared_prefix(self, inputs: StoryInputs) -> str:
+    def shared_prefix(self, inputs: StoryInputs, settings: Any = None) -> str:
         return prompts.shared_prefix(inputs)
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:

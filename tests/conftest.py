@@ -10,11 +10,12 @@ import pytest
 
 from storyloom.backends.base import Backend
 from storyloom.backends.scripted import Reply, ScriptedBackend
-from storyloom.graph.context import StoryContext
+from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import make_context
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.inputs import StoryInputs, load_inputs
+from storyloom.stories.kind import LoadedInputs, get_kind
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def scripted() -> Callable[..., ScriptedBackend]:
     return make
 
 
-RunFactory = Callable[..., tuple[RunDir, StoryContext]]
+RunFactory = Callable[..., tuple[RunDir, RunContext]]
 
 
 @pytest.fixture
@@ -42,20 +43,28 @@ def make_run(tmp_path: Path, story_inputs: StoryInputs) -> RunFactory:
     """A run directory and the runtime context for it (fresh objects each call, like a
     new process resuming the same directory)."""
 
-    def make(
-        backend: Backend, name: str = "run", **settings: object
-    ) -> tuple[RunDir, StoryContext]:
+    def make(backend: Backend, name: str = "run", **settings: object) -> tuple[RunDir, RunContext]:
         run = RunDir(tmp_path / name)
         run.prepare()
+        kind = get_kind("story")
+        loaded = LoadedInputs(
+            value=story_inputs,
+            paths={"constitution": "c", "persona": "p", "axes": "a"},
+            fingerprints={
+                "constitution": story_inputs.constitution.fingerprint,
+                "persona": story_inputs.persona.fingerprint,
+                "axes": story_inputs.axes.fingerprint,
+            },
+        )
         config = RunConfig.create(
             run.name,
+            kind,
             backend.name,
             backend.model,
             GenerationSettings(**settings),  # type: ignore[arg-type]
-            story_inputs,
-            {"constitution": "c", "persona": "p", "axes": "a"},
+            loaded,
         )
-        config = run.freeze_config(config, allow_change=True)
-        return run, make_context(run, config, story_inputs, backend)
+        config, _ = run.freeze_config(config, allow_change=True)
+        return run, make_context(run, config, kind, story_inputs, backend)
 
     return make

@@ -16,7 +16,7 @@ from story_samples import critique, premise, story
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import TransientBackendError
-from storyloom.graph.runner import RunOptions, RunReport, run_stories
+from storyloom.graph.runner import RunOptions, RunReport, run_items
 
 KEY = "sk-ant-test-budget-0000"
 #: Enough attempts that a 20% fault rate cannot exhaust them in a test run.
@@ -53,7 +53,7 @@ def run(
 
     async def go() -> RunReport:
         try:
-            return await run_stories(run_dir, context, options)
+            return await run_items(run_dir, context, options)
         finally:
             await backend.aclose()
 

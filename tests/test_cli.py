@@ -104,7 +104,7 @@ def test_graph_prints_every_node() -> None:
     for node in (
         "seed",
         "plan",
-        "vet_premise",
+        "vet_plan",
         "write",
         "gate",
         "judge",

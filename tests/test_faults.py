@@ -24,7 +24,7 @@ from storyloom.backends.demo import demo_reply
 from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.cli.main import cli
-from storyloom.graph.runner import RunOptions, RunReport, run_stories
+from storyloom.graph.runner import RunOptions, RunReport, run_items
 from storyloom.stories.models import Premise
 
 #: Enough attempts that a 15% transient rate practically never exhausts them.
@@ -53,7 +53,7 @@ def run(
     run_dir, context = make_run(backend, **settings)
     context.call_timeout = call_timeout
     options = RunOptions(count=count, concurrency=8, retry=PATIENT_RETRY)
-    return run_dir, asyncio.run(run_stories(run_dir, context, options))
+    return run_dir, asyncio.run(run_items(run_dir, context, options))
 
 
 def test_every_kind_of_fault_ends_each_story_emitted_or_rejected_with_a_reason(
@@ -219,7 +219,7 @@ def test_fault_plan_parses_the_environment_spelling() -> None:
 def test_cli_summary_counts_each_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "STORYLOOM_FAULTS",
-        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.05,hang=0.05,seed=3,"
+        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.05,hang=0.05,seed=4,"
         "long_text_chars=20000",
     )
     result = CliRunner().invoke(

@@ -20,7 +20,8 @@ from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.builder import build_graph
 from storyloom.graph.checkpointer import open_checkpointer
-from storyloom.graph.runner import RunOptions, run_stories
+from storyloom.graph.runner import RunOptions, run_items
+from storyloom.stories.kind import get_kind
 
 STORIES = 40
 
@@ -124,6 +125,7 @@ class HeldWrite(Backend):
     """The demo responder, except that the write call waits until the test releases it."""
 
     name = "held"
+    supports_structured_output = True
 
     def __init__(self) -> None:
         self.purposes: list[str] = []
@@ -151,8 +153,8 @@ def test_call_in_flight_finishes_and_is_checkpointed_but_no_new_call_starts(
     async def stop_during_write() -> Any:
         stop = asyncio.Event()
         options = RunOptions(count=3, concurrency=1, retry=FAST_RETRY)
-        task = asyncio.create_task(run_stories(run_dir, context, options, stop=stop))
-        await backend.write_started.wait()
+        task = asyncio.create_task(run_items(run_dir, context, options, stop=stop))
+        await asyncio.wait_for(backend.write_started.wait(), 30)
         stop.set()
         backend.release.set()
         return await task
@@ -163,17 +165,17 @@ def test_call_in_flight_finishes_and_is_checkpointed_but_no_new_call_starts(
 
     async def state() -> Any:
         async with open_checkpointer(run_dir.checkpoints_path) as saver:
-            graph = build_graph(saver)
+            graph = build_graph(get_kind("story"), saver)
             return await graph.aget_state({"configurable": {"thread_id": "run/0"}})
 
     snapshot = asyncio.run(state())
-    assert snapshot.values["draft"], "the finished write call was checkpointed"
+    assert snapshot.values["pending"]["text"], "the finished write call was checkpointed"
     assert snapshot.next == ("judge",)
 
     resumed = ScriptedBackend(responder=demo_reply)
     run_dir, context = make_run(resumed)
     report = asyncio.run(
-        run_stories(run_dir, context, RunOptions(count=3, concurrency=1, retry=FAST_RETRY))
+        run_items(run_dir, context, RunOptions(count=3, concurrency=1, retry=FAST_RETRY))
     )
     assert resumed.requests[0].purpose == "judge", "resumed where it stopped, no call repeated"
     assert report.resumed == 1 and report.emitted + report.rejected == 3

@@ -15,7 +15,7 @@ from storyloom.backends.base import Completion, PermanentBackendError, Transient
 from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.rundir import RunDir
-from storyloom.graph.runner import RunOptions, RunReport, run_stories
+from storyloom.graph.runner import RunOptions, RunReport, run_items
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -29,7 +29,7 @@ def run(
 ) -> tuple[RunDir, RunReport]:
     run_dir, context = make_run(backend, **settings)
     report = asyncio.run(
-        run_stories(run_dir, context, RunOptions(count=count, concurrency=1, retry=FAST_RETRY))
+        run_items(run_dir, context, RunOptions(count=count, concurrency=1, retry=FAST_RETRY))
     )
     return run_dir, report
 
@@ -296,9 +296,7 @@ def test_a_stop_reaches_calls_queued_behind_a_one_at_a_time_backend(make_run) ->
     backend = _OneAtATime(stop)
     run_dir, context = make_run(backend)
     report = asyncio.run(
-        run_stories(
-            run_dir, context, RunOptions(count=4, concurrency=4, retry=FAST_RETRY), stop=stop
-        )
+        run_items(run_dir, context, RunOptions(count=4, concurrency=4, retry=FAST_RETRY), stop=stop)
     )
     assert len(backend.requests) == 1  # the three queued plan calls were never made
     assert report.paused == 4 and report.emitted == 0

@@ -30,7 +30,8 @@ from storyloom.graph import nodes
 from storyloom.graph.builder import build_graph
 from storyloom.graph.checkpointer import open_checkpointer
 from storyloom.graph.rundir import RunDir
-from storyloom.graph.runner import RunOptions, RunReport, run_stories
+from storyloom.graph.runner import RunOptions, RunReport, run_items
+from storyloom.graph.texts import TextStore
 
 KILLS = 12
 #: More than a fast machine can finish in the kill phase (at most ~26 stories/s here).
@@ -161,7 +162,7 @@ def demo_backend() -> ScriptedBackend:
 def run(make_run: Any, count: int) -> tuple[RunDir, RunReport]:
     run_dir, context = make_run(demo_backend())
     options = RunOptions(count=count, concurrency=2, retry=FAST_RETRY)
-    return run_dir, asyncio.run(run_stories(run_dir, context, options))
+    return run_dir, asyncio.run(run_items(run_dir, context, options))
 
 
 async def stop_before_emit(make_run: Any, index: int) -> dict[str, Any]:
@@ -169,17 +170,18 @@ async def stop_before_emit(make_run: Any, index: int) -> dict[str, Any]:
     run_dir, context = make_run(demo_backend())
     config: Any = {"configurable": {"thread_id": run_dir.story_id(index)}}
     async with open_checkpointer(run_dir.checkpoints_path) as saver:
-        graph = build_graph(saver, retry=FAST_RETRY)
+        context.texts = await TextStore.open(saver.conn, saver.lock)
+        graph = build_graph(context.kind, saver, retry=FAST_RETRY)
         await graph.ainvoke(
-            {"story_id": run_dir.story_id(index), "index": index},
+            {"item_id": run_dir.story_id(index), "index": index},
             config,
             context=context,
             durability="sync",
             interrupt_before=["emit"],
         )
         snapshot = await graph.aget_state(config)
-    assert snapshot.next == ("emit",)
-    return nodes.corpus_record(snapshot.values, context)  # type: ignore[arg-type]
+        assert snapshot.next == ("emit",)
+        return await nodes.corpus_record(context, snapshot.values)  # type: ignore[arg-type]
 
 
 def test_torn_line_of_a_story_killed_mid_emit_is_cut_and_the_story_emitted_once(
@@ -208,7 +210,7 @@ def test_finished_story_whose_line_was_torn_is_written_again_from_its_checkpoint
 
     second = demo_backend()
     run_dir, context = make_run(second)
-    report = asyncio.run(run_stories(run_dir, context, RunOptions(count=3, retry=FAST_RETRY)))
+    report = asyncio.run(run_items(run_dir, context, RunOptions(count=3, retry=FAST_RETRY)))
 
     assert second.requests == [], "the story came from its checkpoint, not new calls"
     assert report.already_done == 2 and report.emitted == 1

@@ -23,6 +23,7 @@ CASES = [
     (GENERATE, "--dedupe-threshold", "nan"),
     (GENERATE, "--premise-threshold", "nan"),
     (GENERATE, "--premise-threshold", "-inf"),
+    (GENERATE, "--temperature", "nan"),
     (GENERATE, "--seed", str(2**70)),
     (("plan",), "--seed", str(-(2**70))),
     (("dedupe", "in.jsonl", "out.jsonl"), "--threshold", "nan"),

@@ -16,9 +16,11 @@ from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.indexes import PREMISE_SHINGLE_SIZE, STORY_SHINGLE_SIZE, RunIndexes
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.kind import get_kind
 from storyloom.stories.models import Premise
 
 SETTINGS = GenerationSettings()
+STORY = get_kind("story")
 _VOCABULARY = [f"w{number}" for number in range(20000)]
 
 
@@ -51,7 +53,7 @@ def _premise_text(premise: dict[str, Any]) -> str:
 def _corpus_record(
     story_id: str, text: str, variant: int, premise: dict[str, Any] | None
 ) -> dict[str, Any]:
-    return {"id": story_id, "text": text, "metadata": {"variant": variant, "premise": premise}}
+    return {"id": story_id, "text": text, "metadata": {"dedupe_group": variant, "premise": premise}}
 
 
 def _rejected_record(story_id: str, variant: int, premise: dict[str, Any] | None) -> dict[str, Any]:
@@ -61,7 +63,7 @@ def _rejected_record(story_id: str, variant: int, premise: dict[str, Any] | None
         "detail": "the judge did not pass it",
         "findings": [],
         "last_draft": "",
-        "metadata": {"variant": variant, "premise": premise},
+        "metadata": {"dedupe_group": variant, "premise": premise},
     }
 
 
@@ -84,13 +86,13 @@ def run(tmp_path: Path) -> RunDir:
 
 
 def test_each_variant_has_its_own_journal_and_variants_are_not_compared(run: RunDir) -> None:
-    indexes = RunIndexes(run, SETTINGS)
+    indexes = RunIndexes(run, SETTINGS, STORY)
     story = _text(1)
-    assert indexes.stories(0).check_and_insert("run/0", story) is None
+    assert indexes.items(0).check_and_insert("run/0", story) is None
     # The same draw under another name is meant to resemble variant 0: not a duplicate.
-    assert indexes.stories(1).check_and_insert("run/1", story) is None
-    assert indexes.stories(0).check_and_insert("run/2", _near(story)) == "run/0"
-    assert indexes.premises(1).check_and_insert("run/1", _premise_text(_premise(5))) is None
+    assert indexes.items(1).check_and_insert("run/1", story) is None
+    assert indexes.items(0).check_and_insert("run/2", _near(story)) == "run/0"
+    assert indexes.plans(1).check_and_insert("run/1", _premise_text(_premise(5))) is None
 
     assert run.story_index_path == run.path / "dedupe-stories.jsonl"
     assert run.story_index_path.exists()
@@ -99,10 +101,10 @@ def test_each_variant_has_its_own_journal_and_variants_are_not_compared(run: Run
     assert not run.premise_index_path.exists()  # variant 0 premises were never asked for
 
     # The corpus is empty, so a reopened run can only know these stories from its journals.
-    reopened = RunIndexes(run, SETTINGS)
-    assert reopened.stories(0).find_duplicate(_near(story)) == "run/0"
-    assert reopened.stories(1).find_duplicate(_near(story)) == "run/1"
-    assert len(reopened.stories(0)) == 1
+    reopened = RunIndexes(run, SETTINGS, STORY)
+    assert reopened.items(0).find_duplicate(_near(story)) == "run/0"
+    assert reopened.items(1).find_duplicate(_near(story)) == "run/1"
+    assert len(reopened.items(0)) == 1
 
 
 def test_a_missing_journal_is_rebuilt_from_the_corpus(run: RunDir) -> None:
@@ -114,11 +116,11 @@ def test_a_missing_journal_is_rebuilt_from_the_corpus(run: RunDir) -> None:
             _corpus_record("run/1", second, 1, _premise(20)),
         ],
     )
-    indexes = RunIndexes(run, SETTINGS)
-    assert indexes.stories(0).find_duplicate(_near(first)) == "run/0"
-    assert indexes.stories(0).find_duplicate(_near(second)) is None  # another variant's
-    assert indexes.stories(1).find_duplicate(_near(second)) == "run/1"
-    assert indexes.stories(0).check_and_insert("run/2", _near(first)) == "run/0"
+    indexes = RunIndexes(run, SETTINGS, STORY)
+    assert indexes.items(0).find_duplicate(_near(first)) == "run/0"
+    assert indexes.items(0).find_duplicate(_near(second)) is None  # another variant's
+    assert indexes.items(1).find_duplicate(_near(second)) == "run/1"
+    assert indexes.items(0).check_and_insert("run/2", _near(first)) == "run/0"
     assert len(_story_journal(run.story_index_path)) == 1
 
 
@@ -142,14 +144,14 @@ def test_a_journal_with_a_damaged_middle_line_is_rebuilt(run: RunDir, damage: by
             for number, text in enumerate(texts)
         ],
     )
-    RunIndexes(run, SETTINGS).stories(0)  # writes the journal from the corpus
+    RunIndexes(run, SETTINGS, STORY).items(0)  # writes the journal from the corpus
     lines = run.story_index_path.read_bytes().splitlines(keepends=True)
     assert len(lines) == 4  # the header and three entries
     run.story_index_path.write_bytes(b"".join([lines[0], lines[1], damage, *lines[3:]]))
     with pytest.raises(StaleIndexError):
         _story_journal(run.story_index_path)
 
-    stories = RunIndexes(run, SETTINGS).stories(0)
+    stories = RunIndexes(run, SETTINGS, STORY).items(0)
     for number, text in enumerate(texts):
         assert stories.find_duplicate(_near(text)) == f"run/{number}"
     assert len(_story_journal(run.story_index_path)) == 3  # rewritten whole
@@ -166,13 +168,13 @@ def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunD
             _rejected_record("run/3", 1, other_variant),
         ],
     )
-    indexes = RunIndexes(run, SETTINGS)
-    premises = indexes.premises(0)
+    indexes = RunIndexes(run, SETTINGS, STORY)
+    premises = indexes.plans(0)
     assert premises.find_duplicate(_premise_text(accepted)) == "run/0"
     assert premises.find_duplicate(_premise_text(rejected)) == "run/1"
     assert premises.find_duplicate(_premise_text(other_variant)) is None
     assert len(premises) == 2
-    assert indexes.premises(1).find_duplicate(_premise_text(other_variant)) == "run/3"
+    assert indexes.plans(1).find_duplicate(_premise_text(other_variant)) == "run/3"
     assert (
         NearDuplicateIndex(
             path=run.premise_index_path,
@@ -187,7 +189,7 @@ def test_an_append_that_fails_half_way_leaves_the_journal_whole(
     run: RunDir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, second = _text(1), _text(2)
-    stories = RunIndexes(run, SETTINGS).stories(0)
+    stories = RunIndexes(run, SETTINGS, STORY).items(0)
     assert stories.check_and_insert("run/0", first) is None
     before = run.story_index_path.read_bytes()
 

@@ -19,7 +19,7 @@ from fast_retry import FAST_RETRY
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
-from storyloom.graph.runner import RunOptions, run_stories
+from storyloom.graph.runner import RunOptions, run_items
 
 STORIES = 160
 CONCURRENCY = 64
@@ -65,7 +65,7 @@ def test_concurrency_64_with_an_outside_reader_never_locks(make_run: Any) -> Non
     reader.start()
     try:
         options = RunOptions(count=STORIES, concurrency=CONCURRENCY, retry=FAST_RETRY)
-        report = asyncio.run(run_stories(run_dir, context, options))
+        report = asyncio.run(run_items(run_dir, context, options))
     finally:
         done.set()
         reader.join()
