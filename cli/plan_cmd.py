@@ -4,6 +4,7 @@ constitution sections and persona names, without calling any model."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -209,7 +210,7 @@ def _print_json(
 ) -> None:
     """The plan as one JSON object, written as it is computed: coverage first (at once),
     then the seeds one by one, then the distinct count, which needs them all."""
-    out = click.get_text_stream("stdout")
+    out = sys.stdout  # looked up at call time: CliRunner swaps it
 
     def field(key: str, value: object, last: bool = False) -> None:
         text = json.dumps(value, indent=2).replace("\n", "\n  ")
