@@ -17,8 +17,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from storyloom.cli.params import FiniteFloatRange
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
 from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_jsonl, same_file
+
+#: Longer shingles match only verbatim copies; more permutations buy no accuracy worth
+#: their memory and time (each adds a hash to every kept document's signature).
+MAX_SHINGLE_SIZE = 32
+MAX_NUM_PERM = 1024
 
 EXAMPLES = """
 \b
@@ -50,7 +56,7 @@ Examples:
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
+    type=FiniteFloatRange(0.0, 1.0, min_open=True),
     default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Estimated Jaccard similarity of word shingles at or above which a "
@@ -58,14 +64,14 @@ Examples:
 )
 @click.option(
     "--shingle-size",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_SHINGLE_SIZE),
     default=DEFAULT_SHINGLE_SIZE,
     show_default=True,
     help="Words per shingle.",
 )
 @click.option(
     "--num-perm",
-    type=click.IntRange(min=8),
+    type=click.IntRange(8, MAX_NUM_PERM),
     default=DEFAULT_NUM_PERM,
     show_default=True,
     help="MinHash signature length.",
@@ -105,7 +111,8 @@ def dedupe(
         console=console,
         transient=True,
     )
-    task = progress.add_task("dedupe", total=input_path.stat().st_size)
+    size = input_path.stat().st_size if input_path.is_file() else None  # a pipe: unknown
+    task = progress.add_task("dedupe", total=size)
     try:
         with progress:
             summary = dedupe_jsonl(
@@ -118,6 +125,7 @@ def dedupe(
                 shingle_size=shingle_size,
                 num_perm=num_perm,
                 on_progress=lambda done: progress.update(task, completed=done),
+                require_id=_given(click.get_current_context(), "id_field"),
             )
     except DedupeInputError as error:
         raise click.ClickException(str(error)) from error
@@ -125,6 +133,11 @@ def dedupe(
         message = f"{error.filename or output_path}: {error.strerror}"
         raise click.ClickException(message) from error
     _print_summary(Console(quiet=quiet), summary, output_path, clusters_path)
+
+
+def _given(context: click.Context, name: str) -> bool:
+    """The user typed this option (a default `id` that no record has is no typo)."""
+    return context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
 
 
 def _check_paths(input_path: Path, output_path: Path, clusters_path: Path | None) -> None:

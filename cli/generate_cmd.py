@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from storyloom.cli.kind_options import (
     pairs,
     prompt_profile_for,
 )
+from storyloom.cli.logs import configure_debug_logging
+from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
@@ -132,7 +133,7 @@ Examples:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=SEED,
     default=0,
     show_default=True,
     help="Run seed: premise draws are deterministic from it.",
@@ -156,34 +157,34 @@ Examples:
 )
 @click.option(
     "--max-cost",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=None,
     help="USD cap: no new story starts once spend would pass it.",
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1, max=3600),
     default=None,
     help="Per-request timeout in seconds [default: 120 for anthropic, 900 for openai: a "
     "local server on a CPU may take minutes per reply].",
 )
 @click.option(
     "--call-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=WEEK),
     default=None,
     help="Seconds one LLM call may take before it is retried as lost; 0 for no limit "
     "[default: 600 for anthropic, none for local models].",
 )
 @click.option(
     "--dedupe-threshold",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloatRange(min=0, max=1, min_open=True),
     default=_DEFAULTS.story_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a story counts as a near-duplicate.",
 )
 @click.option(
     "--premise-threshold",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloatRange(min=0, max=1, min_open=True),
     default=_DEFAULTS.premise_dedupe_threshold,
     show_default=True,
     help="Jaccard similarity at which a premise is planned again.",
@@ -219,7 +220,7 @@ Examples:
 )
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0, max=2),
+    type=FiniteFloatRange(min=0, max=2),
     default=None,
     help="Sampling temperature for every call [default: the model's own].",
 )
@@ -298,8 +299,7 @@ def generate(
     """
     console = Console(stderr=True)
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("aiosqlite").setLevel(logging.INFO)  # dumps every checkpoint
+        configure_debug_logging()
     backend_name = backend or default_backend_name()
     if model is not None and backend_name not in ("anthropic", "openai"):
         raise click.UsageError(

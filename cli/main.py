@@ -11,6 +11,7 @@ from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.kind_options import kind_option
+from storyloom.cli.logs import install_log_scrubbing
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
 from storyloom.stories.kind import get_kind, kind_names
@@ -46,6 +47,7 @@ def cli() -> None:
     Generate stories with an LLM, check each against a constitution, remove
     near-duplicates, and report on the corpus. Runs resume where they stopped.
     """
+    install_log_scrubbing()  # before any command logs: no log line carries a secret
 
 
 @cli.command(name="graph", epilog=GRAPH_EXAMPLES)

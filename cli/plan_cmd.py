@@ -4,29 +4,40 @@ constitution sections and persona names, without calling any model."""
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from storyloom.cli.kind_options import kind_option, pairs
+from storyloom.cli.params import SEED
 from storyloom.graph.service import RunSetupError, load_kind_inputs
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.coverage import (
     CoverageRow,
-    coverage,
-    distinct_premises,
+    count_distinct_premises,
+    planned_coverage,
     worst_deviation,
 )
+from storyloom.stories.distinct import DistinctCounter
 from storyloom.stories.inputs import InputError, StoryInputs, load_inputs
 from storyloom.stories.kind import CorpusKind, get_kind
 from storyloom.stories.kind_coverage import kind_coverage
-from storyloom.stories.seeds import StorySeed, persona_names, plan_seeds
+from storyloom.stories.seeds import StorySeed, make_seed, persona_names
 
 _PATH = click.Path(path_type=Path)
 #: Draws printed before the coverage tables for a kind other than story (all are counted).
 MAX_SHOWN_DRAWS = 20
+
+#: Seeds per printed table: a table is laid out only once all its rows are known.
+PAGE = 1000
+#: Counts from which counting distinct premises shows its progress (about 3 s here).
+PROGRESS_FROM = 200_000
 
 EXAMPLES = """
 \b
@@ -39,9 +50,9 @@ Examples:
 """
 
 
-def _seed_table(seeds: list[StorySeed], inputs: StoryInputs) -> Table:
+def _seed_table(seeds: list[StorySeed], inputs: StoryInputs, title: str) -> Table:
     """One row per seed, its draws stacked so the table reads at any terminal width."""
-    table = Table(title=f"Seeds ({len(seeds)})", show_lines=True)
+    table = Table(title=title, show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("persona")
     table.add_column("draws")
@@ -52,6 +63,18 @@ def _seed_table(seeds: list[StorySeed], inputs: StoryInputs) -> Table:
         )
         table.add_row(str(seed.index), seed.persona_name, draws, "\n".join(seed.sections))
     return table
+
+
+def _seed_pages(
+    inputs: StoryInputs, run_seed: int, count: int, name_variants: bool
+) -> Iterator[tuple[str, list[StorySeed]]]:
+    """The seeds in pages of PAGE, drawn as they are printed (never all held at once)."""
+    seeds = (make_seed(inputs, run_seed, i, name_variants=name_variants) for i in range(count))
+    for start in range(0, count, PAGE):
+        page = list(islice(seeds, PAGE))
+        whole = count <= PAGE
+        title = f"Seeds ({count})" if whole else f"Seeds {start + 1}-{start + len(page)} of {count}"
+        yield title, page
 
 
 def _coverage_table(rows: list[CoverageRow]) -> Table:
@@ -90,7 +113,7 @@ def _summary_table(worst: dict[str, float]) -> Table:
               help="An input of another kind by name (e.g. claims=my.jsonl).")  # fmt: skip
 @click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many story seeds to draw.")  # fmt: skip
-@click.option("--seed", "run_seed", type=int, default=0, show_default=True,
+@click.option("--seed", "run_seed", type=SEED, default=0, show_default=True,
               help="Run seed (the same as generate's --seed).")  # fmt: skip
 @click.option("--axes", type=_PATH, help="Premise axes TOML (default: the bundled sample).")
 @click.option("--constitution", type=_PATH, help="Constitution Markdown (default: sample).")
@@ -128,31 +151,87 @@ def plan(
         inputs = load_inputs(constitution=constitution, persona=persona, axes=axes)
     except InputError as err:
         raise click.ClickException(str(err)) from err
-    seeds = plan_seeds(inputs, run_seed, count, name_variants=name_variants)
     names = persona_names(inputs, name_variants=name_variants)
-    rows = coverage(seeds, inputs, names)
+    rows = planned_coverage(inputs, run_seed, count, names)  # at once, whatever the count
     worst = worst_deviation(rows)
     if as_json:
-        payload = {
-            "count": count,
-            "seed": run_seed,
-            "distinct_premises": distinct_premises(seeds),
-            "max_deviation": {key: round(value, 4) for key, value in worst.items()},
-            "coverage": [row.to_dict() for row in rows],
-        }
-        if not coverage_only:
-            payload["seeds"] = [seed.to_dict() for seed in seeds]
-        click.echo(json.dumps(payload, indent=2))
+        _print_json(inputs, run_seed, count, name_variants, rows, worst, coverage_only)
         return
     console = Console()
     if not coverage_only:
-        console.print(_seed_table(seeds, inputs))
+        for title, page in _seed_pages(inputs, run_seed, count, name_variants):
+            console.print(_seed_table(page, inputs, title))
     console.print(_coverage_table(rows))
     console.print(_summary_table(worst))
+    distinct = _distinct(inputs, run_seed, count, name_variants)
     console.print(
-        f"{distinct_premises(seeds)} distinct premise draws among {count} seeds "
+        f"{_about(distinct)}{distinct.count} distinct premise draws among {count} seeds "
         f"(seed {run_seed}{', name variants: ' + ', '.join(names) if name_variants else ''})."
     )
+
+
+def _about(distinct: DistinctCounter) -> str:
+    return "" if distinct.exact else "about "
+
+
+def _distinct(
+    inputs: StoryInputs, run_seed: int, count: int, name_variants: bool
+) -> DistinctCounter:
+    """Distinct premises, with a progress bar on stderr when counting takes a while."""
+    if count < PROGRESS_FROM:
+        return count_distinct_premises(inputs, run_seed, count, name_variants=name_variants)
+    progress = Progress(
+        TextColumn("counting distinct premises"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("distinct", total=count)
+        return count_distinct_premises(
+            inputs,
+            run_seed,
+            count,
+            name_variants=name_variants,
+            on_progress=lambda done: progress.update(task, completed=done),
+        )
+
+
+def _print_json(
+    inputs: StoryInputs,
+    run_seed: int,
+    count: int,
+    name_variants: bool,
+    rows: list[CoverageRow],
+    worst: dict[str, float],
+    coverage_only: bool,
+) -> None:
+    """The plan as one JSON object, written as it is computed: coverage first (at once),
+    then the seeds one by one, then the distinct count, which needs them all."""
+    out = sys.stdout  # looked up at call time: CliRunner swaps it
+
+    def field(key: str, value: object, last: bool = False) -> None:
+        text = json.dumps(value, indent=2).replace("\n", "\n  ")
+        out.write(f"  {json.dumps(key)}: {text}{'' if last else ','}\n")
+
+    out.write("{\n")
+    field("count", count)
+    field("seed", run_seed)
+    field("max_deviation", {key: round(value, 4) for key, value in worst.items()})
+    field("coverage", [row.to_dict() for row in rows])
+    out.flush()
+    if not coverage_only:
+        out.write('  "seeds": [')
+        for number, index in enumerate(range(count)):
+            seed = make_seed(inputs, run_seed, index, name_variants=name_variants)
+            out.write(("\n    " if number == 0 else ",\n    ") + json.dumps(seed.to_dict()))
+        out.write("\n  ],\n")
+    distinct = _distinct(inputs, run_seed, count, name_variants)
+    field("distinct_premises", distinct.count)
+    field("distinct_premises_exact", distinct.exact, last=True)
+    out.write("}\n")
 
 
 def _plan_kind(

@@ -37,6 +37,9 @@ def _check_writable(path: Path) -> None:
         raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
+#: Documents the sampled metrics hold in memory (and compare pairwise) at most.
+MAX_SAMPLE = 1_000_000
+
 EXAMPLES = """
 \b
 Examples:
@@ -78,7 +81,7 @@ Examples:
     "--sample",
     default=DEFAULT_SAMPLE,
     show_default=True,
-    type=click.IntRange(min=2),
+    type=click.IntRange(2, MAX_SAMPLE),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
 @kind_option
@@ -109,6 +112,8 @@ def stats(
     except ReportInputError as exc:
         raise click.ClickException(str(exc)) from exc
     render_terminal(report, Console())
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     for path, write in ((json_path, write_json), (html_path, write_html)):
         if path is None:
             continue

@@ -26,17 +26,19 @@ def fsync_directory(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, mode: str = "wb") -> Iterator[IO[bytes]]:
+def atomic_writer(path: Path, *, mode: str = "wb", buffering: int = -1) -> Iterator[IO[bytes]]:
     """A handle on a hidden temporary file beside `path` that replaces `path` when the block
-    ends without error; on any error (or interrupt) the temporary file is removed and
-    `path` is left as it was. `mode` is "wb" or "w" (text, UTF-8)."""
+    ends without error; on any error (or interrupt, or a full disk while the last buffer
+    is flushed) the temporary file is removed and `path` is left as it was. `mode` is
+    "wb" or "w" (text, UTF-8). The file gets the permissions a new file would (umask)."""
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
     directory = path.parent if str(path.parent) else Path(".")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(descriptor, 0o666 & ~_umask())  # mkstemp makes 0600
         encoding = "utf-8" if mode == "w" else None
-        with os.fdopen(descriptor, mode, encoding=encoding) as handle:
+        with os.fdopen(descriptor, mode, buffering, encoding=encoding) as handle:
             yield handle  # type: ignore[misc]
             handle.flush()
             os.fsync(handle.fileno())  # a rename of unsynced data can leave it empty
@@ -45,6 +47,12 @@ def atomic_writer(path: Path, *, mode: str = "wb") -> Iterator[IO[bytes]]:
         Path(temporary).unlink(missing_ok=True)
         raise
     fsync_directory(directory)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:

@@ -10,8 +10,6 @@ so a half-written output never looks complete.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -19,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from storyloom.core.files import atomic_writer
 from storyloom.dedupe.index import (
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -28,6 +27,7 @@ from storyloom.dedupe.index import (
 )
 
 BATCH_SIZE = 32  # documents hashed together; small batches stay in the CPU cache
+BUFFER = 1 << 20  # output buffer: few large writes
 
 
 class DedupeInputError(ValueError):
@@ -50,6 +50,7 @@ class _Document:
     raw: bytes
     parsed: dict[str, Any]
     text: str
+    end: int  # input bytes read up to the end of this line
 
 
 def same_file(first: Path, second: Path) -> bool:
@@ -70,16 +71,20 @@ def dedupe_jsonl(
     num_perm: int = DEFAULT_NUM_PERM,
     seed: int = DEFAULT_SEED,
     on_progress: Callable[[int], None] | None = None,
+    require_id: bool = False,
 ) -> DedupeSummary:
     """Copy `input_path` to `output_path` without near-duplicates; `on_progress` receives
-    the number of input bytes consumed so far."""
+    the number of input bytes consumed so far. The input is read once, front to back, so
+    a pipe (`<(zcat corpus.jsonl.gz)`, `/dev/stdin`) works as well as a file.
+    `require_id`: the first record must have `id_field` (a field the user named, so a
+    typo is caught before a clusters file full of null ids is written)."""
     if same_file(input_path, output_path):
         raise DedupeInputError(f"the output {output_path} is the input file")
     if clusters_path is not None and (
         same_file(clusters_path, input_path) or same_file(clusters_path, output_path)
     ):
         raise DedupeInputError(f"the clusters file {clusters_path} is the input or output file")
-    if input_path.stat().st_size == 0:
+    if input_path.is_file() and input_path.stat().st_size == 0:
         raise DedupeInputError(f"{input_path} is empty")
     started = time.perf_counter()
     index = NearDuplicateIndex(
@@ -87,12 +92,17 @@ def dedupe_jsonl(
     )
     kept_ids: dict[str, Any] = {}
     clustered: set[str] = set()
-    documents = removed = 0
+    documents = removed = consumed = 0
     with ExitStack() as stack:
-        output = stack.enter_context(_AtomicFile(output_path))
-        clusters = stack.enter_context(_AtomicFile(clusters_path)) if clusters_path else None
+        # Entered first, so replaced last: a complete output means the clusters are too.
+        output = stack.enter_context(atomic_writer(output_path, buffering=BUFFER))
+        clusters = (
+            stack.enter_context(atomic_writer(clusters_path, buffering=BUFFER))
+            if clusters_path
+            else None
+        )
         reader = stack.enter_context(input_path.open("rb"))
-        for batch in _batches(reader, input_path, text_field):
+        for batch in _batches(reader, input_path, text_field, id_field if require_id else None):
             signatures = index.signatures([document.text for document in batch])
             bucket_keys = index.bucket_keys(signatures).tolist()
             for document, signature, buckets in zip(batch, signatures, bucket_keys, strict=True):
@@ -101,7 +111,7 @@ def dedupe_jsonl(
                 match = index.check_and_insert_signature(key, signature, buckets)
                 if match is None:
                     kept_ids[key] = document.parsed.get(id_field)
-                    output.handle.write(document.raw)
+                    output.write(document.raw)
                     continue
                 removed += 1
                 clustered.add(match.key)
@@ -113,27 +123,29 @@ def dedupe_jsonl(
                         "similarity": round(match.similarity, 4),
                         "document": document.parsed,
                     }
-                    clusters.handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+                    clusters.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            consumed = batch[-1].end
             if on_progress is not None:
-                on_progress(reader.tell())
+                on_progress(consumed)
         if documents == 0:
-            raise DedupeInputError(f"{input_path} holds no documents (only blank lines)")
-        if clusters is not None:
-            clusters.commit()
-        output.commit()  # last: a complete output means everything else is complete too
+            raise DedupeInputError(f"{input_path} holds no documents (empty, or only blank lines)")
     return DedupeSummary(
         documents=documents,
         kept=documents - removed,
         removed=removed,
         clusters=len(clustered),
-        input_bytes=input_path.stat().st_size,
+        input_bytes=consumed,
         seconds=time.perf_counter() - started,
     )
 
 
-def _batches(reader: IO[bytes], input_path: Path, text_field: str) -> Iterator[list[_Document]]:
+def _batches(
+    reader: IO[bytes], input_path: Path, text_field: str, id_field: str | None
+) -> Iterator[list[_Document]]:
     batch: list[_Document] = []
+    end = 0
     for number, raw in enumerate(reader, start=1):
+        end += len(raw)
         if not raw.strip():
             continue  # blank lines carry no document
         try:
@@ -150,40 +162,17 @@ def _batches(reader: IO[bytes], input_path: Path, text_field: str) -> Iterator[l
                 f"{input_path}:{number}: text field {text_field!r} is {problem} "
                 f"(choose another with --text-field)"
             )
-        batch.append(_Document(number, raw if raw.endswith(b"\n") else raw + b"\n", parsed, text))
+        if id_field is not None:
+            if id_field not in parsed:
+                raise DedupeInputError(
+                    f"{input_path}:{number}: id field {id_field!r} is missing from the first "
+                    "record (choose another with --id-field)"
+                )
+            id_field = None  # only the first record is checked: ids may be sparse later
+        line = raw if raw.endswith(b"\n") else raw + b"\n"
+        batch.append(_Document(number, line, parsed, text, end))
         if len(batch) == BATCH_SIZE:
             yield batch
             batch = []
     if batch:
         yield batch
-
-
-class _AtomicFile:
-    """A temporary file beside `path`, renamed onto it by `commit` and removed otherwise."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".partial", dir=path.parent
-        )
-        self._temporary = Path(temporary)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(descriptor, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
-        self.handle = os.fdopen(descriptor, "wb", buffering=1 << 20)
-        self._committed = False
-
-    def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self._temporary, self.path)
-        self._committed = True
-
-    def __enter__(self) -> _AtomicFile:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self._committed:
-            self.handle.close()
-            self._temporary.unlink(missing_ok=True)

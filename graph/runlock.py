@@ -65,6 +65,18 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        try:
+            self._acquire()
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            # os.pwrite and friends name no file: a full disk would read "run: No space
+            # left on device" with nothing to say which file or why.
+            raise OSError(
+                exc.errno, f"cannot write the run's lock file ({exc.strerror})", str(self.path)
+            ) from exc
+
+    def _acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -80,9 +92,15 @@ class RunLock:
             ) from None
         self.stale_owner = LockOwner.parse(_read(self.path))
         note = json.dumps(LockOwner.current().__dict__).encode()
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, note, 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            written = 0
+            while written < len(note):  # pwrite may write less than asked near a limit
+                written += os.pwrite(fd, note[written:], written)
+            os.fsync(fd)
+        except OSError:
+            os.close(fd)  # closing drops the lock too
+            raise
         self._fd = fd
 
     def release(self) -> None:

@@ -10,12 +10,14 @@ import os
 import sys
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from storyloom.core.text import words
 from storyloom.dedupe.index import DEFAULT_THRESHOLD
 from storyloom.report.cost import CostCollector
 from storyloom.report.documents import DedupeText, DocumentCollector
+from storyloom.report.duplicates import DuplicateIds
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
 from storyloom.report.kind_figures import KindFigureCollector
@@ -73,23 +75,26 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     )
     figures = KindFigureCollector(source.kind_name, profile)
     notes: list[str] = list(source.notes)
+    duplicates = DuplicateIds()
     skipped = 0
     if source.corpus_path is not None:
         reader = JsonlReader(source.corpus_path)
-        records = iter(reader)
+        records = reader.numbered()
         while batch := list(islice(records, BATCH)):
             pairs = []
-            for record in batch:
-                pairs.append((record, _text(record, options.text_field, reader)))
+            for line, record in batch:
+                pairs.append((record, _text(record, options.text_field, reader.path, line)))
                 outcomes.add(record, "emitted")
                 figures.add(record, "emitted")
+                duplicates.add(as_str(record.get("id")), reader.path, line)
             documents.add_batch(pairs)
         skipped += reader.skipped
     if source.rejected_path is not None:
         reader = JsonlReader(source.rejected_path)
-        for record in reader:
+        for line, record in reader.numbered():
             outcomes.add(record, "rejected")
             figures.add(record, "rejected")
+            duplicates.add(as_str(record.get("id")), reader.path, line)
         skipped += reader.skipped
     cost = None
     if source.usage_path is not None:
@@ -130,6 +135,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         kind=source.kind_name,
         kind_figures=kind_figures,
         notes=notes,
+        warnings=duplicates.summary(),
     )
 
 
@@ -152,12 +158,12 @@ def _dedupe_text(source: ReportInput, options: StatsOptions) -> DedupeText:
     return kind_text
 
 
-def _text(record: dict[str, Any], field: str, reader: JsonlReader) -> str:
+def _text(record: dict[str, Any], field: str, path: Path, line: int) -> str:
     value = text_at(record, field)
     if not isinstance(value, str):
         problem = "is missing" if value is None else "is not a string"
         raise ReportInputError(
-            f"{reader.path}: line {reader.line}: text field {field!r} {problem} "
+            f"{path}: line {line}: text field {field!r} {problem} "
             "(choose another with --text-field)"
         )
     return value

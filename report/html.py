@@ -80,7 +80,7 @@ def render_html(report: StatsReport) -> str:
     plots = render_plots(report)
     title = f"storyloom stats: {report.source.run_name or report.source.path}"
     nav = "".join(f'<a href="#{part.key}">{escape(part.title)}</a>' for part in parts)
-    notes = "".join(f"<li>{escape(note)}</li>" for note in report.notes)
+    notes = "".join(f"<li>{escape(note)}</li>" for note in [*report.warnings, *report.notes])
     notes_block = f'<div class="notes"><ul>{notes}</ul></div>' if notes else ""
     body = "".join(_part(part, plots) for part in parts)
     return (

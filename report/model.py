@@ -199,3 +199,6 @@ class StatsReport(_Frozen):
         default_factory=dict, description="the kind's own tables: {title: {row: value}}"
     )
     notes: list[str] = Field(default_factory=list, description="what was sampled or missing")
+    warnings: list[str] = Field(
+        default_factory=list, description="damage in the input, such as a story id twice"
+    )

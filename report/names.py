@@ -20,6 +20,7 @@ from typing import Any
 import spacy
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from storyloom.core.text import nfc
 from storyloom.report.model import Names
 from storyloom.report.summaries import ratio, top_shares
 
@@ -69,10 +70,10 @@ def character_names(bodies: Sequence[str], exclude: Iterable[str]) -> Names:
     else:
         per_document = [heuristic_names(body) for body in bodies]
         method = HEURISTIC
-    skip = set(exclude)
+    skip = {nfc(name) for name in exclude}  # an NFD persona name is still the persona
     counter: Counter[str] = Counter()
     for names in per_document:
-        counter.update(name for name in names if name not in skip)
+        counter.update(nfc(name) for name in names if nfc(name) not in skip)
     mentions = sum(counter.values())
     top = top_shares(counter, mentions, TOP_NAMES)
     return Names(

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from storyloom.core.text import words
+from storyloom.core.text import nfc, words
 from storyloom.stories.inputs import LENGTH_BANDS
 from storyloom.stories.nlp import sentences
 
@@ -319,6 +319,8 @@ def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _name_findings(text: str, persona_name: str, other_names: Iterable[str]) -> list[Finding]:
+    # NFC on both sides: a name typed in NFD never matches a model's NFC text otherwise
+    text, persona_name, other_names = nfc(text), nfc(persona_name), map(nfc, other_names)
     findings: list[Finding] = []
     if not _names_pattern((persona_name,)).search(text):
         findings.append(
@@ -550,9 +552,8 @@ def names_to_avoid(
 ) -> tuple[str, ...]:
     """The names a story about `persona_name` must not use: the other name variants of
     the persona (so variant comparisons stay clean) and famous assistants."""
-    return tuple(
-        name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
-    )
+    names = dict.fromkeys(map(nfc, [*all_persona_names, *extra]))
+    return tuple(name for name in names if name != nfc(persona_name))
 
 
 # --- placeholders ------------------------------------------------------------------------

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from markdown_it import MarkdownIt
+
+from storyloom.core.text import nfc
+
 SAMPLE_FILES = {
     "constitution": "constitution.md",
     "persona": "persona.toml",
@@ -45,6 +49,7 @@ def read_text_file(path: Path, what: str) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: {what} file is not UTF-8 text") from exc
+    text = text.removeprefix("\ufeff")  # a BOM would hide the first heading or key
     if not text.strip():
         raise InputError(f"{path}: {what} file is empty")
     return text
@@ -91,24 +96,34 @@ class Constitution:
         return "\n\n".join(f"## {s.title}\n{s.body}" for s in chosen)
 
 
-_HEADING = re.compile(r"^##\s+(.+?)\s*#*\s*$", re.MULTILINE)
-
-
 def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "section"
 
 
+def _section_headings(text: str) -> list[tuple[str, int, int]]:
+    """(title, first line, line after the heading) of every `## ` heading, as Markdown
+    reads them: a `## ` line inside a fenced or indented code block is code, not a
+    heading. Underlined (setext) headings are not sections: the format is `## `."""
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = []
+    for position, token in enumerate(tokens):
+        if token.type == "heading_open" and token.tag == "h2" and token.markup == "##":
+            assert token.map is not None
+            headings.append((tokens[position + 1].content.strip(), *token.map))
+    return headings
+
+
 def load_constitution(path: Path) -> Constitution:
     text = read_text_file(path, "constitution")
-    matches = list(_HEADING.finditer(text))
-    if not matches:
+    lines = re.sub(r"\r\n?", "\n", text).split("\n")  # the line map Markdown counts in
+    headings = _section_headings(text)
+    if not headings:
         raise InputError(f"{path}: constitution has no '## ' sections (one principle group each)")
     sections: list[Section] = []
     seen: set[str] = set()
-    for number, match in enumerate(matches):
-        end = matches[number + 1].start() if number + 1 < len(matches) else len(text)
-        body = text[match.end() : end].strip()
-        title = match.group(1).strip()
+    for number, (title, _, body_start) in enumerate(headings):
+        end = headings[number + 1][1] if number + 1 < len(headings) else len(lines)
+        body = "\n".join(lines[body_start:end]).strip()
         slug = slugify(title)
         if slug in seen:
             raise InputError(f"{path}: constitution has two sections named {title!r}")
@@ -116,7 +131,7 @@ def load_constitution(path: Path) -> Constitution:
             raise InputError(f"{path}: constitution section {title!r} is empty")
         seen.add(slug)
         sections.append(Section(title=title, slug=slug, body=body))
-    preamble = text[: matches[0].start()].strip()
+    preamble = "\n".join(lines[: headings[0][1]]).strip()
     return Constitution(preamble, tuple(sections), str(path), fingerprint(text))
 
 
@@ -131,8 +146,9 @@ class Persona:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every name the character may be given; the first is the default."""
-        return (self.name, *(v for v in self.name_variants if v != self.name))
+        """Every name the character may be given; the first is the default (the loader
+        refuses a variant equal to the name or to another variant)."""
+        return (self.name, *self.name_variants)
 
 
 def _string_list(data: dict[str, object], key: str, path: Path, what: str) -> tuple[str, ...]:
@@ -142,12 +158,47 @@ def _string_list(data: dict[str, object], key: str, path: Path, what: str) -> tu
     return tuple(v.strip() for v in value)
 
 
+#: A name that opens like a chat turn would be read as one in every story and prompt.
+_ROLE_LABEL = re.compile(r"\b(user|assistant|human|system)\s*:", re.IGNORECASE)
+
+
+def _check_name(name: str, path: Path, key: str) -> str:
+    """`name` in NFC (as models write it), or an InputError: a name is one line of
+    printable text and no chat role label."""
+    if not name.isprintable():
+        raise InputError(
+            f"{path}: persona {key} {name!r} must be one line of printable text "
+            "(no newlines, tabs or control characters)"
+        )
+    if label := _ROLE_LABEL.search(name):
+        raise InputError(
+            f"{path}: persona {key} {name!r} contains the chat role label "
+            f"{label.group(0)!r}; choose a plain name"
+        )
+    return nfc(name)
+
+
+def _name_variants(data: dict[str, object], name: str, path: Path) -> tuple[str, ...]:
+    """The variants, each a valid name, none repeated and none equal to `name` (a
+    repeat would make byte-identical documents)."""
+    variants: list[str] = []
+    for raw in _string_list(data, "name_variants", path, "persona"):
+        variant = _check_name(raw, path, "name variant")
+        if variant == name:
+            raise InputError(f"{path}: persona 'name_variants' lists the name {name!r} itself")
+        if variant in variants:
+            raise InputError(f"{path}: persona 'name_variants' lists {variant!r} twice")
+        variants.append(variant)
+    return tuple(variants)
+
+
 def load_persona(path: Path) -> Persona:
     text = read_text_file(path, "persona")
     data = _read_toml(path, "persona")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{path}: persona needs a non-empty 'name'")
+    name = _check_name(name.strip(), path, "name")
     pronouns = data.get("pronouns", "they/them")
     description = data.get("description", "")
     if not isinstance(pronouns, str) or not isinstance(description, str):
@@ -157,11 +208,11 @@ def load_persona(path: Path) -> Persona:
     if unknown:
         raise InputError(f"{path}: persona has unknown key(s): {', '.join(unknown)}")
     return Persona(
-        name=name.strip(),
-        pronouns=pronouns.strip(),
-        description=description.strip(),
-        traits=_string_list(data, "traits", path, "persona"),
-        name_variants=_string_list(data, "name_variants", path, "persona"),
+        name=name,
+        pronouns=nfc(pronouns.strip()),
+        description=nfc(description.strip()),
+        traits=tuple(nfc(trait) for trait in _string_list(data, "traits", path, "persona")),
+        name_variants=_name_variants(data, name, path),
         fingerprint=fingerprint(text),
     )
 

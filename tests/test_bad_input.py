@@ -208,7 +208,7 @@ NUMBER_CASES = [
     (["--dedupe-threshold", "0"], "Invalid value for '--dedupe-threshold': 0.0 is not in the"),
     (["--premise-threshold", "1.5"], "Invalid value for '--premise-threshold': 1.5 is not in"),
     (["--max-cost", "-1"], "Invalid value for '--max-cost': -1.0 is not in the range x>=0"),
-    (["--timeout", "0"], "Invalid value for '--timeout': 0.0 is not in the range x>=1"),
+    (["--timeout", "0"], "Invalid value for '--timeout': 0.0 is not in the range 1<=x<=3600"),
     (["--call-timeout", "-5"], "Invalid value for '--call-timeout': -5.0 is not in the range"),
     (["--seed", "x"], "Invalid value for '--seed': 'x' is not a valid integer"),
 ]

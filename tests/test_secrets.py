@@ -9,7 +9,6 @@ captured output are searched for the key.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,27 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from messages_api_server import Fault, MessagesAPIServer, RecordedRequest
-from story_samples import purpose_and_hints
-
-from storyloom.backends.base import CompletionRequest, Message
-from storyloom.backends.demo import demo_reply
+from demo_http import demo_over_http
+from messages_api_server import Fault, MessagesAPIServer
 
 SECRET = "sk-ant-api03-LEAKCANARY-7Qx9Zr2Lw8Pd5Vn3Kt6Hb1Jm4Fy0Gs"
 #: A fragment too: a key cut or masked half-way must not appear either.
 FRAGMENTS = (SECRET, "LEAKCANARY-7Qx9Zr2Lw8Pd5Vn3")
-
-
-def demo_over_http(record: RecordedRequest) -> Any:
-    """The scripted demo's replies, chosen by what the request asks for."""
-    body = record.body
-    last = body["messages"][-1]["content"]
-    text = last if isinstance(last, str) else json.dumps(last)
-    purpose, hints = purpose_and_hints(record.schema)
-    request = CompletionRequest(
-        messages=(Message("user", text),), max_tokens=64, purpose=purpose, metadata=hints
-    )
-    return demo_reply(request)
 
 
 def run_generate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,3 +21,37 @@ def scripted_env(delay: float, columns: int = 120) -> dict[str, str]:
     """The environment with every scripted call slowed by `delay` seconds (a window to
     kill or signal the process in) and a terminal wide enough for the summary."""
     return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": str(columns)}
+
+
+def run_storyloom(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`storyloom ARGS` as a real process (scripted calls undelayed), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "storyloom.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env or scripted_env(0),
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    """The one `Error:` line of `stderr` (a run's header may stand before it); no traceback."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes, to show nothing was touched."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def still_there(before: dict[str, bytes], folder: Path) -> bool:
+    """Every file of `before` (from `files_of`) is still in `folder` with the same bytes
+    (new files, such as SQLite's read-side `-shm`, are allowed)."""
+    return all((folder / name).is_file() and (folder / name).read_bytes() == data
+               for name, data in before.items())  # fmt: skip

@@ -1,0 +1,31 @@
+"""Parameter types shared by the commands: every number a user types is checked when the
+command line is parsed, so a value no run could use is one line, never a traceback, a
+run that does nothing, or an allocation of terabytes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange that also refuses `nan` and `inf`: `nan` passes every range
+    comparison (they are all false), so `--max-cost nan` would otherwise be a budget
+    nothing exceeds and `--timeout nan` a timeout every call misses."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: A run seed: any 64-bit signed integer (it is hashed, never used as a size).
+SEED = click.IntRange(-(2**63), 2**63 - 1)
+
+#: Seconds: a week is longer than any call or batch should take.
+WEEK = 7 * 24 * 3600.0
