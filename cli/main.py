@@ -8,6 +8,7 @@ from storyloom.cli.batches_cmd import batches
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.kind_options import kind_option
+from storyloom.cli.merge_cmd import merge
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
 from storyloom.stories.kind import get_kind, kind_names
@@ -75,3 +76,4 @@ cli.add_command(plan)
 cli.add_command(dedupe)
 cli.add_command(stats)
 cli.add_command(batches)
+cli.add_command(merge)
