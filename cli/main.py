@@ -6,6 +6,7 @@ import click
 
 from storyloom.cli.batches_cmd import batches
 from storyloom.cli.dedupe_cmd import dedupe
+from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.kind_options import kind_option
 from storyloom.cli.merge_cmd import merge
@@ -77,3 +78,4 @@ cli.add_command(dedupe)
 cli.add_command(stats)
 cli.add_command(batches)
 cli.add_command(merge)
+cli.add_command(export)
