@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from storyloom.dataset.checkpoints import CheckpointReadError
-from storyloom.dataset.export import ExportError, ExportOptions, export_run
-from storyloom.dataset.outdir import OutputDirError
+from storyloom.dataset.export import ExportOptions, export_run
+from storyloom.dataset.runfiles import DatasetError
 
 EXAMPLES = """
 \b
@@ -91,7 +90,7 @@ def export(
     )
     try:
         report = export_run(run_dir, out, options)
-    except (ExportError, OutputDirError, CheckpointReadError) as exc:
+    except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write ({exc.strerror or exc})") from exc

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from storyloom.dataset.merge import MergeError, merge_runs
-from storyloom.dataset.outdir import OutputDirError
+from storyloom.dataset.merge import merge_runs
+from storyloom.dataset.runfiles import DatasetError
 
 EXAMPLES = """
 \b
@@ -37,7 +37,7 @@ def merge(shards: tuple[Path, ...], out: Path, no_checkpoints: bool) -> None:
     by id. The shards are only read."""
     try:
         report = merge_runs(list(shards), out, checkpoints=not no_checkpoints)
-    except (MergeError, OutputDirError) as exc:
+    except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write ({exc.strerror or exc})") from exc

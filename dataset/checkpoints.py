@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from storyloom.dataset.runfiles import DatasetError
 from storyloom.graph.checkpointer import CompressedSerializer
 from storyloom.graph.texts import MissingTextError, read_text_sync
 
 
-class CheckpointReadError(ValueError):
+class CheckpointReadError(DatasetError):
     """The checkpoint database cannot be read; the message names the file."""
 
 

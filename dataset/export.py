@@ -10,16 +10,13 @@ written exports what is finished; the export is built beside `--out` and swapped
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from storyloom.core import layout
 from storyloom.core.files import write_atomically
-from storyloom.core.jsonl import JsonlError, JsonlReader
 from storyloom.core.layout import overwrite_problem
 from storyloom.dataset.card import MARKER, CardFacts, ModelUse, TableInfo, render_card
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
@@ -35,6 +32,7 @@ from storyloom.dataset.rows import (
     jsonl_record,
     rejected_row,
 )
+from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
 from storyloom.dataset.tools import ToolsShape
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
@@ -43,7 +41,7 @@ from storyloom.report.source import open_input
 CARD_FILE = "README.md"
 
 
-class ExportError(ValueError):
+class ExportError(DatasetError):
     """The run cannot be exported as asked; the message names the file and the problem."""
 
 
@@ -77,7 +75,7 @@ def is_export_output(path: Path) -> bool:
 
 
 def export_run(run_dir: Path, out: Path, options: ExportOptions) -> ExportReport:
-    config = _run_config(run_dir)
+    config = read_run_config(run_dir)
     if problem := overwrite_problem(out / CARD_FILE, [run_dir / layout.CONFIG_FILE]):
         raise OutputDirError(problem)
     if problem := check_output_dir(out, [run_dir], is_previous=is_export_output):
@@ -93,28 +91,6 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions) -> ExportReport
     return report
 
 
-def _run_config(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / layout.CONFIG_FILE
-    if not path.is_file():
-        raise ExportError(f"{run_dir}: not a run directory (no {layout.CONFIG_FILE})")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ExportError(f"{path}: run config is unreadable ({exc})") from exc
-    if not isinstance(config, dict):
-        raise ExportError(f"{path}: run config is not a JSON object")
-    return config
-
-
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    try:
-        yield from JsonlReader(path)
-    except JsonlError as error:
-        raise ExportError(f"{error}; fix or remove that line, then export again") from None
-
-
 def _build(
     run_dir: Path,
     config: dict[str, Any],
@@ -123,13 +99,13 @@ def _build(
     report: ExportReport,
 ) -> None:
     corpus_path = run_dir / layout.CORPUS_FILE
-    shape = CorpusShape.of(_records(corpus_path))
+    shape = CorpusShape.of(read_records(corpus_path))
     extension = options.form
     tables: list[TableInfo] = []
     exported: dict[str, str] = {}
 
     writer = _writer(staging / "data", shape.schema(), options)
-    for record in _records(corpus_path):
+    for record in read_records(corpus_path):
         exported[record["id"]] = "emitted"
         if options.form == "jsonl":
             writer.write(jsonl_record(record, options.tools))
@@ -141,7 +117,7 @@ def _build(
     rejected_writer = None
     if options.include_rejected:
         rejected_writer = _writer(staging / "rejected", REJECTED_SCHEMA, options)
-    for record in _records(run_dir / layout.REJECTED_FILE):
+    for record in read_records(run_dir / layout.REJECTED_FILE):
         reasons[str(record.get("reason") or "unknown")] += 1
         if rejected_writer is not None:
             exported[record["id"]] = "rejected"
@@ -226,7 +202,7 @@ def _review(reader: CheckpointReader, values: dict[str, Any], draft: dict[str, A
 
 def _models(usage_path: Path) -> dict[str, ModelUse]:
     models: dict[str, ModelUse] = {}
-    for entry in _records(usage_path):
+    for entry in read_records(usage_path):
         use = models.setdefault(str(entry.get("model") or "unknown"), ModelUse())
         use.calls += 1
         use.input_tokens += int(entry.get("input_tokens") or 0)

@@ -34,6 +34,7 @@ from storyloom.core.records import (
 )
 from storyloom.dataset.checkpoints import readonly_uri
 from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_output_dir
+from storyloom.dataset.runfiles import DatasetError, read_run_config
 
 #: Settings that say how one worker runs, not what the run makes: they may differ.
 WORKER_SETTINGS = frozenset({"shard", "shards", "concurrency", "max_cost", "redis"})
@@ -44,7 +45,7 @@ THREAD_TABLES = ("checkpoints", "writes")
 TEXT_TABLE = "storyloom_texts"
 
 
-class MergeError(ValueError):
+class MergeError(DatasetError):
     """The shards cannot be merged as asked; the message names the file and the problem."""
 
 
@@ -75,16 +76,7 @@ class MergeReport:
 
 
 def load_shard(path: Path) -> Shard:
-    config_path = path / layout.CONFIG_FILE
-    if not path.is_dir() or not config_path.is_file():
-        raise MergeError(f"{path}: not a run directory (no {layout.CONFIG_FILE})")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MergeError(f"{config_path}: run config is unreadable ({exc})") from exc
-    if not isinstance(config, dict):
-        raise MergeError(f"{config_path}: run config is not a JSON object")
-    return Shard(path, config)
+    return Shard(path, read_run_config(path))
 
 
 def run_identity(config: dict[str, Any]) -> dict[str, Any]:

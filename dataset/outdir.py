@@ -13,8 +13,10 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from storyloom.dataset.runfiles import DatasetError
 
-class OutputDirError(ValueError):
+
+class OutputDirError(DatasetError):
     """The output folder cannot be used as asked; the message names it."""
 
 
