@@ -8,6 +8,7 @@ from storyloom.cli.batches_cmd import batches
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
+from storyloom.cli.inspect_cmd import inspect
 from storyloom.cli.kind_options import kind_option
 from storyloom.cli.merge_cmd import merge
 from storyloom.cli.plan_cmd import plan
@@ -79,3 +80,4 @@ cli.add_command(stats)
 cli.add_command(batches)
 cli.add_command(merge)
 cli.add_command(export)
+cli.add_command(inspect)
