@@ -29,6 +29,8 @@ class TableInfo:
     folder: str
     extension: str
     rows: int
+    #: Bytes of its files (the card's `num_bytes`, `download_size`, `dataset_size`).
+    size: int
     features: list[dict[str, Any]]
     description: str
 
@@ -82,15 +84,19 @@ def header(facts: CardFacts) -> dict[str, Any]:
             }
             for table in facts.tables
         ],
-        "dataset_info": [
-            {
-                "config_name": table.config,
-                "features": table.features,
-                "splits": [{"name": "train", "num_examples": table.rows}],
-            }
-            for table in facts.tables
-        ],
+        "dataset_info": [_info(table) for table in facts.tables],
     }
+
+
+def _info(table: TableInfo) -> dict[str, Any]:
+    """A config's `dataset_info` (features only where the files carry a schema)."""
+    info: dict[str, Any] = {"config_name": table.config}
+    if table.features:
+        info["features"] = table.features
+    info["splits"] = [{"name": "train", "num_bytes": table.size, "num_examples": table.rows}]
+    info["download_size"] = table.size
+    info["dataset_size"] = table.size
+    return info
 
 
 def render_card(facts: CardFacts) -> str:

@@ -10,6 +10,7 @@ written exports what is finished; the export is built beside `--out` and swapped
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,10 +135,15 @@ def _build(
             _table(history, "history", "history", extension, "every settled draft, per item")
         )
 
+    notes = []
+    for table in tables[1:]:
+        if table.rows == 0:  # `datasets` cannot load a config with no rows: leave it out
+            shutil.rmtree(staging / table.folder)
+            notes.append(f"no `{table.config}` config: the run has no such rows")
+    tables = [tables[0], *(table for table in tables[1:] if table.rows)]
     for table in tables:
         report.rows[table.config] = table.rows
     report.files = sorted(p.relative_to(staging) for p in staging.rglob(f"*.{extension}"))
-    notes = []
     if report.without_history:
         notes.append(f"{report.without_history} item(s) have no checkpoint, so no history rows")
     facts = CardFacts(
@@ -158,9 +164,9 @@ def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:
 
 
 def _table(writer: TableWriter, config: str, folder: str, ext: str, what: str) -> TableInfo:
-    writer.close()
+    size = sum(path.stat().st_size for path in writer.close())
     features = hf_features(writer.schema) if ext == "parquet" else []
-    return TableInfo(config, folder, ext, writer.rows, features, what)
+    return TableInfo(config, folder, ext, writer.rows, size, features, what)
 
 
 def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter) -> int:

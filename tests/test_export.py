@@ -119,8 +119,13 @@ def test_export_never_writes_over_a_run_or_a_folder_it_did_not_make(
 
     out = tmp_path / "ds"
     export_run(run.path, out, ExportOptions(stats=False))
-    export_run(run.path, out, ExportOptions(stats=False, include_rejected=True))  # rebuilt
-    assert (out / "rejected").is_dir()
+    rebuilt = ExportOptions(stats=False, include_rejected=True, include_history=True)
+    export_run(run.path, out, rebuilt)
+    assert (out / "history").is_dir()
+    # item 0 passed: `datasets` cannot load a config with no rows, so there is none
+    assert not (out / "rejected").exists()
+    assert "no `rejected` config" in (out / "README.md").read_text()
+    assert "rejected" not in {c["config_name"] for c in card_header(out)["configs"]}
 
 
 def test_cli_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -> None:
