@@ -63,7 +63,10 @@ def _draft(draft: DraftStep) -> str:
         f"{draft.words} words): {', '.join(marks)}</h3>"
     ]
     if draft.diff:
-        parts.append(f"<p>Changes from draft {draft.position - 1}:</p>{_diff(draft.diff)}")
+        parts.append(
+            f"<p>Changes from draft {draft.position - 1}: {draft.removed} paragraph(s) out, "
+            f"{draft.added} in</p>{_diff(draft.diff)}"
+        )
         if draft.diff_cut:
             parts.append(f"<p>… {draft.diff_cut} more diff lines</p>")
     parts.append(f"<details><summary>Text</summary>{_pre(draft.text)}</details>")

@@ -50,7 +50,13 @@ def _draft_panel(draft: DraftStep, *, full: bool) -> Panel:
     marks += ["cut by the token limit"] if draft.truncated else []
     parts: list[Any] = []
     if draft.diff:
-        parts.append(Text(f"changes from draft {draft.position - 1}:", style="bold"))
+        parts.append(
+            Text(
+                f"changes from draft {draft.position - 1}: {draft.removed} paragraph(s) "
+                f"out, {draft.added} in",
+                style="bold",
+            )
+        )
         parts.append(Syntax("\n".join(draft.diff), "diff", word_wrap=True, theme="ansi_dark"))
         if draft.diff_cut:
             parts.append(Text(f"… {draft.diff_cut} more diff lines"))

@@ -20,7 +20,7 @@ from storyloom.dataset.checkpoints import CheckpointReader
 from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
 
 #: A diff longer than this is cut (the drafts themselves are shown in full elsewhere).
-MAX_DIFF_LINES = 40
+MAX_DIFF_LINES = 24
 MAX_DIFF_LINE_CHARS = 240
 
 
@@ -55,6 +55,9 @@ class DraftStep:
     #: A short unified diff from the previous draft (empty for the first).
     diff: list[str] = field(default_factory=list)
     diff_cut: int = 0
+    #: Lines (paragraphs) removed and added since the previous draft.
+    removed: int = 0
+    added: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def _drafts(reader: CheckpointReader, values: dict[str, Any]) -> list[DraftStep]
     for position, record in enumerate(values.get("drafts") or ()):
         text = _as_text(reader.text(record.get("text")))
         review_ref = record.get("review") or reviews.get(str(record.get("round")))
-        diff, cut = short_diff(previous, text, position) if position else ([], 0)
+        change = short_diff(previous, text, position) if position else Change([], 0, 0, 0)
         steps.append(
             DraftStep(
                 position=position,
@@ -144,8 +147,10 @@ def _drafts(reader: CheckpointReader, values: dict[str, Any]) -> list[DraftStep]
                 passed=bool(record.get("passed")),
                 best=values.get("best") == position,
                 truncated=bool(record.get("truncated")),
-                diff=diff,
-                diff_cut=cut,
+                diff=change.lines,
+                diff_cut=change.cut,
+                removed=change.removed,
+                added=change.added,
             )
         )
         previous = text
@@ -158,9 +163,19 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
 
-def short_diff(before: str, after: str, position: int) -> tuple[list[str], int]:
-    """What changed from one draft to the next (paragraphs are lines), cut to a screen:
-    the diff's lines and how many were cut."""
+@dataclass(frozen=True)
+class Change:
+    """What changed from one draft to the next: the diff's first lines, how many were
+    cut, and how many lines (paragraphs) went out and came in."""
+
+    lines: list[str]
+    cut: int
+    removed: int
+    added: int
+
+
+def short_diff(before: str, after: str, position: int) -> Change:
+    """A unified diff with paragraphs as lines and no context, cut to a screen."""
     lines = list(
         difflib.unified_diff(
             before.splitlines(),
@@ -171,11 +186,17 @@ def short_diff(before: str, after: str, position: int) -> tuple[list[str], int]:
             n=0,
         )
     )
+    body = lines[2:]
     shown = [
         line if len(line) <= MAX_DIFF_LINE_CHARS else line[:MAX_DIFF_LINE_CHARS] + " …"
         for line in lines[:MAX_DIFF_LINES]
     ]
-    return shown, max(0, len(lines) - MAX_DIFF_LINES)
+    return Change(
+        lines=shown,
+        cut=max(0, len(lines) - MAX_DIFF_LINES),
+        removed=sum(line.startswith("-") for line in body),
+        added=sum(line.startswith("+") for line in body),
+    )
 
 
 def _outcome(run_dir: Path, item_id: str, values: dict[str, Any]) -> tuple[str, str, str]:

@@ -45,6 +45,7 @@ def test_journey_of_a_story_revised_twice(revised_twice: Path) -> None:
     for draft in journey.drafts[1:]:
         assert draft.diff[:2] == [f"--- draft {draft.position - 1}", f"+++ draft {draft.position}"]
         assert any(line.startswith("+") for line in draft.diff[2:])
+        assert draft.removed > 0 and draft.added > 0
     assert journey.plan["title"] == premise()["title"]
     nodes = [call.node for call in journey.calls]
     assert nodes == ["plan", "write", "judge", "revise", "judge", "revise", "judge"]
