@@ -95,6 +95,18 @@ class CheckpointReader:
             last_ts=str(last.get("ts", "")),
         )
 
+    def threads_ending(self, suffix: str) -> list[str]:
+        """Thread ids ending in `suffix` (`/7`: item 7 of a merge of differently named
+        shards)."""
+        try:
+            rows = self._conn.execute(
+                "SELECT DISTINCT thread_id FROM checkpoints WHERE substr(thread_id, -?) = ?",
+                (len(suffix), suffix),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise CheckpointReadError(f"{self.path}: cannot read checkpoints ({exc})") from exc
+        return sorted(row[0] for row in rows)
+
     def text(self, ref: str | None) -> Any:
         """A stored text by reference (None stays None)."""
         if ref is None:

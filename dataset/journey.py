@@ -94,9 +94,15 @@ class Journey:
 
 def load_journey(run_dir: Path, item: str) -> Journey:
     config = read_run_config(run_dir)
-    item_id = item if "/" in item or not item.isdigit() else f"{config.get('name')}/{item}"
+    bare_index = item.isdigit()
+    item_id = f"{config.get('name')}/{item}" if bare_index else item
     with CheckpointReader(run_dir / layout.CHECKPOINTS_FILE) as reader:
         state = reader.latest(item_id)
+        if state is None and bare_index:  # a merge of shards named apart: w0/3, w1/4
+            matches = reader.threads_ending(f"/{item}")
+            if len(matches) == 1:
+                item_id = matches[0]
+                state = reader.latest(item_id)
         if state is None:
             raise JourneyError(
                 f"{run_dir}: no item {item_id!r} in the checkpoints "

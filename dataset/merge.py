@@ -191,7 +191,7 @@ def _records(path: Path, record_type: type[Any], report: MergeReport) -> Iterato
 
 
 def _item_index(shard: Shard, record: Any) -> int:
-    index = (record.metadata or {}).get("index") if hasattr(record, "metadata") else None
+    index = record.metadata.get("index")
     if isinstance(index, int) and not isinstance(index, bool):
         return index
     number = record.id.rpartition("/")[2]

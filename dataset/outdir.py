@@ -2,7 +2,9 @@
 
 A folder the user already has is never overwritten unless this tool made it (a previous
 output of the same command), and even then the new one is built completely beside it
-before the old one goes, so a failure or a kill leaves the previous output whole.
+before the old one goes, so a failure or a kill while building leaves the previous output
+as it was. The swap is two renames; a kill in the instant between them leaves the previous
+output whole in a hidden `.NAME.*.old` folder beside it.
 """
 
 from __future__ import annotations

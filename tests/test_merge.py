@@ -13,6 +13,7 @@ from shard_runs import item_index, lines, make_run_dir, make_shards
 from storyloom.cli.main import cli
 from storyloom.core import layout
 from storyloom.dataset.checkpoints import CheckpointReader
+from storyloom.dataset.journey import load_journey
 from storyloom.dataset.merge import MergeError, merge_runs
 from storyloom.dataset.outdir import OutputDirError
 from storyloom.report.compute import StatsOptions, compute_stats
@@ -45,6 +46,7 @@ def test_merge_takes_every_item_of_every_shard_once(make_run, tmp_path: Path) ->
             assert state is not None and state.values["outcome"] is not None
             assert reader.text(state.values["drafts"][0]["text"])  # texts came along
     assert report.threads == 6
+    assert load_journey(out, "3").item_id == "w1/3"  # inspect finds an item by its index
     stats = compute_stats(open_input(out), StatsOptions(workers=1))
     assert (stats.counts.planned, stats.counts.emitted, stats.counts.rejected) == (6, 3, 3)
     assert {run.path: snapshot(run.path) for run in shards} == before  # shards only read
