@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import time
@@ -55,7 +57,9 @@ PREFIX = "## Constitution\nBe honest. Explain your reasons. Keep your equanimity
 
 
 def _demo_responder(record: RecordedRequest) -> Any:
-    """Answer like the scripted demo backend, so the workflow's gate and judge pass."""
+    """Answer like the story kind's fake responder, so the workflow's gate and judge pass.
+    This stands in for the model, so it reads what a model reads: the prompt (the name,
+    the length band, the sections to score) and the reply's schema."""
     from storyloom.backends.demo import demo_reply
 
     body = record.body
@@ -65,7 +69,21 @@ def _demo_responder(record: RecordedRequest) -> Any:
         Message(m["role"], m["content"] if isinstance(m["content"], str) else "")
         for m in body["messages"]
     )
-    request = CompletionRequest(messages=messages, max_tokens=body["max_tokens"], purpose=purpose)
+    prompt = messages[-1].content
+    name = re.search(r"called (\w+)", prompt)
+    band = re.search(r"Length: (\d+) to (\d+) words", prompt)
+    length = {"250": "short", "500": "medium", "900": "long"}.get(band.group(1) if band else "")
+    sections = re.findall(r"^## (.+)$", prompt, re.MULTILINE)
+    criteria = [*sections, "shows_why", "psychological_health", "plausibility", "not_preachy"]
+    metadata = {
+        "kind": "story",
+        "persona_name": name.group(1) if name else "Wren",
+        "length": length or "short",
+        "criteria": [*criteria, "document_format"],
+    }
+    request = CompletionRequest(
+        messages=messages, max_tokens=body["max_tokens"], purpose=purpose, metadata=metadata
+    )
     reply = demo_reply(request)
     return reply if isinstance(reply, str | dict) else str(reply)
 
@@ -209,24 +227,20 @@ async def bench_workflow(
     from storyloom.graph.rundir import RunConfig, RunDir
     from storyloom.graph.runner import RunOptions, make_context, run_items
     from storyloom.graph.settings import GenerationSettings
-    from storyloom.stories.inputs import load_inputs
+    from storyloom.stories.kind import get_kind
 
     inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
     backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "bench")
         run.prepare()
-        inputs = load_inputs()
+        kind = get_kind("story")
+        inputs = kind.load_inputs({})
         config = RunConfig.create(
-            run.name,
-            backend.name,
-            backend.model,
-            GenerationSettings(),
-            inputs,
-            {"constitution": "c", "persona": "p", "axes": "a"},
+            run.name, kind, backend.name, backend.model, GenerationSettings(), inputs
         )
-        config = run.freeze_config(config, allow_change=True)
-        context = make_context(run, config, inputs, backend if throttle else inner)
+        config, _ = run.freeze_config(config, allow_change=True)
+        context = make_context(run, config, kind, inputs.value, backend if throttle else inner)
         try:
             report = await run_items(
                 run, context, RunOptions(count=stories, concurrency=concurrency)
@@ -251,6 +265,9 @@ def main() -> None:
     parser.add_argument("--no-throttle", action="store_true")
     parser.add_argument("--decrease-factor", type=float, default=0.5)
     parser.add_argument("--additive-increase", type=float, default=2.0)
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a cProfile of the tool's side here"
+    )
     args = parser.parse_args()
 
     server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
@@ -273,9 +290,15 @@ def main() -> None:
         outcome = f"{parsed} structured replies parsed"
         calls_per_story = args.calls
     else:
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
         outcome, usage = asyncio.run(
             bench_workflow(server.base_url, args.stories, args.concurrency, not args.no_throttle)
         )
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         calls_per_story = 3  # plan, write, judge when the judge passes
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0

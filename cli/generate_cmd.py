@@ -31,6 +31,7 @@ from storyloom.graph.runlock import RunLockedError
 from storyloom.graph.runner import RunOptions, RunReport
 from storyloom.graph.service import OpenRun, RunRequest, RunSetupError, execute, kind_of, open_run
 from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.shared import Shard, SharedRunError
 from storyloom.graph.sinks import SinkError
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import UnknownKindError
@@ -53,6 +54,7 @@ DEFAULT_CALL_TIMEOUT = {"anthropic": 600.0}
 USER_ERRORS = (
     InputError,
     RunSetupError,
+    SharedRunError,
     UnknownKindError,
     RunDirError,
     RunLockedError,
@@ -217,6 +219,26 @@ Examples:
     metavar="KEY=VALUE",
     help="An option of the kind (see `storyloom kinds`); repeatable.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Be worker K of N: take the items whose index %% N == K (with --redis to share "
+    "dedupe and budget).",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Redis shared by the workers of one run: near-duplicate indexes, spend, settings.",
+)
+@click.option(
+    "--run-name",
+    default=None,
+    help="The run's name in item ids [default: the run directory's name]; give every "
+    "worker of a sharded run the same one.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on errors.")
 def generate(
     kind: str | None,
@@ -244,6 +266,9 @@ def generate(
     temperature: float | None,
     prompt_profile: str | None,
     kind_option_values: tuple[str, ...],
+    shard: str | None,
+    redis_url: str | None,
+    run_name: str | None,
     debug: bool,
 ) -> None:
     """Generate items of a corpus kind into a run directory, resuming what it holds.
@@ -264,6 +289,10 @@ def generate(
         raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
     if call_timeout is None and not batch:  # a batch may take hours to end
         call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
+    try:
+        worker = Shard.parse(shard) if shard else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--shard'") from None
     models = pairs(task_models, "--task-model")
     if judge_model:
         models["judge"] = judge_model
@@ -295,7 +324,11 @@ def generate(
                 timeout,
                 batch_journal_path(RunDir(run_dir)) if batch else None,
             ),
-            options=RunOptions(count=count, concurrency=concurrency, max_cost=max_cost),
+            options=RunOptions(
+                count=count, concurrency=concurrency, max_cost=max_cost, shard=worker
+            ),
+            run_name=run_name,
+            redis_url=redis_url,
             allow_config_change=allow_config_change,
             call_timeout=call_timeout or None,
             faults=os.environ.get(FAULTS_ENV, ""),

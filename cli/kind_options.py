@@ -40,14 +40,15 @@ def kind_option(function: F) -> F:
 
 def _input_help() -> dict[str, str]:
     """Every named input of every registered kind, with which kinds take it."""
-    described: dict[str, tuple[str, list[str]]] = {}
+    described: dict[str, tuple[str, list[str], bool]] = {}
     for name in kind_names():
         for spec in get_kind(name).input_specs:
-            _, kinds = described.setdefault(spec.name, (spec.description, []))
-            kinds.append(name)
+            text, kinds, sampled = described.get(spec.name, (spec.description, [], True))
+            described[spec.name] = (text, [*kinds, name], sampled and spec.sample is not None)
     return {
-        input_name: f"{text} (kind {', '.join(kinds)}) [default: the bundled sample]"
-        for input_name, (text, kinds) in sorted(described.items())
+        input_name: f"{text} (kind {', '.join(kinds)}) "
+        + ("[default: the bundled sample]" if sampled else "[required]")
+        for input_name, (text, kinds, sampled) in sorted(described.items())
     }
 
 

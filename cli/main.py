@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from storyloom.cli.batches_cmd import batches
+from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
 from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
@@ -81,3 +82,4 @@ cli.add_command(batches)
 cli.add_command(merge)
 cli.add_command(export)
 cli.add_command(inspect)
+cli.add_command(claims)

@@ -100,7 +100,10 @@ class RunContext:
             else:  # the backend's own timeout, not mapped to a backend error
                 message = f"{what}: the backend timed out ({error or 'no detail'})"
             raise TransientBackendError(message) from None
-        self.ledger.record(story_id=story_id, node=request.purpose, completion=completion)
+        # The ledger fsyncs each line: off the event loop, so other items keep moving.
+        await asyncio.to_thread(
+            self.ledger.record, story_id=story_id, node=request.purpose, completion=completion
+        )
         return completion
 
     def _record_billed_failure(

@@ -21,6 +21,7 @@ from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.shared import SharedRun
 from storyloom.stories.kind import CorpusKind
 
 STORY_SHINGLE_SIZE = 5
@@ -41,14 +42,25 @@ def _group(record: CorpusRecord | RejectedRecord) -> int:
 
 
 class RunIndexes:
-    def __init__(self, run: RunDir, settings: GenerationSettings, kind: CorpusKind) -> None:
+    def __init__(
+        self,
+        run: RunDir,
+        settings: GenerationSettings,
+        kind: CorpusKind,
+        shared: SharedRun | None = None,
+    ) -> None:
         self._run = run
+        self._shared = shared
         self._settings = settings
         self._kind = kind
         self._stories: dict[int, NearDuplicateIndex] = {}
         self._premises: dict[int, NearDuplicateIndex] = {}
 
     def items(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._stories and self._shared is not None:
+            self._stories[variant] = self._open_shared(
+                "items", variant, self._settings.story_dedupe_threshold, STORY_SHINGLE_SIZE
+            )
         if variant not in self._stories:
             self._stories[variant] = self._open(
                 self._path(layout.STORY_INDEX_STEM, variant),
@@ -59,6 +71,10 @@ class RunIndexes:
         return self._stories[variant]
 
     def plans(self, variant: int) -> NearDuplicateIndex:
+        if variant not in self._premises and self._shared is not None:
+            self._premises[variant] = self._open_shared(
+                "plans", variant, self._settings.premise_dedupe_threshold, PREMISE_SHINGLE_SIZE
+            )
         if variant not in self._premises:
             self._premises[variant] = self._open(
                 self._path(layout.PREMISE_INDEX_STEM, variant),
@@ -67,6 +83,19 @@ class RunIndexes:
                 shingle_size=PREMISE_SHINGLE_SIZE,
             )
         return self._premises[variant]
+
+    def _open_shared(
+        self, name: str, group: int, threshold: float, shingle_size: int
+    ) -> NearDuplicateIndex:
+        """An index every worker of the run shares in Redis (it outlives any worker, so a
+        restarted worker finds what it and the others accepted)."""
+        assert self._shared is not None
+        return NearDuplicateIndex(
+            threshold=threshold,
+            shingle_size=shingle_size,
+            redis_client=self._shared.client,
+            redis_namespace=self._shared.index_namespace(name, group),
+        )
 
     def _path(self, stem: str, variant: int) -> Path:
         return self._run.path / layout.index_file(stem, variant)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
@@ -29,9 +30,18 @@ class LedgerTotals:
     usd: float
 
 
+class SpendCounter(Protocol):
+    """Spend shared by the workers of one run (`graph.shared.SharedRun`)."""
+
+    def add_spend(self, usd: float) -> None: ...
+
+    def spend(self) -> float: ...
+
+
 class UsageLedger:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, shared: SpendCounter | None = None) -> None:
         self.path = path
+        self.shared = shared
         self._lock = threading.Lock()
         self._usd = 0.0
         self._calls = 0
@@ -93,11 +103,17 @@ class UsageLedger:
             if completion.response_id is not None:
                 self._booked.add(completion.response_id)
             self._count(story_id, completion.usage, usd)
+        if self.shared is not None:
+            self.shared.add_spend(usd)
         return usd
 
     @property
     def total_usd(self) -> float:
         return self._usd
+
+    def run_total_usd(self) -> float:
+        """What the whole run spent: every worker's, when workers share a budget."""
+        return self.shared.spend() if self.shared is not None else self._usd
 
     def totals(self) -> LedgerTotals:
         return LedgerTotals(self._calls, self._usage, self._usd)

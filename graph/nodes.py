@@ -10,6 +10,7 @@ crashing the run; a fatal one (bad key, unknown model) propagates and stops the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ from storyloom.backends.base import (
     PermanentBackendError,
 )
 from storyloom.graph.context import RunContext
-from storyloom.graph.state import DraftRecord, Finding, ItemState, PendingDraft, initial_state
+from storyloom.graph.state import DraftRecord, Finding, ItemState, PendingDraft
 from storyloom.stories.gates import Finding as GateFinding
 from storyloom.stories.kind import Draft, ItemView, TaskName
 
@@ -55,7 +56,7 @@ async def item_view(ctx: RunContext, state: ItemState, *, draft: Draft | None = 
     """What a task, a gate or the renderer sees of one item. `draft` defaults to the best
     draft so far (what review, revise and the outputs work on)."""
     drafts = [await _draft(ctx, record) for record in state["drafts"]]
-    if draft is None and state["best"] is not None:
+    if draft is None and drafts:
         draft = drafts[state["best"]]
         if review := state["reviews"].get(str(draft.round)):
             draft = Draft(**{**draft.__dict__, "review": await ctx.text_store.get(review)})
@@ -65,7 +66,7 @@ async def item_view(ctx: RunContext, state: ItemState, *, draft: Draft | None = 
         draw=await ctx.text_store.get(state["draw"]),
         inputs=ctx.inputs,
         settings=ctx.settings,
-        plan=await ctx.text_store.get_optional(state["plan"]),
+        plan=await ctx.text_store.get_optional(state["plan"] or None),
         draft=draft,
         avoid=tuple(state["avoid"]),
         round=state["round"],
@@ -93,7 +94,7 @@ async def _ask(
     request = CompletionRequest(
         messages=(Message("user", user),),
         max_tokens=getattr(settings, task.max_tokens),
-        shared_prefix=ctx.kind.shared_prefix(ctx.inputs),
+        shared_prefix=ctx.kind.shared_prefix(ctx.inputs, ctx.settings),
         instructions=instructions,
         temperature=temperature,
         output_schema=task.schema_for(item),
@@ -137,8 +138,7 @@ class Parsed:
 def _failed_round(state: ItemState, rejection: Rejection) -> Update:
     """A revision round that failed does not cost an item that had already passed: it
     goes on with its passing draft (the note is kept for provenance)."""
-    best = state["best"]
-    if best is not None and state["drafts"][best]["passed"]:
+    if state["drafts"] and state["drafts"][state["best"]]["passed"]:
         return {"round_failed": f"{rejection.reason}: {rejection.detail}"}
     return rejection.update()
 
@@ -149,8 +149,7 @@ def _failed_round(state: ItemState, rejection: Rejection) -> Update:
 async def seed(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
     draw = ctx.kind.draw(ctx.inputs, ctx.settings.seed, state["index"], ctx.settings)
-    ref = await ctx.text_store.put(draw)
-    return dict(initial_state(state["item_id"], state["index"], ref))
+    return {"draw": await ctx.text_store.put(draw)}
 
 
 async def plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
@@ -165,7 +164,6 @@ async def plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
 async def vet_plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     """A plan too close to an earlier one is planned again, told what to avoid."""
     ctx = runtime.context
-    assert state["plan"] is not None
     item = await item_view(ctx, state)
     assert item.plan is not None
     text = ctx.kind.plan_text(item.plan)
@@ -178,7 +176,7 @@ async def vet_plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
             "reject_reason": "premise_duplicate",
             "reject_detail": f"every planned premise was too close to another (last: {match})",
         }
-    return {"plan": None, "avoid": [*state["avoid"], text[:AVOID_SUMMARY_CHARS]]}
+    return {"plan": "", "avoid": [*state["avoid"], text[:AVOID_SUMMARY_CHARS]]}
 
 
 async def write(state: ItemState, runtime: Runtime[RunContext]) -> Update:
@@ -195,7 +193,7 @@ async def review(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     result = await _ask(ctx, state, "review", await item_view(ctx, state))
     if isinstance(result, Rejection):
         return _failed_round(state, result)
-    best = state["drafts"][state["best"]] if state["best"] is not None else None
+    best = state["drafts"][state["best"]] if state["drafts"] else None
     reviewed_round = str(best["round"]) if best else "0"
     ref = await ctx.text_store.put(result.value)
     return {"reviews": {**state["reviews"], reviewed_round: ref}}
@@ -223,15 +221,13 @@ def judges(ctx: RunContext, state: ItemState) -> bool:
     """Whether the pending draft goes to the judge."""
     if "judge" not in ctx.kind.tasks:
         return False
-    pending = state["pending"]
-    return ctx.kind.judge_first_draft or (pending is not None and pending["round"] > 0)
+    return ctx.kind.judge_first_draft or state["pending"].get("round", 0) > 0
 
 
 async def gate(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     """The kind's deterministic checks; a draft no judge will see is settled here."""
     ctx = runtime.context
     pending = state["pending"]
-    assert pending is not None
     text = await ctx.text_store.get(pending["text"])
     item = await item_view(ctx, state)
     found = [Finding(kind=f.kind, message=f.message) for f in ctx.kind.check(text, item)]
@@ -247,7 +243,6 @@ async def gate(state: ItemState, runtime: Runtime[RunContext]) -> Update:
 async def judge(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
     pending = state["pending"]
-    assert pending is not None
     draft = Draft(
         text=await ctx.text_store.get(pending["text"]),
         findings=tuple(GateFinding(f["kind"], f["message"]) for f in pending["findings"]),
@@ -289,7 +284,7 @@ async def _settle(
     previous = item.draft
     revision = await _draft(ctx, record)
     keep, reasons = ctx.kind.keeps_revision(previous, revision, item)
-    update: Update = {"drafts": [record], "pending": None}
+    update: Update = {"drafts": [record], "pending": {}}
     if keep:
         update["best"] = len(state["drafts"])
     else:
@@ -354,7 +349,7 @@ def rejection_reason(state: ItemState) -> tuple[str, str]:
         return state["reject_reason"], state["reject_detail"]
     if state["duplicate_of"]:
         return "near_duplicate", f"too close to {state['duplicate_of']}"
-    best = state["drafts"][state["best"]] if state["best"] is not None else None
+    best = state["drafts"][state["best"]] if state["drafts"] else None
     findings = best["findings"] if best else []
     detail = "; ".join(f["message"] for f in findings) or "the judge did not pass it"
     return "max_revisions", detail
@@ -364,8 +359,10 @@ async def rejected_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
     reason, detail = rejection_reason(state)
     item = await item_view(ctx, state)
     best = item.draft
+    if reason == "max_revisions" and best is not None and best.critique is not None:
+        detail = ctx.kind.shortfall(best.critique, item) or detail
     last = best.text if best else ""
-    if not last and state["pending"] is not None:
+    if not last and state["pending"]:
         last = await ctx.text_store.get(state["pending"]["text"])
     return {
         "id": state["item_id"],
@@ -383,9 +380,10 @@ async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None
     item = await item_view(ctx, state)
     reason = rejection_reason(state)[0] if outcome == "rejected" else ""
     sides = ctx.kind.side_records(item, item.draft, outcome, reason)  # type: ignore[arg-type]
+    # Each line is fsynced: written off the event loop, in order, one after another.
     for name, record in sides.items():
-        ctx.sinks.side(name).write(record)
+        await asyncio.to_thread(ctx.sinks.side(name).write, record)
     if outcome == "emitted":
-        ctx.sinks.corpus.write(await corpus_record(ctx, state))
+        await asyncio.to_thread(ctx.sinks.corpus.write, await corpus_record(ctx, state))
     else:
-        ctx.sinks.rejected.write(await rejected_record(ctx, state))
+        await asyncio.to_thread(ctx.sinks.rejected.write, await rejected_record(ctx, state))

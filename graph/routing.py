@@ -20,7 +20,7 @@ def after_plan(state: ItemState) -> Literal["vet_plan", "reject"]:
 def after_vet(state: ItemState) -> Literal["write", "plan", "reject"]:
     if state["reject_reason"]:
         return "reject"
-    return "plan" if state["plan"] is None else "write"
+    return "write" if state["plan"] else "plan"
 
 
 def after_draft(state: ItemState) -> Literal["gate", "dedupe", "reject"]:
@@ -53,8 +53,7 @@ def decide(
         return "reject"
     if state["round_failed"]:
         return "dedupe"
-    best = state["drafts"][state["best"]] if state["best"] is not None else None
-    passed = bool(best and best["passed"])
+    passed = bool(state["drafts"]) and state["drafts"][state["best"]]["passed"]
     wants_rewrite = ctx.settings.rewrite == "always" and state["round"] == 0
     if passed and not wants_rewrite:
         return "dedupe"

@@ -65,6 +65,8 @@ class RunConfig(BaseModel):
     #: Facts found at start that do not change what is made (a backend's structured-output
     #: mode); recorded, never compared.
     notes: dict[str, str] = Field(default_factory=dict)
+    #: "K/N" for worker K of a run split over N (`--shard`); "" for a whole run.
+    shard: str = ""
 
     @classmethod
     def create(
@@ -76,9 +78,11 @@ class RunConfig(BaseModel):
         settings: GenerationSettings,
         inputs: LoadedInputs,
         count: int = 0,
+        shard: str = "",
     ) -> RunConfig:
         return cls(
             name=name,
+            shard=shard,
             kind=kind.name,
             kind_version=kind.version,
             recipe=kind.recipe_fingerprint(),
@@ -206,7 +210,7 @@ class RunDir:
             return config, []
         config = config.model_copy(
             update={"name": old.name, "run_id": old.run_id, "notes": {**old.notes, **config.notes}}
-        )
+        )  # a renamed or copied run keeps its name (item ids) and identity
         changes = config_changes(old, config)
         if not changes:
             if config.notes != old.notes:

@@ -43,6 +43,7 @@ from storyloom.graph.context import RunContext, StopRequested
 from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
+from storyloom.graph.shared import Shard, SharedRun
 from storyloom.graph.sinks import RunSinks
 from storyloom.graph.state import ItemInput
 from storyloom.graph.texts import TextStore
@@ -84,6 +85,8 @@ class RunOptions:
     concurrency: int = 4
     max_cost: float | None = None
     retry: RetryPolicy = DEFAULT_RETRY
+    #: Only the items of this shard (`--shard K/N`).
+    shard: Shard | None = None
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -102,6 +105,7 @@ def make_context(
     backend: Backend,
     *,
     call_timeout: float | None = None,
+    shared: SharedRun | None = None,
 ) -> RunContext:
     """The context for one process working on `run`.
 
@@ -118,8 +122,8 @@ def make_context(
         options=kind.options_model.model_validate(settings.kind_options),
         backend=backend,
         sinks=sinks,
-        indexes=RunIndexes(run, settings, kind),
-        ledger=UsageLedger(run.usage_path),
+        indexes=RunIndexes(run, settings, kind, shared),
+        ledger=UsageLedger(run.usage_path, shared),
         call_timeout=call_timeout,
     )
 
@@ -141,7 +145,9 @@ def upfront_story_cost(context: RunContext) -> float:
         calls=calls,
         prompt_tokens_per_call=settings.write_max_tokens + 500,
         max_output_tokens_per_call=settings.write_max_tokens,
-        cached_prefix_tokens=estimate_tokens(context.kind.shared_prefix(context.inputs)),
+        cached_prefix_tokens=estimate_tokens(
+            context.kind.shared_prefix(context.inputs, context.settings)
+        ),
         batch=bool(getattr(context.backend, "batch", False)),  # --batch: half price
     )
 
@@ -173,7 +179,7 @@ class _Budget:
 
     def _fits(self) -> bool:
         assert self.max_cost is not None
-        spend = self.ledger.total_usd + self._per_story() * (self.in_flight + 1)
+        spend = self.ledger.run_total_usd() + self._per_story() * (self.in_flight + 1)
         return spend <= self.max_cost
 
     async def admit(self) -> bool:
@@ -197,12 +203,14 @@ class _Budget:
 
 
 class _Indexes:
-    """The item indexes still to take, handed out one at a time: memory stays flat in
-    `-n` (a billion is a counter, not a list). An index put back (budget) comes first."""
+    """The item indexes still to take (a shard's: every `step`-th from `start`), handed
+    out one at a time: memory stays flat in `-n` (a billion is a counter, not a list). An
+    index put back (budget) comes first."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, shard: Shard | None = None) -> None:
         self.count = count
-        self.next = 0
+        self.step = shard.count if shard else 1
+        self.next = shard.number if shard else 0
         self._returned: list[int] = []
 
     def take(self) -> int | None:
@@ -210,14 +218,14 @@ class _Indexes:
             return self._returned.pop()
         if self.next >= self.count:
             return None
-        self.next += 1
-        return self.next - 1
+        self.next += self.step
+        return self.next - self.step
 
     def put_back(self, index: int) -> None:
         self._returned.append(index)
 
     def untaken(self) -> tuple[list[int], range]:
-        return list(self._returned), range(self.next, self.count)
+        return list(self._returned), range(self.next, self.count, self.step)
 
 
 async def run_items(
@@ -228,12 +236,15 @@ async def run_items(
     on_progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
 ) -> RunReport:
-    report = RunReport(planned=options.count)
+    shard = options.shard
+    report = RunReport(
+        planned=len(range(shard.number, options.count, shard.count)) if shard else options.count
+    )
     stop = stop or asyncio.Event()
     notify = on_progress or (lambda event, item_id: None)
     upfront = upfront_story_cost(context) if options.max_cost is not None else 0.0
     budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
-    indexes = _Indexes(options.count)
+    indexes = _Indexes(options.count, options.shard)
     item_id = run.item_ids()
 
     context.stop = stop

@@ -28,6 +28,7 @@ from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runlock import LockOwner, RunLock
 from storyloom.graph.runner import ProgressCallback, RunOptions, RunReport, make_context, run_items
 from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.shared import SharedRun
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import CorpusKind, LoadedInputs, get_kind
 
@@ -51,6 +52,10 @@ class RunRequest:
     call_timeout: float | None = None
     #: `STORYLOOM_FAULTS`: fault injection for rehearsals and tests.
     faults: str = ""
+    #: The run's name in item ids (None: the folder's). Workers of one run share it.
+    run_name: str | None = None
+    #: Redis URL: workers of one sharded run share dedupe indexes, budget and checks.
+    redis_url: str | None = None
 
 
 @dataclass
@@ -112,13 +117,14 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
         backend = _backend(request)
         try:
             config = RunConfig.create(
-                run.name,
+                request.run_name or run.name,
                 kind,
                 request.backend.name,
                 backend.model,
                 request.settings,
                 loaded,
                 count=request.options.count,
+                shard=str(request.options.shard or ""),
             )
             check_checkpoint_store(run.checkpoints_path)  # before run.json is touched
             config, changes = run.freeze_config(
@@ -126,8 +132,18 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
                 allow_change=request.allow_config_change,
                 nothing_finished=_nothing_finished(run),
             )
+            shared = None
+            if request.redis_url:
+                shared = SharedRun.connect(request.redis_url, config)
+                shared.check_same_run(config)
             context = make_context(
-                run, config, kind, loaded.value, backend, call_timeout=request.call_timeout
+                run,
+                config,
+                kind,
+                loaded.value,
+                backend,
+                call_timeout=request.call_timeout,
+                shared=shared,
             )
         except BaseException:
             asyncio.run(backend.aclose())  # nothing was sent yet, so a fresh loop can close it

@@ -9,11 +9,14 @@ checkpoint names the texts of that moment.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, TypeVar
+
+from langgraph.channels.last_value import LastValue
 
 Outcome = Literal["emitted", "rejected"]
 #: A reference into the text store (a content hash).
 TextRef = str
+T = TypeVar("T")
 
 
 class ItemInput(TypedDict):
@@ -50,51 +53,48 @@ class DraftRecord(TypedDict):
     review: TextRef | None
 
 
+class StartsEmpty(LastValue[Any]):
+    """A plain field (the last value written wins) that starts at its type's empty value
+    ("", 0, [], {}), so a node writes only what it changes: every field is always
+    readable, and a checkpoint step stores a few writes, not the whole state. (A reducer
+    would do the same, at several times the cost of creating the channel at every step.)"""
+
+    __slots__ = ()
+
+    def __init__(self, typ: Any, key: str = "") -> None:
+        super().__init__(typ, key)
+        self.value = typ()
+
+
+def empty(typ: type[T]) -> StartsEmpty:
+    return StartsEmpty(typ)
+
+
 class ItemState(TypedDict):
     item_id: str
     index: int
-    draw: TextRef
-    plan: TextRef | None
-    plan_attempts: int
+    draw: Annotated[TextRef, empty(str)]
+    #: "" until a plan is accepted (and again while a too-close plan is redone).
+    plan: Annotated[TextRef, empty(str)]
+    plan_attempts: Annotated[int, empty(int)]
     #: Summaries of earlier plans this one came too close to.
-    avoid: list[str]
-    pending: PendingDraft | None
-    #: Every settled draft, oldest first (a reducer: nodes append, nothing is rewritten).
+    avoid: Annotated[list[str], empty(list)]
+    #: The draft on its way through the gates and the judge ({} when none).
+    pending: Annotated[PendingDraft, empty(dict)]
+    #: Every settled draft, oldest first (nodes append; nothing is rewritten).
     drafts: Annotated[list[DraftRecord], operator.add]
-    #: Position in `drafts` of the best draft so far (None before the first).
-    best: int | None
+    #: Position in `drafts` of the best draft (meaningful once `drafts` is not empty).
+    best: Annotated[int, empty(int)]
     #: Reviews by the round of the draft they reviewed.
-    reviews: dict[str, TextRef]
+    reviews: Annotated[dict[str, TextRef], empty(dict)]
     #: Revision rounds made (0: the first draft).
-    round: int
+    round: Annotated[int, empty(int)]
     #: Why the last judge kept the previous best draft (the regression guard).
-    guard_reasons: list[str]
+    guard_reasons: Annotated[list[str], empty(list)]
     #: A revision round that failed after a draft had passed: the passing draft goes on.
-    round_failed: str
-    duplicate_of: str
-    reject_reason: str
-    reject_detail: str
-    outcome: Outcome | None
-
-
-def initial_state(item_id: str, index: int, draw: TextRef) -> ItemState:
-    """Every field set, so nodes read `state[...]` and never guess a default."""
-    return ItemState(
-        item_id=item_id,
-        index=index,
-        draw=draw,
-        plan=None,
-        plan_attempts=0,
-        avoid=[],
-        pending=None,
-        drafts=[],
-        best=None,
-        reviews={},
-        round=0,
-        guard_reasons=[],
-        round_failed="",
-        duplicate_of="",
-        reject_reason="",
-        reject_detail="",
-        outcome=None,
-    )
+    round_failed: Annotated[str, empty(str)]
+    duplicate_of: Annotated[str, empty(str)]
+    reject_reason: Annotated[str, empty(str)]
+    reject_detail: Annotated[str, empty(str)]
+    #: "" until the item is emitted or rejected.
+    outcome: Annotated[str, empty(str)]

@@ -14,6 +14,7 @@ from storyloom.report.cost import CostCollector
 from storyloom.report.documents import DocumentCollector
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
+from storyloom.report.kind_figures import KindFigureCollector
 from storyloom.report.model import Diversity, SourceInfo, StatsReport
 from storyloom.report.names import character_names
 from storyloom.report.ngrams import distinct_n, repeated_phrases
@@ -61,6 +62,7 @@ def compute_stats(source: ReportInput, options: StatsOptions) -> StatsReport:
 def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -> StatsReport:
     outcomes = OutcomeCollector(options.heatmap_axes)
     documents = DocumentCollector(options.sample, options.seed, tokens)
+    figures = KindFigureCollector(source.config)
     notes: list[str] = []
     skipped = 0
     if source.corpus_path is not None:
@@ -71,12 +73,14 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
             for record in batch:
                 pairs.append((record, _text(record, options.text_field, reader)))
                 outcomes.add(record, "emitted")
+                figures.add(record, "emitted")
             documents.add_batch(pairs)
         skipped += reader.skipped
     if source.rejected_path is not None:
         reader = JsonlReader(source.rejected_path)
         for record in reader:
             outcomes.add(record, "rejected")
+            figures.add(record, "rejected")
         skipped += reader.skipped
     cost = None
     if source.usage_path is not None:
@@ -110,6 +114,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         quality=outcomes.quality(source.section_titles),
         coverage=coverage,
         diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
+        kind_figures=figures.result(),
         notes=notes,
     )
 

@@ -192,4 +192,7 @@ class StatsReport(_Frozen):
     quality: Quality
     coverage: Coverage
     diversity: Diversity
+    kind_figures: dict[str, dict[str, int | float | str | None]] = Field(
+        default_factory=dict, description="the run kind's own tables: {title: {row: value}}"
+    )
     notes: list[str] = Field(default_factory=list, description="what was sampled or missing")

@@ -294,8 +294,21 @@ def diversity(report: StatsReport) -> Part:
     )
 
 
+def _figure_value(value: int | float | str | None) -> str:
+    return value if isinstance(value, str) else number(value, 3)
+
+
+def kind_figures(report: StatsReport) -> Part:
+    """The run kind's own tables (`ReportProfile.figures`), as the kind titled them."""
+    tables = [
+        Table(title, ["", "value"], [[row, _figure_value(v)] for row, v in rows.items()])
+        for title, rows in report.kind_figures.items()
+    ]
+    return Part("kind", "Kind figures", tables)
+
+
 def report_parts(report: StatsReport) -> list[Part]:
-    return [
+    parts = [
         overview(report),
         size(report),
         cost(report),
@@ -303,3 +316,4 @@ def report_parts(report: StatsReport) -> list[Part]:
         coverage(report),
         diversity(report),
     ]
+    return [*parts, kind_figures(report)] if report.kind_figures else parts

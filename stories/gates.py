@@ -505,3 +505,33 @@ def names_to_avoid(
     return tuple(
         name for name in dict.fromkeys([*all_persona_names, *extra]) if name != persona_name
     )
+
+
+def reply_preamble(text: str) -> str | None:
+    """The chat-reply opening ('Sure,', 'Here is the ...') `text` starts with, if any: a
+    model talking about its output instead of giving it."""
+    match = _PREAMBLE.search(text)
+    return match.group(0).strip() if match else None
+
+
+def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
+    """The AI is called `name` at least once and none of `other_names` appear (public,
+    for kinds other than the story kind)."""
+    return _name_findings(text, name, other_names)
+
+
+# --- public wrappers, for kinds whose text is not one story --------------------------------
+
+
+def role_label(text: str) -> str | None:
+    """The first role label ('User:', 'Assistant:', ...) opening a line of `text`, or None."""
+    match = _ROLE_LABEL.search(text)
+    return match.group(0).strip() if match else None
+
+
+def stock_opening(text: str, openings: Iterable[str]) -> str | None:
+    """The stock phrase `text` opens with, matched as the stock-opening gate matches, or None."""
+    for opening in openings:
+        if _stock_opening_finding(text, (opening,)):
+            return opening
+    return None

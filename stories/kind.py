@@ -15,7 +15,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -80,9 +80,14 @@ class Rubric:
     criteria: tuple[Criterion, ...]
     pass_score: int = 3
     require_every_criterion: bool = True
+    #: A pass score per criterion group (e.g. {"constitution": 4}); others use pass_score.
+    group_pass_scores: Mapping[str, int] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
+
+    def pass_score_for(self, criterion: Criterion) -> int:
+        return self.group_pass_scores.get(criterion.group, self.pass_score)
 
 
 class Gate(Protocol):
@@ -230,8 +235,9 @@ class CorpusKind(ABC):
         before any call (e.g. a source file used at most `per_source` times a record)."""
         return None
 
-    def shared_prefix(self, inputs: Any) -> str:
-        """The system-prompt part identical for every call of a run (cacheable)."""
+    def shared_prefix(self, inputs: Any, settings: Any = None) -> str:
+        """The system-prompt part identical for every call of a run (cacheable); the
+        settings say which prompt profile to use."""
         return ""
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
@@ -292,6 +298,11 @@ class CorpusKind(ABC):
             "revision_notes": list(dict.fromkeys(notes)),
             "samples": len(critiques),
         }
+
+    def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
+        """Why the judged draft `item.draft` did not pass, in the kind's words: a rejected
+        record's `detail` when its revisions ran out (None: the workflow's generic one)."""
+        return None
 
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
@@ -371,8 +382,15 @@ def _task_source(task: Task) -> str:
             parts.append(inspect.getsource(function))
         except (OSError, TypeError):
             parts.append(getattr(function, "__qualname__", repr(function)))
-    parts.append(task.schema.__name__ if task.schema else "")
-    parts.append(json.dumps(task.schema.model_json_schema(), sort_keys=True) if task.schema else "")
+    schema = task.schema
+    if isinstance(schema, type):
+        parts.append(schema.__name__)
+        parts.append(json.dumps(schema.model_json_schema(), sort_keys=True))
+    elif schema is not None:  # a function of the item: its code is the recipe
+        try:
+            parts.append(inspect.getsource(schema))
+        except (OSError, TypeError):
+            parts.append(getattr(schema, "__qualname__", repr(schema)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -411,4 +429,7 @@ def get_kind(name: str) -> CorpusKind:
 
 
 def _builtin() -> None:
+    import storyloom.stories.advice.kind  # registers "advice"
+    import storyloom.stories.augment.augment_kind  # registers "augment"
+    import storyloom.stories.documents.kind  # registers "documents"
     import storyloom.stories.story_kind  # noqa: F401 - registers "story"

@@ -174,7 +174,7 @@ class StoryKind(CorpusKind):
             inputs, run_seed, index, name_variants=bool(settings.name_variants)
         ).to_dict()
 
-    def shared_prefix(self, inputs: StoryInputs) -> str:
+    def shared_prefix(self, inputs: StoryInputs, settings: Any = None) -> str:
         return prompts.shared_prefix(inputs)
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:

@@ -49,9 +49,8 @@ def test_good_story_passes_every_gate_including_the_copy_check() -> None:
 
 
 @pytest.mark.parametrize("name", ["Wren", "Ada", "Sol"])
-@pytest.mark.parametrize("band", [("short", 250, 600), ("medium", 500, 1100), ("long", 900, 1800)])
-def test_demo_backend_stories_pass(name: str, band: tuple[str, int, int]) -> None:
-    label, low, high = band
+@pytest.mark.parametrize("label", ["short", "medium", "long"])
+def test_demo_backend_stories_pass(name: str, label: str) -> None:
     for seed in range(15):
         request = CompletionRequest(
             messages=(Message("user", "write the story"),),

@@ -44,6 +44,7 @@ def test_wheel_holds_every_subpackage_and_nothing_bare(tmp_path: Path) -> None:
     for package in packages:
         assert f"{package.replace('.', '/')}/__init__.py" in names
     assert "storyloom/stories/data/constitution.md" in names
+    assert "storyloom/stories/augment/data/tools.json" in names
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {
         "storyloom",

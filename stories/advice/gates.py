@@ -1,0 +1,231 @@
+"""The advice kind's gates: small frozen objects, thresholds as fields, run on every draft.
+
+A draft is the replies JSON (`transcript.replies_of`); each gate names the reply (1-based)
+it found something in, so the review and the rewrite know where to look. The reply count
+gate reports a draft that is not that shape; the others then have nothing to say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from storyloom.core.text import words
+from storyloom.stories import gates
+from storyloom.stories.advice.transcript import replies_of, user_turns
+from storyloom.stories.gates import Finding
+from storyloom.stories.kind import ItemView
+
+#: How an answer in a chat opens when it opens on nothing: validation and flattery
+#: formulas a reader skips, and that teach a model to pad. Matched on the first sentence.
+STOCK_OPENERS: tuple[str, ...] = (
+    "that's a difficult situation",
+    "that's a tough situation",
+    "that's a really difficult",
+    "that's a really tough",
+    "that's a hard situation",
+    "this is a difficult situation",
+    "this is a tough situation",
+    "this is a really difficult",
+    "what a difficult",
+    "what a tough",
+    "great question",
+    "what a great question",
+    "that's a great question",
+    "i'm sorry to hear",
+    "i'm so sorry you're",
+    "i understand how",
+    "i completely understand",
+    "i hear you",
+    "it sounds like you're",
+    "it sounds like you are",
+    "thank you for sharing",
+    "thanks for sharing",
+    "thank you for reaching out",
+    "first of all",
+    "as an ai",
+    "it's completely understandable",
+    "navigating",
+    "i appreciate you",
+)
+
+#: A reply that says it will not help. Declining one part of a request inside a real
+#: answer is fine; a short reply built around one of these is a refusal.
+REFUSAL_PATTERN = (
+    r"\b(?:i|we)(?:'m| am)? ?(?:can(?:'|\u2019)?t|cannot|won(?:'|\u2019)?t|will not|"
+    r"not able to|unable to|must decline|have to decline|not comfortable)\s+"
+    r"(?:help|assist|advise|give (?:you )?advice|provide|offer|write|draft|weigh in|"
+    r"comment|get involved|engage)"
+)
+
+
+def _replies(text: str) -> list[str] | None:
+    try:
+        return replies_of(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ReplyCountGate:
+    """One reply per user turn, in the write task's JSON shape."""
+
+    name: str = "reply_count"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        try:
+            replies = replies_of(text)
+        except ValueError as exc:
+            return [Finding("reply_count", str(exc))]
+        expected = len(item.plan["turns"]) if item.plan else len(item.draw["moves"])
+        if len(replies) != expected:
+            return [
+                Finding(
+                    "reply_count",
+                    f"{len(replies)} replies for {expected} user messages; answer each once",
+                )
+            ]
+        empty = [n for n, reply in enumerate(replies, 1) if not reply]
+        if empty:
+            return [Finding("reply_count", f"reply {empty[0]} is empty")]
+        return []
+
+
+@dataclass(frozen=True)
+class RoleLabelGate:
+    """Roles are data in a chat record: a 'User:' or 'Assistant:' inside a message's text
+    would teach the model to write both sides."""
+
+    name: str = "role_label"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        findings: list[Finding] = []
+        for n, reply in enumerate(_replies(text) or [], 1):
+            label = gates.role_label(reply)
+            if label:
+                findings.append(
+                    Finding("role_label", f"reply {n} holds the role label {label!r} as text")
+                )
+        for n, message in enumerate(user_turns(item.plan) if item.plan else [], 1):
+            label = gates.role_label(message)
+            if label:
+                findings.append(
+                    Finding("role_label", f"user message {n} holds the role label {label!r}")
+                )
+        return findings
+
+
+@dataclass(frozen=True)
+class StockOpenerGate:
+    name: str = "stock_opener"
+    openers: tuple[str, ...] = STOCK_OPENERS
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        findings: list[Finding] = []
+        for n, reply in enumerate(_replies(text) or [], 1):
+            opener = gates.stock_opening(reply, self.openers)
+            if opener:
+                findings.append(
+                    Finding(
+                        "stock_opener",
+                        f"reply {n} opens with the stock phrase '{opener}'; open on this "
+                        "person's situation",
+                    )
+                )
+        return findings
+
+
+@dataclass(frozen=True)
+class RefusalGate:
+    """Every ask in the taxonomy is one an assistant can help with (advice, a draft, a
+    plan about the person's own situation): refusing it is over-refusal."""
+
+    name: str = "refusal"
+    pattern: str = REFUSAL_PATTERN
+    #: A reply this long that declines something is an answer with a boundary, not a refusal.
+    max_words: int = 150
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        refusal = re.compile(self.pattern, re.IGNORECASE)
+        findings: list[Finding] = []
+        for n, reply in enumerate(_replies(text) or [], 1):
+            match = refusal.search(reply)
+            if match and len(words(reply)) < self.max_words:
+                findings.append(
+                    Finding(
+                        "refusal",
+                        f"reply {n} refuses a request an assistant can help with "
+                        f"({match.group(0)!r}); help with what can be helped",
+                    )
+                )
+        return findings
+
+
+@dataclass(frozen=True)
+class TurnLengthGate:
+    name: str = "turn_length"
+    min_words: int = 25
+    max_words: int = 650
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        findings: list[Finding] = []
+        for n, reply in enumerate(_replies(text) or [], 1):
+            count = len(words(reply))
+            if count < self.min_words:
+                findings.append(
+                    Finding("turn_length", f"reply {n} is {count} words, under {self.min_words}")
+                )
+            elif count > self.max_words:
+                findings.append(
+                    Finding("turn_length", f"reply {n} is {count} words, over {self.max_words}")
+                )
+        return findings
+
+
+@dataclass(frozen=True)
+class RepliesRepetitionGate:
+    """Gopher-style repetition over the assistant's replies taken together."""
+
+    name: str = "repetition"
+    limits: dict[str, float] = field(default_factory=gates.repetition_limits)
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        replies = _replies(text)
+        return gates.repetition_findings("\n\n".join(replies), self.limits) if replies else []
+
+
+@dataclass(frozen=True)
+class RepliesCopyGate:
+    """Advice puts the principle in its own words; a long run copied from the constitution
+    is recitation."""
+
+    name: str = "constitution_copy"
+    max_copied_words: int = gates.MAX_COPIED_WORDS
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        replies = _replies(text)
+        if not replies:
+            return []
+        span = gates.longest_copied_span(
+            "\n\n".join(replies), item.inputs.constitution.as_markdown(), self.max_copied_words
+        )
+        if not span:
+            return []
+        return [
+            Finding(
+                "constitution_copy",
+                f"{len(span.split())} words copied from the constitution ('{span[:80]}...'); "
+                "put the reason in your own words",
+            )
+        ]
+
+
+ADVICE_GATES = (
+    ReplyCountGate(),
+    RoleLabelGate(),
+    StockOpenerGate(),
+    RefusalGate(),
+    TurnLengthGate(),
+    RepliesRepetitionGate(),
+    RepliesCopyGate(),
+)

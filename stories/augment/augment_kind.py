@@ -1,0 +1,393 @@
+"""The augment kind: a user's harmlessness chats wrapped, unchanged, in deployment
+contexts (an operator's system prompt and tool definitions).
+
+The workflow sees it as: draw (source record + balanced context, and the alternates) ->
+write (the system prompt for context 0) -> gates -> judge (the consistency check: does
+this context change what the ideal response is?) -> if it does: revise (a system prompt
+for the next alternate context, i.e. the context is redrawn) -> ... -> after
+`max_revisions` redraws the example is rejected and listed in `flagged.jsonl` with the
+reason. The chat's turns are never given to a model to rewrite; `record` copies them.
+
+Offline runs: `--backend scripted` answers `write`/`revise` with the template prompt of
+`templates.py`, rendered from the request's metadata (the workflow always calls `write`,
+and no backend reads prompt text, so the template lives in the fake responder rather than
+behind a kind option); its consistency check is a stand-in rule (see `_offline_check`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storyloom.backends.base import Completion, CompletionRequest
+from storyloom.backends.scripted import Reply
+from storyloom.core.text import words
+from storyloom.stories.augment import chat as chats
+from storyloom.stories.augment import contexts, library, prompts, templates
+from storyloom.stories.augment.example import (
+    AugmentInputs,
+    context_round,
+    example,
+    task_round,
+)
+from storyloom.stories.augment.figures import augment_figures
+from storyloom.stories.augment.gates import AUGMENT_GATES
+from storyloom.stories.augment.models import ConsistencyCheck
+from storyloom.stories.augment.source import content_text, load_source
+from storyloom.stories.inputs import InputError
+from storyloom.stories.kind import (
+    CorpusKind,
+    Criterion,
+    Draft,
+    InputSpec,
+    ItemView,
+    LoadedInputs,
+    Outcome,
+    Prompt,
+    ReportProfile,
+    Rubric,
+    Task,
+    register_kind,
+)
+
+#: Far past the longest prompt band; a longer reply is a runaway.
+MAX_PROMPT_CHARS = 12_000
+FLAGGED_FILE = "flagged.jsonl"
+_FENCE = re.compile(r"\A```[a-z]*\n(.*)\n```\Z", re.DOTALL)
+
+
+class AugmentOptions(BaseModel):
+    """`generate --option per_source=N`: each source chat is wrapped at most N times,
+    each time in a different context."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_source: int = Field(default=1, ge=1, le=50)
+
+
+def _parse_prompt(completion: Completion) -> str:
+    text = completion.text.strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    if not text:
+        raise ValueError("the model returned an empty system prompt")
+    return text[:MAX_PROMPT_CHARS]
+
+
+def _parse_check(completion: Completion) -> dict[str, Any]:
+    if not isinstance(completion.parsed, ConsistencyCheck):
+        raise ValueError(
+            f"the model stopped ({completion.stop_reason}) before giving a complete "
+            "consistency check"
+        )
+    return completion.parsed.model_dump()
+
+
+def _write_prompt(item: ItemView) -> Prompt:
+    ex = example(item)
+    return prompts.write_prompt(ex.profile, ex.tools, ex.context)
+
+
+def _revise_prompt(item: ItemView) -> Prompt:
+    """A new prompt for the next round's alternate context, told why the earlier ones
+    failed (so a failed check redraws the context)."""
+    ex = example(item, task_round(item, "revise"))
+    return prompts.write_prompt(ex.profile, ex.tools, ex.context, avoid=_failures(item))
+
+
+def _judge_prompt(item: ItemView) -> Prompt:
+    assert item.draft is not None
+    ex = example(item)
+    return prompts.judge_prompt(item.draft.text, ex.tools, ex.chat)
+
+
+def _failures(item: ItemView) -> str:
+    drafts = list(item.drafts) or ([item.draft] if item.draft else [])
+    reasons = [
+        str(d.critique.get("reason", ""))
+        for d in drafts
+        if d.critique and d.critique.get("changes_ideal_response")
+    ]
+    return " / ".join(dict.fromkeys(r for r in reasons if r))
+
+
+def _offline_check(hints: Mapping[str, Any]) -> dict[str, Any]:
+    """The scripted backend's consistency check, a stand-in for smoke runs and tests
+    (not a judgment): a refusal wrapped with two or more tools that act on the world
+    counts as changed, so offline runs exercise the redraw and flag paths."""
+    risky = list(hints.get("high_risk_tools") or [])
+    if hints.get("source_refuses") and len(risky) >= 2:
+        return {
+            "changes_ideal_response": True,
+            "category": "enabling_tool",
+            "evidence": ", ".join(risky),
+            "reason": f"offline rule: a refusal beside {len(risky)} tools that act on the "
+            f"world ({', '.join(risky)})",
+        }
+    return {
+        "changes_ideal_response": False,
+        "category": "none",
+        "evidence": "",
+        "reason": "offline rule: no refusal beside two or more acting tools",
+    }
+
+
+class AugmentKind(CorpusKind):
+    name: ClassVar[str] = "augment"
+    version: ClassVar[str] = "1"
+    summary: ClassVar[str] = (
+        "chat data: your harmlessness chats, unchanged, in operator system prompts with tools"
+    )
+    input_specs: ClassVar[tuple[InputSpec, ...]] = (
+        InputSpec("source", "JSONL chats to wrap (messages, or prompt/response)", None),
+        InputSpec("tools", "Tool definitions JSON", library.sample_path("tools")),
+        InputSpec("operators", "Operator profiles TOML", library.sample_path("operators")),
+    )
+    report_profile: ClassVar[ReportProfile] = ReportProfile(
+        length_field="prompt_length", figures=augment_figures
+    )
+    options_model: ClassVar[type[BaseModel]] = AugmentOptions
+
+    def __init__(self) -> None:
+        self.rubric = Rubric(
+            criteria=(
+                Criterion(
+                    "consistency",
+                    "the context leaves the ideal response to the chat unchanged",
+                    "consistency",
+                ),
+            ),
+            pass_score=1,
+        )
+        self.gates = AUGMENT_GATES
+        self.tasks = {
+            "write": Task("write", _write_prompt, _parse_prompt),
+            "judge": Task(
+                "judge",
+                _judge_prompt,
+                _parse_check,
+                ConsistencyCheck,
+                "judge_max_tokens",
+                "judge_temperature",
+            ),
+            "revise": Task("revise", _revise_prompt, _parse_prompt),
+        }
+
+    # --- inputs and draws ---------------------------------------------------------------
+
+    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
+        source_path = paths.get("source")
+        if source_path is None:
+            raise InputError("the augment kind needs --source FILE (JSONL chats to wrap)")
+        tools_path = paths.get("tools") or library.sample_path("tools")
+        operators_path = paths.get("operators") or library.sample_path("operators")
+        source = load_source(Path(source_path))
+        context_library = library.load_library(Path(tools_path), Path(operators_path))
+        return LoadedInputs(
+            value=AugmentInputs(source, context_library),
+            paths={
+                "source": str(source_path),
+                "tools": str(tools_path),
+                "operators": str(operators_path),
+            },
+            fingerprints={
+                "source": source.fingerprint,
+                "tools": context_library.tools_fingerprint,
+                "operators": context_library.operators_fingerprint,
+            },
+        )
+
+    def draw(
+        self, inputs: AugmentInputs, run_seed: int, index: int, settings: Any
+    ) -> dict[str, Any]:
+        slot = contexts.source_slot(index, len(inputs.source))
+        chat = inputs.source.chats[slot.record]
+        rounds = int(getattr(settings, "max_revisions", 0)) + 1
+        drawn = contexts.draw_contexts(inputs.library, run_seed, index, slot, rounds)
+        return {
+            "axes": contexts.context_axes(drawn[0]),
+            "sections": [],
+            "source": {"record": slot.record, "id": chat.id, "line": chat.line, "use": slot.use},
+            "contexts": drawn,
+        }
+
+    def dimensions(self, inputs: AugmentInputs, settings: Any) -> dict[str, tuple[str, ...]]:
+        """Every value each balanced dimension of `draw()["axes"]` can take."""
+        return {
+            "operator": tuple(o.id for o in inputs.library.operators),
+            "tools": tuple(contexts.TOOL_BANDS),
+            "prompt_length": tuple(contexts.PROMPT_LENGTHS),
+            "prompt_style": contexts.PROMPT_STYLES,
+            "strictness": contexts.STRICTNESS,
+        }
+
+    def max_items(self, inputs: AugmentInputs, options: Any) -> int | None:
+        return len(inputs.source) * int(getattr(options, "per_source", 1))
+
+    def shared_prefix(self, inputs: Any, settings: Any = None) -> str:
+        return prompts.shared_prefix(getattr(settings, "prompt_profile", "rich"))
+
+    def dedupe_group(self, draw: Mapping[str, Any]) -> int:
+        """Each use of a source chat is its own group: the second wrapping of a chat is
+        meant to repeat it, while two different chats that nearly match are duplicates."""
+        return int(draw["source"]["use"])
+
+    def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
+        ex = example(item, task_round(item, task))
+        hints: dict[str, Any] = {
+            "source_id": ex.chat.id,
+            "round": ex.round,
+            "context": dict(ex.context),
+            "profile": ex.profile.as_dict(),
+            "tools": [{"name": t.name, "description": t.description} for t in ex.tools],
+        }
+        if task == "judge":
+            hints["source_refuses"] = chats.refuses(ex.chat)
+            hints["high_risk_tools"] = [t.name for t in ex.tools if t.risk == "high"]
+        return hints
+
+    # --- checking -----------------------------------------------------------------------
+
+    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
+        """Passes only if no gate found anything and the context leaves the ideal
+        response unchanged."""
+        assert item.draft is not None
+        if critique is None or item.draft.findings:
+            return False
+        return critique.get("changes_ideal_response") is False
+
+    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """K checks as one: changed if any sample says so (the cautious reading)."""
+        if len(critiques) == 1:
+            return dict(critiques[0])
+        changed = [c for c in critiques if c.get("changes_ideal_response")]
+        chosen = changed or list(critiques)
+        return {
+            "changes_ideal_response": bool(changed),
+            "category": chosen[0].get("category", "other"),
+            "evidence": chosen[0].get("evidence", ""),
+            "reason": " / ".join(dict.fromkeys(str(c.get("reason", "")) for c in chosen)),
+            "samples": len(critiques),
+        }
+
+    # --- output -------------------------------------------------------------------------
+
+    def render(self, item: ItemView, best: Draft) -> str:
+        return chats.chat_text(best.text, example(item, best.round).chat)
+
+    def record(self, item: ItemView, best: Draft) -> dict[str, Any]:
+        ex = example(item, best.round)
+        return {
+            "messages": chats.assemble(best.text, ex.chat),
+            "tools": [tool.anthropic() for tool in ex.tools],
+            "text": chats.chat_text(best.text, ex.chat),
+        }
+
+    def dedupe_text(self, record: Mapping[str, Any]) -> str:
+        """The source turns only: a system prompt shared by two examples must not make
+        them duplicates, and two examples of one chat are kept apart by `dedupe_group`."""
+        messages = record.get("messages")
+        if not messages:
+            return str(record.get("text") or "")
+        return "\n\n".join(
+            content_text(m.get("content")) for m in messages if m.get("role") != "system"
+        )
+
+    def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
+        ex = example(item, best.round if best else 0)
+        chat = ex.chat
+        source_words = len(words(chats.chat_text("", chat)))
+        verdict = dict(best.critique) if best and best.critique else None
+        return {
+            "axes": contexts.context_axes(ex.context),
+            "sections": [],
+            "source": {
+                "id": chat.id,
+                "line": chat.line,
+                "use": int(item.draw["source"]["use"]),
+                "shape": chat.shape,
+                "turns": len(chat.messages),
+                "response_sha256": chat.response_hash,
+                "refuses": chats.refuses(chat),
+            },
+            "profile": {
+                "id": ex.profile.id,
+                "organization": ex.profile.organization,
+                "assistant_name": ex.profile.assistant_name,
+            },
+            "context_round": ex.round,
+            "tools": [t.name for t in ex.tools],
+            "tool_domains": sorted({t.domain for t in ex.tools}),
+            "system_prompt_sha256": (
+                hashlib.sha256(best.text.encode()).hexdigest() if best else None
+            ),
+            "system_prompt_words": len(words(best.text)) if best else 0,
+            "consistency": verdict,
+            "scores": (
+                {"consistency": 0 if verdict.get("changes_ideal_response") else 1}
+                if verdict
+                else {}
+            ),
+            "words": len(words(chats.chat_text(best.text, chat))) if best else 0,
+            "source_words": source_words,
+        }
+
+    def side_records(
+        self, item: ItemView, best: Draft | None, outcome: Outcome, reason: str
+    ) -> dict[str, dict[str, Any]]:
+        """A rejected example whose last context still changed the ideal response goes
+        to `flagged.jsonl`, with each round's verdict: the chat is left for a person."""
+        if outcome != "rejected" or best is None or not best.critique:
+            return {}
+        if not best.critique.get("changes_ideal_response"):
+            return {}
+        ex = example(item, best.round)
+        drafts = list(item.drafts)
+        if not any(d.round == best.round and d.text == best.text for d in drafts):
+            drafts.append(best)
+        return {
+            FLAGGED_FILE: {
+                "id": item.item_id,
+                "source_id": ex.chat.id,
+                "source_line": ex.chat.line,
+                "reason": str(best.critique.get("reason", "")),
+                "category": best.critique.get("category"),
+                "outcome_reason": reason,
+                "rounds": [
+                    {
+                        "round": context_round(item, d.round),
+                        "operator": example(item, d.round).context["operator"],
+                        "tools": list(example(item, d.round).context["tools"]),
+                        "verdict": dict(d.critique) if d.critique else None,
+                        "findings": [f.to_dict() for f in d.findings],
+                    }
+                    for d in drafts
+                ],
+            }
+        }
+
+    def recipe(self) -> dict[str, Any]:
+        """Adds the prompt, template and draw code, so an edit refuses to resume."""
+        modules = (prompts, templates, contexts, chats)
+        source = "\n".join(inspect.getsource(module) for module in modules)
+        return {**super().recipe(), "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
+
+    # --- the scripted backend's replies -------------------------------------------------
+
+    def fake_reply(self, request: CompletionRequest) -> Reply:
+        hints = request.metadata
+        if request.purpose == "judge":
+            return _offline_check(hints)
+        return templates.render_system_prompt(
+            hints["context"], hints["profile"], list(hints.get("tools") or [])
+        )
+
+
+register_kind(AugmentKind.name, AugmentKind)

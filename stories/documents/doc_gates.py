@@ -1,0 +1,159 @@
+"""The documents kind's gates. Most are the story kind's (length band, chat leakage,
+copied constitution spans, repetition); three are about documents: speaker labels (a
+dialogue format only where the document type has speakers), placeholders a writer left
+unfilled, and truncation that lets a document end on a list (references, exercises).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from storyloom.core.text import words
+from storyloom.stories.documents.catalog import document_type
+from storyloom.stories.gates import (
+    DEFAULT_OTHER_ASSISTANT_NAMES,
+    Finding,
+    name_findings,
+    paragraphs,
+)
+from storyloom.stories.kind import ItemView
+from storyloom.stories.story_gates import (
+    ChatLeakGate,
+    ConstitutionCopyGate,
+    LengthGate,
+    RepetitionGate,
+    TruncationGate,
+)
+
+# "Name:", "**Dr Okafor:**", "> quietfox:" at the start of a line, followed by speech.
+_LABEL = re.compile(
+    r"^[ \t>*_]*([A-Za-z][\w.'\-]*(?:[ \t][A-Za-z][\w.'\-]*){0,2})[ \t*_]*:(?!//)[ \t*_]*\S",
+    re.MULTILINE,
+)
+#: Labels real documents of every type use for fields, not speakers (compared in lower
+#: case, with a trailing plural "s" or number dropped: "Exercises", "Step 2").
+FIELD_LABELS = frozenset(
+    (
+        "note|hint|answer|question|solution|example|exercise|definition|summary|tip|warning"
+        "|caution|source|see also|reference|background|recommendation|subject|to|from|date"
+        "|cc|re|impact|status|action|owner|step|figure|table|key point|takeaway|result"
+        "|update|edit|timeline|cause|root cause|lesson|bottom line"
+    ).split("|")
+)
+
+_PLACEHOLDER_WORDS = (
+    "name|date|insert|your|placeholder|organi[sz]ation|location|city|author|link|url|email|number"
+)
+_PLACEHOLDER = re.compile(
+    rf"\[(?=[^\]\n]{{0,40}}\])(?![^\]\n]*:)[^\]\n]*\b(?:{_PLACEHOLDER_WORDS})\b[^\]\n]*\](?!\()"
+    r"|<\s*(?:insert|name|date|your)\b[^>\n]{0,40}>"
+    r"|\{\{?\s*[a-z_]+\s*\}?\}"
+    r"|\b(?-i:TODO|TBD|FIXME|XXX)\b"
+    r"|\blorem ipsum\b",
+    re.IGNORECASE,
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
+_TERMINAL = (".", "!", "?", "\u2026", ":", ")", '"', "\u201d", "*")
+
+
+def speaker_labels(text: str) -> dict[str, int]:
+    """Lines opened by each speaker-like label (field labels such as 'Note:' excluded)."""
+    counts: dict[str, int] = {}
+    for match in _LABEL.finditer(text):
+        label = match.group(1).strip().lower()
+        if label in FIELD_LABELS or label.rstrip("s0123456789 ") in FIELD_LABELS:
+            continue
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class SpeakerLabelGate:
+    """Dialogue turns ("Interviewer: ...") only where the document type has speakers: at
+    least `min_speakers` labels each opening `min_turns` lines is a dialogue."""
+
+    name: str = "speaker_labels"
+    min_speakers: int = 2
+    min_turns: int = 2
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        kind = document_type(str(item.draw["axes"]["document_type"]))
+        if kind.speaker_labels:
+            return []
+        recurring = {label: n for label, n in speaker_labels(text).items() if n >= self.min_turns}
+        if len(recurring) < self.min_speakers:
+            return []
+        shown = ", ".join(f"'{label}:'" for label in sorted(recurring)[:4])
+        return [
+            Finding(
+                "speaker_labels",
+                f"speaker labels ({shown}) make this a transcript; a {kind.label} is "
+                "continuous prose: report what people said in sentences or quotation marks",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class PlaceholderGate:
+    """Template slots the writer never filled: [Name], <insert quote>, TODO, lorem ipsum."""
+
+    name: str = "placeholder"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = list(dict.fromkeys(m.group(0) for m in _PLACEHOLDER.finditer(text)))
+        if not found:
+            return []
+        shown = ", ".join(repr(slot) for slot in found[:4])
+        return [
+            Finding(
+                "placeholder",
+                f"unfilled placeholder(s) {shown}; give every name, date and detail a "
+                "concrete invented value",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class DocumentTruncationGate:
+    """A document may end on a list (see also, references, exercises): a short item or
+    one ending in punctuation is a finished list; prose endings get the story check."""
+
+    name: str = "truncation"
+    short_item_words: int = 8
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        last = (paragraphs(text) or [""])[-1]
+        lines = [line for line in last.splitlines() if line.strip()]
+        if lines and _LIST_ITEM.match(lines[-1]):
+            final = lines[-1].strip()
+            if len(words(final)) <= self.short_item_words or final.endswith(_TERMINAL):
+                return []
+            tail = " ".join(final.split()[-8:])
+            return [Finding("truncated", f"the document stops mid-item: '...{tail}'")]
+        return TruncationGate().check(text, item)
+
+
+@dataclass(frozen=True)
+class IdentityNameGate:
+    """The documents are about the identity's AI: it is named, and no famous assistant
+    is named in its place (the name an AI is given changes how a model takes it in)."""
+
+    name: str = "names"
+    other_assistants: tuple[str, ...] = DEFAULT_OTHER_ASSISTANT_NAMES
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        identity = str(item.draw["identity_name"])
+        return name_findings(text, identity, self.other_assistants)
+
+
+DOCUMENT_GATES = (
+    LengthGate(),
+    ChatLeakGate(),
+    SpeakerLabelGate(),
+    PlaceholderGate(),
+    DocumentTruncationGate(),
+    ConstitutionCopyGate(),
+    IdentityNameGate(),
+    RepetitionGate(),
+)

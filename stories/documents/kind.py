@@ -1,0 +1,297 @@
+"""The documents kind as the workflow sees it: inputs, balanced draws, the four tasks
+(ideas -> write -> judge -> revise, the rewrite always run once against the quoted
+section), gates per document type, document records and the kind's report figures."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from storyloom.backends.base import Completion, CompletionRequest
+from storyloom.backends.scripted import Reply
+from storyloom.core.text import words
+from storyloom.stories.documents import catalog, fake, figures, prompts
+from storyloom.stories.documents.catalog import document_type
+from storyloom.stories.documents.doc_gates import DOCUMENT_GATES
+from storyloom.stories.documents.draws import dimension_values, make_draw
+from storyloom.stories.documents.inputs import (
+    DocumentsInputs,
+    documents_sample,
+    load_documents_inputs,
+)
+from storyloom.stories.documents.models import CRITERIA, DocumentJudgment, IdeasReply
+from storyloom.stories.kind import (
+    CorpusKind,
+    Criterion,
+    Draft,
+    InputSpec,
+    ItemView,
+    LoadedInputs,
+    Prompt,
+    ReportProfile,
+    Rubric,
+    Task,
+    critique_scores,
+    register_kind,
+)
+
+#: Far past the longest length band; a longer reply is a runaway (the length gate still
+#: reports it), and cutting it keeps gates fast and checkpoints small.
+MAX_DRAFT_CHARS = 40_000
+PASS_SCORE = 3
+
+
+def _incomplete(completion: Completion, what: str) -> str:
+    return f"the model stopped ({completion.stop_reason}) before giving complete {what}"
+
+
+def parse_ideas(completion: Completion) -> dict[str, Any]:
+    """The chosen idea and its outline; an 'unsuitable' reply rejects the item."""
+    reply = completion.parsed
+    if not isinstance(reply, IdeasReply):
+        raise ValueError(_incomplete(completion, "ideas"))
+    if reply.unsuitable.strip():
+        raise ValueError(f"unsuitable: {reply.unsuitable.strip()}")
+    if not reply.ideas:
+        raise ValueError("the ideas reply has no ideas and no reason they are unsuitable")
+    if not 0 <= reply.chosen < len(reply.ideas):
+        raise ValueError(f"chosen idea {reply.chosen} is not one of the {len(reply.ideas)} given")
+    outline = [step.strip() for step in reply.outline if step.strip()]
+    if not outline:
+        raise ValueError("the chosen idea has no outline")
+    chosen = reply.ideas[reply.chosen]
+    return {
+        "title": chosen.title.strip(),
+        "idea": chosen.idea.strip(),
+        "outline": outline,
+        "alternatives": [idea.title for n, idea in enumerate(reply.ideas) if n != reply.chosen],
+    }
+
+
+def parse_judgment(completion: Completion) -> dict[str, Any]:
+    """The judgment in the workflow's critique shape (`scores` by criterion), keeping the
+    claim-by-claim fidelity evidence."""
+    reply = completion.parsed
+    if not isinstance(reply, DocumentJudgment):
+        raise ValueError(_incomplete(completion, "judgment"))
+    return {
+        "claims_made": [check.model_dump() for check in reply.claims_made],
+        "scores": [
+            {
+                "criterion": name,
+                "score": getattr(reply, name).score,
+                "evidence": getattr(reply, name).evidence,
+                "reasoning": getattr(reply, name).reasoning,
+            }
+            for name in CRITERIA
+        ],
+        "verdict": reply.verdict,
+        "revision_notes": list(reply.revision_notes),
+    }
+
+
+def parse_document(completion: Completion) -> str:
+    return completion.text.strip()[:MAX_DRAFT_CHARS]
+
+
+def inconsistent_claims(critique: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    if not critique:
+        return []
+    return [c for c in critique.get("claims_made") or [] if not c.get("consistent", False)]
+
+
+def _finding_lines(draft: Draft | None) -> list[str]:
+    return [f"{f.kind}: {f.message}" for f in draft.findings] if draft else []
+
+
+def _ideas_prompt(item: ItemView) -> Prompt:
+    return prompts.ideas_prompt(item.inputs, item.draw, list(item.avoid))
+
+
+def _write_prompt(item: ItemView) -> Prompt:
+    assert item.plan is not None, "documents are written from a plan"
+    return prompts.write_prompt(item.inputs, item.draw, item.plan)
+
+
+def _judge_prompt(item: ItemView) -> Prompt:
+    assert item.draft is not None
+    return prompts.judge_prompt(item.inputs, item.draw, item.draft.text, _finding_lines(item.draft))
+
+
+def _revise_prompt(item: ItemView) -> Prompt:
+    assert item.draft is not None and item.plan is not None
+    return prompts.revise_prompt(
+        item.inputs,
+        item.draw,
+        item.plan,
+        item.draft.text,
+        item.draft.critique,
+        _finding_lines(item.draft),
+    )
+
+
+class DocumentsKind(CorpusKind):
+    name: ClassVar[str] = "documents"
+    version: ClassVar[str] = "1"
+    summary: ClassVar[str] = (
+        "pretraining-style documents about the constitution and the AI's character"
+    )
+    input_specs: ClassVar[tuple[InputSpec, ...]] = (
+        InputSpec(
+            "constitution", "Constitution Markdown (## sections)", documents_sample("constitution")
+        ),
+        InputSpec(
+            "identity",
+            "Identity TOML (the AI's name, maker, situation)",
+            documents_sample("identity"),
+        ),
+        InputSpec(
+            "claims",
+            "Claims JSONL (storyloom claims extract): claim, reason, hard case per section",
+            documents_sample("claims"),
+        ),
+    )
+    report_profile: ClassVar[ReportProfile] = ReportProfile(figures=figures.figures)
+    default_rewrite = "always"
+    plan_field: ClassVar[str] = "plan"
+
+    def __init__(self) -> None:
+        self.rubric = Rubric(
+            criteria=tuple(Criterion(name, meaning) for name, meaning in CRITERIA.items()),
+            pass_score=PASS_SCORE,
+        )
+        self.gates = DOCUMENT_GATES
+        # Ideas (three to five, and an outline) and a judgment that lists every claim run
+        # past the plan and judge budgets sized for one story premise and one critique,
+        # and a cut-off reply rejects the item; a budget is a cap, not a cost, so these
+        # two take the writer's.
+        self.tasks = {
+            "plan": Task("plan", _ideas_prompt, parse_ideas, IdeasReply, "write_max_tokens"),
+            "write": Task("write", _write_prompt, parse_document),
+            "judge": Task(
+                "judge",
+                _judge_prompt,
+                parse_judgment,
+                DocumentJudgment,
+                "write_max_tokens",
+                "judge_temperature",
+            ),
+            "revise": Task("revise", _revise_prompt, parse_document),
+        }
+
+    # --- inputs and draws ---------------------------------------------------------------
+
+    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
+        inputs = load_documents_inputs(
+            paths.get("constitution"), paths.get("identity"), paths.get("claims")
+        )
+        chosen = {spec.name: paths.get(spec.name) or spec.sample for spec in self.input_specs}
+        return LoadedInputs(
+            value=inputs,
+            paths={name: str(path) for name, path in chosen.items()},
+            fingerprints={
+                "constitution": inputs.constitution.fingerprint,
+                "identity": inputs.identity.fingerprint,
+                "claims": inputs.claims.fingerprint,
+            },
+        )
+
+    def draw(
+        self, inputs: DocumentsInputs, run_seed: int, index: int, settings: Any
+    ) -> dict[str, Any]:
+        return make_draw(inputs, run_seed, index)
+
+    def dimensions(self, inputs: DocumentsInputs, settings: Any) -> dict[str, tuple[str, ...]]:
+        return dimension_values(inputs)
+
+    def shared_prefix(self, inputs: DocumentsInputs, settings: Any = None) -> str:
+        """With `settings.prompt_profile == "compact"` the whole constitution stays out."""
+        return prompts.shared_prefix(inputs, getattr(settings, "prompt_profile", "rich"))
+
+    def plan_text(self, plan: Mapping[str, Any]) -> str:
+        """Ideas are deduplicated on what the document is, not on its outline."""
+        return f"{plan.get('title', '')}. {plan.get('idea', '')}"
+
+    def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
+        axes = item.draw["axes"]
+        hints: dict[str, Any] = {
+            "claim": axes["claim"],
+            "document_type": axes["document_type"],
+            "length": axes["length"],
+            "identity_name": item.draw["identity_name"],
+            "speaker_labels": document_type(str(axes["document_type"])).speaker_labels,
+        }
+        if task == "judge":
+            hints["criteria"] = [c.name for c in self.criteria(item)]
+        return hints
+
+    # --- judging ------------------------------------------------------------------------
+
+    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
+        """The rubric's rule, and fidelity is absolute: one inconsistent claim fails."""
+        return super().passes(critique, item) and not inconsistent_claims(critique)
+
+    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Keeps every sample's claim checks: an inconsistency any sample found stands."""
+        combined = super().combine_critiques(critiques)
+        if len(critiques) > 1:
+            seen: dict[tuple[str, bool], Mapping[str, Any]] = {}
+            for critique in critiques:
+                for check in critique.get("claims_made") or []:
+                    key = (str(check.get("statement")), bool(check.get("consistent")))
+                    seen.setdefault(key, check)
+            combined["claims_made"] = [dict(check) for check in seen.values()]
+        return combined
+
+    # --- output -------------------------------------------------------------------------
+
+    def render(self, item: ItemView, best: Draft) -> str:
+        """The document exactly as written: no plan, no notes, no chat turns."""
+        return best.text.strip()
+
+    def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
+        axes = dict(item.draw["axes"])
+        section = item.draw["sections"][0]
+        constitution = item.inputs.constitution
+        total = len(words(constitution.as_markdown())) or 1
+        drafts = [*item.drafts, *([best] if best and best not in item.drafts else [])]
+        critique = best.critique if best else None
+        plan = dict(item.plan) if item.plan else None
+        return {
+            "claim": axes["claim"],
+            "section": section,
+            "document_type": axes["document_type"],
+            "audience": axes["audience"],
+            "stance": axes["stance"],
+            "length": axes["length"],
+            "idea": plan["idea"] if plan else None,
+            "title": plan["title"] if plan else None,
+            "axes": axes,
+            "sections": list(item.draw["sections"]),
+            self.plan_field: plan,
+            "scores": critique_scores(critique) if critique else {},
+            "words": len(words(best.text)) if best else 0,
+            "section_share": round(len(words(constitution.section(section).body)) / total, 4),
+            "fidelity_failures": sum(1 for d in drafts if inconsistent_claims(d.critique)),
+            "copied_drafts": sum(
+                1 for d in drafts if any(f.kind == "constitution_copy" for f in d.findings)
+            ),
+            "rounds": best.round if best else 0,
+        }
+
+    def recipe(self) -> dict[str, Any]:
+        """Adds the prompt text and the catalog, so an edited prompt or document type
+        refuses to resume."""
+        source = "\n".join(inspect.getsource(module) for module in (prompts, catalog))
+        return {**super().recipe(), "prompts": hashlib.sha256(source.encode()).hexdigest()[:16]}
+
+    # --- the scripted backend's replies -------------------------------------------------
+
+    def fake_reply(self, request: CompletionRequest) -> Reply:
+        return fake.fake_reply(request)
+
+
+register_kind(DocumentsKind.name, DocumentsKind)

@@ -1,0 +1,92 @@
+"""The structured replies of the documents kind: ideas (the plan), the judgment (one
+required field per criterion, evidence before score, the document's claims listed first)
+and extracted claims. Constraints are checked again after parsing (some providers move
+them into descriptions)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Idea(_Strict):
+    title: str = Field(description="The document's title or headline, as it would appear.")
+    idea: str = Field(
+        description="Two or three sentences: who wrote it, where it appears, its angle on "
+        "the claim, and the concrete case or episode it is built around."
+    )
+
+
+class IdeasReply(_Strict):
+    """Several ideas, the chosen one, and a hidden outline for it (never emitted)."""
+
+    unsuitable: str = Field(
+        description="Empty unless this claim cannot honestly be made into this document "
+        "type for these readers and this stance; then one sentence saying why."
+    )
+    ideas: list[Idea] = Field(description="Three to five distinct ideas (none if unsuitable).")
+    chosen: int = Field(description="The index (from 0) of the idea to write.")
+    outline: list[str] = Field(
+        description="Four to eight steps of the chosen document, in order; a plan only, "
+        "never part of the document."
+    )
+
+
+class ClaimCheck(_Strict):
+    statement: str = Field(
+        description="A claim the document makes about the AI, its values or its situation, "
+        "quoted or closely paraphrased."
+    )
+    section_text: str = Field(
+        description="The words of the constitution section (or the identity facts) it is "
+        "checked against, quoted."
+    )
+    consistent: bool
+    why: str
+
+
+class Assessment(_Strict):
+    evidence: str = Field(description="Quotes or specifics from the document, first.")
+    reasoning: str
+    score: int = Field(ge=1, le=5)
+
+
+class DocumentJudgment(_Strict):
+    """Evidence first: the document's claims, then each criterion, then the verdict."""
+
+    claims_made: list[ClaimCheck] = Field(
+        description="Every claim the document makes about the AI or its values."
+    )
+    fidelity: Assessment
+    reasons_conveyed: Assessment
+    realism: Assessment
+    honest_about_tensions: Assessment
+    information_density: Assessment
+    verdict: Literal["pass", "revise"]
+    revision_notes: list[str]
+
+
+#: Judge criteria, in the order the schema asks for them (names match its fields).
+CRITERIA: dict[str, str] = {
+    "fidelity": "every claim the document makes about the AI or its values is consistent "
+    "with the quoted section text and identity facts; one inconsistency fails",
+    "reasons_conveyed": "the document conveys why the principle holds, not only the rule",
+    "realism": "it reads like a real document of its type, not a brochure",
+    "honest_about_tensions": "it is honest about tensions, costs and open questions (not PR)",
+    "information_density": "every paragraph adds information; no padding or repetition",
+}
+
+
+class ExtractedClaim(_Strict):
+    claim: str = Field(description="One sentence about what the AI does or values.")
+    reason: str = Field(description="Why it holds, as the constitution gives or implies it.")
+    hard_case: str = Field(description="A concrete situation where applying it is hard.")
+
+
+class ExtractedClaims(_Strict):
+    claims: list[ExtractedClaim] = Field(description="Five to fifteen claims for this section.")

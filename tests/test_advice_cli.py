@@ -1,0 +1,143 @@
+"""The advice kind end to end through the CLI on the scripted backend: it emits chat
+records, preference pairs and (opt-in) documents; a rerun adds nothing; a SIGKILL and a
+resume leave every id exactly once in every file; `stats` reports the rewrite's win rate."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_process import generate_argv, scripted_env
+from click.testing import CliRunner, Result
+
+from storyloom.cli.main import cli
+from storyloom.core.records import CorpusRecord
+
+FILES = ("corpus.jsonl", "rejected.jsonl", "pairs.jsonl", "documents.jsonl")
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(arg) for arg in args])
+
+
+def generate(run_dir: Path, count: int, *extra: str) -> Result:
+    return invoke(
+        "generate", "--kind", "advice", "-n", str(count), "--backend", "scripted",
+        "--run-dir", run_dir, *extra,
+    )  # fmt: skip
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    """Every record of `path`, failing on a torn or unparsable line."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    assert not data or data.endswith(b"\n"), f"{path.name} ends in a torn line"
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+def ids(path: Path) -> list[str]:
+    return [record["id"] for record in lines(path)]
+
+
+def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "advice"
+    result = generate(run_dir, 10, "--option", "documents=true")
+    assert result.exit_code == 0, result.output
+    corpus = lines(run_dir / "corpus.jsonl")
+    assert sorted(r["id"] for r in corpus) == sorted(f"advice/{i}" for i in range(10))
+    for record in corpus:
+        CorpusRecord.model_validate(record)
+        assert [m["role"] for m in record["messages"]][::2] == ["user"] * len(
+            record["metadata"]["moves"]
+        )
+        assert record["metadata"]["kind"] == "advice"
+        assert record["metadata"]["comparison"]["winner"] == "rewrite"
+    assert sorted(ids(run_dir / "pairs.jsonl")) == sorted(r["id"] for r in corpus)
+    assert sorted(ids(run_dir / "documents.jsonl")) == sorted(r["id"] for r in corpus)
+    before = {name: (run_dir / name).read_bytes() for name in FILES if (run_dir / name).exists()}
+
+    again = generate(run_dir, 10, "--option", "documents=true")
+    assert again.exit_code == 0, again.output
+    assert {n: (run_dir / n).read_bytes() for n in FILES if (run_dir / n).exists()} == before
+
+
+def test_documents_are_opt_in(tmp_path: Path) -> None:
+    run_dir = tmp_path / "plain"
+    assert generate(run_dir, 3).exit_code == 0
+    assert len(ids(run_dir / "pairs.jsonl")) == 3
+    assert not (run_dir / "documents.jsonl").exists()
+
+
+def test_stats_report_the_rewrite_win_rate(tmp_path: Path) -> None:
+    run_dir = tmp_path / "advice"
+    assert generate(run_dir, 6).exit_code == 0
+    report = tmp_path / "stats.json"
+    result = invoke("stats", run_dir, "--json", report)
+    assert result.exit_code == 0, result.output
+    assert "rewrite win rate" in result.output
+    figures = json.loads(report.read_text())["kind_figures"]
+    assert figures["advice: the rewrite"]["rewrite win rate"] == 1.0
+    assert figures["advice: the rewrite"]["judged comparisons"] == 6
+    assert figures["advice: change per criterion, rewrite minus first draft"]["honesty"] > 0
+    # A bare corpus file: the kind comes from the records' own metadata.
+    bare = tmp_path / "bare.json"
+    assert invoke("stats", run_dir / "corpus.jsonl", "--json", bare).exit_code == 0
+    assert json.loads(bare.read_text())["kind_figures"]["advice: the rewrite"]["kept"] == 6
+
+
+def test_a_bad_dilemmas_file_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    bad = tmp_path / "dilemmas.toml"
+    bad.write_text(
+        'turns = [1]\n[inclinations]\ntorn = "t"\n[asks]\nadvice = "a"\n[followups]\n'
+        'pushback = "p"\n[[person]]\nwho = "w"\nstakes = "s"\n[[dilemma]]\nid = "d"\n'
+        'domain = "civic"\nsummary = "s"\nsections = ["candour"]\n'
+    )
+    run_dir = tmp_path / "never"
+    result = generate(run_dir, 2, "--dilemmas", str(bad))
+    assert result.exit_code != 0
+    message = result.output.strip().splitlines()[-1]
+    assert str(bad) in message and "dilemma 'd' names section 'candour'" in message
+    assert not run_dir.exists() or not any((run_dir / name).exists() for name in FILES)
+
+
+def _wait_for_header(stderr: Path, process: subprocess.Popen[bytes], limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and process.poll() is None:
+        if b"storyloom run" in stderr.read_bytes():
+            return
+        time.sleep(0.02)
+
+
+@pytest.mark.slow  # two process start-ups and a slowed run: about 20 s here
+def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed"
+    count = 40
+    command = [*generate_argv(run_dir, count), "--kind", "advice"]
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
+        )
+        _wait_for_header(stderr_path, process, limit=60)
+        time.sleep(1.2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, stderr_path.read_text(errors="replace")
+    finished_before = len(set(ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")))
+    assert finished_before < count, "the run finished before the kill"
+
+    resumed = subprocess.run(command, capture_output=True, env=scripted_env(0.0), timeout=300)
+    assert resumed.returncode == 0, resumed.stderr.decode(errors="replace")
+    finished = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")
+    assert sorted(finished) == sorted(f"killed/{i}" for i in range(count))
+    pairs = ids(run_dir / "pairs.jsonl")
+    assert len(pairs) == len(set(pairs))
+    assert set(pairs) == set(ids(run_dir / "corpus.jsonl"))
