@@ -2,6 +2,7 @@
 
 Chat kinds write tools as Anthropic defines them (`name`, `description`, `input_schema`);
 OpenAI-style fine-tuning takes `{"type": "function", "function": {..., "parameters"}}`.
+The conversion is the augment kind's own (`openai_tools`), so there is one of it.
 """
 
 from __future__ import annotations
@@ -9,21 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from storyloom.stories.augment.library import openai_tools
+
 ToolsShape = Literal["anthropic", "openai"]
 
 
-def openai_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
-    """One tool in OpenAI's shape; a tool already in that shape is returned as it is."""
-    if tool.get("type") == "function" and "function" in tool:
-        return dict(tool)
-    function: dict[str, Any] = {"name": tool["name"]}
-    if "description" in tool:
-        function["description"] = tool["description"]
-    function["parameters"] = tool.get("input_schema", {"type": "object", "properties": {}})
-    return {"type": "function", "function": function}
-
-
 def shape_tools(tools: Sequence[Mapping[str, Any]], shape: ToolsShape) -> list[dict[str, Any]]:
-    if shape == "openai":
-        return [openai_tool(tool) for tool in tools]
-    return [dict(tool) for tool in tools]
+    """`tools` in `shape`; a tool already in OpenAI's shape is kept as it is."""
+    if shape == "anthropic":
+        return [dict(tool) for tool in tools]
+    return [dict(tool) if _is_openai(tool) else openai_tools([tool])[0] for tool in tools]
+
+
+def _is_openai(tool: Mapping[str, Any]) -> bool:
+    return tool.get("type") == "function" and "function" in tool

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from cli_process import generate_argv, scripted_env
 from click.testing import CliRunner
-from shard_runs import item_index, keep_shard, lines
+from shard_runs import item_index, lines
 
 from storyloom.cli.main import cli
 from storyloom.core import layout
@@ -27,10 +27,14 @@ def whole_lines(path: Path) -> int:
 
 def test_three_worker_processes_merge_then_export(tmp_path: Path) -> None:
     workers = [tmp_path / f"w{k}" for k in range(3)]
-    processes = [subprocess.Popen(generate_argv(w, 9), stdout=subprocess.DEVNULL) for w in workers]
+    processes = [
+        subprocess.Popen(
+            [*generate_argv(w, 9), "--shard", f"{k}/3", "--run-name", "big"],
+            stdout=subprocess.DEVNULL,
+        )
+        for k, w in enumerate(workers)
+    ]
     assert [p.wait(timeout=300) for p in processes] == [0, 0, 0]
-    for shard, worker in enumerate(workers):
-        keep_shard(worker, shard, 3)  # what `--shard K/3` leaves in each directory
 
     runner = CliRunner()
     merged = runner.invoke(cli, ["merge", *map(str, workers), "--out", str(tmp_path / "m")])
@@ -39,6 +43,7 @@ def test_three_worker_processes_merge_then_export(tmp_path: Path) -> None:
         tmp_path / "m" / layout.REJECTED_FILE
     )
     assert sorted(item_index(r) for r in records) == list(range(9))
+    assert {r["id"] for r in records} == {f"big/{index}" for index in range(9)}
 
     out = tmp_path / "ds"
     exported = runner.invoke(

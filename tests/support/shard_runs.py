@@ -1,11 +1,12 @@
 """Shard run directories for the merge, export and inspect tests.
 
-Until `generate --shard K/N` exists on this branch, a shard is made faithfully enough for
-what merge reads: a whole run with the same seed and settings (the scripted backend is
+In-process and fast: a whole run with the same seed and settings (the scripted backend is
 deterministic per item), then cut to the items with `index % N == K` in every output
-(corpus, rejected, the usage ledger, a kind's own files). Threads of other shards' items
-stay in its checkpoint database, as unfinished threads would; merge copies only the
-threads of the items a shard finished.
+(corpus, rejected, the usage ledger, a kind's own files), which is what `generate --shard
+K/N` leaves (tests/test_scale_processes.py runs the real thing). Threads of other shards'
+items stay in its checkpoint database, as unfinished threads would; merge copies only the
+threads of the items a shard finished. Shards here are named apart (`w0/0`, `w1/1`), as
+workers started without `--run-name` are.
 """
 
 from __future__ import annotations
