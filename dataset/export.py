@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from storyloom.dataset.rows import (
     HISTORY_SCHEMA,
     REJECTED_SCHEMA,
     CorpusShape,
+    InferredShape,
     as_json,
     as_text,
     hf_features,
@@ -40,6 +42,8 @@ from storyloom.report.jsonl import ReportInputError
 from storyloom.report.source import open_input
 
 CARD_FILE = "README.md"
+#: Config (and folder) names of the export's own tables; a kind's file is renamed around them.
+RESERVED_CONFIGS = frozenset({"default", "data", "rejected", "history"})
 
 
 class ExportError(DatasetError):
@@ -118,7 +122,9 @@ def _build(
     rejected_writer = None
     if options.include_rejected:
         rejected_writer = _writer(staging / "rejected", REJECTED_SCHEMA, options)
+    finished = set(exported)
     for record in read_records(run_dir / layout.REJECTED_FILE):
+        finished.add(record["id"])
         reasons[str(record.get("reason") or "unknown")] += 1
         if rejected_writer is not None:
             exported[record["id"]] = "rejected"
@@ -127,6 +133,8 @@ def _build(
         tables.append(
             _table(rejected_writer, "rejected", "rejected", extension, "rejected items, why")
         )
+
+    tables += _side_tables(run_dir, staging, finished, options)
 
     if options.include_history:
         history = _writer(staging / "history", HISTORY_SCHEMA, options)
@@ -157,6 +165,28 @@ def _build(
         notes=notes,
     )
     write_atomically(staging / CARD_FILE, render_card(facts))
+
+
+def _side_tables(
+    run_dir: Path, staging: Path, finished: set[str], options: ExportOptions
+) -> list[TableInfo]:
+    """A config for each of the kind's own files (`pairs.jsonl`: preference pairs), with
+    the records of finished items (a line written just before a kill waits for its item)."""
+    tables = []
+    sides = sorted(p for p in run_dir.glob("*.jsonl") if layout.is_side_output(p.name))
+    for path in sides:
+
+        def records(path: Path = path) -> Iterator[dict[str, Any]]:
+            return (r for r in read_records(path) if r.get("id") in finished)
+
+        name = path.stem if path.stem not in RESERVED_CONFIGS else f"side_{path.stem}"
+        shape = InferredShape.of(records())
+        writer = _writer(staging / name, shape.schema(), options)
+        for record in records():
+            writer.write(record if options.form == "jsonl" else shape.row(record))
+        what = f"the kind's own {path.name}, one row per finished item"
+        tables.append(_table(writer, name, name, options.form, what))
+    return tables
 
 
 def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:

@@ -135,3 +135,84 @@ def _hf_type(kind: pa.DataType) -> dict[str, Any]:
         return {"sequence": _hf_type(item)["dtype"]}
     names = {pa.string(): "string", pa.int32(): "int32", pa.int64(): "int64", pa.bool_(): "bool"}
     return {"dtype": names.get(kind, str(kind))}
+
+
+@dataclass(frozen=True)
+class InferredShape:
+    """The table of a kind's own file (`pairs.jsonl`, `flagged.jsonl`), whose fields only
+    the kind knows: a column per top-level field, typed from what every record holds.
+    Message lists stay `{role, content}` structs (so `pairs.jsonl` loads as preference
+    pairs: `prompt`, `chosen`, `rejected`); anything mixed or nested is a JSON string."""
+
+    columns: tuple[tuple[str, str], ...]
+    message_fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, records: Iterable[Mapping[str, Any]]) -> InferredShape:
+        kinds: dict[str, set[str]] = {}
+        fields: dict[str, dict[str, None]] = {}
+        for record in records:
+            for name, value in record.items():
+                kind = _value_kind(value)
+                kinds.setdefault(name, set()).add(kind)
+                if kind == "messages":
+                    for message in value:
+                        fields.setdefault(name, {"role": None, "content": None}).update(
+                            dict.fromkeys(message)
+                        )
+        columns = []
+        for name, seen in kinds.items():
+            known = seen - {"null"}
+            columns.append((name, known.pop() if len(known) == 1 else "json"))
+        return cls(tuple(columns), tuple((n, tuple(f)) for n, f in fields.items()))
+
+    def schema(self) -> pa.Schema:
+        fields = dict(self.message_fields)
+        types = {"string": pa.string(), "int": pa.int64(), "bool": pa.bool_()}
+        return pa.schema(
+            [
+                (
+                    name,
+                    pa.list_(pa.struct([(f, pa.string()) for f in fields[name]]))
+                    if kind == "messages"
+                    else types.get(kind, pa.string()),
+                )
+                for name, kind in self.columns
+            ]
+        )
+
+    def row(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        fields = dict(self.message_fields)
+        row: dict[str, Any] = {}
+        for name, kind in self.columns:
+            value = record.get(name)
+            if value is None:
+                row[name] = None
+            elif kind == "messages":
+                row[name] = [
+                    {f: None if m.get(f) is None else as_text(m[f]) for f in fields[name]}
+                    for m in value
+                ]
+            elif kind == "json":
+                row[name] = as_json(value)
+            else:
+                row[name] = value
+        return row
+
+
+def _value_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, str):
+        return "string"
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(m, Mapping) and "role" in m for m in value)
+    ):
+        return "messages"
+    return "json"

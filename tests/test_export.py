@@ -132,3 +132,21 @@ def test_cli_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["export", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path}: not a run directory (no {layout.CONFIG_FILE})\n"
+
+
+def test_a_kinds_own_file_becomes_a_config_with_message_columns(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "run", 2)
+    turn = [{"role": "user", "content": "what now?"}]
+    pairs = [
+        {"id": "run/0", "prompt": turn, "chosen": [{"role": "assistant", "content": "this"}]},
+        {"id": "run/7", "prompt": turn, "chosen": []},  # an item not finished yet
+    ]
+    (run.path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+
+    report = export_run(run.path, tmp_path / "ds", ExportOptions(stats=False))
+
+    [row] = pq.read_table(tmp_path / "ds" / "pairs").to_pylist()
+    assert row["chosen"] == [{"role": "assistant", "content": "this"}]
+    assert row["prompt"] == turn
+    assert report.rows["pairs"] == 1
+    assert "pairs" in {c["config_name"] for c in card_header(tmp_path / "ds")["configs"]}

@@ -126,3 +126,21 @@ def test_cli_merge_errors_are_one_line(make_run, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "not a run directory" in result.output
+
+
+def test_a_kinds_own_file_is_merged_by_id_for_finished_items(make_run, tmp_path: Path) -> None:
+    shards = make_shards(make_run, shards=2, count=4)
+    for run in shards:
+        finished = [r["id"] for r in lines(run.corpus_path) + lines(run.rejected_path)]
+        pairs = [
+            {"id": item_id, "chosen": [{"role": "assistant", "content": "a"}]}
+            for item_id in finished
+        ]
+        pairs.append({"id": "w9/99", "chosen": []})  # written just before a kill: not finished
+        (run.path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+
+    report = merge_runs([run.path for run in shards], tmp_path / "merged")
+
+    merged = lines(tmp_path / "merged" / "pairs.jsonl")
+    assert sorted(item_index(p) for p in merged) == [0, 1, 2, 3]
+    assert report.side_records == {"pairs.jsonl": 4}
