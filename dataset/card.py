@@ -15,6 +15,7 @@ import yaml
 
 from storyloom.dataset.merge import WORKER_SETTINGS
 from storyloom.report.model import StatsReport
+from storyloom.stories.kind import UnknownKindError, get_kind
 
 #: The line that marks a folder as made by `storyloom export` (so it may be rebuilt).
 MARKER = "<!-- made by storyloom export -->"
@@ -106,9 +107,9 @@ def render_card(facts: CardFacts) -> str:
     parts.append(
         f"Synthetic data made with storyloom, corpus kind `{run.get('kind')}` (version "
         f"{run.get('kind_version')}, recipe fingerprint `{run.get('recipe')}`: prompts, "
-        "rubric and gate thresholds). Every item was checked by deterministic gates and "
-        "an LLM judge against a written constitution, revised until it passed or "
-        "rejected, and near-duplicates were removed.\n"
+        f"rubric and gate thresholds){_summary(str(run.get('kind')))}. Every item went "
+        "through the kind's deterministic gates and its LLM checks, was revised until it "
+        "passed or was rejected, and near-duplicates were removed.\n"
     )
     parts.append(_tables_section(facts))
     parts.append(_generation_section(run))
@@ -120,6 +121,14 @@ def render_card(facts: CardFacts) -> str:
     if facts.notes:
         parts.append("## Notes\n\n" + "".join(f"- {note}\n" for note in facts.notes))
     return _scrub("\n".join(parts))
+
+
+def _summary(kind: str) -> str:
+    """The kind's own one-line description, when this install has the kind."""
+    try:
+        return f": {get_kind(kind).summary}"
+    except UnknownKindError:
+        return ""
 
 
 def _scrub(text: str) -> str:

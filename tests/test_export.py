@@ -150,3 +150,15 @@ def test_a_kinds_own_file_becomes_a_config_with_message_columns(make_run, tmp_pa
     assert row["prompt"] == turn
     assert report.rows["pairs"] == 1
     assert "pairs" in {c["config_name"] for c in card_header(tmp_path / "ds")["configs"]}
+
+
+def test_the_card_never_shows_a_password_a_setting_held(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "run", 1)
+    config = json.loads(run.config_path.read_text())
+    config["settings"]["kind_options"] = {"source": "https://ana:hunter2@example.org/chats"}
+    run.config_path.write_text(json.dumps(config))
+
+    export_run(run.path, tmp_path / "ds", ExportOptions(stats=False))
+
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "hunter2" not in card and "https://***@example.org/chats" in card
