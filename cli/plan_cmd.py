@@ -10,6 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from storyloom.cli.kind_options import kind_option, pairs
+from storyloom.graph.service import RunSetupError, load_kind_inputs
+from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.coverage import (
     CoverageRow,
     coverage,
@@ -17,9 +20,13 @@ from storyloom.stories.coverage import (
     worst_deviation,
 )
 from storyloom.stories.inputs import InputError, StoryInputs, load_inputs
+from storyloom.stories.kind import CorpusKind, get_kind
+from storyloom.stories.kind_coverage import kind_coverage
 from storyloom.stories.seeds import StorySeed, persona_names, plan_seeds
 
 _PATH = click.Path(path_type=Path)
+#: Draws printed before the coverage tables for a kind other than story (all are counted).
+MAX_SHOWN_DRAWS = 20
 
 EXAMPLES = """
 \b
@@ -28,6 +35,7 @@ Examples:
   storyloom plan -n 500 --seed 7 --coverage-only   # how evenly 500 stories spread
   storyloom plan -n 50 --axes my_axes.toml --persona me.toml --name-variants
   storyloom plan -n 100 --json > plan.json         # the same as JSON, for scripts
+  storyloom plan --kind documents -n 300 --coverage-only   # another kind's balance
 """
 
 
@@ -77,6 +85,9 @@ def _summary_table(worst: dict[str, float]) -> Table:
 
 
 @click.command(name="plan", epilog=EXAMPLES)
+@kind_option
+@click.option("--input", "input_pairs", multiple=True, metavar="NAME=PATH",
+              help="An input of another kind by name (e.g. claims=my.jsonl).")  # fmt: skip
 @click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many story seeds to draw.")  # fmt: skip
 @click.option("--seed", "run_seed", type=int, default=0, show_default=True,
@@ -89,6 +100,8 @@ def _summary_table(worst: dict[str, float]) -> Table:
 @click.option("--coverage-only", is_flag=True, help="Print only the coverage tables.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def plan(
+    kind: str | None,
+    input_pairs: tuple[str, ...],
     count: int,
     run_seed: int,
     axes: Path | None,
@@ -103,6 +116,14 @@ def plan(
     Every axis value and constitution section stays within one of its fair share over
     any prefix of a run (within one per name variant with --name-variants).
     """
+    if kind not in (None, "story"):
+        paths: dict[str, Path | None] = {
+            k: Path(v) for k, v in pairs(input_pairs, "--input").items()
+        }
+        if constitution is not None:
+            paths["constitution"] = constitution
+        _plan_kind(get_kind(kind), paths, count, run_seed, coverage_only, as_json)
+        return
     try:
         inputs = load_inputs(constitution=constitution, persona=persona, axes=axes)
     except InputError as err:
@@ -132,3 +153,45 @@ def plan(
         f"{distinct_premises(seeds)} distinct premise draws among {count} seeds "
         f"(seed {run_seed}{', name variants: ' + ', '.join(names) if name_variants else ''})."
     )
+
+
+def _plan_kind(
+    kind: CorpusKind,
+    paths: dict[str, Path | None],
+    count: int,
+    run_seed: int,
+    coverage_only: bool,
+    as_json: bool,
+) -> None:
+    """Any other kind: its draws and their coverage, counted as they are drawn."""
+    try:
+        loaded = load_kind_inputs(kind, paths)
+    except (InputError, RunSetupError) as err:
+        raise click.ClickException(str(err)) from err
+    settings = GenerationSettings(seed=run_seed)
+    shown: list[dict[str, object]] = []
+
+    def keep(index: int, draw: dict[str, object]) -> None:
+        if not coverage_only and index < MAX_SHOWN_DRAWS:
+            shown.append({"index": index, **draw})
+
+    rows = kind_coverage(kind, loaded.value, settings, count, on_draw=keep)
+    worst = worst_deviation(rows)
+    if as_json:
+        payload: dict[str, object] = {
+            "kind": kind.name,
+            "count": count,
+            "seed": run_seed,
+            "max_deviation": {key: round(value, 4) for key, value in worst.items()},
+            "coverage": [row.to_dict() for row in rows],
+        }
+        if not coverage_only:
+            payload["draws"] = shown
+        click.echo(json.dumps(payload, indent=2))
+        return
+    console = Console()
+    for draw in shown:
+        console.print(json.dumps(draw, ensure_ascii=False))
+    console.print(_coverage_table(rows))
+    console.print(_summary_table(worst))
+    console.print(f"{count} {kind.name} draws (seed {run_seed}).")

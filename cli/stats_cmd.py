@@ -8,20 +8,18 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from storyloom.cli.kind_options import kind_option
 from storyloom.core.layout import overwrite_problem
-from storyloom.report.compute import (
-    DEFAULT_HEATMAP_AXES,
-    DEFAULT_SAMPLE,
-    StatsOptions,
-    compute_stats,
-)
+from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
 from storyloom.report.output import write_html, write_json
 from storyloom.report.source import open_input
 from storyloom.report.terminal import render_terminal
 
 
-def _axes(value: str) -> tuple[str, str]:
+def _axes(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
     parts = [part.strip() for part in value.split(",")]
     if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
         raise click.BadParameter(
@@ -46,6 +44,7 @@ Examples:
   storyloom stats outputs/default --html report.html --json stats.json
   storyloom stats clean.jsonl --text-field text  # any corpus JSONL
   storyloom stats outputs/default --axes theme,tone --sample 500
+  storyloom stats records.jsonl --kind story     # a bare corpus read as a kind
 """
 
 
@@ -72,9 +71,8 @@ Examples:
 @click.option(
     "--axes",
     "axes",
-    default=",".join(DEFAULT_HEATMAP_AXES),
-    show_default=True,
-    help="Two premise axes for the coverage heat map.",
+    default=None,
+    help="Two dimensions for the coverage heat map [default: the kind's first two].",
 )
 @click.option(
     "--sample",
@@ -83,15 +81,20 @@ Examples:
     type=click.IntRange(min=2),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
+@kind_option
 def stats(
     source: Path,
     json_path: Path | None,
     html_path: Path | None,
     text_field: str,
-    axes: str,
+    axes: str | None,
     sample: int,
+    kind: str | None,
 ) -> None:
-    """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl."""
+    """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl.
+
+    A bare corpus is read as --kind, else as the kind its first record names
+    (`metadata.kind`), else as stories."""
     try:
         options = StatsOptions(text_field=text_field, heatmap_axes=_axes(axes), sample=sample)
     except ValueError as exc:
@@ -102,7 +105,7 @@ def stats(
                 raise click.ClickException(problem)
             _check_writable(path)
     try:
-        report = compute_stats(open_input(source), options)
+        report = compute_stats(open_input(source, kind), options)
     except ReportInputError as exc:
         raise click.ClickException(str(exc)) from exc
     render_terminal(report, Console())

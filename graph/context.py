@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from storyloom.backends.base import (
@@ -63,6 +64,11 @@ class RunContext:
     def __post_init__(self) -> None:
         if self.call_timeout is not None and self.call_timeout <= 0:
             raise ValueError(f"call_timeout must be > 0 seconds, got {self.call_timeout}")
+
+    @cached_property
+    def shared_prefix(self) -> str:
+        """The kind's system-prompt prefix, the same for every call of the run."""
+        return self.kind.shared_prefix(self.inputs, self.settings)
 
     @property
     def text_store(self) -> TextStore:

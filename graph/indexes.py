@@ -10,6 +10,7 @@ cannot fail every later story.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,10 +52,17 @@ class RunIndexes:
     ) -> None:
         self._run = run
         self._shared = shared
+        self._lock = asyncio.Lock()
         self._settings = settings
         self._kind = kind
         self._stories: dict[int, NearDuplicateIndex] = {}
         self._premises: dict[int, NearDuplicateIndex] = {}
+
+    async def check_and_insert(self, index: NearDuplicateIndex, key: str, text: str) -> str | None:
+        """`index.check_and_insert`, off the event loop (it hashes and fsyncs its journal)
+        and one at a time, so two near-duplicates in flight can never both get in."""
+        async with self._lock:
+            return await asyncio.to_thread(index.check_and_insert, key, text)
 
     def items(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._stories and self._shared is not None:

@@ -94,7 +94,7 @@ async def _ask(
     request = CompletionRequest(
         messages=(Message("user", user),),
         max_tokens=getattr(settings, task.max_tokens),
-        shared_prefix=ctx.kind.shared_prefix(ctx.inputs, ctx.settings),
+        shared_prefix=ctx.shared_prefix,
         instructions=instructions,
         temperature=temperature,
         output_schema=task.schema_for(item),
@@ -168,7 +168,7 @@ async def vet_plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     assert item.plan is not None
     text = ctx.kind.plan_text(item.plan)
     plans = ctx.indexes.plans(ctx.kind.dedupe_group(item.draw))
-    match = plans.check_and_insert(state["item_id"], text)
+    match = await ctx.indexes.check_and_insert(plans, state["item_id"], text)
     if match is None:
         return {}
     if state["plan_attempts"] >= ctx.settings.max_plan_attempts:
@@ -298,7 +298,9 @@ async def dedupe(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     ctx = runtime.context
     record = await corpus_record(ctx, state)
     items = ctx.indexes.items(int(record["metadata"].get("dedupe_group", 0)))
-    match = items.check_and_insert(state["item_id"], ctx.kind.dedupe_text(record))
+    match = await ctx.indexes.check_and_insert(
+        items, state["item_id"], ctx.kind.dedupe_text(record)
+    )
     return {"duplicate_of": match} if match else {}
 
 

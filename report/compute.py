@@ -1,5 +1,8 @@
 """Compute the whole report for one input: stream the corpus, rejected lines and usage
-ledger once each, then run the sample-based diversity metrics."""
+ledger once each, then run the sample-based diversity metrics and the kind's own figures.
+
+Records are read as the input's corpus kind says (`ReportProfile`: where dimensions and
+sections live); pairwise similarity compares the kind's `dedupe_text`, like the run did."""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ from itertools import islice
 from typing import Any
 
 from storyloom.core.text import words
+from storyloom.dedupe.index import DEFAULT_THRESHOLD
 from storyloom.report.cost import CostCollector
-from storyloom.report.documents import DocumentCollector
+from storyloom.report.documents import DedupeText, DocumentCollector
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
 from storyloom.report.kind_figures import KindFigureCollector
@@ -24,9 +28,8 @@ from storyloom.report.source import ReportInput
 from storyloom.report.summaries import histogram, linear_edges, ratio, summarize, top_shares
 from storyloom.report.tokens import TokenCounter
 
-DEFAULT_HEATMAP_AXES = ("setting", "dilemma")
 DEFAULT_SAMPLE = 2000
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_TEXT_FIELD = "text"
 TOP_EDGES = 10
 MONOLOGUE_BINS = 20
 BATCH = 512
@@ -34,8 +37,9 @@ BATCH = 512
 
 @dataclass(frozen=True)
 class StatsOptions:
-    text_field: str = "text"
-    heatmap_axes: tuple[str, str] = DEFAULT_HEATMAP_AXES
+    text_field: str = DEFAULT_TEXT_FIELD
+    #: None: the kind's first two dimensions.
+    heatmap_axes: tuple[str, str] | None = None
     sample: int = DEFAULT_SAMPLE
     max_pairs: int = 20_000
     seed: int = 0
@@ -50,7 +54,8 @@ class StatsOptions:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if self.max_pairs < 1:
             raise ValueError(f"max pairs must be at least 1, got {self.max_pairs}")
-        if len(self.heatmap_axes) != 2 or self.heatmap_axes[0] == self.heatmap_axes[1]:
+        axes = self.heatmap_axes
+        if axes is not None and (len(axes) != 2 or axes[0] == axes[1]):
             raise ValueError(f"heat map needs two different axes, got {self.heatmap_axes}")
 
 
@@ -60,10 +65,14 @@ def compute_stats(source: ReportInput, options: StatsOptions) -> StatsReport:
 
 
 def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -> StatsReport:
-    outcomes = OutcomeCollector(options.heatmap_axes)
-    documents = DocumentCollector(options.sample, options.seed, tokens)
-    figures = KindFigureCollector(source.config)
-    notes: list[str] = []
+    profile = source.profile
+    heatmap_axes = options.heatmap_axes or source.default_heatmap_axes
+    outcomes = OutcomeCollector(heatmap_axes, profile)
+    documents = DocumentCollector(
+        options.sample, options.seed, tokens, profile, _dedupe_text(source, options)
+    )
+    figures = KindFigureCollector(source.kind_name, profile)
+    notes: list[str] = list(source.notes)
     skipped = 0
     if source.corpus_path is not None:
         reader = JsonlReader(source.corpus_path)
@@ -103,9 +112,13 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     coverage = outcomes.coverage(source.axis_values, source.section_titles)
     if coverage.heatmap is None and outcomes.emitted:
         notes.append(
-            f"heat map: axes {options.heatmap_axes[0]!r} and {options.heatmap_axes[1]!r} "
+            f"heat map: axes {heatmap_axes[0]!r} and {heatmap_axes[1]!r} "
             "are not both in the metadata"
+            if heatmap_axes
+            else "heat map: the records have fewer than two dimensions"
         )
+    kind_figures, figure_notes = figures.result()
+    notes.extend(figure_notes)
     return StatsReport(
         source=_source_info(source, options, skipped),
         counts=outcomes.counts(source.planned, source.started),
@@ -114,9 +127,29 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         quality=outcomes.quality(source.section_titles),
         coverage=coverage,
         diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
-        kind_figures=figures.result(),
+        kind=source.kind_name,
+        kind_figures=kind_figures,
         notes=notes,
     )
+
+
+def _dedupe_text(source: ReportInput, options: StatsOptions) -> DedupeText:
+    """The text the run's dedupe compared: the kind's `dedupe_text` of the record. With
+    another --text-field (or a kind not installed here) that field's text, as
+    `storyloom dedupe --text-field` would compare; and the document text for a record the
+    kind cannot read (a bare corpus can hold anything)."""
+    kind = source.corpus_kind
+    if kind is None or options.text_field != DEFAULT_TEXT_FIELD:
+        return lambda record, text: text
+
+    def kind_text(record: dict[str, Any], text: str) -> str:
+        try:
+            value = kind.dedupe_text(record)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return text
+        return value if isinstance(value, str) else text
+
+    return kind_text
 
 
 def _text(record: dict[str, Any], field: str, reader: JsonlReader) -> str:
@@ -131,9 +164,10 @@ def _text(record: dict[str, Any], field: str, reader: JsonlReader) -> str:
 
 
 def _threshold(source: ReportInput) -> float:
+    """The run's own item threshold; for a bare corpus, `storyloom dedupe`'s default."""
     settings = (source.config or {}).get("settings")
     value = as_float(settings.get("story_dedupe_threshold")) if isinstance(settings, dict) else None
-    return value if value is not None else DEFAULT_THRESHOLD
+    return value if value is not None and 0.0 < value <= 1.0 else DEFAULT_THRESHOLD
 
 
 def _source_info(source: ReportInput, options: StatsOptions, skipped: int) -> SourceInfo:
@@ -170,7 +204,11 @@ def _diversity(
         closing_distinct=len(documents.closings),
         repeated_phrases=repeated_phrases(sample_words),
         similarity=pairwise_similarity(
-            sample_words, threshold=threshold, max_pairs=options.max_pairs, seed=options.seed
+            [text for text, _ in documents.sample_dedupe],
+            [group for _, group in documents.sample_dedupe],
+            threshold=threshold,
+            max_pairs=options.max_pairs,
+            seed=options.seed,
         ),
         names=character_names(documents.sample, exclude=personas),
         monologue_share=summarize(documents.monologue),

@@ -3,34 +3,52 @@
 Every document gets its word and token counts, length band, inner-monologue share and
 opening/closing 3-grams. Metrics that need whole texts together (distinct-n, repeated
 phrases, pairwise similarity, names) run on a seeded reservoir sample, so memory stays
-bounded however large the corpus is.
+bounded however large the corpus is. The sample keeps, beside each body, the text and
+dedupe group the run's dedupe saw, so the similarity figures are dedupe's own.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from storyloom.report.fields import as_float, metadata, str_map
+from storyloom.report.fields import as_float, as_int, metadata, str_map
 from storyloom.report.model import LengthBand, Size
 from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
 from storyloom.report.textfeatures import EDGE_GRAM, closing, opening, split_body
 from storyloom.report.tokens import TokenCounter
 from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.inputs import LENGTH_BANDS
+from storyloom.stories.kind import ReportProfile
 
 NO_BAND = "n/a"
 _EDGE_CHARS = 200
+#: (record, document text) -> the text dedupe compares.
+DedupeText = Callable[[dict[str, Any], str], str]
+
+
+def _document_text(record: dict[str, Any], text: str) -> str:
+    return text
 
 
 class DocumentCollector:
-    def __init__(self, sample_size: int, seed: int, tokens: TokenCounter) -> None:
+    def __init__(
+        self,
+        sample_size: int,
+        seed: int,
+        tokens: TokenCounter,
+        profile: ReportProfile | None = None,
+        dedupe_text: DedupeText = _document_text,
+    ) -> None:
         if sample_size < 1:
             raise ValueError(f"sample size must be at least 1, got {sample_size}")
         self.sample_size = sample_size
         self._rng = random.Random(seed)
         self._tokens = tokens
+        self._profile = profile or ReportProfile()
+        self._dedupe_text = dedupe_text
         self.seen = 0
         self.words: list[int] = []
         self.monologue: list[float] = []
@@ -38,18 +56,21 @@ class DocumentCollector:
         self.openings: Counter[str] = Counter()
         self.closings: Counter[str] = Counter()
         self.sample: list[str] = []  # story bodies
+        #: Per sampled document: the text dedupe compares and its dedupe group.
+        self.sample_dedupe: list[tuple[str, int]] = []
 
-    def add_batch(self, batch: Sequence[tuple[dict[str, object], str]]) -> None:
+    def add_batch(self, batch: Sequence[tuple[dict[str, Any], str]]) -> None:
         """`batch` holds (record, document text) pairs; tokenised together for speed."""
         self._tokens.submit([text for _, text in batch])
         for record, text in batch:
             self._add(record, text)
 
-    def _add(self, record: dict[str, object], text: str) -> None:
+    def _add(self, record: dict[str, Any], text: str) -> None:
         meta = metadata(record)
         count = len(words(text))
         self.words.append(count)
-        band = str_map(meta.get("axes")).get("length", NO_BAND)
+        dimensions = str_map(meta.get(self._profile.dimensions_field))
+        band = dimensions.get(self._profile.length_field, NO_BAND)
         self.bands[band].append(count)
         share = as_float(meta.get("monologue_share"))
         self.monologue.append(share if share is not None else round(monologue_share(text), 4))
@@ -63,17 +84,21 @@ class DocumentCollector:
         if head:
             self.openings[opening(head)] += 1
             self.closings[closing(tail)] += 1
-        self._keep_in_sample(body)
+        group = as_int(meta.get("dedupe_group")) or 0
+        self._keep_in_sample(body, lambda: (self._dedupe_text(record, text), group))
 
-    def _keep_in_sample(self, body: str) -> None:
-        """Reservoir sampling (Algorithm R): every document equally likely, one pass."""
+    def _keep_in_sample(self, body: str, dedupe: Callable[[], tuple[str, int]]) -> None:
+        """Reservoir sampling (Algorithm R): every document equally likely, one pass.
+        `dedupe` runs only for a document that enters the sample (a kind's text may cost)."""
         self.seen += 1
         if len(self.sample) < self.sample_size:
             self.sample.append(body)
+            self.sample_dedupe.append(dedupe())
             return
         slot = self._rng.randrange(self.seen)
         if slot < self.sample_size:
             self.sample[slot] = body
+            self.sample_dedupe[slot] = dedupe()
 
     def size(self) -> Size:
         edges = nice_edges(max(self.words, default=0))

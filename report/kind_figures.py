@@ -1,47 +1,57 @@
-"""The run kind's own figures (`ReportProfile.figures`, e.g. the advice kind's rewrite win
-rate): each record's id and metadata are kept while the report streams the run, then
-handed to the kind once. The kind comes from run.json, or for a bare corpus file from
-the records' own `metadata.kind` (every workflow record carries it)."""
+"""A corpus kind's own figures (`ReportProfile.figures`), e.g. a rewrite's win rate.
+
+The kind's function takes every corpus record and every rejected record at once, so when
+(and only when) the kind has figures, the records are kept as they stream past in the
+report's one pass over each file: nothing is read twice, but a large corpus is held in
+memory for the length of the call. Whole records, as the contract says: a kind's figures
+may read the text (the documents kind's openings) or a rejection's findings. Values are
+kept JSON-plain, so the JSON, terminal and HTML reports all show them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+from typing import Any, Literal
 
-from storyloom.stories.kind import KindFigures, UnknownKindError, get_kind
+from storyloom.stories.kind import ReportProfile
 
-
-def _figures_of(name: object) -> tuple[KindFigures | None, str]:
-    if not isinstance(name, str):
-        return None, ""
-    try:
-        kind = get_kind(name)
-    except UnknownKindError:
-        return None, ""
-    return kind.report_profile.figures, kind.plan_field
+Outcome = Literal["emitted", "rejected"]
 
 
 class KindFigureCollector:
-    def __init__(self, config: Mapping[str, Any] | None) -> None:
-        self._decided = bool(config and config.get("kind"))
-        self._figures, self._plan_field = _figures_of((config or {}).get("kind"))
-        self.corpus: list[dict[str, Any]] = []
-        self.rejected: list[dict[str, Any]] = []
+    def __init__(self, kind_name: str, profile: ReportProfile) -> None:
+        self.kind_name = kind_name
+        self._figures = profile.figures
+        self._records: dict[Outcome, list[dict[str, Any]]] = {"emitted": [], "rejected": []}
 
-    def add(self, record: Mapping[str, Any], outcome: str) -> None:
-        metadata = record.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
-        if not self._decided:
-            self._decided = True
-            self._figures, self._plan_field = _figures_of(metadata.get("kind"))
-        if self._figures is None:
-            return
-        # The plan is the bulk of the metadata and no figure needs it.
-        kept = {key: value for key, value in metadata.items() if key != self._plan_field}
-        entry = {"id": record.get("id"), "metadata": kept}
-        (self.corpus if outcome == "emitted" else self.rejected).append(entry)
+    def add(self, record: dict[str, Any], outcome: Outcome) -> None:
+        if self._figures is not None:
+            self._records[outcome].append(record)
 
-    def result(self) -> dict[str, dict[str, Any]]:
+    def result(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """The figures and notes; a kind's figures that fail become a note, not a crash,
+        so the rest of the report still comes out."""
         if self._figures is None:
-            return {}
-        return self._figures(self.corpus, self.rejected)
+            return {}, []
+        try:
+            tables = self._figures(self._records["emitted"], self._records["rejected"])
+        except Exception as error:  # the kind's own code: any failure is reported, not fatal
+            return {}, [f"kind {self.kind_name!r}: its figures failed ({error!r})"]
+        finally:
+            self._records = {"emitted": [], "rejected": []}
+        if not isinstance(tables, dict):
+            return {}, [f"kind {self.kind_name!r}: its figures are not a {{title: rows}} map"]
+        return {
+            str(title): {str(row): _plain(value) for row, value in rows.items()}
+            for title, rows in tables.items()
+            if isinstance(rows, dict)
+        }, []
+
+
+def _plain(value: Any) -> Any:
+    """The value if it is JSON as it stands, else its text."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return str(value)
+    return value

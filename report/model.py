@@ -7,6 +7,8 @@ not record how many stories were planned); renderers show it as "n/a".
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -192,7 +194,8 @@ class StatsReport(_Frozen):
     quality: Quality
     coverage: Coverage
     diversity: Diversity
-    kind_figures: dict[str, dict[str, int | float | str | None]] = Field(
-        default_factory=dict, description="the run kind's own tables: {title: {row: value}}"
+    kind: str | None = Field(default=None, description="the corpus kind the records were read as")
+    kind_figures: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="the kind's own tables: {title: {row: value}}"
     )
     notes: list[str] = Field(default_factory=list, description="what was sampled or missing")

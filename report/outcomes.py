@@ -34,6 +34,7 @@ from storyloom.report.model import (
 )
 from storyloom.report.summaries import ratio, sorted_counts
 from storyloom.stories.inputs import slugify
+from storyloom.stories.kind import ReportProfile
 
 Outcome = Literal["emitted", "rejected"]
 SCORES = ("1", "2", "3", "4", "5")
@@ -54,8 +55,13 @@ def _distribution(counter: Counter[int]) -> ScoreDistribution:
 
 
 class OutcomeCollector:
-    def __init__(self, heatmap_axes: tuple[str, str]) -> None:
+    """Dimensions and sections are read where the kind's `ReportProfile` says."""
+
+    def __init__(
+        self, heatmap_axes: tuple[str, str] | None, profile: ReportProfile | None = None
+    ) -> None:
         self.heatmap_axes = heatmap_axes
+        self.profile = profile or ReportProfile()
         self.emitted_ids: set[str] = set()
         self.rejected_ids: set[str] = set()
         self.emitted = 0
@@ -99,16 +105,17 @@ class OutcomeCollector:
         self.findings[outcome].update(
             str_list(meta.get("gate_findings")) if outcome == "emitted" else finding_kinds(record)
         )
-        axes = str_map(meta.get("axes"))
+        axes = str_map(meta.get(self.profile.dimensions_field))
         for axis, value in axes.items():
             self.axes[axis][value][outcome] += 1
         if outcome == "emitted":
             self._add_emitted(meta, axes)
 
     def _add_emitted(self, meta: dict[str, Any], axes: dict[str, str]) -> None:
-        x_axis, y_axis = self.heatmap_axes
-        if x_axis in axes and y_axis in axes:
-            self.pairs[(axes[x_axis], axes[y_axis])] += 1
+        if self.heatmap_axes is not None:
+            x_axis, y_axis = self.heatmap_axes
+            if x_axis in axes and y_axis in axes:
+                self.pairs[(axes[x_axis], axes[y_axis])] += 1
         persona = as_str(meta.get("persona"))
         if persona:
             self.personas[persona] += 1
@@ -116,7 +123,7 @@ class OutcomeCollector:
         for criterion, score in scores.items():
             self.criteria[criterion][score] += 1
         by_slug = {slugify(criterion): score for criterion, score in scores.items()}
-        for section in dict.fromkeys(str_list(meta.get("sections"))):
+        for section in dict.fromkeys(str_list(meta.get(self.profile.sections_field))):
             self.section_documents[section] += 1
             if section in by_slug:
                 self.section_scores[section][by_slug[section]] += 1
@@ -181,6 +188,8 @@ class OutcomeCollector:
         )
 
     def _heatmap(self, axes: dict[str, dict[str, AxisValue]]) -> Heatmap | None:
+        if self.heatmap_axes is None:
+            return None
         x_axis, y_axis = self.heatmap_axes
         if x_axis not in axes or y_axis not in axes:
             return None

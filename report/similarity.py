@@ -1,9 +1,14 @@
-"""Pairwise MinHash similarity over a sample of documents: how close unrelated stories
-sit to each other, and how many pairs a dedupe threshold would have caught.
+"""Pairwise similarity over a sample of documents, measured the way the run's dedupe
+measures it: how close unrelated documents sit to each other, and how many pairs dedupe
+would have flagged.
 
-Signatures use datasketch directly (word 5-gram shingles, lower-cased, the shape the
-workflow's story index uses), so the report does not depend on dedupe internals.
-Pairs are drawn at random (seeded) when the sample has more pairs than `max_pairs`.
+Signatures come from dedupe's own `MinHasher` (with the run's item shingle size and the
+index's slots and seed) and similarities from dedupe's `similarity`, so a figure here is
+the estimate dedupe compared. A pair counts as "at or above the threshold" exactly when
+the run's near-duplicate index would flag one text of it against the other: both in the
+same dedupe group, an LSH candidate (a band in common, with the layout dedupe derives from
+the threshold), and verified by dedupe's `best_match`. Pairs are drawn at random (seeded)
+when the sample has more pairs than `max_pairs`.
 """
 
 from __future__ import annotations
@@ -11,34 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import xxhash
-from datasketch import MinHash
 
+from storyloom.dedupe.index import NearDuplicateIndex
+from storyloom.dedupe.signatures import similarity
+from storyloom.dedupe.verify import best_match
+from storyloom.graph.indexes import STORY_SHINGLE_SIZE
 from storyloom.report.model import Similarity
 from storyloom.report.summaries import histogram, summarize
 
-SHINGLE_WORDS = 5
-NUM_PERM = 128
 # Unrelated stories sit near 0, so the low end gets fine bins; the rest is coarse.
 SIMILARITY_EDGES = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-
-
-def shingles(word_list: Sequence[str], size: int = SHINGLE_WORDS) -> set[bytes]:
-    """Word `size`-grams of a document given as lower-case words."""
-    if len(word_list) < size:
-        return {" ".join(word_list).encode()} if word_list else set()
-    grams = zip(*(word_list[i:] for i in range(size)), strict=False)
-    return {" ".join(gram).encode() for gram in grams}
-
-
-def signatures(documents: Sequence[Sequence[str]], seed: int = 1) -> np.ndarray:
-    """xxh32 hashes the shingles (datasketch's default, SHA-1, is several times slower)."""
-    rows = []
-    for word_list in documents:
-        minhash = MinHash(num_perm=NUM_PERM, seed=seed, hashfunc=xxhash.xxh32_intdigest)
-        minhash.update_batch(list(shingles(word_list)))
-        rows.append(minhash.hashvalues)
-    return np.vstack(rows) if rows else np.zeros((0, NUM_PERM), dtype=np.uint64)
+_SIGN_BATCH = 256  # texts signed together: numpy's overhead amortised, memory bounded
 
 
 def _pairs(n: int, max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,20 +46,54 @@ def _pairs(n: int, max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array([p[0] for p in ordered]), np.array([p[1] for p in ordered])
 
 
+def _flagged(
+    index: NearDuplicateIndex,
+    matrix: np.ndarray,
+    groups: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> int:
+    """Pairs the run's index would call near-duplicates (LSH candidates, then verified)."""
+    buckets = index.bucket_keys(matrix)
+    candidate = (groups[left] == groups[right]) & (buckets[left] == buckets[right]).any(axis=1)
+    threshold = index.threshold
+    return sum(
+        best_match(matrix[a], ["earlier"], matrix[b][np.newaxis], threshold) is not None
+        for a, b in zip(left[candidate].tolist(), right[candidate].tolist(), strict=True)
+    )
+
+
 def pairwise_similarity(
-    documents: Sequence[Sequence[str]], *, threshold: float, max_pairs: int, seed: int = 0
+    texts: Sequence[str],
+    groups: Sequence[int],
+    *,
+    threshold: float,
+    max_pairs: int,
+    seed: int = 0,
 ) -> Similarity | None:
-    if len(documents) < 2:
+    """`texts` as dedupe sees them (the kind's `dedupe_text`), `groups` their dedupe groups."""
+    if len(texts) < 2:
         return None
-    matrix = signatures(documents)
-    left, right = _pairs(len(documents), max_pairs, seed)
-    estimates = (matrix[left] == matrix[right]).mean(axis=1)
+    index = NearDuplicateIndex(threshold=threshold, shingle_size=STORY_SHINGLE_SIZE)
+    hasher = index.hasher
+    matrix = np.vstack(
+        [
+            hasher.signatures(texts[start : start + _SIGN_BATCH])
+            for start in range(0, len(texts), _SIGN_BATCH)
+        ]
+    )
+    left, right = _pairs(len(texts), max_pairs, seed)
+    estimates = np.atleast_1d(similarity(matrix[left], matrix[right]))
     values = [float(value) for value in estimates]
     return Similarity(
-        method=f"MinHash ({NUM_PERM} permutations) over word {SHINGLE_WORDS}-gram shingles",
+        method=(
+            f"dedupe's MinHash ({hasher.num_perm} slots) over word {hasher.shingle_size}-gram "
+            "shingles of the normalised text; at or above the threshold: pairs the run's "
+            "dedupe would flag (same dedupe group, LSH candidate, verified)"
+        ),
         pairs=len(values),
         summary=summarize(values),
         histogram=histogram(values, SIMILARITY_EDGES),
-        pairs_at_or_above_threshold=int((estimates >= threshold).sum()),
+        pairs_at_or_above_threshold=_flagged(index, matrix, np.asarray(groups), left, right),
         threshold=threshold,
     )

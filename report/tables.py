@@ -3,9 +3,11 @@ two always show the same figures in the same words."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
-from storyloom.report.formatting import fraction, number, percent, shorten, usd
+from storyloom.report.formatting import NOT_AVAILABLE, fraction, number, percent, shorten, usd
 from storyloom.report.model import ScoreDistribution, Share, StatsReport, Summary
 
 TOP_ROWS = 10
@@ -70,6 +72,7 @@ def overview(report: StatsReport) -> Part:
     rows = [
         ["input", f"{src.path} ({src.kind})"],
         ["run", src.run_name or "n/a"],
+        ["corpus kind", report.kind or "n/a"],
         ["backend / model", f"{src.backend or 'n/a'} / {src.model or 'n/a'}"],
         ["planned", number(counts.planned)],
         ["started", number(counts.started)],
@@ -294,17 +297,28 @@ def diversity(report: StatsReport) -> Part:
     )
 
 
-def _figure_value(value: int | float | str | None) -> str:
-    return value if isinstance(value, str) else number(value, 3)
+def _figure_value(value: Any) -> str:
+    if value is None:
+        return NOT_AVAILABLE
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int | float):
+        return number(value, 3)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def kind_figures(report: StatsReport) -> Part:
-    """The run kind's own tables (`ReportProfile.figures`), as the kind titled them."""
+    """The kind's own tables, one per entry of `kind_figures`."""
     tables = [
-        Table(title, ["", "value"], [[row, _figure_value(v)] for row, v in rows.items()])
+        Table(
+            title,
+            ["", "value"],
+            [[shorten(str(row), 48), _figure_value(value)] for row, value in rows.items()]
+            or [["none", ""]],
+        )
         for title, rows in report.kind_figures.items()
     ]
-    return Part("kind", "Kind figures", tables)
+    return Part("kind", f"Kind figures: {report.kind}", tables)
 
 
 def report_parts(report: StatsReport) -> list[Part]:

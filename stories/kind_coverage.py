@@ -1,0 +1,46 @@
+"""How evenly any kind's draws cover its dimensions and constitution sections, streamed:
+draws are counted as they are made, so memory is flat in the number of draws.
+
+The universes come from the kind (`dimensions()`) and, where its inputs hold a
+constitution, from its sections, so a value never drawn shows as a gap.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from storyloom.stories.coverage import SECTIONS, CoverageRow
+from storyloom.stories.kind import CorpusKind
+
+
+def kind_coverage(
+    kind: CorpusKind,
+    inputs: Any,
+    settings: Any,
+    count: int,
+    *,
+    on_draw: Callable[[int, dict[str, Any]], None] | None = None,
+) -> list[CoverageRow]:
+    """One row per value of each dimension, then per constitution section."""
+    universes = kind.dimensions(inputs, settings)
+    counts: dict[str, Counter[str]] = {name: Counter() for name in universes}
+    sections: Counter[str] = Counter()
+    for index in range(count):
+        draw = kind.draw(inputs, settings.seed, index, settings)
+        for name, value in (draw.get("axes") or {}).items():
+            counts.setdefault(name, Counter())[str(value)] += 1
+        sections.update(str(slug) for slug in draw.get("sections") or ())
+        if on_draw is not None:
+            on_draw(index, draw)
+    rows: list[CoverageRow] = []
+    for name, counter in counts.items():
+        values = universes.get(name) or tuple(sorted(counter))
+        rows.extend(CoverageRow(name, v, counter[v], count / len(values)) for v in values)
+    constitution = getattr(inputs, "constitution", None)
+    slugs = tuple(constitution.slugs) if constitution is not None else tuple(sorted(sections))
+    drawn = sum(sections.values())
+    if slugs and drawn:
+        rows.extend(CoverageRow(SECTIONS, s, sections[s], drawn / len(slugs)) for s in slugs)
+    return rows
