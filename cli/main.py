@@ -9,9 +9,12 @@ from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
 from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
+from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
+from storyloom.cli.inspect_cmd import inspect
 from storyloom.cli.kind_options import kind_option
 from storyloom.cli.logs import install_log_scrubbing
+from storyloom.cli.merge_cmd import merge
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
 from storyloom.stories.kind import get_kind, kind_names
@@ -84,4 +87,7 @@ cli.add_command(stats)
 cli.add_command(batches)
 cli.add_command(check)
 cli.add_command(calibrate)
+cli.add_command(merge)
+cli.add_command(export)
+cli.add_command(inspect)
 cli.add_command(claims)

@@ -1,0 +1,52 @@
+"""`storyloom inspect RUN_DIR ID`: one item's whole journey, from its checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from storyloom.core.files import write_atomically
+from storyloom.core.layout import overwrite_problem
+from storyloom.dataset.inspect_html import journey_html
+from storyloom.dataset.inspect_terminal import render_journey
+from storyloom.dataset.journey import load_journey
+from storyloom.dataset.runfiles import DatasetError
+
+EXAMPLES = """
+\b
+Examples:
+  storyloom inspect outputs/default 7                   # item 7 of the run
+  storyloom inspect outputs/merged w1/7 --full          # every draft in full
+  storyloom inspect outputs/default 7 --html item7.html # one self-contained page
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("item")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the journey as one self-contained HTML page.",
+)
+@click.option("--full", is_flag=True, help="Print every draft in full (default: a preview).")
+def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool) -> None:
+    """Show ITEM's journey in RUN_DIR (an id like `run/7`, or just its index): the draw,
+    the plan, every draft with its gate findings, critique and review, what changed
+    between drafts, and each call's tokens and cost. The run is only read."""
+    if html_path is not None and (problem := overwrite_problem(html_path, [run_dir])):
+        raise click.ClickException(problem)
+    try:
+        journey = load_journey(run_dir, item)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    render_journey(journey, Console(), full=full)
+    if html_path is not None:
+        try:
+            write_atomically(html_path, journey_html(journey))
+        except OSError as exc:
+            raise click.ClickException(f"{html_path}: cannot write ({exc.strerror})") from exc
+        click.echo(f"wrote {html_path}")

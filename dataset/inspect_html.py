@@ -1,0 +1,137 @@
+"""An item's journey as one self-contained HTML page (no script, no external file), so it
+can be attached to a bug report or a data review and opened anywhere."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from storyloom.dataset.journey import Call, DraftStep, Journey
+
+STYLE = """
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+section.draft { border: 1px solid #ccc; border-radius: 6px; padding: 0 1rem 1rem; margin: 1rem 0; }
+.passed { color: #176d2c; } .failed { color: #a4262c; }
+pre { white-space: pre-wrap; background: #f6f6f6; padding: .6rem; border-radius: 4px; }
+pre.diff .add { background: #e6ffec; display: block; }
+pre.diff .del { background: #ffebe9; display: block; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { border: 1px solid #ddd; padding: .2rem .5rem; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+"""
+
+
+def journey_html(journey: Journey) -> str:
+    status = journey.outcome + (f" ({journey.reason})" if journey.reason else "")
+    body = [
+        f"<h1>{escape(journey.item_id)} "
+        f"<small>{escape(journey.kind)}: {escape(status)}</small></h1>",
+        f"<p>{escape(journey.detail)}</p>" if journey.detail else "",
+        f"<p>{journey.checkpoints} checkpoints, {escape(journey.started)} .. "
+        f"{escape(journey.updated)}; {len(journey.drafts)} draft(s), "
+        f"{journey.plan_attempts} plan attempt(s). Run: {escape(str(journey.run))}</p>",
+        "<h2>Draw</h2>",
+        _pre(journey.draw),
+    ]
+    if journey.plan is not None:
+        body += ["<h2>Plan</h2>", _pre(journey.plan)]
+    body += [f"<p>Planned again, too close to: {escape(a)}</p>" for a in journey.avoided]
+    body.append("<h2>Drafts</h2>")
+    body += [_draft(draft) for draft in journey.drafts]
+    if journey.guard_reasons:
+        body.append(f"<p>Kept the better draft: {escape('; '.join(journey.guard_reasons))}</p>")
+    if journey.round_failed:
+        body.append(f"<p>A revision round failed: {escape(journey.round_failed)}</p>")
+    body += ["<h2>Calls</h2>", _calls(journey.calls)]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(journey.item_id)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _draft(draft: DraftStep) -> str:
+    verdict = "passed" if draft.passed else "failed"
+    marks = [f'<span class="{verdict}">{verdict}</span>']
+    marks += ["best"] if draft.best else []
+    marks += ["cut by the token limit"] if draft.truncated else []
+    parts = [
+        f"<section class='draft'><h3>Draft {draft.position} (round {draft.round}, "
+        f"{draft.words} words): {', '.join(marks)}</h3>"
+    ]
+    if draft.diff:
+        parts.append(
+            f"<p>Changes from draft {draft.position - 1}: {draft.removed} paragraph(s) out, "
+            f"{draft.added} in</p>{_diff(draft.diff)}"
+        )
+        if draft.diff_cut:
+            parts.append(f"<p>… {draft.diff_cut} more diff lines</p>")
+    parts.append(f"<details><summary>Text</summary>{_pre(draft.text)}</details>")
+    findings = "".join(
+        f"<li>{escape(str(f.get('kind')))}: {escape(str(f.get('message')))}</li>"
+        for f in draft.findings
+    )
+    parts.append(
+        f"<p>Gate findings:</p><ul>{findings}</ul>" if findings else "<p>Gate findings: none</p>"
+    )
+    if draft.critique is not None:
+        parts.append(_critique(draft.critique))
+    if draft.review is not None:
+        parts.append(f"<p>Review:</p>{_pre(draft.review)}")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _critique(critique: Any) -> str:
+    if not isinstance(critique, Mapping) or not isinstance(critique.get("scores"), list):
+        return f"<p>Critique:</p>{_pre(critique)}"
+    rows = "".join(
+        f"<tr><td>{escape(str(s.get('criterion', '')))}</td><td class='num'>"
+        f"{escape(str(s.get('score', '')))}</td><td>{escape(str(s.get('evidence', '')))}</td></tr>"
+        for s in critique["scores"]
+        if isinstance(s, Mapping)
+    )
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in critique.get("revision_notes") or [])
+    return (
+        f"<p>Critique: <b>{escape(str(critique.get('verdict', '')))}</b></p>"
+        f"<table><tr><th>criterion</th><th>score</th><th>evidence</th></tr>{rows}</table>"
+        + (f"<p>Revision notes:</p><ul>{notes}</ul>" if notes else "")
+    )
+
+
+def _calls(calls: list[Call]) -> str:
+    head = "".join(
+        f"<th>{h}</th>" for h in ("node", "model", "in", "out", "cache r", "cache w", "USD")
+    )
+    rows = "".join(
+        f"<tr><td>{escape(c.node)}</td><td>{escape(c.model)}</td>"
+        f"<td class='num'>{c.input_tokens:,}</td><td class='num'>{c.output_tokens:,}</td>"
+        f"<td class='num'>{c.cache_read_tokens:,}</td><td class='num'>{c.cache_write_tokens:,}</td>"
+        f"<td class='num'>${c.usd:.4f}</td></tr>"
+        for c in calls
+    )
+    total = (
+        f"<tr><th>total</th><th>{len(calls)} calls</th>"
+        f"<th>{sum(c.input_tokens for c in calls):,}</th>"
+        f"<th>{sum(c.output_tokens for c in calls):,}</th>"
+        f"<th>{sum(c.cache_read_tokens for c in calls):,}</th>"
+        f"<th>{sum(c.cache_write_tokens for c in calls):,}</th>"
+        f"<th>${sum(c.usd for c in calls):.4f}</th></tr>"
+    )
+    return f"<table><tr>{head}</tr>{rows}{total}</table>"
+
+
+def _diff(lines: list[str]) -> str:
+    def line(text: str) -> str:
+        kind = "add" if text.startswith("+") else "del" if text.startswith("-") else ""
+        return f'<span class="{kind}">{escape(text)}</span>' if kind else escape(text) + "\n"
+
+    return f"<pre class='diff'>{''.join(line(t) for t in lines)}</pre>"
+
+
+def _pre(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+    return f"<pre>{escape(text)}</pre>"

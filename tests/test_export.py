@@ -1,0 +1,164 @@
+"""`storyloom export`: Parquet (or JSONL) tables a trainer loads, and the dataset card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+from shard_runs import lines, make_run_dir
+
+from storyloom.cli.main import cli
+from storyloom.core import layout
+from storyloom.dataset.export import ExportOptions, export_run
+from storyloom.dataset.outdir import OutputDirError
+
+FAST = ExportOptions(stats_workers=1)
+
+
+def card_header(out: Path) -> dict:
+    text = (out / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_parquet_export_reads_back_with_every_row_and_the_card_says_so(
+    make_run, tmp_path: Path
+) -> None:
+    run = make_run_dir(make_run, "run", 4)  # items 1 and 3 rejected by the judge
+    out = tmp_path / "dataset"
+
+    options = ExportOptions(include_rejected=True, include_history=True, stats_workers=1)
+    report = export_run(run.path, out, options)
+
+    corpus = lines(run.corpus_path)
+    table = pq.read_table(out / "data")
+    assert table.num_rows == len(corpus) == 2
+    assert table.column_names == ["id", "text", "metadata"]
+    first = table.to_pylist()[0]
+    assert json.loads(first["metadata"]) == corpus[0]["metadata"]
+    assert first["text"] == corpus[0]["text"]
+    rejected = pq.read_table(out / "rejected").to_pylist()
+    assert sorted(r["id"] for r in rejected) == ["run/1", "run/3"]
+    assert {r["reason"] for r in rejected} == {"max_revisions"}
+    history = pq.read_table(out / "history").to_pylist()
+    assert {r["id"] for r in history} == {"run/0", "run/1", "run/2", "run/3"}
+    assert all(json.loads(r["critique"])["verdict"] in {"pass", "revise"} for r in history)
+    assert report.rows == {"default": 2, "rejected": 2, "history": 4}
+
+    header = card_header(out)
+    assert header["size_categories"] == ["n<1K"] and header["license"] == "other"
+    info = {entry["config_name"]: entry for entry in header["dataset_info"]}
+    assert info["default"]["splits"][0]["num_examples"] == 2
+    assert [f["name"] for f in info["default"]["features"]] == ["id", "text", "metadata"]
+    assert {c["config_name"] for c in header["configs"]} == {"default", "rejected", "history"}
+    card = (out / "README.md").read_text()
+    config = json.loads(run.config_path.read_text())
+    assert config["inputs"]["constitution"]["fingerprint"] in card
+    assert "| rejected: `max_revisions` | 2 |" in card
+    assert "first-pass rate (judge) | 50.0%" in card
+
+
+def test_chat_records_keep_messages_and_tools_in_openai_shape(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "chat", 1)
+    tool = {"name": "lookup", "description": "Find a thing.", "input_schema": {"type": "object"}}
+    record = {
+        "id": "chat/0",
+        "text": "hello\nhi",
+        "metadata": {"index": 0},
+        "messages": [
+            {"role": "user", "content": "hello"},
+            {"role": "assistant", "content": [{"type": "text", "text": "hi"}], "name": "bot"},
+        ],
+        "tools": [tool],
+    }
+    run.corpus_path.write_text(json.dumps(record) + "\n")
+
+    export_run(run.path, tmp_path / "ds", ExportOptions(tools="openai", stats=False))
+
+    [row] = pq.read_table(tmp_path / "ds" / "data").to_pylist()
+    assert row["messages"][0] == {"role": "user", "content": "hello", "name": None}
+    assert json.loads(row["messages"][1]["content"]) == [{"type": "text", "text": "hi"}]
+    [shaped] = json.loads(row["tools"])
+    assert shaped == {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Find a thing.",
+            "parameters": tool["input_schema"],
+        },
+    }
+    features = {f["name"]: f for f in card_header(tmp_path / "ds")["dataset_info"][0]["features"]}
+    assert [f["name"] for f in features["messages"]["list"]] == ["role", "content", "name"]
+
+
+def test_jsonl_export_rolls_files_and_keeps_records_whole(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "run", 6)
+    out = tmp_path / "ds"
+
+    export_run(run.path, out, ExportOptions(form="jsonl", rows_per_file=2, stats=False))
+
+    files = sorted((out / "data").iterdir())
+    assert [f.name for f in files] == ["train-00000-of-00002.jsonl", "train-00001-of-00002.jsonl"]
+    assert [r for f in files for r in lines(f)] == lines(run.corpus_path)
+    assert card_header(out)["configs"][0]["data_files"][0]["path"] == "data/train-*.jsonl"
+
+
+def test_export_never_writes_over_a_run_or_a_folder_it_did_not_make(
+    make_run, tmp_path: Path
+) -> None:
+    run = make_run_dir(make_run, "run", 1)
+    before = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()}
+    for out in (run.path, run.path / "export", tmp_path):
+        with pytest.raises(OutputDirError):
+            export_run(run.path, out, FAST)
+    assert {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file()} == before
+
+    out = tmp_path / "ds"
+    export_run(run.path, out, ExportOptions(stats=False))
+    rebuilt = ExportOptions(stats=False, include_rejected=True, include_history=True)
+    export_run(run.path, out, rebuilt)
+    assert (out / "history").is_dir()
+    # item 0 passed: `datasets` cannot load a config with no rows, so there is none
+    assert not (out / "rejected").exists()
+    assert "no `rejected` config" in (out / "README.md").read_text()
+    assert "rejected" not in {c["config_name"] for c in card_header(out)["configs"]}
+
+
+def test_cli_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path}: not a run directory (no {layout.CONFIG_FILE})\n"
+
+
+def test_a_kinds_own_file_becomes_a_config_with_message_columns(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "run", 2)
+    turn = [{"role": "user", "content": "what now?"}]
+    pairs = [
+        {"id": "run/0", "prompt": turn, "chosen": [{"role": "assistant", "content": "this"}]},
+        {"id": "run/7", "prompt": turn, "chosen": []},  # an item not finished yet
+    ]
+    (run.path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+
+    report = export_run(run.path, tmp_path / "ds", ExportOptions(stats=False))
+
+    [row] = pq.read_table(tmp_path / "ds" / "pairs").to_pylist()
+    assert row["chosen"] == [{"role": "assistant", "content": "this"}]
+    assert row["prompt"] == turn
+    assert report.rows["pairs"] == 1
+    assert "pairs" in {c["config_name"] for c in card_header(tmp_path / "ds")["configs"]}
+
+
+def test_the_card_never_shows_a_password_a_setting_held(make_run, tmp_path: Path) -> None:
+    run = make_run_dir(make_run, "run", 1)
+    config = json.loads(run.config_path.read_text())
+    config["settings"]["kind_options"] = {"source": "https://ana:hunter2@example.org/chats"}
+    run.config_path.write_text(json.dumps(config))
+
+    export_run(run.path, tmp_path / "ds", ExportOptions(stats=False))
+
+    card = (tmp_path / "ds" / "README.md").read_text()
+    assert "hunter2" not in card and "https://***@example.org/chats" in card
