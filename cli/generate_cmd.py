@@ -15,6 +15,7 @@ from rich.console import Console
 from storyloom.backends.base import BackendError
 from storyloom.backends.batch_journal import batch_journal_path
 from storyloom.backends.faults import FaultyBackend
+from storyloom.backends.pricing import caching_off_reason
 from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, default_backend_name
 from storyloom.cli.kind_options import (
     input_options,
@@ -418,6 +419,10 @@ def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> 
             f"[yellow]Run settings changed ({'; '.join(opened.changes_taken)}); taken, since "
             "no item had finished yet (or --allow-config-change).[/]"
         )
+    if llm.supports_prompt_caching and (
+        reason := caching_off_reason(llm.model, context.shared_prefix)
+    ):
+        console.print(f"[yellow]{reason}[/]")
     console.print(
         f"[bold]storyloom[/] run [cyan]{run.path}[/] · kind {opened.kind.name} · backend "
         f"{opened.config.backend} ({llm.model}) · {options.count} items · "

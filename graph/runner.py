@@ -33,7 +33,11 @@ from typing import Any, Literal
 from langgraph.types import RetryPolicy
 
 from storyloom.backends.base import Backend
-from storyloom.backends.pricing import estimate_tokens, project_story_cost
+from storyloom.backends.pricing import (
+    estimate_tokens,
+    prefix_below_cache_minimum,
+    project_story_cost,
+)
 from storyloom.core import layout
 from storyloom.graph import nodes
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
@@ -145,9 +149,10 @@ def upfront_story_cost(context: RunContext) -> float:
         calls=calls,
         prompt_tokens_per_call=settings.write_max_tokens + 500,
         max_output_tokens_per_call=settings.write_max_tokens,
-        cached_prefix_tokens=estimate_tokens(
-            context.kind.shared_prefix(context.inputs, context.settings)
-        ),
+        # A prefix under the model's cache minimum is never cached: project no hits.
+        cached_prefix_tokens=0
+        if prefix_below_cache_minimum(context.backend.model, context.shared_prefix)
+        else estimate_tokens(context.shared_prefix),
         batch=bool(getattr(context.backend, "batch", False)),  # --batch: half price
     )
 

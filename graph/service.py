@@ -129,6 +129,8 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
                 count=request.options.count,
                 shard=str(request.options.shard or ""),
             )
+            if mode := getattr(backend, "structured_mode", None):  # found by the probe
+                config = config.model_copy(update={"notes": {"structured_mode": str(mode)}})
             check_checkpoint_store(run.checkpoints_path)  # before run.json is touched
             config, changes = run.freeze_config(
                 config,

@@ -22,9 +22,11 @@ class GenerationSettings(BaseModel):
     name_variants: bool = False
     story_dedupe_threshold: float = Field(default=0.4, gt=0.0, le=1.0)
     premise_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    plan_max_tokens: int = Field(default=700, ge=64)
+    #: Rich prompts ask for full plans and evidence-first judgments of every criterion:
+    #: smaller budgets cut them off (a cut structured reply rejects the item).
+    plan_max_tokens: int = Field(default=1500, ge=64)
     write_max_tokens: int = Field(default=2600, ge=64)
-    judge_max_tokens: int = Field(default=900, ge=64)
+    judge_max_tokens: int = Field(default=4000, ge=64)
     #: None: the model's own default. A set value goes to every call, and a backend that
     #: cannot honour it refuses the run at start (never silently dropped).
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
