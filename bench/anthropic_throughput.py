@@ -25,18 +25,18 @@ import asyncio
 import cProfile
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
-from messages_api_server import Fault, MessagesAPIServer, RecordedRequest
+from demo_http import demo_over_http
+from messages_api_server import Fault, MessagesAPIServer
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import (
@@ -56,40 +56,8 @@ PREFIX = "## Constitution\nBe honest. Explain your reasons. Keep your equanimity
 # ----- the server, in its own process -----
 
 
-def _demo_responder(record: RecordedRequest) -> Any:
-    """Answer like the story kind's fake responder, so the workflow's gate and judge pass.
-    This stands in for the model, so it reads what a model reads: the prompt (the name,
-    the length band, the sections to score) and the reply's schema."""
-    from storyloom.backends.demo import demo_reply
-
-    body = record.body
-    title = (record.schema or {}).get("title")
-    purpose = {"Premise": "plan", "Critique": "judge"}.get(str(title), "write")
-    messages = tuple(
-        Message(m["role"], m["content"] if isinstance(m["content"], str) else "")
-        for m in body["messages"]
-    )
-    prompt = messages[-1].content
-    name = re.search(r"called (\w+)", prompt)
-    band = re.search(r"Length: (\d+) to (\d+) words", prompt)
-    length = {"250": "short", "500": "medium", "900": "long"}.get(band.group(1) if band else "")
-    sections = re.findall(r"^## (.+)$", prompt, re.MULTILINE)
-    criteria = [*sections, "shows_why", "psychological_health", "plausibility", "not_preachy"]
-    metadata = {
-        "kind": "story",
-        "persona_name": name.group(1) if name else "Wren",
-        "length": length or "short",
-        "criteria": [*criteria, "document_format"],
-    }
-    request = CompletionRequest(
-        messages=messages, max_tokens=body["max_tokens"], purpose=purpose, metadata=metadata
-    )
-    reply = demo_reply(request)
-    return reply if isinstance(reply, str | dict) else str(reply)
-
-
 def _serve(conn: Connection, latency: float, fault_rate: float, demo: bool) -> None:
-    responder = _demo_responder if demo else None
+    responder = demo_over_http if demo else None
     with MessagesAPIServer(latency=latency, api_key=KEY, responder=responder) as server:
         if fault_rate:
             server.inject_rate(
@@ -209,10 +177,10 @@ async def bench_backend(
 WARM_UP_USAGE = [Usage()]
 
 
-async def warm_up(base_url: str) -> None:
+async def warm_up(base_url: str, calls: int = 4) -> None:
     backend = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
     try:
-        for req in _story_requests(-1, 4):
+        for req in _story_requests(-1, calls):
             WARM_UP_USAGE[0] += (await _call_with_retry(backend, req)).usage
     finally:
         await backend.aclose()
@@ -240,7 +208,13 @@ async def bench_workflow(
             run.name, kind, backend.name, backend.model, GenerationSettings(), inputs
         )
         config, _ = run.freeze_config(config, allow_change=True)
-        context = make_context(run, config, kind, inputs.value, backend if throttle else inner)
+        # The simulated model sees no length band (only the reply's schema), and writes
+        # short placeholder stories: draw only the short band so they pass the gates.
+        axes = inputs.value.axes
+        story_inputs = replace(
+            inputs.value, axes=replace(axes, values={**axes.values, "length": ("short",)})
+        )
+        context = make_context(run, config, kind, story_inputs, backend if throttle else inner)
         try:
             report = await run_items(
                 run, context, RunOptions(count=stories, concurrency=concurrency)
@@ -271,7 +245,9 @@ def main() -> None:
     args = parser.parse_args()
 
     server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
-    asyncio.run(warm_up(server.base_url))  # lazy imports in the SDK, first connection
+    # Lazy imports in the SDK, the first connection. The workflow level's server plays the
+    # story kind, whose judge schema is per item: warm up on plan and write only.
+    asyncio.run(warm_up(server.base_url, 4 if args.level == "backend" else 2))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.level == "backend":
         usage, parsed = asyncio.run(
@@ -299,7 +275,7 @@ def main() -> None:
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
-        calls_per_story = 3  # plan, write, judge when the judge passes
+        calls_per_story = 3  # plan, write, judge when the judge passes (on-fail rewrite)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     requests, billed_calls, billed = server.stop()
