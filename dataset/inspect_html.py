@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from storyloom.dataset.journey import Call, DraftStep, Journey
+from storyloom.stories.kind import critique_entries
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
@@ -86,13 +87,12 @@ def _draft(draft: DraftStep) -> str:
 
 
 def _critique(critique: Any) -> str:
-    if not isinstance(critique, Mapping) or not isinstance(critique.get("scores"), list):
+    entries = critique_entries(critique) if isinstance(critique, Mapping) else []
+    if not entries:
         return f"<p>Critique:</p>{_pre(critique)}"
     rows = "".join(
-        f"<tr><td>{escape(str(s.get('criterion', '')))}</td><td class='num'>"
-        f"{escape(str(s.get('score', '')))}</td><td>{escape(str(s.get('evidence', '')))}</td></tr>"
-        for s in critique["scores"]
-        if isinstance(s, Mapping)
+        f"<tr><td>{escape(name)}</td><td class='num'>{score}</td><td>{escape(evidence)}</td></tr>"
+        for name, score, evidence in entries
     )
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in critique.get("revision_notes") or [])
     return (

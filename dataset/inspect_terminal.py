@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from storyloom.dataset.journey import Call, DraftStep, Journey
+from storyloom.stories.kind import critique_entries
 
 #: Characters of a draft shown unless `full`: the diffs say what changed.
 PREVIEW_CHARS = 600
@@ -79,18 +80,14 @@ def _preview(text: str) -> str:
 def critique_table(critique: Any) -> Any:
     """A judge's critique: scores with evidence, the verdict and the notes; anything else
     a kind's judge returns is shown as JSON."""
-    if not isinstance(critique, Mapping) or not isinstance(critique.get("scores"), list):
+    rows = critique_entries(critique) if isinstance(critique, Mapping) else []
+    if not rows:
         return Text("critique: " + _pretty(critique))
     table = Table(title=f"critique: {critique.get('verdict', '')}", title_justify="left")
     for column in ("criterion", "score", "evidence"):
         table.add_column(column)
-    for score in critique["scores"]:
-        if isinstance(score, Mapping):
-            table.add_row(
-                str(score.get("criterion", "")),
-                str(score.get("score", "")),
-                str(score.get("evidence", ""))[:160],
-            )
+    for name, score, evidence in rows:
+        table.add_row(name, str(score), evidence[:160])
     notes = critique.get("revision_notes") or []
     if not notes:
         return table

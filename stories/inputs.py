@@ -361,12 +361,17 @@ def load_axes(path: Path) -> Axes:
     )
 
 
-def _check_dilemma_sections(path: Path, axes: Axes, constitution: Constitution) -> Axes:
-    """The mapping against the constitution in use: one that names none of its sections
-    (a user's own constitution) is set aside, so every section can be drawn; one that
-    names some must name only real ones, and enough of them for each story."""
+def _check_dilemma_sections(
+    path: Path, axes: Axes, constitution: Constitution, *, shipped_axes: bool = False
+) -> Axes:
+    """The mapping against the constitution in use. The shipped axes' mapping is written
+    for the shipped constitution: with a user's own constitution that lacks any of its
+    sections it is set aside, so every section can be drawn. A user's own mapping (or one
+    naming none of the sections) must name only real ones, enough for each story."""
     named = {slug for slugs in axes.dilemma_sections.values() for slug in slugs}
-    if not named & set(constitution.slugs):
+    if not named & set(constitution.slugs) or (
+        shipped_axes and not named <= set(constitution.slugs)
+    ):
         return replace(axes, dilemma_sections={})
     for dilemma, slugs in axes.dilemma_sections.items():
         missing = [slug for slug in slugs if slug not in constitution.slugs]
@@ -400,7 +405,10 @@ def load_inputs(
         axes=load_axes(axes_path),
     )
     loaded = replace(
-        loaded, axes=_check_dilemma_sections(axes_path, loaded.axes, loaded.constitution)
+        loaded,
+        axes=_check_dilemma_sections(
+            axes_path, loaded.axes, loaded.constitution, shipped_axes=axes is None
+        ),
     )
     if loaded.axes.sections_per_story > len(loaded.constitution.sections):
         raise InputError(

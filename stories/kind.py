@@ -357,14 +357,27 @@ class CorpusKind(ABC):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def critique_entries(critique: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """A critique's (criterion, score, evidence) rows, from either shape a judge returns:
+    `criteria: {name: {evidence, reasoning, score}}` (a field per criterion) or
+    `scores: [{criterion, score, evidence}]`."""
+    rows: list[tuple[str, int, str]] = []
+    named = critique.get("criteria")
+    if isinstance(named, Mapping):
+        for name, entry in named.items():
+            if isinstance(entry, Mapping) and isinstance(entry.get("score"), int):
+                rows.append((str(name), int(entry["score"]), str(entry.get("evidence", ""))))
+    for entry in critique.get("scores") or []:
+        if isinstance(entry, Mapping) and "criterion" in entry and "score" in entry:
+            rows.append(
+                (str(entry["criterion"]), int(entry["score"]), str(entry.get("evidence", "")))
+            )
+    return rows
+
+
 def critique_scores(critique: Mapping[str, Any]) -> dict[str, int]:
-    """A critique's scores by criterion name (the `scores: [{criterion, score}]` shape)."""
-    entries = critique.get("scores") or []
-    return {
-        str(entry["criterion"]): int(entry["score"])
-        for entry in entries
-        if isinstance(entry, Mapping) and "criterion" in entry and "score" in entry
-    }
+    """A critique's scores by criterion name, from either shape (`critique_entries`)."""
+    return {name: score for name, score, _ in critique_entries(critique)}
 
 
 def _describe(gate: object) -> dict[str, Any]:

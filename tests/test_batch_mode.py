@@ -117,7 +117,9 @@ def test_killed_right_after_create_reruns_without_a_second_batch(
         orphan = next(iter(server.batches))
         journal = BatchJournal(run_dir / "batches.sqlite")
         expected = "intent" if inside else "submitted"
-        assert [s.status for s in journal.submissions()] == [expected], "intent before create"
+        statuses = [s.status for s in journal.submissions()]
+        # Several task shapes may each have a batch by then; every one was journaled first.
+        assert expected in statuses and set(statuses) <= {"submitted", expected}, statuses
         journal.close()
 
         server.create_delay, server.batch_latency = 0.0, 0.2
@@ -132,7 +134,8 @@ def test_killed_right_after_create_reruns_without_a_second_batch(
         # A synchronous canary cut by the kill mid-call is paid again, like any sync call
         # (the Messages API has no idempotency key): only that one may repeat.
         assert len(synchronous) - len(set(synchronous)) <= 1
-        paid = batched + synchronous
+        # A call cut by the kill was paid but never answered: only its retry can be booked.
+        paid = batched + sorted(set(synchronous))
         journal = BatchJournal(run_dir / "batches.sqlite")
         assert journal.submissions()[0].batch_id == orphan, "the orphan was found by list()"
         journal.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fast_retry import FAST_RETRY
-from story_samples import critique, premise, story
+from story_samples import critique, premise, review, story
 
 from storyloom.cli.main import cli
 from storyloom.dataset.journey import JourneyError, load_journey
@@ -22,8 +22,10 @@ def revised_twice(make_run, scripted) -> Path:
         premise(),
         story(1),
         critique("revise", 2, ("show her reasoning",)),
+        review(),
         story(2),
         critique("revise", 2, ("less <b>telling</b>",)),
+        review(),
         story(3),
         critique("pass"),
     )
@@ -48,7 +50,18 @@ def test_journey_of_a_story_revised_twice(revised_twice: Path) -> None:
         assert draft.removed > 0 and draft.added > 0
     assert journey.plan["title"] == premise()["title"]
     nodes = [call.node for call in journey.calls]
-    assert nodes == ["plan", "write", "judge", "revise", "judge", "revise", "judge"]
+    assert nodes == [
+        "plan",
+        "write",
+        "judge",
+        "review",
+        "revise",
+        "judge",
+        "review",
+        "revise",
+        "judge",
+    ]
+    assert journey.drafts[0].review is not None, "the review of the draft that was revised"
 
 
 def test_inspect_prints_the_journey_and_writes_html_reading_only(
@@ -64,7 +77,7 @@ def test_inspect_prints_the_journey_and_writes_html_reading_only(
     assert result.exit_code == 0, result.output
     for shown in ("draft 0 (round 0", "draft 2 (round 2", "changes from draft 1", "show her"):
         assert shown in result.output
-    assert "7 calls" in result.output
+    assert "9 calls" in result.output
     html = page.read_text()
     assert html.count("<section class='draft'>") == 3
     assert "less &lt;b&gt;telling&lt;/b&gt;" in html and "<b>telling</b>" not in html

@@ -60,7 +60,7 @@ def test_no_log_line_carries_the_gateway_password_or_the_key(
         Fault.http_error(400, "invalid_request_error", f"you sent {SECRET} via {PASSWORD}"),
     )
     output = _generate(tmp_path / "run", server, *flags, **env)
-    request_lines = [line for line in output.splitlines() if "HTTP Request: POST" in line]
+    request_lines = [line for line in output.splitlines() if "HTTP Request: " in line]
     assert request_lines, output[-2000:]  # the SDK and httpx did log every request
     assert all("[redacted]@127.0.0.1" in line for line in request_lines), request_lines[:3]
     assert _leaks(tmp_path / "run", output) == []

@@ -36,8 +36,8 @@ def odd_items_fail_the_judge() -> Callable[[CompletionRequest], Reply]:
         reply = demo_reply(request)
         if request.purpose == "judge" and next(judged) % 2 == 1:
             assert isinstance(reply, dict)
-            scores = [{**score, "score": 2} for score in reply["scores"]]
-            return {**reply, "scores": scores, "verdict": "revise"}
+            failed = {name: {**entry, "score": 2} for name, entry in reply["criteria"].items()}
+            return {**reply, "criteria": failed}
         return reply
 
     return respond
