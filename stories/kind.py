@@ -52,6 +52,15 @@ class InputSpec:
     sample: Path | None = None
 
 
+def constitution_input() -> InputSpec:
+    """The constitution input every shipped kind reads (the same sample and wording)."""
+    from storyloom.stories.inputs import sample_path
+
+    return InputSpec(
+        "constitution", "Constitution Markdown (## sections)", sample_path("constitution")
+    )
+
+
 @dataclass(frozen=True)
 class LoadedInputs:
     """A kind's loaded inputs: the kind's own value, plus where each file came from and

@@ -36,6 +36,7 @@ from storyloom.stories.kind import (
     RewriteMode,
     Rubric,
     Task,
+    constitution_input,
     critique_scores,
     register_kind,
 )
@@ -146,9 +147,7 @@ class StoryKind(CorpusKind):
         "fiction: an AI character meets a hard situation; its inner monologue shows why"
     )
     input_specs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "constitution", "Constitution Markdown (## sections)", sample_path("constitution")
-        ),
+        constitution_input(),
         InputSpec("persona", "Persona TOML", sample_path("persona")),
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )

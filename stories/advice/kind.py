@@ -29,7 +29,6 @@ from storyloom.stories.advice.parsing import (
     parse_situation,
 )
 from storyloom.stories.gates import Finding
-from storyloom.stories.inputs import sample_path
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -42,6 +41,7 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
+    constitution_input,
     critique_scores,
     register_kind,
 )
@@ -117,9 +117,7 @@ class AdviceKind(CorpusKind):
         "constitution and rewritten, kept when the rewrite wins"
     )
     input_specs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "constitution", "Constitution Markdown (## sections)", sample_path("constitution")
-        ),
+        constitution_input(),
         InputSpec(
             "dilemmas",
             "Dilemma taxonomy TOML (dilemmas mapped to constitution sections, people, asks)",

@@ -34,6 +34,7 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
+    constitution_input,
     critique_scores,
     register_kind,
 )
@@ -140,9 +141,7 @@ class DocumentsKind(CorpusKind):
         "pretraining-style documents about the constitution and the AI's character"
     )
     input_specs: ClassVar[tuple[InputSpec, ...]] = (
-        InputSpec(
-            "constitution", "Constitution Markdown (## sections)", documents_sample("constitution")
-        ),
+        constitution_input(),
         InputSpec(
             "identity",
             "Identity TOML (the AI's name, maker, situation)",
