@@ -3,7 +3,6 @@ responder, the blind comparison deciding what is kept, and the shapes of its rec
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Callable
@@ -12,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kind_tasks import ask_task as _ask
 
-from storyloom.backends.base import CompletionRequest, Message
-from storyloom.backends.scripted import Reply, ScriptedBackend
+from storyloom.backends.base import CompletionRequest
+from storyloom.backends.scripted import Reply
 from storyloom.core.records import CorpusRecord
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice import figures, transcript
@@ -39,25 +39,6 @@ def kind() -> AdviceKind:
 @pytest.fixture(scope="module")
 def inputs(kind: AdviceKind) -> Any:
     return kind.load_inputs({}).value
-
-
-def _ask(
-    kind: AdviceKind, item: ItemView, task: str, responder: Callable[..., Reply] | None = None
-) -> Any:
-    """One task's round trip through a scripted backend whose replies come from the
-    request's metadata alone, decoded under the task's schema for this item."""
-    spec = kind.tasks[task]
-    instructions, user = spec.build(item)
-    request = CompletionRequest(
-        messages=(Message("user", user),),
-        max_tokens=2000,
-        instructions=instructions,
-        output_schema=spec.schema_for(item),
-        purpose=task,
-        metadata=kind.request_hints(item, task),
-    )
-    backend = ScriptedBackend(responder=responder or kind.fake_reply)
-    return spec.parse(asyncio.run(backend.complete(request)))
 
 
 def _item(kind: AdviceKind, inputs: Any, index: int, **options: Any) -> ItemView:
@@ -87,7 +68,7 @@ def _rewrite(
     text = _ask(kind, reviewed, "revise")
     rewrite = Draft(text=text, findings=tuple(kind.check(text, item)), round=1)
     judged = replace(item, draft=rewrite, drafts=(first,), round=1)
-    critique = _ask(kind, judged, "judge", judge)
+    critique = _ask(kind, judged, "judge", responder=judge)
     rewrite = replace(rewrite, critique=critique, passed=kind.passes(critique, judged))
     return replace(judged, draft=rewrite, drafts=(first, rewrite)), rewrite
 

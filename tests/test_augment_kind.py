@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from dataclasses import replace
@@ -12,9 +11,9 @@ from typing import Any
 import pytest
 from augment_source import make_chat, write_source
 from jsonschema import Draft202012Validator
+from kind_tasks import ask_task as _ask
 
-from storyloom.backends.base import Completion, CompletionRequest, Message
-from storyloom.backends.scripted import ScriptedBackend
+from storyloom.backends.base import Completion
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.augment.augment_kind import AugmentKind, AugmentOptions
 from storyloom.stories.augment.chat import refuses as source_refuses
@@ -66,23 +65,6 @@ def _item(
     settings = settings or GenerationSettings()
     draw = kind.draw(inputs, settings.seed, index, settings)
     return ItemView(f"run/{index}", index, draw, inputs, settings, options=AugmentOptions())
-
-
-def _ask(kind: AugmentKind, item: ItemView, task: str, *replies: Any) -> Any:
-    """One task's round trip through a scripted backend: the given replies first, then
-    the kind's fake responder (which sees only the request's metadata)."""
-    spec = kind.tasks[task]
-    instructions, user = spec.build(item)
-    request = CompletionRequest(
-        messages=(Message("user", user),),
-        max_tokens=2000,
-        instructions=instructions,
-        output_schema=spec.schema_for(item),
-        purpose=task,
-        metadata=kind.request_hints(item, task),
-    )
-    backend = ScriptedBackend(replies, responder=kind.fake_reply)
-    return spec.parse(asyncio.run(backend.complete(request)))
 
 
 # --- the context library ------------------------------------------------------------------

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kind_tasks import ask_task as _ask
 
-from storyloom.backends.base import CompletionRequest, InvalidOutputError, Message
-from storyloom.backends.scripted import ScriptedBackend
+from storyloom.backends.base import InvalidOutputError
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.gates import Finding, check_story, names_to_avoid
 from storyloom.stories.kind import (
@@ -33,23 +32,6 @@ def kind() -> StoryKind:
     story = get_kind("story")
     assert isinstance(story, StoryKind)
     return story
-
-
-def _ask(kind: StoryKind, item: ItemView, task: str, *replies: Any) -> Any:
-    """One task's round trip through a scripted backend answering with `replies`, else
-    the kind's fake responder, which sees only the request's metadata."""
-    spec = kind.tasks[task]
-    instructions, user = spec.build(item)
-    request = CompletionRequest(
-        messages=(Message("user", user),),
-        max_tokens=2000,
-        instructions=instructions,
-        output_schema=spec.schema_for(item),
-        purpose=task,
-        metadata=kind.request_hints(item, task),
-    )
-    backend = ScriptedBackend(replies, responder=kind.fake_reply)
-    return spec.parse(asyncio.run(backend.complete(request)))
 
 
 def test_unknown_kind_names_the_known_ones() -> None:
