@@ -23,7 +23,7 @@ def generate_argv(run_dir: Path, base_url: str, axes: Path) -> list[str]:
         sys.executable, "-m", "storyloom.cli", "generate", "-n", "1",
         "--backend", "openai", "--base-url", base_url, "--model", ALIAS,
         "--run-dir", str(run_dir), "--max-revisions", "0", "--concurrency", "1",
-        "--axes", str(axes),
+        "--axes", str(axes), "--prompt-profile", "compact",  # a 135M model behind the server
     ]  # fmt: skip
 
 
