@@ -11,8 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from storyloom.backends.base import BackendError, PermanentBackendError, TransientBackendError
-
-REDACTED = "[redacted]"
+from storyloom.core.secrets import REDACTED
 
 
 def url_for_messages(url: object) -> str:
