@@ -239,7 +239,7 @@ class AnthropicBackend(Backend):
                 response_id=message.id,
             )
 
-        return await complete_validated(schema, attempt, purpose=request.purpose)
+        return await complete_validated(request, attempt)
 
     async def _create_structured(
         self, params: dict[str, Any], messages: list[dict[str, Any]], schema: type[BaseModel]

@@ -40,7 +40,14 @@ class CompletionRequest:
     #: None: the model's own default. A set value must be honoured or refused, never
     #: dropped (see `unsupported`).
     temperature: float | None = None
+    #: One model per task for the whole run: the API renders the format into the prompt
+    #: ahead of the cached prefix, so a schema that changed per item would never read
+    #: the cache. What varies per item is checked after the reply (`output_context`).
     output_schema: type[BaseModel] | None = None
+    #: The item's requirements on the reply (e.g. the criteria in play), handed to
+    #: `output_schema.model_validate(..., context=...)`; a reply that misses one gets
+    #: the same repair turn as one that breaks the schema. Never sent to a model.
+    output_context: Mapping[str, Any] = field(default_factory=dict)
     purpose: str = ""
     #: None: no seed is sent. Like `temperature`, a set seed is honoured or refused.
     seed: int | None = None

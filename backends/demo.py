@@ -42,31 +42,6 @@ def phrase(rng: random.Random, size: int) -> str:
     return " ".join(rng.choice(_WORDS) for _ in range(size))
 
 
-def placeholder_premise(rng: random.Random) -> dict[str, object]:
-    return {
-        "title": phrase(rng, 3).title(),
-        "logline": phrase(rng, 14).capitalize() + ".",
-        "situation": phrase(rng, 16).capitalize() + ".",
-        "conflict": phrase(rng, 14).capitalize() + ".",
-        "values_and_why": phrase(rng, 14).capitalize() + ".",
-        "emotional_arc": phrase(rng, 10).capitalize() + ".",
-        "beats": [phrase(rng, 8).capitalize() + "." for _ in range(4)],
-    }
-
-
-def placeholder_story(rng: random.Random, *, name: str, words: int) -> str:
-    """Paragraphs of one named action and one italic thought, about `words` long: passes
-    every deterministic gate, and no two seeds share a 5-word run by more than chance."""
-    paragraphs: list[str] = []
-    written = 0
-    while written < words:
-        sentence = phrase(rng, 11).capitalize()
-        thought = phrase(rng, 7)
-        paragraphs.append(f"{name} watched the {sentence}. *{thought.capitalize()}.*")
-        written += 21
-    return "# " + phrase(rng, 3).title() + "\n\n" + "\n\n".join(paragraphs)
-
-
 def demo_reply(request: CompletionRequest) -> Reply:
     """The reply of the kind named in the request's metadata (no prompt text is read)."""
     kind_name = str(request.metadata.get("kind") or "story")
@@ -75,7 +50,7 @@ def demo_reply(request: CompletionRequest) -> Reply:
 
 @cache
 def _kind(name: str) -> Any:
-    from storyloom.stories.kind import get_kind
+    from storyloom.stories.registry import get_kind
 
     return get_kind(name)
 

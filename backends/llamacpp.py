@@ -107,7 +107,7 @@ class LlamaCppBackend(Backend):
                 messages.append({"role": "user", "content": repair.prompt})
             return await asyncio.to_thread(self._chat_locked, list(messages), request)
 
-        return await complete_validated(schema, attempt, purpose=request.purpose)
+        return await complete_validated(request, attempt)
 
     def _chat_locked(
         self, messages: list[dict[str, str]], request: CompletionRequest

@@ -274,7 +274,7 @@ class OpenAIBackend(Backend):
                 messages.append({"role": "user", "content": repair.prompt})
             return self._completion(await self._create(params), request)
 
-        return await complete_validated(schema, attempt, purpose=request.purpose)
+        return await complete_validated(request, attempt)
 
     def _params(self, request: CompletionRequest) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []

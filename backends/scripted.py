@@ -95,11 +95,11 @@ class ScriptedBackend(Backend):
         if isinstance(reply, str):
             text, parsed = reply, None
             if request.output_schema is not None:
-                parsed = _validate(request.output_schema, reply)
+                parsed = _validate(request, reply)
         else:
             data = reply.model_dump() if isinstance(reply, BaseModel) else reply
             text = json.dumps(data)
-            parsed = _validate(request.output_schema, text) if request.output_schema else None
+            parsed = _validate(request, text) if request.output_schema else None
         usage = Usage(
             input_tokens=sum(len(m.content.split()) for m in request.messages)
             + len(request.system.split()),
@@ -114,10 +114,12 @@ class ScriptedBackend(Backend):
         )
 
 
-def _validate(schema: type[BaseModel], text: str) -> BaseModel:
-    """The shared validation (`structured.parse_reply`); no repair turn, since a script
-    has no model to ask again."""
+def _validate(request: CompletionRequest, text: str) -> BaseModel:
+    """The shared validation (`structured.parse_reply`, with the request's per-item
+    context); no repair turn, since a script has no model to ask again."""
+    schema = request.output_schema
+    assert schema is not None
     try:
-        return parse_reply(schema, text)
+        return parse_reply(schema, text, request.output_context)
     except ReplyDoesNotFit as exc:
         raise InvalidOutputError(f"scripted reply does not fit {schema.__name__}: {exc}") from exc

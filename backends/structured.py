@@ -18,13 +18,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from storyloom.backends.base import BackendError, Completion, InvalidOutputError, Usage
+from storyloom.backends.base import (
+    BackendError,
+    Completion,
+    CompletionRequest,
+    InvalidOutputError,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ M = TypeVar("M", bound=BaseModel)
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
 
-def parse_reply(schema: type[M], text: str) -> M:
+def parse_reply(schema: type[M], text: str, context: Mapping[str, Any] | None = None) -> M:
     """`text` as an instance of `schema`, or `ReplyDoesNotFit` saying what is wrong.
 
     Lenient about the wrapping only: a Markdown code fence, prose around one object,
@@ -63,7 +69,7 @@ def parse_reply(schema: type[M], text: str) -> M:
     """
     data = _json_object(text.strip())
     try:
-        return schema.model_validate(data)
+        return schema.model_validate(data, context=dict(context) if context else None)
     except ValidationError as exc:
         raise ReplyDoesNotFit(describe(exc)) from None
 
@@ -96,13 +102,16 @@ def _json_object(text: str) -> object:
 
 
 async def complete_validated(
-    schema: type[BaseModel], attempt: Attempt, *, purpose: str = "", repairs: int = 1
+    request: CompletionRequest, attempt: Attempt, *, repairs: int = 1
 ) -> Completion:
-    """Ask with `attempt`, validate, ask again for a repair up to `repairs` times.
+    """Ask with `attempt`, validate against the request's schema and per-item context,
+    ask again for a repair up to `repairs` times.
 
     The returned completion carries `parsed` and the usage of every attempt; errors
     (the backend's own, or the final `InvalidOutputError`) carry it as `error.usage`.
     """
+    schema, purpose = request.output_schema, request.purpose
+    assert schema is not None, "complete_validated needs a request with an output_schema"
     billed = Usage()
     repair: Repair | None = None
     for _ in range(repairs + 1):
@@ -114,7 +123,7 @@ async def complete_validated(
         if reply.stop_reason in ("max_tokens", "refusal"):  # the workflow handles both
             return replace(reply, usage=billed)
         try:
-            parsed = parse_reply(schema, reply.text)
+            parsed = parse_reply(schema, reply.text, request.output_context)
         except ReplyDoesNotFit as problem:
             repair = Repair(reply, str(problem))
             log.info("%s: reply did not fit %s (%s)", purpose or "call", schema.__name__, problem)

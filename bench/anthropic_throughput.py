@@ -47,7 +47,7 @@ from storyloom.backends.base import (
     Usage,
 )
 from storyloom.backends.throttle import ThrottledBackend
-from storyloom.stories.models import Critique, Premise
+from storyloom.stories.story.models import Critique, Premise
 
 KEY = "sk-ant-bench-not-a-real-key"
 PREFIX = "## Constitution\nBe honest. Explain your reasons. Keep your equanimity.\n" * 60
@@ -195,7 +195,7 @@ async def bench_workflow(
     from storyloom.graph.rundir import RunConfig, RunDir
     from storyloom.graph.runner import RunOptions, make_context, run_items
     from storyloom.graph.settings import GenerationSettings
-    from storyloom.stories.kind import get_kind
+    from storyloom.stories.registry import get_kind
 
     inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
     backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))

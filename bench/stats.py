@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from storyloom.stories.inputs import LENGTH_BANDS, load_inputs, sample_path
+from storyloom.stories.constitution import constitution_sample
+from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.story.inputs import load_inputs, sample_path
 
 SEED = 0
 _FUNCTION_TEXT = (
@@ -267,7 +269,7 @@ def synthesise(run: Path, documents: int, seed: int = SEED) -> int:
         "model": "claude-sonnet-4-5",
         "settings": {"seed": seed, "story_dedupe_threshold": 0.5},
         "constitution": {
-            "path": str(sample_path("constitution")),
+            "path": str(constitution_sample()),
             "fingerprint": inputs.constitution.fingerprint,
         },
         "persona": {"path": str(sample_path("persona")), "fingerprint": inputs.persona.fingerprint},

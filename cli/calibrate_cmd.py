@@ -12,10 +12,11 @@ from storyloom.backends.base import Backend, BackendError
 from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, create_backend
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.calibration import calibrate as run_calibration
-from storyloom.stories.calibration import gold_labels_path, load_gold, report_lines
 from storyloom.stories.inputs import InputError
-from storyloom.stories.kind import CorpusKind, get_kind
+from storyloom.stories.kind import CorpusKind
+from storyloom.stories.registry import get_kind
+from storyloom.stories.story.calibration import calibrate as run_calibration
+from storyloom.stories.story.calibration import gold_labels_path, load_gold, report_lines
 
 EXAMPLES = """
 \b

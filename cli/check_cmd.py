@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from storyloom.stories.checking import run_gates
-from storyloom.stories.inputs import LENGTH_BANDS, InputError, read_text_file
-from storyloom.stories.kind import UnknownKindError, get_kind, kind_names
+from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.inputs import InputError, read_text_file
+from storyloom.stories.registry import UnknownKindError, get_kind, kind_names
 
 EXAMPLES = """
 \b

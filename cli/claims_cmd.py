@@ -15,9 +15,10 @@ from storyloom.backends.registry import (
     default_backend_name,
 )
 from storyloom.core.layout import overwrite_problem
+from storyloom.stories.constitution import Constitution, load_constitution
 from storyloom.stories.documents.extract import ExtractError, extract_claims, write_claims
 from storyloom.stories.documents.inputs import Claim, documents_sample, load_claims
-from storyloom.stories.inputs import Constitution, InputError, load_constitution
+from storyloom.stories.inputs import InputError
 
 EXAMPLES = """
 \b

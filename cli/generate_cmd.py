@@ -36,7 +36,7 @@ from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.shared import Shard, SharedRunError
 from storyloom.graph.sinks import SinkError
 from storyloom.stories.inputs import InputError
-from storyloom.stories.kind import UnknownKindError
+from storyloom.stories.registry import UnknownKindError
 
 #: Fault injection for rehearsals and tests: `transient=0.1,hang=0.02,seed=7` (FaultPlan).
 FAULTS_ENV = "STORYLOOM_FAULTS"

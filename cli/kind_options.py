@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from storyloom.stories.kind import UnknownKindError, get_kind, kind_names
+from storyloom.stories.registry import UnknownKindError, get_kind, kind_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,7 +17,7 @@ from storyloom.cli.logs import install_log_scrubbing
 from storyloom.cli.merge_cmd import merge
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
-from storyloom.stories.kind import get_kind, kind_names
+from storyloom.stories.registry import get_kind, kind_names
 
 EXAMPLES = """
 \b

@@ -18,17 +18,19 @@ from storyloom.cli.kind_options import kind_option, pairs
 from storyloom.cli.params import SEED
 from storyloom.graph.service import RunSetupError, load_kind_inputs
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.coverage import (
+from storyloom.stories.coverage import kind_coverage
+from storyloom.stories.distinct import DistinctCounter
+from storyloom.stories.inputs import InputError
+from storyloom.stories.kind import CorpusKind
+from storyloom.stories.registry import get_kind
+from storyloom.stories.story.coverage import (
     CoverageRow,
     count_distinct_premises,
     planned_coverage,
     worst_deviation,
 )
-from storyloom.stories.distinct import DistinctCounter
-from storyloom.stories.inputs import InputError, StoryInputs, load_inputs
-from storyloom.stories.kind import CorpusKind, get_kind
-from storyloom.stories.kind_coverage import kind_coverage
-from storyloom.stories.seeds import StorySeed, make_seed, persona_names
+from storyloom.stories.story.draws import StorySeed, make_seed, persona_names
+from storyloom.stories.story.inputs import StoryInputs, load_inputs
 
 _PATH = click.Path(path_type=Path)
 #: Draws printed before the coverage tables for a kind other than story (all are counted).

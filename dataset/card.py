@@ -15,7 +15,7 @@ import yaml
 
 from storyloom.dataset.merge import WORKER_SETTINGS
 from storyloom.report.model import StatsReport
-from storyloom.stories.kind import UnknownKindError, get_kind
+from storyloom.stories.registry import UnknownKindError, get_kind
 
 #: The line that marks a folder as made by `storyloom export` (so it may be rebuilt).
 MARKER = "<!-- made by storyloom export -->"

@@ -25,8 +25,8 @@ from storyloom.backends.base import (
 )
 from storyloom.graph.context import RunContext
 from storyloom.graph.state import DraftRecord, Finding, ItemState, PendingDraft
-from storyloom.stories.gates import Finding as GateFinding
 from storyloom.stories.kind import Draft, ItemView, TaskName
+from storyloom.stories.kind import Finding as GateFinding
 
 Update = dict[str, Any]
 
@@ -98,6 +98,7 @@ async def _ask(
         instructions=instructions,
         temperature=temperature,
         output_schema=task.schema_for(item),
+        output_context=task.context_for(item),
         purpose=task_name,
         seed=seed,
         model=settings.task_models.get(task_name),

@@ -30,7 +30,8 @@ from storyloom.graph.runner import ProgressCallback, RunOptions, RunReport, make
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.shared import SharedRun
 from storyloom.stories.inputs import InputError
-from storyloom.stories.kind import CorpusKind, LoadedInputs, get_kind
+from storyloom.stories.kind import CorpusKind, LoadedInputs
+from storyloom.stories.registry import get_kind
 
 
 class RunSetupError(ValueError):

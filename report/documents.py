@@ -19,8 +19,8 @@ from storyloom.report.model import LengthBand, Size
 from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
 from storyloom.report.textfeatures import EDGE_GRAM, closing, opening, split_body
 from storyloom.report.tokens import TokenCounter
+from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.gates import monologue_share, words
-from storyloom.stories.inputs import LENGTH_BANDS
 from storyloom.stories.kind import ReportProfile
 
 NO_BAND = "n/a"

@@ -17,9 +17,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import spacy
-from spacy.lang.en.stop_words import STOP_WORDS
-
 from storyloom.core.text import nfc
 from storyloom.report.model import Names
 from storyloom.report.summaries import ratio, top_shares
@@ -35,6 +32,8 @@ HEURISTIC = (
 
 def heuristic_names(body: str) -> set[str]:
     candidates = {match.group(1) for match in _MID_SENTENCE_CAPITAL.finditer(body)}
+    from spacy.lang.en.stop_words import STOP_WORDS  # on first use, as every spaCy import
+
     candidates = {name for name in candidates if name.lower() not in STOP_WORDS}
     if not candidates:
         return set()
@@ -44,6 +43,8 @@ def heuristic_names(body: str) -> set[str]:
 
 def trained_pipeline_name() -> str | None:
     """An installed trained English pipeline, smallest first (they are fastest)."""
+    import spacy
+
     installed = set(spacy.util.get_installed_models())
     for size in ("sm", "md", "lg", "trf"):
         name = f"en_core_web_{size}"
@@ -53,6 +54,8 @@ def trained_pipeline_name() -> str | None:
 
 
 def _ner_names(bodies: Sequence[str], pipeline: str) -> list[set[str]]:
+    import spacy
+
     nlp: Any = spacy.load(pipeline, exclude=["lemmatizer", "parser", "attribute_ruler"])
     found: list[set[str]] = []
     for doc in nlp.pipe(bodies, batch_size=64):

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from storyloom.report.model import Share
 from storyloom.report.summaries import ratio, top_shares
@@ -47,6 +46,8 @@ def repeated_phrases(documents: Sequence[Sequence[str]]) -> list[Share]:
     Counted by hash; only the repeated ones are spelled out."""
     if not documents:
         return []
+    from spacy.lang.en.stop_words import STOP_WORDS  # on first use, as every spaCy import
+
     per_document = [np.unique(_hashes(word_list, PHRASE_WORDS)) for word_list in documents]
     keys, counts = np.unique(np.concatenate(per_document), return_counts=True)
     repeated = dict(zip(keys[counts >= 2].tolist(), counts[counts >= 2].tolist(), strict=True))

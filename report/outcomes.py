@@ -33,7 +33,7 @@ from storyloom.report.model import (
     SectionQuality,
 )
 from storyloom.report.summaries import ratio, sorted_counts
-from storyloom.stories.inputs import slugify
+from storyloom.stories.constitution import slugify
 from storyloom.stories.kind import ReportProfile
 
 Outcome = Literal["emitted", "rejected"]

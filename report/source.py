@@ -26,8 +26,10 @@ from storyloom.core.layout import (
 from storyloom.graph.settings import GenerationSettings
 from storyloom.report.fields import as_str, metadata
 from storyloom.report.jsonl import JsonlReader, ReportInputError
-from storyloom.stories.inputs import Axes, load_axes, load_constitution
-from storyloom.stories.kind import CorpusKind, ReportProfile, UnknownKindError, get_kind
+from storyloom.stories.constitution import load_constitution
+from storyloom.stories.kind import CorpusKind, ReportProfile
+from storyloom.stories.registry import UnknownKindError, get_kind
+from storyloom.stories.story.inputs import Axes, load_axes
 
 _PLANNED_KEYS = ("planned", "count", "n")
 #: Runs from before corpus kinds, and bare corpora that do not say, are stories.

@@ -16,9 +16,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any
 
-import spacy
-from spacy.attrs import IS_SPACE
-
 TOKENIZER_NAME = "spaCy blank('en') tokenizer, whitespace tokens excluded"
 _tokenizer: Any = None
 
@@ -26,6 +23,9 @@ _tokenizer: Any = None
 def count_tokens(texts: Sequence[str]) -> list[int]:
     """Tokens per text; module-level so worker processes can run it."""
     global _tokenizer
+    import spacy  # on first use: `storyloom --help` and plain commands never load it
+    from spacy.attrs import IS_SPACE
+
     if _tokenizer is None:
         _tokenizer = spacy.blank("en").tokenizer
     counts: list[int] = []

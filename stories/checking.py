@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from storyloom.stories.gates import Finding
-from storyloom.stories.kind import CorpusKind, ItemView
+from storyloom.stories.kind import CorpusKind, Finding, ItemView
 
 
 class MissingValue(KeyError):

@@ -1,36 +1,20 @@
-"""How evenly a list of seeds covers the axis values, constitution sections and names.
+"""How evenly any kind's draws cover its dimensions and constitution sections, streamed:
+draws are counted as they are made, so memory is flat in the number of draws.
 
-Used by `storyloom plan` and the balance tests: every count is set against its fair
-share (the count a perfectly even draw would give), so a glance shows what is over- or
-under-represented. Where a draw depends on another (sections on the dilemma, a point of
-view on the framing), the fair share is what an even draw among the values each seed
-could take would give.
+The universes come from the kind (`dimensions()`) and, where its inputs hold a
+constitution, from its sections, so a value never drawn shows as a gap.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
-from storyloom.stories.distinct import DistinctCounter
-from storyloom.stories.inputs import StoryInputs
-from storyloom.stories.seeds import (
-    StorySeed,
-    allowed_values,
-    make_seed,
-    persona_names,
-    section_candidates,
-)
+from storyloom.stories.kind import CorpusKind
 
 SECTIONS = "constitution section"
-PERSONA = "persona name"
-AGENTIC = "agentic setting"
-#: Premises drawn between two progress reports while counting distinct ones.
-BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -48,120 +32,39 @@ class CoverageRow:
         return {**asdict(self), "deviation": round(self.deviation, 4)}
 
 
-def _rows(
+def fair_rows(
     dimension: str, values: tuple[str, ...], counts: Counter[str], draws: int
 ) -> list[CoverageRow]:
     fair = draws / len(values)
     return [CoverageRow(dimension, value, counts[value], fair) for value in values]
 
 
-def _expected_rows(
-    dimension: str,
-    values: tuple[str, ...],
-    counts: Counter[str],
-    shares: list[tuple[tuple[str, ...], float]],
-) -> list[CoverageRow]:
-    """Rows whose fair share sums, over seeds, `weight / len(options)` for each value in
-    that seed's `options` (what an even draw among them would give)."""
-    fair: Counter[str] = Counter()
-    for options, weight in shares:
-        for value in options:
-            fair[value] += weight / len(options)
-    return [CoverageRow(dimension, value, counts[value], fair[value]) for value in values]
-
-
-def coverage(
-    seeds: Iterable[StorySeed], inputs: StoryInputs, names: tuple[str, ...]
-) -> list[CoverageRow]:
-    """One row per axis value, constitution section, persona name and agentic yes/no,
-    in file order. One pass over `seeds`, kept nowhere: memory is flat in their number."""
-    axes = inputs.axes.values
-    counts: dict[str, Counter[str]] = {axis: Counter() for axis in axes}
-    fair: dict[str, Counter[str]] = {axis: Counter() for axis in axes}
-    section_counts: Counter[str] = Counter()
-    section_fair: Counter[str] = Counter()
-    name_counts: Counter[str] = Counter()
-    per_story = float(inputs.axes.sections_per_story)
-    total = agentic = 0
-    for seed in seeds:
-        total += 1
-        agentic += seed.agentic
-        name_counts[seed.persona_name] += 1
-        for axis in axes:
-            counts[axis][seed.axes[axis]] += 1
-            options = allowed_values(inputs, axis, seed.axes)
-            for value in options:
-                fair[axis][value] += 1.0 / len(options)
-        section_counts.update(seed.sections)
-        candidates = section_candidates(inputs, seed.axes["dilemma"])
-        for slug in candidates:
-            section_fair[slug] += per_story / len(candidates)
-    rows: list[CoverageRow] = []
-    for axis, values in axes.items():
-        rows.extend(CoverageRow(axis, v, counts[axis][v], fair[axis][v]) for v in values)
-    rows.extend(
-        CoverageRow(SECTIONS, slug, section_counts[slug], section_fair[slug])
-        for slug in inputs.constitution.slugs
-    )
-    rows.extend(_rows(PERSONA, names, name_counts, total))
-    if inputs.axes.agentic:
-        share = len(inputs.axes.agentic) / len(axes["setting"])
-        rows.append(CoverageRow(AGENTIC, "yes", agentic, total * share))
-        rows.append(CoverageRow(AGENTIC, "no", total - agentic, total * (1 - share)))
-    return rows
-
-
-def planned_coverage(
-    inputs: StoryInputs, run_seed: int, count: int, names: tuple[str, ...]
-) -> list[CoverageRow]:
-    """`coverage` of the first `count` seeds of a run, drawn one at a time and counted as
-    they come: memory stays flat in `count`."""
-    seeds = (
-        make_seed(inputs, run_seed, index, name_variants=len(names) > 1) for index in range(count)
-    )
-    return coverage(seeds, inputs, names)
-
-
-def count_distinct_premises(
-    inputs: StoryInputs,
-    run_seed: int,
+def kind_coverage(
+    kind: CorpusKind,
+    inputs: Any,
+    settings: Any,
     count: int,
     *,
-    name_variants: bool,
-    on_progress: Callable[[int], None] | None = None,
-) -> DistinctCounter:
-    """How many of the first `count` seeds differ in their draws, in constant memory
-    (exact up to 65,536 distinct premises, a close estimate beyond). Name variants of one
-    group share their draws, so each group is drawn once. `on_progress` gets the seeds
-    covered so far, after every BLOCK groups."""
-    width = len(persona_names(inputs, name_variants=name_variants))
-    groups = -(-count // width)  # a partial last group still draws its premise
-    axes = inputs.axes.values
-    slugs = inputs.constitution.slugs
-    distinct = DistinctCounter()
-    for start in range(0, groups, BLOCK):
-        stop = min(start + BLOCK, groups)
-        rows = []
-        for group in range(start, stop):
-            seed = make_seed(inputs, run_seed, group * width, name_variants=name_variants)
-            rows.append(
-                [values.index(seed.axes[axis]) for axis, values in axes.items()]
-                + [slugs.index(slug) for slug in seed.sections]
-            )
-        distinct.add_rows(np.array(rows, dtype=np.int64))
-        if on_progress is not None:
-            on_progress(min(stop * width, count))
-    return distinct
-
-
-def worst_deviation(rows: list[CoverageRow]) -> dict[str, float]:
-    """The largest |count - fair share| per dimension."""
-    worst: dict[str, float] = {}
-    for row in rows:
-        worst[row.dimension] = max(worst.get(row.dimension, 0.0), abs(row.deviation))
-    return worst
-
-
-def distinct_premises(seeds: list[StorySeed]) -> int:
-    """How many seeds differ in their draws (axes and sections), ignoring names."""
-    return len({(tuple(sorted(seed.axes.items())), seed.sections) for seed in seeds})
+    on_draw: Callable[[int, dict[str, Any]], None] | None = None,
+) -> list[CoverageRow]:
+    """One row per value of each dimension, then per constitution section."""
+    universes = kind.dimensions(inputs, settings)
+    counts: dict[str, Counter[str]] = {name: Counter() for name in universes}
+    sections: Counter[str] = Counter()
+    for index in range(count):
+        draw = kind.draw(inputs, settings.seed, index, settings)
+        for name, value in (draw.get("axes") or {}).items():
+            counts.setdefault(name, Counter())[str(value)] += 1
+        sections.update(str(slug) for slug in draw.get("sections") or ())
+        if on_draw is not None:
+            on_draw(index, draw)
+    rows: list[CoverageRow] = []
+    for name, counter in counts.items():
+        values = universes.get(name) or tuple(sorted(counter))
+        rows.extend(CoverageRow(name, v, counter[v], count / len(values)) for v in values)
+    constitution = getattr(inputs, "constitution", None)
+    slugs = tuple(constitution.slugs) if constitution is not None else tuple(sorted(sections))
+    drawn = sum(sections.values())
+    if slugs and drawn:
+        rows.extend(CoverageRow(SECTIONS, s, sections[s], drawn / len(slugs)) for s in slugs)
+    return rows

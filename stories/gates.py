@@ -16,12 +16,12 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 from storyloom.core.text import nfc, words
-from storyloom.stories.inputs import LENGTH_BANDS
+from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.kind import Finding, ItemView
 from storyloom.stories.nlp import sentences
 
 # Interior thought is marked the way fiction usually marks it: *in italics* (single
@@ -130,15 +130,6 @@ _OPENERS = "*_\"'\u201c\u2018([\u00ab "
 _TERMINAL = (".", "!", "?", "\u2026")
 _THE_END = re.compile(r"^[*_~\s-]*(the end|fin|end)[.!*_~\s-]*$", re.IGNORECASE)
 _HEADER_LINE = re.compile(r"^\s*(#|title\s*:|\*\*[^*]+\*\*\s*$)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Finding:
-    kind: str
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def monologue_share(text: str) -> float:
@@ -616,3 +607,83 @@ def stock_opening(text: str, openings: Iterable[str]) -> str | None:
         if _stock_opening_finding(text, (opening,)):
             return opening
     return None
+
+
+# --- the shared gates: small objects, thresholds as fields --------------------------
+
+
+def _band(item: ItemView) -> str:
+    return str(item.draw["axes"]["length"])
+
+
+@dataclass(frozen=True)
+class LengthGate:
+    name: str = "length"
+    tolerance: float = LENGTH_TOLERANCE
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = _length_finding(text, _band(item), self.tolerance)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class ChatLeakGate:
+    """Role labels, chat phrases and assistant preambles: document format only."""
+
+    name: str = "chat_leak"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = _chat_finding(text)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class PlaceholderGate:
+    """`[Name]`, `TODO`, `<insert ...>`: a template slot the model left unfilled."""
+
+    name: str = "placeholder"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = placeholder_finding(text)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class TruncationGate:
+    name: str = "truncation"
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = _truncation_finding(text)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class StockOpeningGate:
+    name: str = "stock_opening"
+    openings: tuple[str, ...] = DEFAULT_STOCK_OPENINGS
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        found = _stock_opening_finding(text, self.openings)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class ConstitutionCopyGate:
+    name: str = "constitution_copy"
+    max_copied_words: int = MAX_COPIED_WORDS
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        constitution = item.inputs.constitution.as_markdown()
+        found = _copy_finding(text, constitution, self.max_copied_words)
+        return [found] if found else []
+
+
+@dataclass(frozen=True)
+class RepetitionGate:
+    """Gopher-style duplicate line, paragraph and n-gram fractions."""
+
+    name: str = "repetition"
+    limits: dict[str, float] = field(default_factory=repetition_limits)
+
+    def check(self, text: str, item: ItemView) -> list[Finding]:
+        return repetition_findings(text, self.limits)

@@ -5,8 +5,8 @@ kind. A kind declares its input files, its balanced draw, its tasks (a request b
 and a reply parser each, with the reply's schema), its rubric as data, its gates, the
 text its plans are deduplicated on, how a finished item renders as a document, the
 record's metadata, a fake responder for the scripted backend (so no backend reads
-prompt text) and a report profile. Kinds register by name; a user's package adds one
-through the `storyloom.kinds` entry-point group.
+prompt text) and a report profile. `storyloom.stories.registry` finds kinds by name
+through the `storyloom.kinds` entry-point group, built-in kinds and plug-ins alike.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -24,7 +23,6 @@ from pydantic import BaseModel, ConfigDict
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
-from storyloom.stories.gates import Finding
 
 #: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
 #: plan (structured, deduplicated before any draft) -> write -> gates -> judge ->
@@ -36,11 +34,16 @@ Outcome = Literal["emitted", "rejected"]
 #: (instructions, user message): the per-task part of the system prompt and the ask.
 Prompt = tuple[str, str]
 
-ENTRY_POINT_GROUP = "storyloom.kinds"
 
+@dataclass(frozen=True)
+class Finding:
+    """What a gate found wrong with a draft: its kind (a stable name) and a message."""
 
-class UnknownKindError(ValueError):
-    """A kind name no registered kind has."""
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,6 @@ class InputSpec:
     name: str
     description: str
     sample: Path | None = None
-
-
-def constitution_input() -> InputSpec:
-    """The constitution input every shipped kind reads (the same sample and wording)."""
-    from storyloom.stories.inputs import sample_path
-
-    return InputSpec(
-        "constitution", "Constitution Markdown (## sections)", sample_path("constitution")
-    )
 
 
 @dataclass(frozen=True)
@@ -162,10 +156,16 @@ class Task:
     temperature: str = "temperature"
     #: The rejection reason when the reply is unusable (default `invalid_<name>`).
     rejects_as: str = ""
+    #: What this item requires of the reply beyond the schema (e.g. the criteria in
+    #: play), as the validation context of `CompletionRequest.output_context`.
+    requirements: Callable[[ItemView], Mapping[str, Any]] | None = None
 
     @property
     def rejection_reason(self) -> str:
         return self.rejects_as or f"invalid_{self.name}"
+
+    def context_for(self, item: ItemView) -> Mapping[str, Any]:
+        return self.requirements(item) if self.requirements else {}
 
     def schema_for(self, item: ItemView) -> type[BaseModel] | None:
         if self.schema is None or isinstance(self.schema, type):
@@ -414,44 +414,3 @@ def _task_source(task: Task) -> str:
         except (OSError, TypeError):
             parts.append(getattr(schema, "__qualname__", repr(schema)))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-# --- registry ---------------------------------------------------------------------------
-
-_KINDS: dict[str, Callable[[], CorpusKind]] = {}
-_loaded_entry_points = False
-
-
-def register_kind(name: str, factory: Callable[[], CorpusKind]) -> None:
-    """Make a kind available by name (built-in kinds register on import)."""
-    _KINDS[name] = factory
-
-
-def _load_entry_points() -> None:
-    global _loaded_entry_points
-    if _loaded_entry_points:
-        return
-    _loaded_entry_points = True
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name not in _KINDS:
-            _KINDS[point.name] = point.load()
-
-
-def kind_names() -> tuple[str, ...]:
-    _builtin()
-    _load_entry_points()
-    return tuple(sorted(_KINDS))
-
-
-def get_kind(name: str) -> CorpusKind:
-    names = kind_names()
-    if name not in _KINDS:
-        raise UnknownKindError(f"unknown kind {name!r}; choose one of {', '.join(names)}")
-    return _KINDS[name]()
-
-
-def _builtin() -> None:
-    import storyloom.stories.advice.kind  # registers "advice"
-    import storyloom.stories.augment.augment_kind  # registers "augment"
-    import storyloom.stories.documents.kind  # registers "documents"
-    import storyloom.stories.story_kind  # noqa: F401 - registers "story"

@@ -4,15 +4,19 @@ A blank English pipeline with the rule-based sentencizer needs no model download
 the default. Set `STORYLOOM_SPACY_MODEL` to an installed trained pipeline (for example
 `en_core_web_sm`) to use its statistical sentence boundaries instead; if it cannot be
 loaded the blank pipeline is used and `pipeline_name()` says so.
+
+spaCy is imported on first use, not with this module: it takes over a second, and a
+command that never gates a text (`--help`, `plan`, `stats`) should not pay for it.
 """
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 MODEL_ENV = "STORYLOOM_SPACY_MODEL"
 BLANK = "blank:en+sentencizer"
@@ -20,12 +24,16 @@ _HEAVY_COMPONENTS = ("ner", "lemmatizer", "attribute_ruler", "tagger", "morpholo
 
 
 def _blank() -> Language:
+    import spacy
+
     pipeline = spacy.blank("en")
     pipeline.add_pipe("sentencizer")
     return pipeline
 
 
 def _trained(name: str) -> Language:
+    import spacy
+
     pipeline = spacy.load(name, exclude=list(_HEAVY_COMPONENTS))
     if "senter" in pipeline.component_names:
         pipeline.enable_pipe("senter")

@@ -15,8 +15,9 @@ from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import make_context
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.inputs import StoryInputs, load_inputs
-from storyloom.stories.kind import LoadedInputs, get_kind
+from storyloom.stories.kind import LoadedInputs
+from storyloom.stories.registry import get_kind
+from storyloom.stories.story.inputs import StoryInputs, load_inputs
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from storyloom.graph.runner import RunOptions, make_context, run_items
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice.fake import fake_judgement
 from storyloom.stories.advice.parsing import LOST_NOTE
-from storyloom.stories.kind import get_kind
+from storyloom.stories.registry import get_kind
 
 KIND = get_kind("advice")
 

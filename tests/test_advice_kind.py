@@ -24,7 +24,8 @@ from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
 from storyloom.stories.advice.parsing import LOST_NOTE
 from storyloom.stories.gates import role_label
-from storyloom.stories.kind import Draft, ItemView, get_kind
+from storyloom.stories.kind import Draft, ItemView
+from storyloom.stories.registry import get_kind
 
 SETTINGS = GenerationSettings(rewrite="always")
 

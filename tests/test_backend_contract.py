@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import (
@@ -152,7 +152,7 @@ def reply(text: str, output: int = 5, **fields: Any) -> Completion:
 
 def test_one_repair_with_the_problem_and_the_usage_of_both_attempts() -> None:
     attempts = Attempts(reply('{"title": "T", "score": 0}', 4), reply('{"title": "T", "score": 2}'))
-    done = run(complete_validated(Verdict, attempts, purpose="judge"))
+    done = run(complete_validated(request(output_schema=Verdict, purpose="judge"), attempts))
 
     assert done.parsed == Verdict(title="T", score=2) and done.usage.output_tokens == 9
     first, second = attempts.repairs
@@ -161,16 +161,45 @@ def test_one_repair_with_the_problem_and_the_usage_of_both_attempts() -> None:
     assert second.reply.text == '{"title": "T", "score": 0}'
 
 
+class Titled(BaseModel):
+    """A fixed schema whose per-item requirement (the title asked for) is checked from
+    the validation context, as the kinds check the criteria in play."""
+
+    title: str
+
+    @model_validator(mode="after")
+    def _asked_title(self, info: ValidationInfo) -> Titled:
+        wanted = (info.context or {}).get("title")
+        if wanted and self.title != wanted:
+            raise ValueError(f"the title must be {wanted!r}")
+        return self
+
+
+def test_a_per_item_requirement_gets_the_repair_turn_and_the_schema_stays_one() -> None:
+    attempts = Attempts(reply('{"title": "T"}'), reply('{"title": "U"}'))
+    asked = request(output_schema=Titled, output_context={"title": "U"})
+    done = run(complete_validated(asked, attempts))
+
+    assert done.parsed == Titled(title="U")
+    repair = attempts.repairs[1]
+    assert repair is not None and "the title must be 'U'" in repair.prompt
+    # Without the context the first reply is fine: the requirement is the item's, not
+    # the schema's.
+    first_only = Attempts(reply('{"title": "T"}'))
+    plain = run(complete_validated(request(output_schema=Titled), first_only))
+    assert plain.parsed == Titled(title="T")
+
+
 def test_still_invalid_after_the_repair_is_invalid_output_carrying_the_usage() -> None:
     attempts = Attempts(reply("nope", 4), reply("still nope", 6))
     with pytest.raises(InvalidOutputError, match="judge: the reply did not fit Verdict") as e:
-        run(complete_validated(Verdict, attempts, purpose="judge"))
+        run(complete_validated(request(output_schema=Verdict, purpose="judge"), attempts))
     assert e.value.usage == Usage(output_tokens=10)
 
 
 def test_a_truncated_reply_is_returned_unparsed_and_not_repaired() -> None:
     attempts = Attempts(reply('{"title": "T", "sc', stop_reason="max_tokens"))
-    done = run(complete_validated(Verdict, attempts))
+    done = run(complete_validated(request(output_schema=Verdict), attempts))
     assert done.truncated and done.parsed is None and attempts.repairs == [None]
 
 
@@ -181,7 +210,7 @@ def test_a_backend_error_during_the_repair_carries_what_was_billed_before() -> N
         raise TransientBackendError("500")
 
     with pytest.raises(TransientBackendError) as caught:
-        run(complete_validated(Verdict, attempt))
+        run(complete_validated(request(output_schema=Verdict), attempt))
     assert caught.value.usage == Usage(output_tokens=7)
 
 

@@ -17,7 +17,7 @@ from messages_api_server import MessagesAPIServer
 
 from storyloom.cli.main import cli
 from storyloom.graph.sinks import JsonlSink, SinkWriteError
-from storyloom.stories.inputs import sample_path
+from storyloom.stories.story.inputs import sample_path
 
 FAKE_KEY = "sk-ant-test-bad-input-0000"
 

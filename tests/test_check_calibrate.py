@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from storyloom.cli.main import cli
-from storyloom.stories.calibration import gold_labels_path, load_gold
-from storyloom.stories.inputs import InputError, load_inputs
+from storyloom.stories.inputs import InputError
+from storyloom.stories.story.calibration import gold_labels_path, load_gold
+from storyloom.stories.story.inputs import load_inputs
 
 GOLD = gold_labels_path().parent
 

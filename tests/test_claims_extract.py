@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from storyloom.cli.main import cli
+from storyloom.stories.constitution import load_constitution
 from storyloom.stories.documents.inputs import documents_sample, load_claims
-from storyloom.stories.inputs import load_constitution
 
 
 def _extract(*args: str) -> object:

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from storyloom.cli.main import cli
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.documents.catalog import DOCUMENT_TYPES
-from storyloom.stories.kind import get_kind
+from storyloom.stories.registry import get_kind
 
 
 def storyloom(

@@ -17,7 +17,7 @@ from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, RunReport, make_context, run_items
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.kind import get_kind
+from storyloom.stories.registry import get_kind
 
 KIND = get_kind("documents")
 

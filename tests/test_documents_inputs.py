@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from storyloom.stories.constitution import load_constitution
 from storyloom.stories.documents.inputs import (
     documents_sample,
     load_claims,
@@ -16,7 +17,7 @@ from storyloom.stories.documents.inputs import (
     load_identity,
     parse_claims,
 )
-from storyloom.stories.inputs import InputError, load_constitution
+from storyloom.stories.inputs import InputError
 
 #: Sections the shipped constitution gains with issue 12 (slugs assumed until it lands):
 #: the sample claims cover them already, and drop them while the constitution lacks them.
@@ -107,7 +108,7 @@ def test_a_bad_identity_file_is_one_line(tmp_path: Path, text: str, problem: str
 
 
 def test_inputs_are_fingerprinted_by_name() -> None:
-    from storyloom.stories.kind import get_kind
+    from storyloom.stories.registry import get_kind
 
     loaded = get_kind("documents").load_inputs({})
     assert set(loaded.fingerprints) == {"constitution", "identity", "claims"}

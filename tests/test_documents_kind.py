@@ -21,7 +21,8 @@ from storyloom.stories.documents.fake import fake_judgment
 from storyloom.stories.documents.figures import figures
 from storyloom.stories.documents.kind import DocumentsKind, parse_ideas
 from storyloom.stories.documents.models import CRITERIA, DocumentJudgment, IdeasReply
-from storyloom.stories.kind import Draft, ItemView, get_kind
+from storyloom.stories.kind import Draft, ItemView
+from storyloom.stories.registry import get_kind
 
 SETTINGS = GenerationSettings(rewrite="always")
 

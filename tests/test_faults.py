@@ -25,7 +25,7 @@ from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.cli.main import cli
 from storyloom.graph.runner import RunOptions, RunReport, run_items
-from storyloom.stories.models import Premise
+from storyloom.stories.story.models import Premise
 
 #: Enough attempts that a 15% transient rate practically never exhausts them.
 PATIENT_RETRY = RetryPolicy(

@@ -10,6 +10,7 @@ from story_samples import story as sample_story
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.demo import demo_reply
 from storyloom.stories import nlp
+from storyloom.stories.constitution import constitution_sample
 from storyloom.stories.gates import (
     DEFAULT_STOCK_OPENINGS,
     MAX_COPIED_WORDS,
@@ -22,11 +23,10 @@ from storyloom.stories.gates import (
     repetition_metrics,
     words,
 )
-from storyloom.stories.inputs import sample_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"
 GOOD = (FIXTURES / "good_story.md").read_text()
-CONSTITUTION = sample_path("constitution").read_text()
+CONSTITUTION = constitution_sample().read_text()
 
 
 def kinds(text: str, **overrides: object) -> list[str]:

@@ -21,7 +21,7 @@ from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.builder import build_graph
 from storyloom.graph.checkpointer import open_checkpointer
 from storyloom.graph.runner import RunOptions, run_items
-from storyloom.stories.kind import get_kind
+from storyloom.stories.registry import get_kind
 
 STORIES = 40
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from cli_process import files_of, one_error_line, run_storyloom
 
+from storyloom.stories.constitution import load_constitution
 from storyloom.stories.gates import check_story
-from storyloom.stories.inputs import load_constitution, load_persona
+from storyloom.stories.story.inputs import load_persona
 
 FENCED = """# Principles
 

@@ -14,7 +14,7 @@ from storyloom.backends.llamacpp import (
     bundled_model_path,
     grammar_schema,
 )
-from storyloom.stories.models import Critique, Premise
+from storyloom.stories.story.models import Critique, Premise
 
 
 def test_bundled_model_ships_inside_the_installed_package() -> None:

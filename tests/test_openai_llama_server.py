@@ -14,7 +14,7 @@ import pytest
 from llama_server import ALIAS, LlamaServer, RecordingProxy, free_port
 
 from storyloom.backends.openai import _PROBE_PROMPT
-from storyloom.stories.inputs import sample_path
+from storyloom.stories.story.inputs import sample_path
 
 
 def generate_argv(run_dir: Path, base_url: str, axes: Path) -> list[str]:

@@ -44,9 +44,10 @@ def test_wheel_holds_every_subpackage_and_nothing_bare(tmp_path: Path) -> None:
     for package in packages:
         assert f"{package.replace('.', '/')}/__init__.py" in names
     assert "storyloom/stories/data/constitution.md" in names
-    assert "storyloom/stories/data/craft_guide.md" in names
-    assert "storyloom/stories/data/gold/labels.toml" in names  # `storyloom calibrate`'s gold set
-    assert "storyloom/stories/data/gold/clean-01-refund.md" in names
+    assert "storyloom/stories/story/data/craft_guide.md" in names
+    # `storyloom calibrate`'s gold set
+    assert "storyloom/stories/story/data/gold/labels.toml" in names
+    assert "storyloom/stories/story/data/gold/clean-01-refund.md" in names
     assert "storyloom/stories/augment/data/tools.json" in names
     top_level = {name.split("/")[0] for name in names}
     assert top_level == {

@@ -9,7 +9,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from storyloom.cli.plan_cmd import plan
-from storyloom.stories.inputs import sample_path
+from storyloom.stories.story.inputs import sample_path
 
 
 def run(*args: object) -> Result:

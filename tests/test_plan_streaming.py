@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storyloom.stories.coverage import (
+from storyloom.stories.distinct import DistinctCounter
+from storyloom.stories.story.coverage import (
     count_distinct_premises,
     coverage,
     distinct_premises,
     planned_coverage,
 )
-from storyloom.stories.distinct import DistinctCounter
-from storyloom.stories.inputs import load_inputs
-from storyloom.stories.seeds import persona_names, plan_seeds
+from storyloom.stories.story.draws import persona_names, plan_seeds
+from storyloom.stories.story.inputs import load_inputs
 
 
 @pytest.mark.parametrize("name_variants", [False, True])

@@ -20,13 +20,12 @@ from storyloom.backends.pricing import (
     prefix_below_cache_minimum,
 )
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories import prompts
-from storyloom.stories.gates import Finding
-from storyloom.stories.inputs import StoryInputs, load_inputs
-from storyloom.stories.kind import Draft, ItemView
-from storyloom.stories.models import Premise
-from storyloom.stories.prompt_parts import CRAFT_CRITERIA, principle
-from storyloom.stories.seeds import make_seed
+from storyloom.stories.kind import Draft, Finding, ItemView
+from storyloom.stories.story import prompts
+from storyloom.stories.story.draws import make_seed
+from storyloom.stories.story.inputs import StoryInputs, load_inputs
+from storyloom.stories.story.models import Premise
+from storyloom.stories.story.prompt_parts import CRAFT_CRITERIA, principle
 
 #: A compact write call (prefix, instructions, user message) must leave room for a short
 #: story in a small model's window: about 4 characters a token, ~1,050 tokens at most.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storyloom.stories.inputs import load_inputs
-from storyloom.stories.render import FRAMINGS, framing_for, render_document, split_title
+from storyloom.stories.story.inputs import load_inputs
+from storyloom.stories.story.render import FRAMINGS, framing_for, render_document, split_title
 
 BODY = "Wren kept the count.\n\n*Not this time,* she thought. She left the number as it was."
 STORY = f"# The Night Ledger\n\n{BODY}"

@@ -24,7 +24,7 @@ from storyloom.dedupe.signatures import MinHasher, similarity
 from storyloom.graph.indexes import STORY_SHINGLE_SIZE
 from storyloom.graph.settings import GenerationSettings
 from storyloom.report.similarity import pairwise_similarity
-from storyloom.stories import kind as kind_module
+from storyloom.stories import registry as registry_module
 from storyloom.stories.inputs import InputError, fingerprint, read_text_file
 from storyloom.stories.kind import (
     CorpusKind,
@@ -34,10 +34,8 @@ from storyloom.stories.kind import (
     LoadedInputs,
     ReportProfile,
     Rubric,
-    get_kind,
-    kind_names,
-    register_kind,
 )
+from storyloom.stories.registry import get_kind, kind_names, register_kind
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 
@@ -144,8 +142,7 @@ class TallyKind(CorpusKind):
 def tally_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registered for each test in a copy of the registry, so no other test (or CLI module
     imported later, whose options list every kind's inputs) ever sees it."""
-    kind_names()  # the built-in kinds first, into the registry being copied
-    monkeypatch.setattr(kind_module, "_KINDS", dict(kind_module._KINDS))
+    monkeypatch.setattr(registry_module, "_REGISTERED", dict(registry_module._REGISTERED))
     register_kind(TallyKind.name, TallyKind)
 
 

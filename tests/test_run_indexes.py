@@ -16,8 +16,8 @@ from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
 from storyloom.graph.indexes import PREMISE_SHINGLE_SIZE, STORY_SHINGLE_SIZE, RunIndexes
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.kind import get_kind
-from storyloom.stories.models import Premise
+from storyloom.stories.registry import get_kind
+from storyloom.stories.story.models import Premise
 
 SETTINGS = GenerationSettings()
 STORY = get_kind("story")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storyloom.stories.coverage import (
+from storyloom.stories.inputs import InputError
+from storyloom.stories.story.coverage import (
     AGENTIC,
     PERSONA,
     SECTIONS,
@@ -17,8 +18,7 @@ from storyloom.stories.coverage import (
     distinct_premises,
     worst_deviation,
 )
-from storyloom.stories.inputs import InputError, StoryInputs, load_inputs, sample_path
-from storyloom.stories.seeds import (
+from storyloom.stories.story.draws import (
     StorySeed,
     allowed_values,
     make_seed,
@@ -26,6 +26,7 @@ from storyloom.stories.seeds import (
     plan_seeds,
     section_candidates,
 )
+from storyloom.stories.story.inputs import StoryInputs, load_inputs, sample_path
 
 RUN_SEEDS = (0, 1, 7, 12345, 2**40)
 PREFIXES = (*range(1, 120), 199, 333, 500, 641, 1000)

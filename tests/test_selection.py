@@ -6,8 +6,8 @@ from typing import Any
 
 from story_samples import story
 
-from storyloom.stories.models import Critique
-from storyloom.stories.selection import (
+from storyloom.stories.story.models import Critique
+from storyloom.stories.story.selection import (
     choose_better_draft,
     criterion_key,
     draft_rank,

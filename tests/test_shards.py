@@ -19,7 +19,7 @@ from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.shared import Shard, SharedRun
-from storyloom.stories.kind import get_kind
+from storyloom.stories.registry import get_kind
 
 ITEMS = 30
 

@@ -11,8 +11,8 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from storyloom.cli.main import cli
-from storyloom.stories.kind import get_kind
-from storyloom.stories.selection import criterion_key
+from storyloom.stories.registry import get_kind
+from storyloom.stories.story.selection import criterion_key
 
 
 def invoke(*args: str | Path) -> Result:

@@ -25,18 +25,18 @@ from pydantic import BaseModel
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.cli.main import cli
-from storyloom.stories.gates import Finding
+from storyloom.stories.draws import balanced_pick
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
     Draft,
+    Finding,
     ItemView,
     LoadedInputs,
     Rubric,
     Task,
-    register_kind,
 )
-from storyloom.stories.seeds import balanced_pick
+from storyloom.stories.registry import register_kind
 
 PLACES = ("harbour", "orchard", "station", "valley", "rooftop")
 MOODS = ("calm", "restless", "hopeful")

@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 
 from storyloom.stories.advice.inputs import AdviceInputs, Taxonomy
-from storyloom.stories.seeds import balanced_pick
+from storyloom.stories.draws import balanced_pick
 
 #: The balanced dimensions, as they appear under `draw["axes"]` and in `storyloom plan`.
 AXES = ("dilemma", "person", "inclination", "ask", "turns", "followup")

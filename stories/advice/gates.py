@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from storyloom.core.text import words
 from storyloom.stories import gates
 from storyloom.stories.advice.transcript import replies_of, user_turns
-from storyloom.stories.gates import Finding
-from storyloom.stories.kind import ItemView
+from storyloom.stories.kind import Finding, ItemView
 
 #: How an answer in a chat opens when it opens on nothing: validation and flattery
 #: formulas a reader skips, and that teach a model to pad. Matched on the first sentence.

@@ -10,13 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from storyloom.stories.inputs import (
-    Constitution,
-    InputError,
-    fingerprint,
-    load_constitution,
-    read_text_file,
-)
+from storyloom.stories.constitution import Constitution, load_constitution
+from storyloom.stories.inputs import InputError, fingerprint, read_text_file
 
 #: The most messages a simulated person sends in one transcript.
 MAX_TURNS = 4

@@ -28,11 +28,12 @@ from storyloom.stories.advice.parsing import (
     parse_review,
     parse_situation,
 )
-from storyloom.stories.gates import Finding
+from storyloom.stories.constitution import constitution_input
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
     Draft,
+    Finding,
     InputSpec,
     ItemView,
     LoadedInputs,
@@ -41,9 +42,7 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
-    constitution_input,
     critique_scores,
-    register_kind,
 )
 
 #: What the judge scores beside each constitution section in play, with what it means.
@@ -422,6 +421,3 @@ def _safe_replies(text: str) -> list[str]:
         return transcript.replies_of(text)
     except ValueError:
         return []
-
-
-register_kind(AdviceKind.name, AdviceKind)

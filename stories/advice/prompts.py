@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from storyloom.stories.advice.inputs import AdviceInputs
-from storyloom.stories.inputs import Constitution
+from storyloom.stories.constitution import Constitution
 
 #: What good advice looks like here: the writer, the reviewer and the judge share it.
 ADVICE_GUIDE = """\

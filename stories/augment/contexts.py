@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storyloom.stories.augment.library import ContextLibrary, OperatorProfile, Tool
-from storyloom.stories.seeds import balanced_pick
+from storyloom.stories.draws import balanced_pick
 
 #: Tool-count bands, each a closed range; "none" keeps tool-free examples in the mix.
 TOOL_BANDS: dict[str, tuple[int, int]] = {

@@ -20,8 +20,8 @@ from storyloom.stories.augment.contexts import PROMPT_LENGTHS
 from storyloom.stories.augment.example import example
 from storyloom.stories.augment.library import tool_problem
 from storyloom.stories.augment.source import content_hash, message_hash
-from storyloom.stories.gates import Finding, reply_preamble
-from storyloom.stories.kind import ItemView
+from storyloom.stories.gates import reply_preamble
+from storyloom.stories.kind import Finding, ItemView
 
 #: How many examples of a run may share one system prompt before the report flags it.
 MAX_PROMPT_REUSE = 3

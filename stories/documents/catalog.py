@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storyloom.stories.inputs import LENGTH_BANDS
+from storyloom.stories.draws import LENGTH_BANDS
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from storyloom.stories.documents.catalog import AUDIENCES, DOCUMENT_TYPES, LENGTHS, STANCES
 from storyloom.stories.documents.inputs import DocumentsInputs
-from storyloom.stories.seeds import balanced_pick
+from storyloom.stories.draws import balanced_pick
 
 
 def dimension_values(inputs: DocumentsInputs) -> dict[str, tuple[str, ...]]:

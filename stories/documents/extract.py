@@ -14,10 +14,10 @@ from pathlib import Path
 
 from storyloom.backends.base import Backend, CompletionRequest, Message
 from storyloom.core.files import write_atomically
+from storyloom.stories.constitution import Constitution
 from storyloom.stories.documents.inputs import Claim
 from storyloom.stories.documents.models import ExtractedClaims
 from storyloom.stories.documents.prompts import extract_prompt
-from storyloom.stories.inputs import Constitution
 
 MIN_CLAIMS = 5
 MAX_CLAIMS = 15

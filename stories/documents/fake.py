@@ -12,7 +12,7 @@ from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase, request_rng
 from storyloom.backends.scripted import Reply
 from storyloom.stories.documents.models import CRITERIA
-from storyloom.stories.inputs import LENGTH_BANDS
+from storyloom.stories.draws import LENGTH_BANDS
 
 _SPEAKERS = ("Maren", "Tobias")
 

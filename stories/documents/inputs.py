@@ -18,14 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from storyloom.core.jsonl import JsonlError, parse_line
-from storyloom.stories.inputs import (
-    Constitution,
-    InputError,
-    fingerprint,
-    load_constitution,
-    read_text_file,
-    sample_path,
-)
+from storyloom.stories.constitution import Constitution, constitution_sample, load_constitution
+from storyloom.stories.inputs import InputError, fingerprint, read_text_file
 
 SAMPLE_FILES = {"identity": "identity.toml", "claims": "claims.jsonl"}
 CLAIM_FIELDS = ("id", "section", "claim", "reason", "hard_case")
@@ -35,7 +29,7 @@ _CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9-]+$")
 def documents_sample(name: str) -> Path:
     """A shipped sample input of this kind ('constitution', 'identity' or 'claims')."""
     if name == "constitution":
-        return sample_path("constitution")
+        return constitution_sample()
     resource = resources.files("storyloom.stories.documents").joinpath("data", SAMPLE_FILES[name])
     return Path(str(resource))
 

@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
+from storyloom.stories.constitution import constitution_input
 from storyloom.stories.documents import catalog, fake, figures, prompts
 from storyloom.stories.documents.catalog import document_type
-from storyloom.stories.documents.doc_gates import DOCUMENT_GATES
 from storyloom.stories.documents.draws import dimension_values, make_draw
+from storyloom.stories.documents.gates import DOCUMENT_GATES
 from storyloom.stories.documents.inputs import (
     DocumentsInputs,
     documents_sample,
@@ -34,9 +35,7 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
-    constitution_input,
     critique_scores,
-    register_kind,
 )
 
 #: Far past the longest length band; a longer reply is a runaway (the length gate still
@@ -291,6 +290,3 @@ class DocumentsKind(CorpusKind):
 
     def fake_reply(self, request: CompletionRequest) -> Reply:
         return fake.fake_reply(request)
-
-
-register_kind(DocumentsKind.name, DocumentsKind)

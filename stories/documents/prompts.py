@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storyloom.stories.constitution import Constitution
 from storyloom.stories.documents.catalog import STANCES, DocumentType, document_type
 from storyloom.stories.documents.inputs import Claim, DocumentsInputs
 from storyloom.stories.documents.models import CRITERIA
+from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.gates import MAX_COPIED_WORDS
-from storyloom.stories.inputs import LENGTH_BANDS, Constitution
 
 HOUSE_RULES = (
     "- Every statement about the AI, its values or its situation must agree with the "

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from storyloom.backends.base import CompletionRequest
-from storyloom.backends.demo import phrase, placeholder_story
+from storyloom.backends.demo import phrase
 from storyloom.backends.scripted import Reply, Responder, ScriptExhaustedError
+from storyloom.stories.story.fake import placeholder_story
 
 
 def premise(title: str = "The Night Ledger", seed: int = 0) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from storyloom.stories import prompts_compact, prompts_rich
-from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.kind import ItemView, Prompt
-from storyloom.stories.prompt_parts import CRAFT_CRITERIA
+from storyloom.stories.story import prompts_compact, prompts_rich
+from storyloom.stories.story.inputs import StoryInputs
+from storyloom.stories.story.prompt_parts import CRAFT_CRITERIA
 
 __all__ = ["CRAFT_CRITERIA", "build", "profile_of", "shared_prefix"]
 

@@ -24,32 +24,11 @@ in the character's name, so names can be compared on identical premises.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from storyloom.stories.inputs import StoryInputs
-
-
-def _stream_rng(run_seed: int, stream: str, block: int) -> random.Random:
-    digest = hashlib.sha256(f"{run_seed}/{stream}/{block}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-@lru_cache(maxsize=4096)
-def _block_order(run_seed: int, stream: str, block: int, size: int) -> tuple[int, ...]:
-    order = list(range(size))
-    _stream_rng(run_seed, stream, block).shuffle(order)
-    return tuple(order)
-
-
-def balanced_pick(run_seed: int, stream: str, position: int, size: int) -> int:
-    """The value index at `position` of a balanced stream over `size` values."""
-    if size < 1:
-        raise ValueError(f"a stream needs at least one value, got size {size}")
-    block, offset = divmod(position, size)
-    return _block_order(run_seed, stream, block, size)[offset]
+from storyloom.stories.draws import balanced_pick, block_order
+from storyloom.stories.story.inputs import StoryInputs
 
 
 @dataclass(frozen=True)
@@ -105,7 +84,7 @@ def _sections_for(
     if not 1 <= count <= size:
         raise ValueError(f"cannot pick {count} distinct sections out of {size}")
     block, chunk = divmod(position, size)
-    order = _block_order(run_seed, stream, block, size)
+    order = block_order(run_seed, stream, block, size)
     return tuple(slugs[order[(chunk * count + step) % size]] for step in range(count))
 
 

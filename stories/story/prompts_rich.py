@@ -14,9 +14,9 @@ reviewer and the evaluator always do anyway.
 
 from __future__ import annotations
 
-from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.kind import ItemView, Prompt
-from storyloom.stories.prompt_parts import (
+from storyloom.stories.story.inputs import StoryInputs
+from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
     avoid_lines,
     bullets,
@@ -33,7 +33,7 @@ from storyloom.stories.prompt_parts import (
     sections_in_play,
     seed_of,
 )
-from storyloom.stories.render import framing_for
+from storyloom.stories.story.render import framing_for
 
 #: A constitution longer than this (about 15k tokens) is carried in the prefix as its
 #: principles only; each step then quotes the sections in play in full.

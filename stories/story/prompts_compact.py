@@ -8,9 +8,9 @@ names the character, because with name variants one prefix serves every name.
 
 from __future__ import annotations
 
-from storyloom.stories.inputs import StoryInputs
 from storyloom.stories.kind import ItemView, Prompt
-from storyloom.stories.prompt_parts import (
+from storyloom.stories.story.inputs import StoryInputs
+from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
     avoid_lines,
     bullets,
@@ -25,7 +25,7 @@ from storyloom.stories.prompt_parts import (
     sections_in_play,
     seed_of,
 )
-from storyloom.stories.render import framing_for
+from storyloom.stories.story.render import framing_for
 
 HOUSE_RULES = (
     "- Write prose documents only: no chat transcripts, no 'User:' or 'Assistant:', no "

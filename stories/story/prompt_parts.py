@@ -12,10 +12,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from storyloom.stories.inputs import LENGTH_BANDS, Section, StoryInputs
+from storyloom.stories.constitution import Section
+from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.kind import Draft, ItemView
-from storyloom.stories.models import Premise
-from storyloom.stories.seeds import StorySeed
+from storyloom.stories.story.draws import StorySeed
+from storyloom.stories.story.inputs import StoryInputs
+from storyloom.stories.story.models import Premise
 
 #: Craft criteria the judge scores beside each constitution section, with what they mean.
 CRAFT_CRITERIA: dict[str, str] = {
@@ -126,5 +128,5 @@ def avoid_lines(item: ItemView) -> list[str]:
 @lru_cache(maxsize=1)
 def craft_guide() -> str:
     """The genre's craft guide, shipped as `data/craft_guide.md`."""
-    path = resources.files("storyloom.stories").joinpath("data", "craft_guide.md")
+    path = resources.files("storyloom.stories.story").joinpath("data", "craft_guide.md")
     return path.read_text(encoding="utf-8").strip()

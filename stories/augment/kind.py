@@ -30,12 +30,7 @@ from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
 from storyloom.stories.augment import chat as chats
 from storyloom.stories.augment import contexts, library, prompts, templates
-from storyloom.stories.augment.example import (
-    AugmentInputs,
-    context_round,
-    example,
-    task_round,
-)
+from storyloom.stories.augment.example import AugmentInputs, context_round, example, task_round
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import AUGMENT_GATES
 from storyloom.stories.augment.models import ConsistencyCheck
@@ -53,7 +48,6 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
-    register_kind,
 )
 
 #: Far past the longest prompt band; a longer reply is a runaway.
@@ -388,6 +382,3 @@ class AugmentKind(CorpusKind):
         return templates.render_system_prompt(
             hints["context"], hints["profile"], list(hints.get("tools") or [])
         )
-
-
-register_kind(AugmentKind.name, AugmentKind)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,19 +15,13 @@ from pydantic import BaseModel
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
-from storyloom.stories import (
-    prompt_parts,
-    prompts,
-    prompts_compact,
-    prompts_rich,
-    render,
-)
-from storyloom.stories.gates import Finding, monologue_share, words
-from storyloom.stories.inputs import LENGTH_BANDS, StoryInputs, load_inputs, sample_path
+from storyloom.stories.constitution import constitution_input
+from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
     Draft,
+    Finding,
     InputSpec,
     ItemView,
     LoadedInputs,
@@ -36,22 +29,29 @@ from storyloom.stories.kind import (
     RewriteMode,
     Rubric,
     Task,
-    constitution_input,
     critique_scores,
-    register_kind,
 )
-from storyloom.stories.models import Named, Premise, field_key, judgment_model, review_model
-from storyloom.stories.prompt_parts import CRAFT_CRITERIA, seed_of
-from storyloom.stories.seeds import make_seed
-from storyloom.stories.selection import (
+from storyloom.stories.story import (
+    fake,
+    prompt_parts,
+    prompts,
+    prompts_compact,
+    prompts_rich,
+    render,
+)
+from storyloom.stories.story.draws import make_seed
+from storyloom.stories.story.figures import rewrite_figures
+from storyloom.stories.story.gates import STORY_GATES
+from storyloom.stories.story.inputs import StoryInputs, load_inputs, sample_path
+from storyloom.stories.story.models import Named, Premise, field_key, judgment_model, review_model
+from storyloom.stories.story.prompt_parts import CRAFT_CRITERIA, seed_of
+from storyloom.stories.story.selection import (
     CONSTITUTION_PASS_SCORE,
     PASS_SCORE,
     choose_better_draft,
     criterion_key,
     meets_pass_rule,
 )
-from storyloom.stories.story_figures import rewrite_figures
-from storyloom.stories.story_gates import STORY_GATES
 
 #: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
 #: gates (which run on the event loop) fast and checkpoints small; the length gate still
@@ -363,44 +363,4 @@ class StoryKind(CorpusKind):
     # --- the scripted backend's replies -------------------------------------------------
 
     def fake_reply(self, request: CompletionRequest) -> Reply:
-        """Deterministic placeholders from the request's metadata: a premise, a story that
-        passes every gate, a review, and a judgment scoring every criterion 4 (it cannot
-        detect a defect; it makes smoke runs and the machinery's tests possible)."""
-        from storyloom.backends.demo import placeholder_premise, placeholder_story, request_rng
-
-        rng: random.Random = request_rng(request)
-        hints = request.metadata
-        if request.purpose == "plan":
-            return placeholder_premise(rng)
-        if request.purpose == "judge":
-            return {
-                "criteria": {
-                    key: {"evidence": "placeholder", "reasoning": "placeholder", "score": 4}
-                    for key in hints.get("criteria") or []
-                },
-                "revision_notes": [],
-            }
-        if request.purpose == "review":
-            return {
-                "sections": {
-                    key: {"requires_here": "placeholder", "shortfalls": "placeholder"}
-                    for key in hints.get("sections") or []
-                },
-                "monologue": "placeholder",
-                "keep": "placeholder",
-            }
-        low, high = LENGTH_BANDS.get(str(hints.get("length")), (300, 500))
-        return placeholder_story(
-            rng, name=str(hints.get("persona_name") or "Wren"), words=(low + high) // 2
-        )
-
-
-register_kind(StoryKind.name, StoryKind)
-
-
-def fake_reply(request: CompletionRequest) -> Reply:
-    """The story kind's scripted replies (for tests and `--backend scripted`)."""
-    return _STORY.fake_reply(request)
-
-
-_STORY = StoryKind()
+        return fake.fake_reply(request)

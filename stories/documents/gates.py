@@ -13,18 +13,15 @@ from storyloom.core.text import words
 from storyloom.stories.documents.catalog import document_type
 from storyloom.stories.gates import (
     DEFAULT_OTHER_ASSISTANT_NAMES,
-    Finding,
-    name_findings,
-    paragraphs,
-)
-from storyloom.stories.kind import ItemView
-from storyloom.stories.story_gates import (
     ChatLeakGate,
     ConstitutionCopyGate,
     LengthGate,
     RepetitionGate,
     TruncationGate,
+    name_findings,
+    paragraphs,
 )
+from storyloom.stories.kind import Finding, ItemView
 
 # "Name:", "**Dr Okafor:**", "> quietfox:" at the start of a line, followed by speech.
 _LABEL = re.compile(

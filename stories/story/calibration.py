@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storyloom.backends.base import Backend, CompletionRequest, Message
-from storyloom.stories.inputs import LENGTH_BANDS, InputError, read_text_file
+from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.inputs import InputError, read_text_file
 from storyloom.stories.kind import CorpusKind, Draft, ItemView, critique_scores
-from storyloom.stories.selection import criterion_key
+from storyloom.stories.story.selection import criterion_key
 
 Role = Literal["clean", "control", "defect"]
 GATE_PREFIX = "gate:"
@@ -29,7 +30,8 @@ ROLES = ("clean", "control", "defect")
 
 def gold_labels_path() -> Path:
     """The shipped gold set's labels file."""
-    return Path(str(resources.files("storyloom.stories").joinpath("data", "gold", "labels.toml")))
+    gold = resources.files("storyloom.stories.story").joinpath("data", "gold")
+    return Path(str(gold.joinpath("labels.toml")))
 
 
 @dataclass(frozen=True)

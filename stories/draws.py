@@ -1,0 +1,35 @@
+"""Balanced draws, shared by every kind: each dimension is a stream of shuffled blocks
+(one block = one pass over the values), read at the item's position, so over any
+prefix of a run every value appears within one of its fair share. Shuffles are seeded
+by (run seed, stream, block): item `i` gets the same value however a run is split,
+resumed or parallelised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from functools import lru_cache
+
+#: Word-count bands (low, high) a drawn `length` dimension names.
+LENGTH_BANDS = {"short": (250, 600), "medium": (500, 1100), "long": (900, 1800)}
+
+
+def stream_rng(run_seed: int, stream: str, block: int) -> random.Random:
+    digest = hashlib.sha256(f"{run_seed}/{stream}/{block}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+@lru_cache(maxsize=4096)
+def block_order(run_seed: int, stream: str, block: int, size: int) -> tuple[int, ...]:
+    order = list(range(size))
+    stream_rng(run_seed, stream, block).shuffle(order)
+    return tuple(order)
+
+
+def balanced_pick(run_seed: int, stream: str, position: int, size: int) -> int:
+    """The value index at `position` of a balanced stream over `size` values."""
+    if size < 1:
+        raise ValueError(f"a stream needs at least one value, got size {size}")
+    block, offset = divmod(position, size)
+    return block_order(run_seed, stream, block, size)[offset]
