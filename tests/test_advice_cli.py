@@ -5,14 +5,9 @@ resume leave every id exactly once in every file; `stats` reports the rewrite's 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-from cli_process import generate_argv, scripted_env
 from click.testing import CliRunner, Result
 
 from storyloom.cli.main import cli
@@ -106,38 +101,3 @@ def test_a_bad_dilemmas_file_is_one_line_and_nothing_is_written(tmp_path: Path) 
     message = result.output.strip().splitlines()[-1]
     assert str(bad) in message and "dilemma 'd' names section 'candour'" in message
     assert not run_dir.exists() or not any((run_dir / name).exists() for name in FILES)
-
-
-def _wait_for_header(stderr: Path, process: subprocess.Popen[bytes], limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and process.poll() is None:
-        if b"storyloom run" in stderr.read_bytes():
-            return
-        time.sleep(0.02)
-
-
-@pytest.mark.slow  # two process start-ups and a slowed run: about 20 s here
-def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Path) -> None:
-    run_dir = tmp_path / "killed"
-    count = 40
-    command = [*generate_argv(run_dir, count), "--kind", "advice"]
-    stderr_path = tmp_path / "stderr.txt"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
-        )
-        _wait_for_header(stderr_path, process, limit=60)
-        time.sleep(1.2)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, stderr_path.read_text(errors="replace")
-    finished_before = len(set(ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")))
-    assert finished_before < count, "the run finished before the kill"
-
-    resumed = subprocess.run(command, capture_output=True, env=scripted_env(0.0), timeout=300)
-    assert resumed.returncode == 0, resumed.stderr.decode(errors="replace")
-    finished = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")
-    assert sorted(finished) == sorted(f"killed/{i}" for i in range(count))
-    pairs = ids(run_dir / "pairs.jsonl")
-    assert len(pairs) == len(set(pairs))
-    assert set(pairs) == set(ids(run_dir / "corpus.jsonl"))
