@@ -232,9 +232,11 @@ def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
 
 
 def test_trained_pipeline_is_preferred_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names.spacy.util, "get_installed_models", lambda: ["en_core_web_md"])
+    import spacy.util  # the report imports spaCy on first use, so patch it where it lives
+
+    monkeypatch.setattr(spacy.util, "get_installed_models", lambda: ["en_core_web_md"])
     assert names.trained_pipeline_name() == "en_core_web_md"
-    monkeypatch.setattr(names.spacy.util, "get_installed_models", lambda: ["de_core_news_sm"])
+    monkeypatch.setattr(spacy.util, "get_installed_models", lambda: ["de_core_news_sm"])
     assert names.trained_pipeline_name() is None
 
 
