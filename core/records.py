@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storyloom.core.jsonl import JsonlError
+
+#: Where a finished item ends: a line of `corpus.jsonl` or of `rejected.jsonl`.
+Outcome = Literal["emitted", "rejected"]
 
 
 class _Record(BaseModel):

@@ -11,8 +11,9 @@ was emitted or removed only as a near-duplicate (both passed the judge).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Literal
+from typing import Any
 
+from storyloom.core.records import Outcome
 from storyloom.report.fields import (
     as_bool,
     as_int,
@@ -36,7 +37,6 @@ from storyloom.report.summaries import ratio, sorted_counts
 from storyloom.stories.constitution import slugify
 from storyloom.stories.kind import ReportProfile
 
-Outcome = Literal["emitted", "rejected"]
 SCORES = ("1", "2", "3", "4", "5")
 PASSED_REJECTIONS = frozenset({"near_duplicate"})
 UNKNOWN = "n/a"

@@ -23,14 +23,14 @@ from pydantic import BaseModel, ConfigDict
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
+from storyloom.core.records import Outcome
+from storyloom.graph.settings import RewriteMode
 
 #: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
 #: plan (structured, deduplicated before any draft) -> write -> gates -> judge ->
 #: [review -> revise -> gates -> judge]* . A kind without `judge` passes every draft the
 #: gates pass; a kind with `review` reviews before every revise.
 TaskName = Literal["plan", "write", "review", "judge", "revise"]
-RewriteMode = Literal["on-fail", "always"]
-Outcome = Literal["emitted", "rejected"]
 #: (instructions, user message): the per-task part of the system prompt and the ask.
 Prompt = tuple[str, str]
 
