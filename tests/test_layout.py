@@ -56,7 +56,6 @@ def test_every_kind_has_its_own_folder_with_the_same_role_files() -> None:
             assert (ROOT / "stories" / kind / role).is_file(), f"stories/{kind}/{role}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 22: the layout is being finished")
 def test_no_kind_imports_another_kind_and_the_core_imports_none() -> None:
     kind_of = {
         name: name.split(".")[2]
