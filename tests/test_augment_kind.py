@@ -17,7 +17,7 @@ from storyloom.backends.base import Completion
 from storyloom.core.tools import openai_tools
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.augment.chat import refuses as source_refuses
-from storyloom.stories.augment.contexts import MAX_TOOLS, TOOL_BANDS
+from storyloom.stories.augment.draws import MAX_TOOLS, TOOL_BANDS
 from storyloom.stories.augment.export import anthropic_record, openai_record
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import PromptShapeGate
