@@ -2,5 +2,5 @@
 policy for damaged lines, the typed records of a run, the run's file names, `words()`, and
 the two shapes of tool definitions.
 
-Nothing here knows about stories, backends or the workflow, so any package may import it.
+Nothing here knows about corpus kinds, backends or the workflow, so any package may import it.
 """

@@ -69,6 +69,7 @@ class UsageEntry(_Record):
     """One LLM call in the usage ledger."""
 
     time: float = 0.0
+    #: The item's id (`story_id` since the first ledgers: existing runs keep reading).
     story_id: str
     node: str = ""
     model: str = ""

@@ -194,7 +194,7 @@ def _planned(config: dict[str, Any] | None) -> int | None:
 
 
 def _started_threads(path: Path) -> int | None:
-    """Threads with at least one checkpoint: stories begun, finished or not."""
+    """Threads with at least one checkpoint: items begun, finished or not."""
     if not path.is_file():
         return None
     try:
@@ -237,7 +237,7 @@ def _input_file(config: dict[str, Any] | None, key: str, run_path: Path) -> Path
 
 
 def _same_file(config: dict[str, Any] | None, key: str, fingerprint: str) -> bool:
-    """An input edited since the run started would describe other stories: ignore it."""
+    """An input edited since the run started would describe other items: ignore it."""
     recorded = _recorded_inputs(config).get(key, {}).get("fingerprint")
     return recorded is None or recorded == fingerprint
 
