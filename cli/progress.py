@@ -183,7 +183,7 @@ def spend_table(run: RunDir) -> Table | None:
     for name in sorted(cost.per_node, key=_node_rank):
         table.add_row(escape(name), *_spend_cells(cost.per_node[name]))
     table.add_row("[bold]total[/]", *_spend_cells(cost.total), end_section=True)
-    table.add_row(f"story mean ({cost.stories})", *_mean_cells(cost, cost.stories))
+    table.add_row(f"item mean ({cost.items})", *_mean_cells(cost, cost.items))
     if documents:
         table.add_row(f"per doc ({documents})", *_mean_cells(cost, documents))
     return table

@@ -12,8 +12,9 @@ CORPUS_FILE = "corpus.jsonl"
 REJECTED_FILE = "rejected.jsonl"
 USAGE_FILE = "usage.jsonl"
 LOCK_FILE = "run.lock"
-STORY_INDEX_STEM = "dedupe-stories"
-PREMISE_INDEX_STEM = "dedupe-premises"
+#: The dedupe journals of items and of plans (the file names of the first runs, kept).
+ITEM_INDEX_STEM = "dedupe-stories"
+PLAN_INDEX_STEM = "dedupe-premises"
 #: Suffix of the file beside an output that keeps the bytes of a torn last line.
 TORN_SUFFIX = ".torn"
 
@@ -49,7 +50,7 @@ def is_side_output(name: str) -> bool:
         and "\\" not in name
         and not name.startswith(".")
         and name not in OUTPUT_FILES
-        and not name.startswith((STORY_INDEX_STEM, PREMISE_INDEX_STEM))
+        and not name.startswith((ITEM_INDEX_STEM, PLAN_INDEX_STEM))
     )
 
 

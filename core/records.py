@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storyloom.core.jsonl import JsonlError
+
+#: Where a finished item ends: a line of `corpus.jsonl` or of `rejected.jsonl`.
+Outcome = Literal["emitted", "rejected"]
 
 
 class _Record(BaseModel):
@@ -66,6 +69,7 @@ class UsageEntry(_Record):
     """One LLM call in the usage ledger."""
 
     time: float = 0.0
+    #: The item's id (`story_id` since the first ledgers: existing runs keep reading).
     story_id: str
     node: str = ""
     model: str = ""

@@ -50,7 +50,9 @@ class MergeError(DatasetError):
 
 
 @dataclass(frozen=True)
-class Shard:
+class ShardDirectory:
+    """One shard's run directory and its run.json (a worker is `graph.shared.Shard`)."""
+
     path: Path
     config: dict[str, Any]
 
@@ -75,8 +77,8 @@ class MergeReport:
         return self.emitted + self.rejected
 
 
-def load_shard(path: Path) -> Shard:
-    return Shard(path, read_run_config(path))
+def load_shard(path: Path) -> ShardDirectory:
+    return ShardDirectory(path, read_run_config(path))
 
 
 def run_identity(config: dict[str, Any]) -> dict[str, Any]:
@@ -146,10 +148,10 @@ def merge_runs(paths: Sequence[Path], out: Path, *, checkpoints: bool = True) ->
 
 
 def _build(
-    shards: list[Shard], staging: Path, out: Path, report: MergeReport, checkpoints: bool
+    shards: list[ShardDirectory], staging: Path, out: Path, report: MergeReport, checkpoints: bool
 ) -> None:
-    owners: dict[int, tuple[Shard, str]] = {}
-    finished: dict[str, Shard] = {}
+    owners: dict[int, tuple[ShardDirectory, str]] = {}
+    finished: dict[str, ShardDirectory] = {}
     for file_name, record_type in (
         (layout.CORPUS_FILE, CorpusRecord),
         (layout.REJECTED_FILE, RejectedRecord),
@@ -190,7 +192,7 @@ def _records(path: Path, record_type: type[Any], report: MergeReport) -> Iterato
     report.torn_bytes += reader.torn_bytes
 
 
-def _item_index(shard: Shard, record: Any) -> int:
+def _item_index(shard: ShardDirectory, record: Any) -> int:
     index = record.metadata.get("index")
     if isinstance(index, int) and not isinstance(index, bool):
         return index
@@ -201,10 +203,10 @@ def _item_index(shard: Shard, record: Any) -> int:
 
 
 def _claim(
-    shard: Shard,
+    shard: ShardDirectory,
     record: Any,
-    owners: dict[int, tuple[Shard, str]],
-    finished: dict[str, Shard],
+    owners: dict[int, tuple[ShardDirectory, str]],
+    finished: dict[str, ShardDirectory],
 ) -> None:
     index = _item_index(shard, record)
     if index in owners:
@@ -223,7 +225,10 @@ def _claim(
 
 
 def _merge_sides(
-    shards: list[Shard], staging: Path, finished: dict[str, Shard], report: MergeReport
+    shards: list[ShardDirectory],
+    staging: Path,
+    finished: dict[str, ShardDirectory],
+    report: MergeReport,
 ) -> None:
     """A kind's own files, each record of a finished item once (a side line written just
     before a kill, for an item not finished yet, waits for the item)."""
@@ -241,7 +246,9 @@ def _merge_sides(
         report.side_records[name] = len(written)
 
 
-def _merge_checkpoints(shards: list[Shard], target: Path, finished: dict[str, Shard]) -> int:
+def _merge_checkpoints(
+    shards: list[ShardDirectory], target: Path, finished: dict[str, ShardDirectory]
+) -> int:
     """Copy the checkpoint threads of the merged items and every stored text (texts are
     content-addressed, so copies from two shards are the same row)."""
     sources = [s for s in shards if (s.path / layout.CHECKPOINTS_FILE).is_file()]
@@ -310,7 +317,7 @@ def _has_table(conn: sqlite3.Connection, schema: str, table: str) -> bool:
     return row is not None
 
 
-def _merged_config(shards: list[Shard], out: Path, report: MergeReport) -> dict[str, Any]:
+def _merged_config(shards: list[ShardDirectory], out: Path, report: MergeReport) -> dict[str, Any]:
     """The first shard's config as the run's, without any worker's shard, with the merged
     count and the shards it came from."""
     config = json.loads(json.dumps(shards[0].config))

@@ -2,7 +2,7 @@
 
 Chat kinds write tools as Anthropic defines them (`name`, `description`, `input_schema`);
 OpenAI-style fine-tuning takes `{"type": "function", "function": {..., "parameters"}}`.
-The conversion is the augment kind's own (`openai_tools`), so there is one of it.
+The conversion is the core's (`core.tools.openai_tools`), the one the kinds use too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from storyloom.stories.augment.library import openai_tools
+from storyloom.core.tools import openai_tools
 
 ToolsShape = Literal["anthropic", "openai"]
 

@@ -31,7 +31,7 @@ from storyloom.dedupe.store import Decide, MemoryStore, SignatureStore
 from storyloom.dedupe.verify import Match, best_match
 
 # Chosen by measurement (bench/dedupe.py, dedupe/README.md): planted edits of 5-15% of the
-# words leave a 5-shingle Jaccard of about 0.55-0.87, distinct stories sharing stock phrases
+# words leave a 5-shingle Jaccard of about 0.55-0.87, distinct texts sharing stock phrases
 # stay below 0.05.
 DEFAULT_THRESHOLD = 0.4
 DEFAULT_SHINGLE_SIZE = 5

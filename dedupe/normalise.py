@@ -16,7 +16,7 @@ _ASCII_TABLE = bytes(
     for code in range(256)
 )
 
-# Unicode punctuation that stories use all the time (typographic quotes, dashes, bullets).
+# Unicode punctuation that texts use all the time (typographic quotes, dashes, bullets).
 # Other non-ASCII symbols stay glued to their word, which is harmless: the same symbol is
 # glued the same way in both documents being compared.
 _UNICODE_SEPARATORS = tuple(

@@ -1,7 +1,7 @@
 """MinHash signatures by one-permutation hashing with optimal densification.
 
 Classic MinHash applies `num_perm` hash functions to every shingle: 800 shingles x 128
-permutations per story, which is what makes datasketch's `update()` slow even when batched.
+permutations per text, which is what makes datasketch's `update()` slow even when batched.
 One-permutation hashing (Li, Owen and Zhang, 2012) hashes each shingle once: the hash picks
 one of `num_perm` bins and each bin keeps its smallest hash. Bins left empty (short texts)
 borrow the value of the first non-empty bin on a fixed, seeded probe sequence ("optimal

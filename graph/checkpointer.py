@@ -2,7 +2,7 @@
 
 Why there is never `database is locked`, at any concurrency: one aiosqlite connection
 per run process, and LangGraph's async saver serialises every write through it, so SQLite
-sees a single writer however many stories run at once; the run lock (`runlock.py`) keeps
+sees a single writer however many items run at once; the run lock (`runlock.py`) keeps
 a second process from becoming a second writer. WAL lets readers (`storyloom stats` on a
 live run) read beside the writer without blocking it, and `busy_timeout` rides out the
 short WAL checkpoints. `synchronous=NORMAL` in WAL loses nothing on a process crash; on a
@@ -65,8 +65,8 @@ def check_checkpoint_store(path: Path) -> None:
     """Fail early, before any work starts, on a file that is not an SQLite database.
 
     Only the header and schema are read: a full `PRAGMA integrity_check` reads every page,
-    minutes on a run of many thousand stories. Damage deeper in the file surfaces when a
-    story touches it, and the runner then stops the run with the same kind of message.
+    minutes on a run of many thousand items. Damage deeper in the file surfaces when an
+    item touches it, and the runner then stops the run with the same kind of message.
     """
     if not path.exists():
         return

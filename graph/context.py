@@ -75,30 +75,30 @@ class RunContext:
         assert self.texts is not None, "the runner opens the text store before any node runs"
         return self.texts
 
-    def _check_stop(self, story_id: str, request: CompletionRequest) -> None:
+    def _check_stop(self, item_id: str, request: CompletionRequest) -> None:
         if self.stop is not None and self.stop.is_set():
-            raise StopRequested(f"{story_id}: stopped before {request.purpose or 'a call'}")
+            raise StopRequested(f"{item_id}: stopped before {request.purpose or 'a call'}")
 
-    async def complete(self, story_id: str, request: CompletionRequest) -> Completion:
-        """Call the backend and book the usage against the story and node. A parameter
+    async def complete(self, item_id: str, request: CompletionRequest) -> Completion:
+        """Call the backend and book the usage against the item and node. A parameter
         the backend cannot honour is refused here, before anything is sent or paid."""
         if problem := unsupported(self.backend, request):
             raise PermanentBackendError(problem, fatal=True)
-        self._check_stop(story_id, request)
+        self._check_stop(item_id, request)
         if self._call_slots is None:
             self._call_slots = asyncio.Semaphore(self.backend.max_parallel_calls)
         async with self._call_slots:
-            self._check_stop(story_id, request)
-            return await self._call(story_id, request)
+            self._check_stop(item_id, request)
+            return await self._call(item_id, request)
 
-    async def _call(self, story_id: str, request: CompletionRequest) -> Completion:
+    async def _call(self, item_id: str, request: CompletionRequest) -> Completion:
         what = request.purpose or "call"
         deadline = asyncio.timeout(self.call_timeout)
         try:
             async with deadline:
                 completion = await self.backend.complete(request)
         except BackendError as error:
-            self._record_billed_failure(story_id, request, error)
+            self._record_billed_failure(item_id, request, error)
             raise
         except TimeoutError as error:
             if deadline.expired():
@@ -108,15 +108,15 @@ class RunContext:
             raise TransientBackendError(message) from None
         # The ledger fsyncs each line: off the event loop, so other items keep moving.
         await asyncio.to_thread(
-            self.ledger.record, story_id=story_id, node=request.purpose, completion=completion
+            self.ledger.record, item_id=item_id, node=request.purpose, completion=completion
         )
         return completion
 
     def _record_billed_failure(
-        self, story_id: str, request: CompletionRequest, error: BackendError
+        self, item_id: str, request: CompletionRequest, error: BackendError
     ) -> None:
         """Calls billed before an error (e.g. a reply that failed validation twice) are
         still spend: book them, or the ledger falls short of the provider's bill."""
         if error.usage is not None and error.usage != Usage():
             failed = Completion(text="", model=self.backend.model, usage=error.usage)
-            self.ledger.record(story_id=story_id, node=request.purpose, completion=failed)
+            self.ledger.record(item_id=item_id, node=request.purpose, completion=failed)

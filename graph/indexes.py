@@ -4,8 +4,8 @@ A kind may split its items into groups deduplicated apart (the story kind's pers
 variants are the same draws written under other names, meant to resemble each other).
 What is indexed comes from the kind: `dedupe_text(record)` and `plan_text(plan)`.
 An index journal that is missing, damaged or written with other parameters is rebuilt from
-what the run already produced, so dedupe never forgets an accepted story and one bad line
-cannot fail every later story.
+what the run already produced, so dedupe never forgets an accepted item and one bad line
+cannot fail every later item.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.shared import SharedRun
 from storyloom.stories.kind import CorpusKind
 
-STORY_SHINGLE_SIZE = 5
-PREMISE_SHINGLE_SIZE = 3
+ITEM_SHINGLE_SIZE = 5
+PLAN_SHINGLE_SIZE = 3
 
 
 def _records(
@@ -55,8 +55,8 @@ class RunIndexes:
         self._lock = asyncio.Lock()
         self._settings = settings
         self._kind = kind
-        self._stories: dict[int, NearDuplicateIndex] = {}
-        self._premises: dict[int, NearDuplicateIndex] = {}
+        self._items: dict[int, NearDuplicateIndex] = {}
+        self._plans: dict[int, NearDuplicateIndex] = {}
 
     async def check_and_insert(self, index: NearDuplicateIndex, key: str, text: str) -> str | None:
         """`index.check_and_insert`, off the event loop (it hashes and fsyncs its journal)
@@ -65,32 +65,32 @@ class RunIndexes:
             return await asyncio.to_thread(index.check_and_insert, key, text)
 
     def items(self, variant: int) -> NearDuplicateIndex:
-        if variant not in self._stories and self._shared is not None:
-            self._stories[variant] = self._open_shared(
-                "items", variant, self._settings.story_dedupe_threshold, STORY_SHINGLE_SIZE
+        if variant not in self._items and self._shared is not None:
+            self._items[variant] = self._open_shared(
+                "items", variant, self._settings.story_dedupe_threshold, ITEM_SHINGLE_SIZE
             )
-        if variant not in self._stories:
-            self._stories[variant] = self._open(
-                self._path(layout.STORY_INDEX_STEM, variant),
-                self._story_texts(variant),
+        if variant not in self._items:
+            self._items[variant] = self._open(
+                self._path(layout.ITEM_INDEX_STEM, variant),
+                self._item_texts(variant),
                 threshold=self._settings.story_dedupe_threshold,
-                shingle_size=STORY_SHINGLE_SIZE,
+                shingle_size=ITEM_SHINGLE_SIZE,
             )
-        return self._stories[variant]
+        return self._items[variant]
 
     def plans(self, variant: int) -> NearDuplicateIndex:
-        if variant not in self._premises and self._shared is not None:
-            self._premises[variant] = self._open_shared(
-                "plans", variant, self._settings.premise_dedupe_threshold, PREMISE_SHINGLE_SIZE
+        if variant not in self._plans and self._shared is not None:
+            self._plans[variant] = self._open_shared(
+                "plans", variant, self._settings.premise_dedupe_threshold, PLAN_SHINGLE_SIZE
             )
-        if variant not in self._premises:
-            self._premises[variant] = self._open(
-                self._path(layout.PREMISE_INDEX_STEM, variant),
-                self._premise_texts(variant),
+        if variant not in self._plans:
+            self._plans[variant] = self._open(
+                self._path(layout.PLAN_INDEX_STEM, variant),
+                self._plan_texts(variant),
                 threshold=self._settings.premise_dedupe_threshold,
-                shingle_size=PREMISE_SHINGLE_SIZE,
+                shingle_size=PLAN_SHINGLE_SIZE,
             )
-        return self._premises[variant]
+        return self._plans[variant]
 
     def _open_shared(
         self, name: str, group: int, threshold: float, shingle_size: int
@@ -119,12 +119,12 @@ class RunIndexes:
                 pass  # a damaged entry: what the run produced is the truth, so start over
         return NearDuplicateIndex.rebuild(documents, path=path, **params)
 
-    def _story_texts(self, variant: int) -> Iterator[tuple[str, str]]:
+    def _item_texts(self, variant: int) -> Iterator[tuple[str, str]]:
         for record in _records(self._run.corpus_path, CorpusRecord):
             if isinstance(record, CorpusRecord) and _group(record) == variant:
                 yield record.id, self._kind.dedupe_text(record.model_dump())
 
-    def _premise_texts(self, variant: int) -> Iterator[tuple[str, str]]:
+    def _plan_texts(self, variant: int) -> Iterator[tuple[str, str]]:
         outputs = itertools.chain(
             _records(self._run.corpus_path, CorpusRecord),
             _records(self._run.rejected_path, RejectedRecord),

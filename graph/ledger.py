@@ -1,5 +1,5 @@
 """The run's usage ledger: one JSON line per LLM call, so spend can be audited per node,
-story and accepted document, and a resumed run knows what was already paid for."""
+item and accepted document, and a resumed run knows what was already paid for."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class UsageLedger:
         self._usd = 0.0
         self._calls = 0
         self._usage = Usage()
-        self._per_story_usd: dict[str, float] = defaultdict(float)
+        self._per_item_usd: dict[str, float] = defaultdict(float)
         #: Replies already booked: a node replayed after a kill may be handed the same
         #: reply again (a batch result from the journal), which was paid once.
         self._booked: set[str] = set()
@@ -71,20 +71,20 @@ class UsageLedger:
                 "that line, then run again"
             ) from None
 
-    def _count(self, story_id: str, usage: Usage, usd: float) -> None:
+    def _count(self, item_id: str, usage: Usage, usd: float) -> None:
         self._calls += 1
         self._usage = self._usage + usage
         self._usd += usd
-        self._per_story_usd[story_id] += usd
+        self._per_item_usd[item_id] += usd
 
-    def record(self, *, story_id: str, node: str, completion: Completion) -> float:
+    def record(self, *, item_id: str, node: str, completion: Completion) -> float:
         """Book one call and return its cost; a reply already booked costs nothing."""
         if completion.response_id is not None and completion.response_id in self._booked:
             return 0.0
         usd = cost_usd(completion.model, completion.usage)
         entry = UsageEntry(
             time=round(time.time(), 3),
-            story_id=story_id,
+            story_id=item_id,
             node=node,
             model=completion.model,
             input_tokens=completion.usage.input_tokens,
@@ -102,7 +102,7 @@ class UsageLedger:
             append_whole(self.path, entry.to_line())
             if completion.response_id is not None:
                 self._booked.add(completion.response_id)
-            self._count(story_id, completion.usage, usd)
+            self._count(item_id, completion.usage, usd)
         if self.shared is not None:
             self.shared.add_spend(usd)
         return usd
@@ -118,10 +118,10 @@ class UsageLedger:
     def totals(self) -> LedgerTotals:
         return LedgerTotals(self._calls, self._usage, self._usd)
 
-    def mean_story_usd(self, finished: Collection[str]) -> tuple[float, int]:
-        """Average spend of the `finished` stories that spent anything, and how many there
-        were. Stories still running are left out: they have paid only part of their way."""
-        spent = [self._per_story_usd[i] for i in finished if i in self._per_story_usd]
+    def mean_item_usd(self, finished: Collection[str]) -> tuple[float, int]:
+        """Average spend of the `finished` items that spent anything, and how many there
+        were. Items still running are left out: they have paid only part of their way."""
+        spent = [self._per_item_usd[i] for i in finished if i in self._per_item_usd]
         return (sum(spent) / len(spent) if spent else 0.0), len(spent)
 
 

@@ -153,14 +153,14 @@ class RunDir:
         return self.path / layout.USAGE_FILE
 
     @property
-    def story_index_path(self) -> Path:
-        return self.path / layout.index_file(layout.STORY_INDEX_STEM)
+    def item_index_path(self) -> Path:
+        return self.path / layout.index_file(layout.ITEM_INDEX_STEM)
 
     @property
-    def premise_index_path(self) -> Path:
-        return self.path / layout.index_file(layout.PREMISE_INDEX_STEM)
+    def plan_index_path(self) -> Path:
+        return self.path / layout.index_file(layout.PLAN_INDEX_STEM)
 
-    def story_id(self, index: int) -> str:
+    def item_id(self, index: int) -> str:
         """An item's id: the run's frozen name (not today's folder name) and its index."""
         config = self.load_config()
         return f"{config.name if config else self.name}/{index}"
@@ -222,7 +222,7 @@ class RunDir:
         return config, changes
 
     def record_count(self, count: int) -> None:
-        """Note how many stories the run now asks for, once a start is under way (a start
+        """Note how many items the run now asks for, once a start is under way (a start
         that fails on bad input leaves run.json untouched)."""
         config = self.load_config()
         if config is not None and config.count != count:

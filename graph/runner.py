@@ -1,6 +1,6 @@
-"""Runs many story threads at once over one run directory, and resumes them.
+"""Runs many item threads at once over one run directory, and resumes them.
 
-A story is a LangGraph thread with id `"<run>/<index>"`. On every start each index is
+An item is a LangGraph thread with id `"<run>/<index>"`. On every start each index is
 classified: already in corpus/rejected (skipped), checkpointed mid-way (resumed at its
 last checkpoint), finished but its output line lost to a crash (written again from the
 checkpoint), or new. Checkpoints are written before each next step (`durability="sync"`),
@@ -8,16 +8,16 @@ so a kill loses at most the node that was running.
 
 How each failure ends (the run itself never crashes on one):
 
-- a story-level problem the workflow can judge (invalid output, a refused prompt, empty
+- an item-level problem the workflow can judge (invalid output, a refused prompt, empty
   or absurd text) is *rejected* with its reason by the nodes;
 - a transient backend error still failing after the retry policy, or an unexpected bug,
-  leaves the story *interrupted* at its last checkpoint: a backend outage says nothing
-  about the story, so it is not rejected (that would be final); the next start resumes
+  leaves the item *interrupted* at its last checkpoint: a backend outage says nothing
+  about the item, so it is not rejected (that would be final); the next start resumes
   it;
 - a graceful stop (`stop` set) lets calls in flight finish and checkpoint, and *pauses*
-  stories before their next call;
-- what no story can get past (a fatal backend error such as a bad key, an output or
-  checkpoint write failing, e.g. disk full) stops the run: nothing new starts, stories
+  items before their next call;
+- what no item can get past (a fatal backend error such as a bad key, an output or
+  checkpoint write failing, e.g. disk full) stops the run: nothing new starts, items
   in flight pause, and `fatal_error` says what happened.
 """
 
@@ -71,7 +71,7 @@ class RunReport:
     paused: int = 0
     resumed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
-    #: Why stories were interrupted: "transient" (retries exhausted), "fatal", "error".
+    #: Why items were interrupted: "transient" (retries exhausted), "fatal", "error".
     interruptions: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     stop_reason: StopReason = "finished"
@@ -132,7 +132,7 @@ def make_context(
     )
 
 
-def upfront_story_cost(context: RunContext) -> float:
+def upfront_item_cost(context: RunContext) -> float:
     """An upper estimate of one item's cost, used until real items have been paid for:
     every call at its full output allowance, an item at its full number of revisions."""
     settings = context.settings
@@ -158,13 +158,13 @@ def upfront_story_cost(context: RunContext) -> float:
 
 
 class _Budget:
-    """No new story starts once spend plus the projection for work in flight would pass
-    the cap. A story refused while others are in flight waits for one of them to finish
+    """No new item starts once spend plus the projection for work in flight would pass
+    the cap. An item refused while others are in flight waits for one of them to finish
     (real costs then replace the estimate); the run stops only when nothing is in flight
-    and the cap still refuses. The projection is the upfront estimate until a few stories
+    and the cap still refuses. The projection is the upfront estimate until a few items
     have finished, then their mean real cost."""
 
-    #: Finished stories whose mean cost is trusted over the upfront estimate.
+    #: Finished items whose mean cost is trusted over the upfront estimate.
     TRUSTED_SAMPLE = 3
 
     def __init__(
@@ -177,18 +177,18 @@ class _Budget:
         self.in_flight = 0
         self.changed = asyncio.Condition()
 
-    def _per_story(self) -> float:
+    def _per_item(self) -> float:
         finished = self.sinks.corpus.ids | self.sinks.rejected.ids
-        mean, sample = self.ledger.mean_story_usd(finished)
+        mean, sample = self.ledger.mean_item_usd(finished)
         return mean if sample >= self.TRUSTED_SAMPLE else max(mean, self.upfront)
 
     def _fits(self) -> bool:
         assert self.max_cost is not None
-        spend = self.ledger.run_total_usd() + self._per_story() * (self.in_flight + 1)
+        spend = self.ledger.run_total_usd() + self._per_item() * (self.in_flight + 1)
         return spend <= self.max_cost
 
     async def admit(self) -> bool:
-        """Take a place for one more story, waiting for stories in flight when the cap
+        """Take a place for one more item, waiting for items in flight when the cap
         needs their real costs; False means the budget is spent."""
         if self.max_cost is None:
             self.in_flight += 1
@@ -247,7 +247,7 @@ async def run_items(
     )
     stop = stop or asyncio.Event()
     notify = on_progress or (lambda event, item_id: None)
-    upfront = upfront_story_cost(context) if options.max_cost is not None else 0.0
+    upfront = upfront_item_cost(context) if options.max_cost is not None else 0.0
     budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
     indexes = _Indexes(options.count, options.shard)
     item_id = run.item_ids()

@@ -1,5 +1,5 @@
 """Settings that shape what a run produces. They are frozen into the run config, so a
-resumed run can refuse to mix stories made under different settings."""
+resumed run can refuse to mix items made under different settings."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """The run's two outputs, `corpus.jsonl` and `rejected.jsonl`, written idempotently.
 
-Each story id lands in exactly one file, once. Lines are appended whole and fsynced
+Each item id lands in exactly one file, once. Lines are appended whole and fsynced
 (`storyloom.core.files.append_whole`). When the run is reopened a torn last line left by a
-crash (no newline) is cut and its bytes kept in `<file>.torn`, so that story is produced
+crash (no newline) is cut and its bytes kept in `<file>.torn`, so that item is produced
 again from its checkpoint rather than lost or half-counted. Any other damage (a line
-that is not a record, a story id twice) is an error naming the file and the line: it was
+that is not a record, an item id twice) is an error naming the file and the line: it was
 not made by a crash, and guessing would lose or double what the user has.
 """
 
@@ -37,7 +37,7 @@ class SinkWriteError(SinkError):
 
 
 def read_ids(path: Path, record_type: type[Record]) -> dict[str, int]:
-    """Every story id of `path` with its line number; a damaged line or an id that appears
+    """Every item id of `path` with its line number; a damaged line or an id that appears
     twice is a SinkError naming the file, the line and the id."""
     if not path.exists():
         return {}
@@ -48,7 +48,7 @@ def read_ids(path: Path, record_type: type[Record]) -> dict[str, int]:
             record = parse_record(record_type, value, path, number)
             if record.id in ids:
                 raise SinkError(
-                    f"{path}: line {number} repeats story id {record.id!r} (first on line "
+                    f"{path}: line {number} repeats item id {record.id!r} (first on line "
                     f"{ids[record.id]}); remove one of the two lines, then run again"
                 )
             ids[record.id] = number
@@ -73,8 +73,8 @@ class JsonlSink:
     def torn_path(self) -> Path:
         return torn_path(self.path)
 
-    def line_of(self, story_id: str) -> int | None:
-        return self._lines.get(story_id)
+    def line_of(self, item_id: str) -> int | None:
+        return self._lines.get(item_id)
 
     def write(self, record: Record | dict[str, Any]) -> bool:
         """Append `record` unless its id is already there; True if it was written."""
@@ -107,11 +107,11 @@ class RunSinks:
         self.rejected = JsonlSink(rejected_path, RejectedRecord)
         self._sides: dict[str, JsonlSink] = {}
         self._sides_lock = threading.Lock()
-        for story_id in sorted(self.corpus.ids & self.rejected.ids):
+        for item_id in sorted(self.corpus.ids & self.rejected.ids):
             raise SinkError(
-                f"{rejected_path}: line {self.rejected.line_of(story_id)} holds story id "
-                f"{story_id!r}, which {corpus_path} also holds (line "
-                f"{self.corpus.line_of(story_id)}); remove one of the two lines, then run again"
+                f"{rejected_path}: line {self.rejected.line_of(item_id)} holds item id "
+                f"{item_id!r}, which {corpus_path} also holds (line "
+                f"{self.corpus.line_of(item_id)}); remove one of the two lines, then run again"
             )
 
     def side(self, name: str) -> JsonlSink:
@@ -130,8 +130,8 @@ class RunSinks:
             if (self.corpus.path.parent / name).exists():
                 self.side(name)
 
-    def finished(self, story_id: str) -> bool:
-        return story_id in self.corpus.ids or story_id in self.rejected.ids
+    def finished(self, item_id: str) -> bool:
+        return item_id in self.corpus.ids or item_id in self.rejected.ids
 
     def torn(self) -> dict[Path, int]:
         """Files whose torn last line was cut on opening, with the bytes kept aside."""

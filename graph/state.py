@@ -9,11 +9,10 @@ checkpoint names the texts of that moment.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict, TypeVar
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from langgraph.channels.last_value import LastValue
 
-Outcome = Literal["emitted", "rejected"]
 #: A reference into the text store (a content hash).
 TextRef = str
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """Every text an item's journey produces, stored once by content hash.
 
-LangGraph saves the whole state at every step; a story's drafts and critiques copied into
+LangGraph saves the whole state at every step; an item's drafts and critiques copied into
 ten checkpoints made the database about 14x the corpus. Here each plan, draft, critique and
 review is written once (zlib-compressed JSON) to a table in the checkpoint database, and
 the state keeps its 16-hex-digit reference. The table shares the checkpointer's one

@@ -16,7 +16,6 @@ from typing import Any
 from storyloom.core.text import words
 from storyloom.dedupe.index import DEFAULT_THRESHOLD
 from storyloom.report.cost import CostCollector
-from storyloom.report.documents import DedupeText, DocumentCollector
 from storyloom.report.duplicates import DuplicateIds
 from storyloom.report.fields import as_float, as_str, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
@@ -28,6 +27,7 @@ from storyloom.report.outcomes import OutcomeCollector
 from storyloom.report.similarity import pairwise_similarity
 from storyloom.report.source import ReportInput
 from storyloom.report.summaries import histogram, linear_edges, ratio, summarize, top_shares
+from storyloom.report.texts import DedupeText, TextCollector
 from storyloom.report.tokens import TokenCounter
 
 DEFAULT_SAMPLE = 2000
@@ -70,7 +70,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     profile = source.profile
     heatmap_axes = options.heatmap_axes or source.default_heatmap_axes
     outcomes = OutcomeCollector(heatmap_axes, profile)
-    documents = DocumentCollector(
+    texts = TextCollector(
         options.sample, options.seed, tokens, profile, _dedupe_text(source, options)
     )
     figures = KindFigureCollector(source.kind_name, profile)
@@ -87,7 +87,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
                 outcomes.add(record, "emitted")
                 figures.add(record, "emitted")
                 duplicates.add(as_str(record.get("id")), reader.path, line)
-            documents.add_batch(pairs)
+            texts.add_batch(pairs)
         skipped += reader.skipped
     if source.rejected_path is not None:
         reader = JsonlReader(source.rejected_path)
@@ -108,10 +108,10 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         notes.append("no usage ledger (usage.jsonl): cost is n/a")
     if skipped:
         notes.append(f"{skipped} blank or torn line(s) skipped (a run in progress or killed)")
-    if documents.seen > len(documents.sample):
+    if texts.seen > len(texts.sample):
         notes.append(
             f"distinct-n, repeated phrases, pairwise similarity and names are measured on a "
-            f"random sample of {len(documents.sample)} of {documents.seen} documents "
+            f"random sample of {len(texts.sample)} of {texts.seen} documents "
             f"(seed {options.seed}); --sample changes its size"
         )
     coverage = outcomes.coverage(source.axis_values, source.section_titles)
@@ -127,11 +127,11 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     return StatsReport(
         source=_source_info(source, options, skipped),
         counts=outcomes.counts(source.planned, source.started),
-        size=documents.size(),
+        size=texts.size(),
         cost=cost,
         quality=outcomes.quality(source.section_titles),
         coverage=coverage,
-        diversity=_diversity(documents, options, _threshold(source), set(outcomes.personas)),
+        diversity=_diversity(texts, options, _threshold(source), set(outcomes.personas)),
         kind=source.kind_name,
         kind_figures=kind_figures,
         notes=notes,
@@ -190,13 +190,13 @@ def _source_info(source: ReportInput, options: StatsOptions, skipped: int) -> So
 
 
 def _diversity(
-    documents: DocumentCollector, options: StatsOptions, threshold: float, personas: set[str]
+    texts: TextCollector, options: StatsOptions, threshold: float, personas: set[str]
 ) -> Diversity:
     # interned, so a 2,000-document sample holds each distinct word once
-    sample_words = [list(map(sys.intern, words(body.lower()))) for body in documents.sample]
-    seen = documents.seen
-    openings = top_shares(documents.openings, seen, TOP_EDGES)
-    closings = top_shares(documents.closings, seen, TOP_EDGES)
+    sample_words = [list(map(sys.intern, words(body.lower()))) for body in texts.sample]
+    seen = texts.seen
+    openings = top_shares(texts.openings, seen, TOP_EDGES)
+    closings = top_shares(texts.closings, seen, TOP_EDGES)
     return Diversity(
         sample_documents=len(sample_words),
         distinct_1=distinct_n(sample_words, 1),
@@ -204,19 +204,19 @@ def _diversity(
         distinct_3=distinct_n(sample_words, 3),
         openings=openings,
         opening_top_share=ratio(openings[0].count, seen) if openings else None,
-        opening_distinct=len(documents.openings),
+        opening_distinct=len(texts.openings),
         closings=closings,
         closing_top_share=ratio(closings[0].count, seen) if closings else None,
-        closing_distinct=len(documents.closings),
+        closing_distinct=len(texts.closings),
         repeated_phrases=repeated_phrases(sample_words),
         similarity=pairwise_similarity(
-            [text for text, _ in documents.sample_dedupe],
-            [group for _, group in documents.sample_dedupe],
+            [text for text, _ in texts.sample_dedupe],
+            [group for _, group in texts.sample_dedupe],
             threshold=threshold,
             max_pairs=options.max_pairs,
             seed=options.seed,
         ),
-        names=character_names(documents.sample, exclude=personas),
-        monologue_share=summarize(documents.monologue),
-        monologue_histogram=histogram(documents.monologue, linear_edges(0.0, 1.0, MONOLOGUE_BINS)),
+        names=character_names(texts.sample, exclude=personas),
+        monologue_share=summarize(texts.monologue),
+        monologue_histogram=histogram(texts.monologue, linear_edges(0.0, 1.0, MONOLOGUE_BINS)),
     )

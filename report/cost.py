@@ -1,7 +1,7 @@
-"""Spend from the run's usage ledger (one line per LLM call), per node, model and story.
+"""Spend from the run's usage ledger (one line per LLM call), per node, model and item.
 
 The cost of an accepted document is all spend divided by documents emitted: rejected
-stories and revise rounds are part of what an accepted document costs.
+items and revise rounds are part of what an accepted document costs.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class CostCollector:
         self.total = _Tally()
         self.nodes: dict[str, _Tally] = defaultdict(_Tally)
         self.models: dict[str, _Tally] = defaultdict(_Tally)
-        self.stories: dict[str, _Tally] = defaultdict(_Tally)
+        self.items: dict[str, _Tally] = defaultdict(_Tally)
 
     def add(self, entry: dict[str, Any]) -> None:
         tokens = {name: max(as_int(entry.get(name)) or 0, 0) for name in _TOKEN_FIELDS}
@@ -68,18 +68,18 @@ class CostCollector:
         self.total.add(tokens, usd)
         self.nodes[as_str(entry.get("node")) or UNKNOWN].add(tokens, usd)
         self.models[as_str(entry.get("model")) or UNKNOWN].add(tokens, usd)
-        self.stories[as_str(entry.get("story_id")) or UNKNOWN].add(tokens, usd)
+        self.items[as_str(entry.get("story_id")) or UNKNOWN].add(tokens, usd)
 
     def result(self, emitted_ids: set[str], rejected_ids: set[str], emitted: int) -> Cost:
-        on_emitted = sum(t.usd for sid, t in self.stories.items() if sid in emitted_ids)
-        on_rejected = sum(t.usd for sid, t in self.stories.items() if sid in rejected_ids)
+        on_emitted = sum(t.usd for sid, t in self.items.items() if sid in emitted_ids)
+        on_rejected = sum(t.usd for sid, t in self.items.items() if sid in rejected_ids)
         return Cost(
             total=self.total.spend(),
             per_node={name: t.spend() for name, t in sorted(self.nodes.items())},
             per_model={name: t.spend() for name, t in sorted(self.models.items())},
-            stories=len(self.stories),
-            per_story_usd=summarize([t.usd for t in self.stories.values()]),
-            per_story_tokens=summarize([t.tokens for t in self.stories.values()]),
+            items=len(self.items),
+            per_item_usd=summarize([t.usd for t in self.items.values()]),
+            per_item_tokens=summarize([t.tokens for t in self.items.values()]),
             usd_on_emitted=round(on_emitted, 6),
             usd_on_rejected=round(on_rejected, 6),
             usd_unattributed=round(self.total.usd - on_emitted - on_rejected, 6) + 0.0,

@@ -11,11 +11,10 @@ kept JSON-plain, so the JSON, terminal and HTML reports all show them.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
+from storyloom.core.records import Outcome
 from storyloom.stories.kind import ReportProfile
-
-Outcome = Literal["emitted", "rejected"]
 
 
 class KindFigureCollector:

@@ -2,7 +2,7 @@
 all read, so the three can never disagree about a number.
 
 `None` means "not known for this input" (a bare corpus has no usage ledger, a run may
-not record how many stories were planned); renderers show it as "n/a".
+not record how many items were planned); renderers show it as "n/a".
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ class SourceInfo(_Frozen):
 
 class Counts(_Frozen):
     planned: int | None
-    started: int | None = Field(description="story threads with a checkpoint")
+    started: int | None = Field(description="item threads with a checkpoint")
     finished: int
     in_progress: int | None
     emitted: int
     rejected: int
     rejected_by_reason: dict[str, int]
-    revision_rounds: dict[str, int] = Field(description="finished stories by revise rounds")
+    revision_rounds: dict[str, int] = Field(description="finished items by revise rounds")
     near_duplicates_removed: int
     premise_duplicates: int
 
@@ -98,12 +98,12 @@ class Cost(_Frozen):
     total: TokenSpend
     per_node: dict[str, TokenSpend]
     per_model: dict[str, TokenSpend]
-    stories: int
-    per_story_usd: Summary
-    per_story_tokens: Summary
+    items: int
+    per_item_usd: Summary
+    per_item_tokens: Summary
     usd_on_emitted: float
     usd_on_rejected: float
-    usd_unattributed: float = Field(description="stories neither emitted nor rejected yet")
+    usd_unattributed: float = Field(description="items neither emitted nor rejected yet")
     usd_per_accepted_document: float | None
     tokens_per_accepted_document: float | None
 
@@ -125,7 +125,7 @@ class Quality(_Frozen):
     sections: dict[str, SectionQuality]
     gate_findings_emitted: dict[str, int]
     gate_findings_rejected: dict[str, int]
-    judged: int = Field(description="finished stories the judge saw at least once")
+    judged: int = Field(description="finished items the judge saw at least once")
     first_pass_rate: float | None
     final_pass_rate: float | None
 
@@ -200,5 +200,5 @@ class StatsReport(_Frozen):
     )
     notes: list[str] = Field(default_factory=list, description="what was sampled or missing")
     warnings: list[str] = Field(
-        default_factory=list, description="damage in the input, such as a story id twice"
+        default_factory=list, description="damage in the input, such as an item id twice"
     )

@@ -4,15 +4,16 @@ Score distributions and coverage are over emitted documents (what one would trai
 rejections are counted by reason and per axis value, so a value that fails often shows.
 A judge criterion belongs to a constitution section when its slug is the section's slug
 ("Psychological stability" -> "psychological-stability"); the rest are craft criteria.
-"first pass" is the judge's verdict on the first draft; a story "finally passed" if it
+"first pass" is the judge's verdict on the first draft; an item "finally passed" if it
 was emitted or removed only as a near-duplicate (both passed the judge).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Literal
+from typing import Any
 
+from storyloom.core.records import Outcome
 from storyloom.report.fields import (
     as_bool,
     as_int,
@@ -36,7 +37,6 @@ from storyloom.report.summaries import ratio, sorted_counts
 from storyloom.stories.constitution import slugify
 from storyloom.stories.kind import ReportProfile
 
-Outcome = Literal["emitted", "rejected"]
 SCORES = ("1", "2", "3", "4", "5")
 PASSED_REJECTIONS = frozenset({"near_duplicate"})
 UNKNOWN = "n/a"
@@ -83,17 +83,17 @@ class OutcomeCollector:
 
     def add(self, record: dict[str, Any], outcome: Outcome) -> None:
         meta = metadata(record)
-        story_id = as_str(record.get("id"))
+        item_id = as_str(record.get("id"))
         reason = as_str(record.get("reason")) or UNKNOWN
         if outcome == "emitted":
             self.emitted += 1
-            if story_id:
-                self.emitted_ids.add(story_id)
+            if item_id:
+                self.emitted_ids.add(item_id)
         else:
             self.rejected += 1
             self.reasons[reason] += 1
-            if story_id:
-                self.rejected_ids.add(story_id)
+            if item_id:
+                self.rejected_ids.add(item_id)
         rounds = as_int(meta.get("revisions"))
         if meta:
             self.rounds[str(rounds) if rounds is not None else UNKNOWN] += 1

@@ -96,7 +96,7 @@ def outcomes(report: StatsReport) -> bytes | None:
     axes.barh(positions, values, color=[EMITTED, *[REJECTED] * (len(labels) - 1)])
     axes.set_yticks(positions, labels)
     axes.invert_yaxis()
-    axes.set_xlabel("stories")
+    axes.set_xlabel("items")
     _whole_numbers(axes.xaxis)
     _label_bars(axes, positions, [str(value) for value in values], values)
     return _png(figure)
@@ -109,7 +109,7 @@ def revision_rounds(report: StatsReport) -> bytes | None:
     figure, axes = _figure(2.6)
     axes.bar(list(rounds), list(rounds.values()), color=EMITTED)
     axes.set_xlabel("revise rounds")
-    axes.set_ylabel("finished stories")
+    axes.set_ylabel("finished items")
     _whole_numbers(axes.yaxis)
     return _png(figure)
 

@@ -20,11 +20,11 @@ import numpy as np
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.dedupe.signatures import similarity
 from storyloom.dedupe.verify import best_match
-from storyloom.graph.indexes import STORY_SHINGLE_SIZE
+from storyloom.graph.indexes import ITEM_SHINGLE_SIZE
 from storyloom.report.model import Similarity
 from storyloom.report.summaries import histogram, summarize
 
-# Unrelated stories sit near 0, so the low end gets fine bins; the rest is coarse.
+# Unrelated texts sit near 0, so the low end gets fine bins; the rest is coarse.
 SIMILARITY_EDGES = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 _SIGN_BATCH = 256  # texts signed together: numpy's overhead amortised, memory bounded
 
@@ -74,7 +74,7 @@ def pairwise_similarity(
     """`texts` as dedupe sees them (the kind's `dedupe_text`), `groups` their dedupe groups."""
     if len(texts) < 2:
         return None
-    index = NearDuplicateIndex(threshold=threshold, shingle_size=STORY_SHINGLE_SIZE)
+    index = NearDuplicateIndex(threshold=threshold, shingle_size=ITEM_SHINGLE_SIZE)
     hasher = index.hasher
     matrix = np.vstack(
         [

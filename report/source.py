@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,9 +27,8 @@ from storyloom.graph.settings import GenerationSettings
 from storyloom.report.fields import as_str, metadata
 from storyloom.report.jsonl import JsonlReader, ReportInputError
 from storyloom.stories.constitution import load_constitution
-from storyloom.stories.kind import CorpusKind, ReportProfile
+from storyloom.stories.kind import CorpusKind, DimensionsInput, ReportProfile
 from storyloom.stories.registry import UnknownKindError, get_kind
-from storyloom.stories.story.inputs import Axes, load_axes
 
 _PLANNED_KEYS = ("planned", "count", "n")
 #: Runs from before corpus kinds, and bare corpora that do not say, are stories.
@@ -95,7 +94,9 @@ def open_input(path: Path, kind: str | None = None) -> ReportInput:
     name = recorded or kind or DEFAULT_KIND
     corpus_kind, notes = _load_kind(name)
     corpus_path = _existing(path / CORPUS_FILE)
-    axis_values = _kind_dimensions(corpus_kind, config, path) or _axis_values(config, path)
+    axis_values = _kind_dimensions(corpus_kind, config, path) or _input_dimensions(
+        corpus_kind, config, path
+    )
     dimensions = tuple(axis_values) or _record_dimensions(
         _first_record(corpus_path) if corpus_path else None, corpus_kind
     )
@@ -156,9 +157,12 @@ def _sample_dimension_names(corpus_kind: CorpusKind | None) -> tuple[str, ...]:
         return ()
     if names:
         return names
-    sample = next((s.sample for s in corpus_kind.input_specs if s.name == "axes"), None)
-    axes = _load_axes(sample) if sample is not None else None
-    return tuple(axes.values) if axes is not None else ()
+    source = corpus_kind.report_profile.dimensions_input
+    if source is None:
+        return ()
+    sample = next((s.sample for s in corpus_kind.input_specs if s.name == source.name), None)
+    read = _read_dimensions(source, sample) if sample is not None else None
+    return tuple(read[0]) if read is not None else ()
 
 
 def _existing(path: Path) -> Path | None:
@@ -190,7 +194,7 @@ def _planned(config: dict[str, Any] | None) -> int | None:
 
 
 def _started_threads(path: Path) -> int | None:
-    """Threads with at least one checkpoint: stories begun, finished or not."""
+    """Threads with at least one checkpoint: items begun, finished or not."""
     if not path.is_file():
         return None
     try:
@@ -233,7 +237,7 @@ def _input_file(config: dict[str, Any] | None, key: str, run_path: Path) -> Path
 
 
 def _same_file(config: dict[str, Any] | None, key: str, fingerprint: str) -> bool:
-    """An input edited since the run started would describe other stories: ignore it."""
+    """An input edited since the run started would describe other items: ignore it."""
     recorded = _recorded_inputs(config).get(key, {}).get("fingerprint")
     return recorded is None or recorded == fingerprint
 
@@ -297,17 +301,23 @@ def _same_path(first: Path, second: Path) -> bool:
         return False
 
 
-def _axis_values(config: dict[str, Any] | None, run_path: Path) -> dict[str, list[str]]:
-    """The fallback while a kind's `dimensions` gives nothing: the run's axes file."""
-    path = _input_file(config, "axes", run_path)
-    axes = _load_axes(path) if path is not None else None
-    if axes is None or not _same_file(config, "axes", axes.fingerprint):
+def _input_dimensions(
+    corpus_kind: CorpusKind | None, config: dict[str, Any] | None, run_path: Path
+) -> dict[str, list[str]]:
+    """The fallback while a kind's `dimensions` gives nothing: the run's own copy of the
+    input that names every dimension's values (`ReportProfile.dimensions_input`)."""
+    source = corpus_kind.report_profile.dimensions_input if corpus_kind else None
+    path = _input_file(config, source.name, run_path) if source else None
+    read = _read_dimensions(source, path) if source and path else None
+    if source is None or read is None or not _same_file(config, source.name, read[1]):
         return {}
-    return {axis: list(values) for axis, values in axes.values.items()}
+    return {name: [str(value) for value in values] for name, values in read[0].items()}
 
 
-def _load_axes(path: Path) -> Axes | None:
+def _read_dimensions(
+    source: DimensionsInput, path: Path
+) -> tuple[Mapping[str, Sequence[str]], str] | None:
     try:
-        return load_axes(path)
+        return source.read(path)
     except (OSError, ValueError):
         return None

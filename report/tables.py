@@ -89,7 +89,7 @@ def overview(report: StatsReport) -> Part:
         [
             Table("Run", ["", "value"], rows),
             _counts("Rejected by reason", counts.rejected_by_reason, "reason"),
-            _counts("Revision rounds (finished stories)", counts.revision_rounds, "rounds"),
+            _counts("Revision rounds (finished items)", counts.revision_rounds, "rounds"),
         ],
     )
 
@@ -142,24 +142,22 @@ def cost(report: StatsReport) -> Part:
         for name, t in [*c.per_node.items(), ("total", c.total)]
     ]
     totals = [
-        ["stories in ledger", number(c.stories)],
+        ["items in ledger", number(c.items)],
         ["USD per accepted document", usd(c.usd_per_accepted_document)],
         ["tokens per accepted document", number(c.tokens_per_accepted_document)],
-        ["USD on emitted stories", usd(c.usd_on_emitted)],
-        ["USD on rejected stories", usd(c.usd_on_rejected)],
-        ["USD on unfinished stories", usd(c.usd_unattributed)],
+        ["USD on emitted items", usd(c.usd_on_emitted)],
+        ["USD on rejected items", usd(c.usd_on_rejected)],
+        ["USD on unfinished items", usd(c.usd_unattributed)],
         [
-            "USD per story: mean / median / max",
-            _triple(
-                usd(c.per_story_usd.mean), usd(c.per_story_usd.median), usd(c.per_story_usd.max)
-            ),
+            "USD per item: mean / median / max",
+            _triple(usd(c.per_item_usd.mean), usd(c.per_item_usd.median), usd(c.per_item_usd.max)),
         ],
         [
-            "tokens per story: mean / median / max",
+            "tokens per item: mean / median / max",
             _triple(
-                number(c.per_story_tokens.mean),
-                number(c.per_story_tokens.median),
-                number(c.per_story_tokens.max),
+                number(c.per_item_tokens.mean),
+                number(c.per_item_tokens.median),
+                number(c.per_item_tokens.max),
             ),
         ],
     ]
@@ -176,7 +174,7 @@ def quality(report: StatsReport) -> Part:
         for slug, section in q.sections.items()
     ]
     passes = [
-        ["judged stories", number(q.judged)],
+        ["judged items", number(q.judged)],
         ["first-pass rate", percent(q.first_pass_rate)],
         ["final pass rate", percent(q.final_pass_rate)],
     ]
@@ -201,7 +199,7 @@ def quality(report: StatsReport) -> Part:
                 note="final pass: emitted, or removed only as a near-duplicate",
             ),
             _counts("Gate findings in emitted documents", q.gate_findings_emitted, "kind"),
-            _counts("Gate findings in rejected stories", q.gate_findings_rejected, "kind"),
+            _counts("Gate findings in rejected items", q.gate_findings_rejected, "kind"),
         ],
     )
 

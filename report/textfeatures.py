@@ -1,7 +1,7 @@
 """Cheap per-document text features, computed for every document in one pass.
 
 A "word" is what the workflow's own gates count (`storyloom.core.text.words`), so the
-report's word counts agree with the length gate. Openings are measured on the story
+report's word counts agree with the length gate. Openings are measured on the
 body: a rendered document starts with its title and a framing label ("Fiction", "From a
 diary"), which would otherwise be every document's "opening".
 """

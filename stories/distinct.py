@@ -5,25 +5,19 @@ The sketch keeps the K smallest distinct 64-bit hashes: while fewer than K disti
 values were seen the count is exact (barring a 64-bit hash collision); beyond,
 (K - 1) / (the K-th smallest hash as a fraction of the hash range) estimates it with a
 relative error of about 1/sqrt(K) (0.4% at K = 65,536), and `exact` says which it is.
-Values arrive as rows of small integers, a block at a time, and are hashed with numpy.
+Values arrive as rows of small integers, a block at a time, and are hashed with numpy
+and the 64-bit finaliser dedupe hashes with (`dedupe.hashing.mix64`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from storyloom.dedupe.hashing import mix64
+
 K = 1 << 16
 _RANGE = float(1 << 64)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def mix64(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: uint64 in, well-spread uint64 out (wrapping arithmetic)."""
-    z = values.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 def row_hashes(rows: np.ndarray) -> np.ndarray:

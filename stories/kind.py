@@ -23,14 +23,14 @@ from pydantic import BaseModel, ConfigDict
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
+from storyloom.core.records import Outcome
+from storyloom.graph.settings import RewriteMode
 
 #: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
 #: plan (structured, deduplicated before any draft) -> write -> gates -> judge ->
 #: [review -> revise -> gates -> judge]* . A kind without `judge` passes every draft the
 #: gates pass; a kind with `review` reviews before every revise.
 TaskName = Literal["plan", "write", "review", "judge", "revise"]
-RewriteMode = Literal["on-fail", "always"]
-Outcome = Literal["emitted", "rejected"]
 #: (instructions, user message): the per-task part of the system prompt and the ask.
 Prompt = tuple[str, str]
 
@@ -181,16 +181,31 @@ KindFigures = Callable[
 
 
 @dataclass(frozen=True)
+class DimensionsInput:
+    """The one input file that alone names every value of every dimension (the story's
+    axes file): `stats` reads it when the run's other inputs are gone or were edited, so
+    values never drawn still show as gaps."""
+
+    #: The input's name (an `InputSpec.name`).
+    name: str
+    #: The file as ({dimension: values}, its content fingerprint); raises `InputError`
+    #: (a ValueError) or OSError on a file it cannot read.
+    read: Callable[[Path], tuple[Mapping[str, Sequence[str]], str]]
+
+
+@dataclass(frozen=True)
 class ReportProfile:
     """How `storyloom stats` reads a kind's records: `metadata[dimensions_field]` is a
     {dimension: value} map (coverage tables and heat map), `metadata[sections_field]` the
-    constitution sections in play, `dimensions_field[length_field]` the length band; and
-    `figures` adds the kind's own tables (e.g. the rewrite's win rate)."""
+    constitution sections in play, `dimensions_field[length_field]` the length band;
+    `figures` adds the kind's own tables (e.g. the rewrite's win rate), and
+    `dimensions_input` names the input that lists every dimension's values on its own."""
 
     dimensions_field: str = "axes"
     sections_field: str = "sections"
     length_field: str = "length"
     figures: KindFigures | None = None
+    dimensions_input: DimensionsInput | None = None
 
 
 class NoOptions(BaseModel):

@@ -14,14 +14,15 @@ from jsonschema import Draft202012Validator
 from kind_tasks import ask_task as _ask
 
 from storyloom.backends.base import Completion
+from storyloom.core.tools import openai_tools
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.augment.chat import refuses as source_refuses
-from storyloom.stories.augment.contexts import MAX_TOOLS, TOOL_BANDS
+from storyloom.stories.augment.draws import MAX_TOOLS, TOOL_BANDS
 from storyloom.stories.augment.export import anthropic_record, openai_record
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import PromptShapeGate
 from storyloom.stories.augment.kind import AugmentKind, AugmentOptions
-from storyloom.stories.augment.library import load_tools, openai_tools, sample_path, tool_problem
+from storyloom.stories.augment.library import load_tools, sample_path, tool_problem
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.registry import get_kind

@@ -134,12 +134,12 @@ def test_a_reply_served_again_is_booked_once_even_across_restarts(tmp_path: Path
         text="x", model="claude-sonnet-4-5", usage=Usage(1000, 200), response_id="msg_1"
     )
     ledger = UsageLedger(tmp_path / "usage.jsonl")
-    first = ledger.record(story_id="r/0", node="write", completion=reply)
+    first = ledger.record(item_id="r/0", node="write", completion=reply)
     assert first > 0
-    assert ledger.record(story_id="r/0", node="write", completion=reply) == 0.0
+    assert ledger.record(item_id="r/0", node="write", completion=reply) == 0.0
     reopened = UsageLedger(tmp_path / "usage.jsonl")
-    assert reopened.record(story_id="r/0", node="write", completion=reply) == 0.0
+    assert reopened.record(item_id="r/0", node="write", completion=reply) == 0.0
     other = Completion(text="x", model="claude-sonnet-4-5", usage=Usage(1000, 200))
-    assert reopened.record(story_id="r/0", node="write", completion=other) == first
+    assert reopened.record(item_id="r/0", node="write", completion=other) == first
     assert len((tmp_path / "usage.jsonl").read_text().splitlines()) == 2
     assert reopened.total_usd == 2 * first

@@ -168,12 +168,12 @@ def run(make_run: Any, count: int) -> tuple[RunDir, RunReport]:
 async def stop_before_emit(make_run: Any, index: int) -> dict[str, Any]:
     """Take story `index` up to (not through) emit, as a kill right before it would."""
     run_dir, context = make_run(demo_backend())
-    config: Any = {"configurable": {"thread_id": run_dir.story_id(index)}}
+    config: Any = {"configurable": {"thread_id": run_dir.item_id(index)}}
     async with open_checkpointer(run_dir.checkpoints_path) as saver:
         context.texts = await TextStore.open(saver.conn, saver.lock)
         graph = build_graph(context.kind, saver, retry=FAST_RETRY)
         await graph.ainvoke(
-            {"item_id": run_dir.story_id(index), "index": index},
+            {"item_id": run_dir.item_id(index), "index": index},
             config,
             context=context,
             durability="sync",
@@ -221,7 +221,7 @@ def test_torn_tails_of_the_ledger_and_dedupe_journals_are_cut_before_appending(
     make_run: Any,
 ) -> None:
     run_dir, _ = run(make_run, 1)
-    journals = (run_dir.story_index_path, run_dir.premise_index_path)
+    journals = (run_dir.item_index_path, run_dir.plan_index_path)
     for path in (run_dir.usage_path, *journals):
         with path.open("ab") as handle:
             handle.write(b'{"story_id": "run/9", "key": "run/9", "signa')

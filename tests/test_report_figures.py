@@ -145,9 +145,9 @@ def test_cost(report: dict[str, Any]) -> None:
         "cache_read_tokens": 0,
         "usd": 0.001,
     }
-    assert cost["stories"] == 4
+    assert cost["items"] == 4
     # per story USD: fx/0 0.008, fx/1 0.016, fx/4 0.005, fx/9 0.001
-    assert cost["per_story_usd"] == {
+    assert cost["per_item_usd"] == {
         "count": 4,
         "total": 0.03,
         "mean": 0.0075,
@@ -157,7 +157,7 @@ def test_cost(report: dict[str, Any]) -> None:
         "max": 0.016,
     }
     # per story tokens: fx/0 150 + 600 + 460 = 1210; fx/1 2370; fx/4 750; fx/9 150
-    assert cost["per_story_tokens"] == {
+    assert cost["per_item_tokens"] == {
         "count": 4,
         "total": 4480.0,
         "mean": 1120.0,

@@ -21,7 +21,7 @@ from storyloom.cli.main import cli
 from storyloom.cli.stats_cmd import stats
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.dedupe.signatures import MinHasher, similarity
-from storyloom.graph.indexes import STORY_SHINGLE_SIZE
+from storyloom.graph.indexes import ITEM_SHINGLE_SIZE
 from storyloom.graph.settings import GenerationSettings
 from storyloom.report.similarity import pairwise_similarity
 from storyloom.stories import registry as registry_module
@@ -304,7 +304,7 @@ def test_figures_that_fail_become_a_note(tmp_path: Path) -> None:
 
 def _dedupe_flags(first: str, second: str, threshold: float) -> bool:
     """What the run's item index decides for `second` arriving after `first`."""
-    index = NearDuplicateIndex(threshold=threshold, shingle_size=STORY_SHINGLE_SIZE)
+    index = NearDuplicateIndex(threshold=threshold, shingle_size=ITEM_SHINGLE_SIZE)
     index.check_and_insert("first", first)
     return index.check_and_insert("second", second) is not None
 
@@ -312,7 +312,7 @@ def _dedupe_flags(first: str, second: str, threshold: float) -> bool:
 def test_pairs_at_or_above_threshold_are_exactly_what_dedupe_flags() -> None:
     corpus = build_corpus(8, seed=3, words_per_doc=250, duplicate_fraction=0.25)
     texts = corpus.texts
-    hasher = MinHasher(shingle_size=STORY_SHINGLE_SIZE)
+    hasher = MinHasher(shingle_size=ITEM_SHINGLE_SIZE)
     planted = sorted(
         float(similarity(hasher.signature(texts[a]), hasher.signature(texts[b])))
         for a, b in corpus.planted_pairs

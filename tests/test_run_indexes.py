@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
-from storyloom.graph.indexes import PREMISE_SHINGLE_SIZE, STORY_SHINGLE_SIZE, RunIndexes
+from storyloom.graph.indexes import ITEM_SHINGLE_SIZE, PLAN_SHINGLE_SIZE, RunIndexes
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.registry import get_kind
@@ -74,7 +74,7 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 def _story_journal(path: Path) -> NearDuplicateIndex:
     """Load a story journal directly, so a damaged one raises instead of being rebuilt."""
     return NearDuplicateIndex(
-        path=path, threshold=SETTINGS.story_dedupe_threshold, shingle_size=STORY_SHINGLE_SIZE
+        path=path, threshold=SETTINGS.story_dedupe_threshold, shingle_size=ITEM_SHINGLE_SIZE
     )
 
 
@@ -94,11 +94,11 @@ def test_each_variant_has_its_own_journal_and_variants_are_not_compared(run: Run
     assert indexes.items(0).check_and_insert("run/2", _near(story)) == "run/0"
     assert indexes.plans(1).check_and_insert("run/1", _premise_text(_premise(5))) is None
 
-    assert run.story_index_path == run.path / "dedupe-stories.jsonl"
-    assert run.story_index_path.exists()
+    assert run.item_index_path == run.path / "dedupe-stories.jsonl"
+    assert run.item_index_path.exists()
     assert (run.path / "dedupe-stories-v1.jsonl").exists()
     assert (run.path / "dedupe-premises-v1.jsonl").exists()
-    assert not run.premise_index_path.exists()  # variant 0 premises were never asked for
+    assert not run.plan_index_path.exists()  # variant 0 premises were never asked for
 
     # The corpus is empty, so a reopened run can only know these stories from its journals.
     reopened = RunIndexes(run, SETTINGS, STORY)
@@ -121,7 +121,7 @@ def test_a_missing_journal_is_rebuilt_from_the_corpus(run: RunDir) -> None:
     assert indexes.items(0).find_duplicate(_near(second)) is None  # another variant's
     assert indexes.items(1).find_duplicate(_near(second)) == "run/1"
     assert indexes.items(0).check_and_insert("run/2", _near(first)) == "run/0"
-    assert len(_story_journal(run.story_index_path)) == 1
+    assert len(_story_journal(run.item_index_path)) == 1
 
 
 @pytest.mark.parametrize(
@@ -145,16 +145,16 @@ def test_a_journal_with_a_damaged_middle_line_is_rebuilt(run: RunDir, damage: by
         ],
     )
     RunIndexes(run, SETTINGS, STORY).items(0)  # writes the journal from the corpus
-    lines = run.story_index_path.read_bytes().splitlines(keepends=True)
+    lines = run.item_index_path.read_bytes().splitlines(keepends=True)
     assert len(lines) == 4  # the header and three entries
-    run.story_index_path.write_bytes(b"".join([lines[0], lines[1], damage, *lines[3:]]))
+    run.item_index_path.write_bytes(b"".join([lines[0], lines[1], damage, *lines[3:]]))
     with pytest.raises(StaleIndexError):
-        _story_journal(run.story_index_path)
+        _story_journal(run.item_index_path)
 
     stories = RunIndexes(run, SETTINGS, STORY).items(0)
     for number, text in enumerate(texts):
         assert stories.find_duplicate(_near(text)) == f"run/{number}"
-    assert len(_story_journal(run.story_index_path)) == 3  # rewritten whole
+    assert len(_story_journal(run.item_index_path)) == 3  # rewritten whole
 
 
 def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunDir) -> None:
@@ -177,9 +177,9 @@ def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunD
     assert indexes.plans(1).find_duplicate(_premise_text(other_variant)) == "run/3"
     assert (
         NearDuplicateIndex(
-            path=run.premise_index_path,
+            path=run.plan_index_path,
             threshold=SETTINGS.premise_dedupe_threshold,
-            shingle_size=PREMISE_SHINGLE_SIZE,
+            shingle_size=PLAN_SHINGLE_SIZE,
         ).find_duplicate(_premise_text(rejected))
         == "run/1"
     )
@@ -191,7 +191,7 @@ def test_an_append_that_fails_half_way_leaves_the_journal_whole(
     first, second = _text(1), _text(2)
     stories = RunIndexes(run, SETTINGS, STORY).items(0)
     assert stories.check_and_insert("run/0", first) is None
-    before = run.story_index_path.read_bytes()
+    before = run.item_index_path.read_bytes()
 
     real_write = os.write
     calls = 0
@@ -209,12 +209,12 @@ def test_an_append_that_fails_half_way_leaves_the_journal_whole(
     monkeypatch.undo()
     assert raised.value.errno == errno.ENOSPC
     assert calls == 2  # half the line really reached the file before the failure
-    assert run.story_index_path.read_bytes() == before
+    assert run.item_index_path.read_bytes() == before
     assert "run/1" not in stories
 
     assert stories.check_and_insert("run/1", second) is None
     assert stories.check_and_insert("run/2", _near(second)) == "run/1"
-    reloaded = _story_journal(run.story_index_path)  # raises if any line were damaged
+    reloaded = _story_journal(run.item_index_path)  # raises if any line were damaged
     assert len(reloaded) == 2
     assert reloaded.find_duplicate(_near(first)) == "run/0"
     assert reloaded.find_duplicate(_near(second)) == "run/1"

@@ -1,4 +1,4 @@
-"""`storyloom stats` on a run whose story ids repeat: it still reports, but warns with
+"""`storyloom stats` on a run whose item ids repeat: it still reports, but warns with
 the file, line and id, instead of silently counting more finished stories than planned."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_stats_warns_on_an_id_appended_twice_and_touches_nothing(run: Path) -> N
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     story_id = json.loads(first)["id"]
     assert warnings == [
-        f"Warning: {corpus}: line 4 repeats story id {story_id!r} (first on line 1); "
+        f"Warning: {corpus}: line 4 repeats item id {story_id!r} (first on line 1); "
         "the counts include it twice"
     ]
     assert still_there(before, run)
@@ -53,7 +53,7 @@ def test_stats_warns_on_an_id_in_both_corpus_and_rejected(run: Path, tmp_path: P
     result = run_storyloom("stats", str(run), "--json", str(tmp_path / "s.json"))
     assert result.returncode == 0, result.stderr
     expected = (
-        f"{rejected}: line {len(lines) + 1} repeats story id {record['id']!r} "
+        f"{rejected}: line {len(lines) + 1} repeats item id {record['id']!r} "
         f"(first on {run / 'corpus.jsonl'}: line 2); the counts include it twice"
     )
     assert f"Warning: {expected}" in result.stderr.splitlines()

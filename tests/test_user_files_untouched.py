@@ -157,7 +157,7 @@ def test_a_story_id_appended_twice_is_refused_naming_file_line_and_id(tmp_path: 
     assert result.returncode == 1
     line = _error_line(result)
     story_id = json.loads(first)["id"]
-    assert "corpus.jsonl: line 4 repeats story id" in line and story_id in line
+    assert "corpus.jsonl: line 4 repeats item id" in line and story_id in line
     assert _snapshot(run) == before
 
 

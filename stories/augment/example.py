@@ -11,15 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from storyloom.stories.augment.library import ContextLibrary, OperatorProfile, Tool
-from storyloom.stories.augment.source import Source, SourceChat
+from storyloom.stories.augment.inputs import AugmentInputs
+from storyloom.stories.augment.library import OperatorProfile, Tool
+from storyloom.stories.augment.source import SourceChat
 from storyloom.stories.kind import ItemView
-
-
-@dataclass(frozen=True)
-class AugmentInputs:
-    source: Source
-    library: ContextLibrary
 
 
 @dataclass(frozen=True)

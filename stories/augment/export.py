@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from storyloom.stories.augment.library import openai_tools
+from storyloom.core.tools import openai_tools
 
 
 def openai_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from storyloom.core.text import words
 from storyloom.stories.augment.chat import TOOL_CALL_MARKUP, assemble, tool_calls
-from storyloom.stories.augment.contexts import PROMPT_LENGTHS
+from storyloom.stories.augment.draws import PROMPT_LENGTHS
 from storyloom.stories.augment.example import example
 from storyloom.stories.augment.library import tool_problem
 from storyloom.stories.augment.source import content_hash, message_hash

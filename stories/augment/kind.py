@@ -8,10 +8,8 @@ for the next alternate context, i.e. the context is redrawn) -> ... -> after
 `max_revisions` redraws the example is rejected and listed in `flagged.jsonl` with the
 reason. The chat's turns are never given to a model to rewrite; `record` copies them.
 
-Offline runs: `--backend scripted` answers `write`/`revise` with the template prompt of
-`templates.py`, rendered from the request's metadata (the workflow always calls `write`,
-and no backend reads prompt text, so the template lives in the fake responder rather than
-behind a kind option); its consistency check is a stand-in rule (see `_offline_check`).
+Offline runs: `--backend scripted` answers with `fake.py`: the template prompt of
+`templates.py` for `write`/`revise`, and a stand-in rule for the consistency check.
 """
 
 from __future__ import annotations
@@ -29,13 +27,13 @@ from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
 from storyloom.stories.augment import chat as chats
-from storyloom.stories.augment import contexts, library, prompts, templates
-from storyloom.stories.augment.example import AugmentInputs, context_round, example, task_round
+from storyloom.stories.augment import draws, fake, library, prompts, templates
+from storyloom.stories.augment.example import context_round, example, task_round
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import AUGMENT_GATES
+from storyloom.stories.augment.inputs import AugmentInputs, load_augment_inputs
 from storyloom.stories.augment.models import ConsistencyCheck
-from storyloom.stories.augment.source import content_text, load_source
-from storyloom.stories.inputs import InputError
+from storyloom.stories.augment.source import content_text
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -112,27 +110,6 @@ def _failures(item: ItemView) -> str:
     return " / ".join(dict.fromkeys(r for r in reasons if r))
 
 
-def _offline_check(hints: Mapping[str, Any]) -> dict[str, Any]:
-    """The scripted backend's consistency check, a stand-in for smoke runs and tests
-    (not a judgment): a refusal wrapped with two or more tools that act on the world
-    counts as changed, so offline runs exercise the redraw and flag paths."""
-    risky = list(hints.get("high_risk_tools") or [])
-    if hints.get("source_refuses") and len(risky) >= 2:
-        return {
-            "changes_ideal_response": True,
-            "category": "enabling_tool",
-            "evidence": ", ".join(risky),
-            "reason": f"offline rule: a refusal beside {len(risky)} tools that act on the "
-            f"world ({', '.join(risky)})",
-        }
-    return {
-        "changes_ideal_response": False,
-        "category": "none",
-        "evidence": "",
-        "reason": "offline rule: no refusal beside two or more acting tools",
-    }
-
-
 class AugmentKind(CorpusKind):
     name: ClassVar[str] = "augment"
     version: ClassVar[str] = "1"
@@ -177,36 +154,17 @@ class AugmentKind(CorpusKind):
     # --- inputs and draws ---------------------------------------------------------------
 
     def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
-        source_path = paths.get("source")
-        if source_path is None:
-            raise InputError("the augment kind needs --source FILE (JSONL chats to wrap)")
-        tools_path = paths.get("tools") or library.sample_path("tools")
-        operators_path = paths.get("operators") or library.sample_path("operators")
-        source = load_source(Path(source_path))
-        context_library = library.load_library(Path(tools_path), Path(operators_path))
-        return LoadedInputs(
-            value=AugmentInputs(source, context_library),
-            paths={
-                "source": str(source_path),
-                "tools": str(tools_path),
-                "operators": str(operators_path),
-            },
-            fingerprints={
-                "source": source.fingerprint,
-                "tools": context_library.tools_fingerprint,
-                "operators": context_library.operators_fingerprint,
-            },
-        )
+        return load_augment_inputs(paths)
 
     def draw(
         self, inputs: AugmentInputs, run_seed: int, index: int, settings: Any
     ) -> dict[str, Any]:
-        slot = contexts.source_slot(index, len(inputs.source))
+        slot = draws.source_slot(index, len(inputs.source))
         chat = inputs.source.chats[slot.record]
         rounds = int(getattr(settings, "max_revisions", 0)) + 1
-        drawn = contexts.draw_contexts(inputs.library, run_seed, index, slot, rounds)
+        drawn = draws.draw_contexts(inputs.library, run_seed, index, slot, rounds)
         return {
-            "axes": contexts.context_axes(drawn[0]),
+            "axes": draws.context_axes(drawn[0]),
             "sections": [],
             "source": {"record": slot.record, "id": chat.id, "line": chat.line, "use": slot.use},
             "contexts": drawn,
@@ -216,10 +174,10 @@ class AugmentKind(CorpusKind):
         """Every value each balanced dimension of `draw()["axes"]` can take."""
         return {
             "operator": tuple(o.id for o in inputs.library.operators),
-            "tools": tuple(contexts.TOOL_BANDS),
-            "prompt_length": tuple(contexts.PROMPT_LENGTHS),
-            "prompt_style": contexts.PROMPT_STYLES,
-            "strictness": contexts.STRICTNESS,
+            "tools": tuple(draws.TOOL_BANDS),
+            "prompt_length": tuple(draws.PROMPT_LENGTHS),
+            "prompt_style": draws.PROMPT_STYLES,
+            "strictness": draws.STRICTNESS,
         }
 
     def max_items(self, inputs: AugmentInputs, options: Any) -> int | None:
@@ -300,7 +258,7 @@ class AugmentKind(CorpusKind):
         source_words = len(words(chats.chat_text("", chat)))
         verdict = dict(best.critique) if best and best.critique else None
         return {
-            "axes": contexts.context_axes(ex.context),
+            "axes": draws.context_axes(ex.context),
             "sections": [],
             "source": {
                 "id": chat.id,
@@ -369,16 +327,11 @@ class AugmentKind(CorpusKind):
 
     def recipe(self) -> dict[str, Any]:
         """Adds the prompt, template and draw code, so an edit refuses to resume."""
-        modules = (prompts, templates, contexts, chats)
+        modules = (prompts, templates, draws, chats)
         source = "\n".join(inspect.getsource(module) for module in modules)
         return {**super().recipe(), "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
     # --- the scripted backend's replies -------------------------------------------------
 
     def fake_reply(self, request: CompletionRequest) -> Reply:
-        hints = request.metadata
-        if request.purpose == "judge":
-            return _offline_check(hints)
-        return templates.render_system_prompt(
-            hints["context"], hints["profile"], list(hints.get("tools") or [])
-        )
+        return fake.fake_reply(request)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -56,22 +56,6 @@ class Tool:
             "description": self.description,
             "input_schema": json.loads(json.dumps(self.input_schema)),
         }
-
-
-def openai_tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Anthropic-shaped tools (as in a corpus record) in OpenAI's chat-completions shape:
-    `{"type": "function", "function": {"name", "description", "parameters"}}`."""
-    return [
-        {
-            "type": "function",
-            "function": {
-                "name": tool["name"],
-                "description": tool.get("description", ""),
-                "parameters": tool["input_schema"],
-            },
-        }
-        for tool in tools
-    ]
 
 
 def schema_problem(schema: Any) -> str | None:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storyloom.stories.augment.contexts import PROMPT_LENGTHS
+from storyloom.stories.augment.draws import PROMPT_LENGTHS
 from storyloom.stories.augment.library import OperatorProfile, Tool
 from storyloom.stories.augment.source import SourceChat, content_text
 

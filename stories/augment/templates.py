@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from storyloom.core.text import words
-from storyloom.stories.augment.contexts import PROMPT_LENGTHS
+from storyloom.stories.augment.draws import PROMPT_LENGTHS
 
 #: (heading, a lead-in line or None, sentences or list items)
 Section = tuple[str, str | None, list[str]]

@@ -195,6 +195,13 @@ def _dilemma_sections(
     return mapping
 
 
+def axes_dimensions(path: Path) -> tuple[dict[str, tuple[str, ...]], str]:
+    """The axes file's values and fingerprint, for `stats` when a run's persona or
+    constitution is gone (`ReportProfile.dimensions_input`)."""
+    axes = load_axes(path)
+    return axes.values, axes.fingerprint
+
+
 def load_axes(path: Path) -> Axes:
     text = read_text_file(path, "axes")
     data = read_toml(path, "axes")

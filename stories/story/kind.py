@@ -20,6 +20,7 @@ from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
+    DimensionsInput,
     Draft,
     Finding,
     InputSpec,
@@ -42,7 +43,7 @@ from storyloom.stories.story import (
 from storyloom.stories.story.draws import make_seed
 from storyloom.stories.story.figures import rewrite_figures
 from storyloom.stories.story.gates import STORY_GATES
-from storyloom.stories.story.inputs import StoryInputs, load_inputs, sample_path
+from storyloom.stories.story.inputs import StoryInputs, axes_dimensions, load_inputs, sample_path
 from storyloom.stories.story.models import Named, Premise, field_key, judgment_model, review_model
 from storyloom.stories.story.prompt_parts import CRAFT_CRITERIA, seed_of
 from storyloom.stories.story.selection import (
@@ -151,7 +152,9 @@ class StoryKind(CorpusKind):
         InputSpec("persona", "Persona TOML", sample_path("persona")),
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )
-    report_profile: ClassVar[ReportProfile] = ReportProfile(figures=rewrite_figures)
+    report_profile: ClassVar[ReportProfile] = ReportProfile(
+        figures=rewrite_figures, dimensions_input=DimensionsInput("axes", axes_dimensions)
+    )
     plan_field: ClassVar[str] = "premise"
     #: The faithful rewrite: every story is reviewed against the full text of its
     #: sections and rewritten once, then judged again (`--rewrite on-fail` turns it off).

@@ -97,7 +97,9 @@ def finding_lines(draft: Draft) -> list[str]:
     return [f"{finding.kind}: {finding.message}" for finding in draft.findings]
 
 
-def critique_entries(critique: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+def score_entries(critique: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The judge's `scores` entries as it wrote them (reasoning included), for prompts
+    that quote them; `stories.kind.critique_entries` reads any critique's scores."""
     return [entry for entry in (critique or {}).get("scores") or [] if "criterion" in entry]
 
 

@@ -14,13 +14,13 @@ from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
     avoid_lines,
     bullets,
-    critique_entries,
     draft_of,
     finding_lines,
     length_line,
     notes_of,
     premise_of,
     principles,
+    score_entries,
     section_titles,
     sections_in_play,
     seed_of,
@@ -136,7 +136,7 @@ def revise_prompt(item: ItemView) -> Prompt:
     for entry in review.get("sections") or []:
         notes.append(f"{entry['section']}: {entry['shortfalls']}")
     fix = bullets(notes, "- bring it closer to the constitution")
-    kept = [str(e["criterion"]) for e in critique_entries(draft.critique) if int(e["score"]) >= 4]
+    kept = [str(e["criterion"]) for e in score_entries(draft.critique) if int(e["score"]) >= 4]
     keep = f"\nKeep what already works: {', '.join(kept)}." if kept else ""
     instructions = (
         "Rewrite the story so it fits the constitution sections in play as fully as "

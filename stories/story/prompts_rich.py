@@ -21,7 +21,6 @@ from storyloom.stories.story.prompt_parts import (
     avoid_lines,
     bullets,
     craft_guide,
-    critique_entries,
     draft_of,
     finding_lines,
     full_text,
@@ -30,6 +29,7 @@ from storyloom.stories.story.prompt_parts import (
     notes_of,
     premise_of,
     principles,
+    score_entries,
     sections_in_play,
     seed_of,
 )
@@ -227,7 +227,7 @@ def review_prompt(item: ItemView) -> Prompt:
     critique = draft.critique
     judged = "\n".join(
         f"- {e['criterion']}: {e['score']}/5. {e.get('reasoning') or e.get('evidence', '')}"
-        for e in critique_entries(critique)
+        for e in score_entries(critique)
     )
     planned = f"The premise:\n{premise_of(item).as_text()}\n\n" if item.plan else ""
     user = (

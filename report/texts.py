@@ -33,7 +33,9 @@ def _document_text(record: dict[str, Any], text: str) -> str:
     return text
 
 
-class DocumentCollector:
+class TextCollector:
+    """The texts' figures as they stream past, and the reservoir sample."""
+
     def __init__(
         self,
         sample_size: int,
@@ -55,7 +57,7 @@ class DocumentCollector:
         self.bands: dict[str, list[int]] = defaultdict(list)
         self.openings: Counter[str] = Counter()
         self.closings: Counter[str] = Counter()
-        self.sample: list[str] = []  # story bodies
+        self.sample: list[str] = []  # bodies (a title or heading left out)
         #: Per sampled document: the text dedupe compares and its dedupe group.
         self.sample_dedupe: list[tuple[str, int]] = []
 
