@@ -8,7 +8,7 @@ gate reports a draft that is not that shape; the others then have nothing to say
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from storyloom.core.text import words
 from storyloom.stories import gates
@@ -182,15 +182,12 @@ class TurnLengthGate:
 
 
 @dataclass(frozen=True)
-class RepliesRepetitionGate:
+class RepliesRepetitionGate(gates.RepetitionGate):
     """Gopher-style repetition over the assistant's replies taken together."""
-
-    name: str = "repetition"
-    limits: dict[str, float] = field(default_factory=gates.repetition_limits)
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         replies = _replies(text)
-        return gates.repetition_findings("\n\n".join(replies), self.limits) if replies else []
+        return super().check("\n\n".join(replies), item) if replies else []
 
 
 @dataclass(frozen=True)
