@@ -394,14 +394,14 @@ class PlaceholderGate:
     """Template slots the writer left unfilled (`[Name]`, `<insert ...>`, `TODO`). What
     is a slot and what is material differs by kind (a story may quote `[REDACTED]`, a
     document cites `[1]`), so each kind configures: `pattern` (a regex, flags inline),
-    whether fenced code is skipped, how many slots the finding quotes, and what it asks
-    for `instead`."""
+    whether fenced code is skipped, how many slots the finding quotes, and what it
+    `ask`s for instead."""
 
     name: str = "placeholder"
     pattern: str
     skip_code: bool
     quoted: int
-    instead: str
+    ask: str
 
     @cached_property
     def _slot(self) -> re.Pattern[str]:
@@ -413,7 +413,7 @@ class PlaceholderGate:
         if not found:
             return []
         shown = ", ".join(repr(slot) for slot in found[: self.quoted])
-        return [Finding("placeholder", f"unfilled placeholder(s) {shown}; {self.instead}")]
+        return [Finding("placeholder", f"unfilled placeholder(s) {shown}; {self.ask}")]
 
 
 @dataclass(frozen=True)
@@ -471,10 +471,12 @@ class TruncationGate:
 
 @dataclass(frozen=True)
 class ConstitutionCopyGate:
-    """No run of `max_copied_words` or more words copied from the constitution."""
+    """No run of `max_copied_words` or more words copied from the constitution; the
+    finding `ask`s for the principle in the writer's own words."""
 
     name: str = "constitution_copy"
     max_copied_words: int = MAX_COPIED_WORDS
+    ask: str = "let the character put the principle in its own words"
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         return self.check_against(text, item.inputs.constitution.as_markdown())
@@ -488,7 +490,7 @@ class ConstitutionCopyGate:
             Finding(
                 "constitution_copy",
                 f"{len(span.split())} words copied from the constitution ('{span[:80]}...'); "
-                "let the character put the principle in its own words",
+                + self.ask,
             )
         ]
 

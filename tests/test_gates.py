@@ -226,7 +226,7 @@ def test_story_material_that_looks_like_a_slot_is_not_a_placeholder() -> None:
 
 
 def test_the_placeholder_gate_is_configured_by_its_fields() -> None:
-    gate = PlaceholderGate(pattern=r"\[[a-z]\]", skip_code=True, quoted=2, instead="fill them")
+    gate = PlaceholderGate(pattern=r"\[[a-z]\]", skip_code=True, quoted=2, ask="fill them")
     [finding] = gate.check("[a] [b] [c] [a]", TEXT_ONLY)
     assert finding == Finding("placeholder", "unfilled placeholder(s) '[a]', '[b]'; fill them")
     fenced = "Done.\n\n```\n[d]\n```"

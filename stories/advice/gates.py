@@ -191,29 +191,17 @@ class RepliesRepetitionGate(gates.RepetitionGate):
 
 
 @dataclass(frozen=True)
-class RepliesCopyGate:
+class RepliesCopyGate(gates.ConstitutionCopyGate):
     """Advice puts the principle in its own words; a long run copied from the constitution
     is recitation."""
 
-    name: str = "constitution_copy"
-    max_copied_words: int = gates.MAX_COPIED_WORDS
+    ask: str = "put the reason in your own words"
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         replies = _replies(text)
         if not replies:
             return []
-        span = gates.longest_copied_span(
-            "\n\n".join(replies), item.inputs.constitution.as_markdown(), self.max_copied_words
-        )
-        if not span:
-            return []
-        return [
-            Finding(
-                "constitution_copy",
-                f"{len(span.split())} words copied from the constitution ('{span[:80]}...'); "
-                "put the reason in your own words",
-            )
-        ]
+        return self.check_against("\n\n".join(replies), item.inputs.constitution.as_markdown())
 
 
 ADVICE_GATES = (

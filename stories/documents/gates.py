@@ -57,7 +57,7 @@ DOCUMENT_PLACEHOLDERS = PlaceholderGate(
     r"|\blorem ipsum\b",
     skip_code=False,
     quoted=4,
-    instead="give every name, date and detail a concrete invented value",
+    ask="give every name, date and detail a concrete invented value",
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
 _TERMINAL = (".", "!", "?", "\u2026", ":", ")", '"', "\u201d", "*")

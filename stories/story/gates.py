@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from storyloom.core.text import nfc, words
 from storyloom.stories.gates import (
@@ -72,7 +72,7 @@ STORY_PLACEHOLDERS = PlaceholderGate(
     r"|\b(?:TODO|TBD|FIXME)\b(?=\s*[:\]])|^[ \t]*(?:TODO|TBD|FIXME)\b",
     skip_code=True,
     quoted=5,
-    instead="invent the specific detail instead",
+    ask="invent the specific detail instead",
 )
 
 
@@ -207,18 +207,14 @@ def check_story(
         return [Finding("length", "the draft is empty")]
     draw = {"persona_name": persona_name, "axes": {"length": length_band}}
     item = ItemView("check_story", 0, draw, inputs=None, settings=None)
-    text_gates = (
-        LengthGate(),
-        MonologueGate(),
-        ChatLeakGate(),
-        PromptEchoGate(),
-        STORY_PLACEHOLDERS,
-        TruncationGate(),
-        StockOpeningGate(openings=tuple(stock_openings)),
-    )
-    findings = [finding for gate in text_gates for finding in gate.check(text, item)]
-    if constitution:
-        findings.extend(ConstitutionCopyGate().check_against(text, constitution))
-    findings.extend(name_findings(text, persona_name, other_names))
-    findings.extend(RepetitionGate().check(text, item))
+    findings: list[Finding] = []
+    for gate in STORY_GATES:  # the two that read a run's inputs get the arguments instead
+        if isinstance(gate, NamesGate):
+            findings.extend(name_findings(text, persona_name, other_names))
+        elif isinstance(gate, ConstitutionCopyGate):
+            findings.extend(gate.check_against(text, constitution) if constitution else [])
+        elif isinstance(gate, StockOpeningGate):
+            findings.extend(replace(gate, openings=tuple(stock_openings)).check(text, item))
+        else:
+            findings.extend(gate.check(text, item))
     return findings
