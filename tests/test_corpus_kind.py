@@ -11,11 +11,10 @@ from kind_tasks import ask_task as _ask
 
 from storyloom.backends.base import InvalidOutputError
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.gates import check_story, names_to_avoid
 from storyloom.stories.kind import Draft, Finding, ItemView
 from storyloom.stories.registry import UnknownKindError, get_kind, kind_names, register_kind
 from storyloom.stories.story.draws import make_seed
-from storyloom.stories.story.gates import LengthGate
+from storyloom.stories.story.gates import LengthGate, check_story, names_to_avoid
 from storyloom.stories.story.kind import StoryKind
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"

@@ -1,7 +1,9 @@
-"""Every deterministic gate, on both sides of its line."""
+"""Every deterministic gate, on both sides of its line: the shared gates of
+`stories.gates` and the story's own, mostly through `check_story`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,24 +11,30 @@ from story_samples import story as sample_story
 
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.demo import demo_reply
+from storyloom.core.text import words
 from storyloom.stories import nlp
 from storyloom.stories.constitution import constitution_sample
 from storyloom.stories.gates import (
-    DEFAULT_STOCK_OPENINGS,
     MAX_COPIED_WORDS,
-    check_story,
-    is_below_band,
+    PlaceholderGate,
+    RepetitionGate,
     longest_copied_span,
     monologue_share,
-    names_to_avoid,
-    repetition_findings,
     repetition_metrics,
-    words,
+)
+from storyloom.stories.kind import Finding, ItemView
+from storyloom.stories.story.gates import (
+    DEFAULT_STOCK_OPENINGS,
+    check_story,
+    is_below_band,
+    names_to_avoid,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"
 GOOD = (FIXTURES / "good_story.md").read_text()
 CONSTITUTION = constitution_sample().read_text()
+#: An item for gates that read only the text.
+TEXT_ONLY = ItemView("test", 0, {}, None, settings=None)
 
 
 def kinds(text: str, **overrides: object) -> list[str]:
@@ -217,6 +225,17 @@ def test_story_material_that_looks_like_a_slot_is_not_a_placeholder() -> None:
     assert "placeholder" not in kinds(with_paragraph(GOOD, material))
 
 
+def test_the_placeholder_gate_is_configured_by_its_fields() -> None:
+    gate = PlaceholderGate(pattern=r"\[[a-z]\]", skip_code=True, quoted=2, ask="fill them")
+    [finding] = gate.check("[a] [b] [c] [a]", TEXT_ONLY)
+    assert finding == Finding("placeholder", "unfilled placeholder(s) '[a]', '[b]'; fill them")
+    fenced = "Done.\n\n```\n[d]\n```"
+    assert gate.check(fenced, TEXT_ONLY) == []
+    assert [f.kind for f in replace(gate, skip_code=False).check(fenced, TEXT_ONLY)] == [
+        "placeholder"
+    ]
+
+
 def test_prompt_labels_copied_into_the_story_are_flagged() -> None:
     echo = (FIXTURES / "smollm2_real_prompt_echo.md").read_text()
     assert "prompt_echo" in kinds(echo, length_band="medium")
@@ -345,7 +364,7 @@ def test_smollm2_loops_are_caught(fixture: str) -> None:
 
 def test_good_prose_has_low_repetition_metrics() -> None:
     metrics = repetition_metrics(GOOD)
-    assert repetition_findings(GOOD) == []
+    assert RepetitionGate().check(GOOD, TEXT_ONLY) == []
     assert metrics["duplicated_5gram_char_fraction"] == 0.0
     assert metrics["top_2gram_char_fraction"] < 0.05
 
@@ -358,10 +377,10 @@ def test_duplicate_paragraphs_cross_the_gopher_line() -> None:
     assert m2["duplicate_paragraph_fraction"] == pytest.approx(0.2)
     assert m4["duplicate_paragraph_fraction"] == pytest.approx(0.4)
     assert "duplicate paragraph fraction" not in " ".join(
-        f.message for f in repetition_findings(two_repeats)
+        f.message for f in RepetitionGate().check(two_repeats, TEXT_ONLY)
     )
     assert "duplicate paragraph fraction" in " ".join(
-        f.message for f in repetition_findings(four_repeats)
+        f.message for f in RepetitionGate().check(four_repeats, TEXT_ONLY)
     )
 
 

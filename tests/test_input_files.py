@@ -12,7 +12,7 @@ import pytest
 from cli_process import files_of, one_error_line, run_storyloom
 
 from storyloom.stories.constitution import load_constitution
-from storyloom.stories.gates import check_story
+from storyloom.stories.story.gates import check_story
 from storyloom.stories.story.inputs import load_persona
 
 FENCED = """# Principles

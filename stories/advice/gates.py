@@ -8,7 +8,7 @@ gate reports a draft that is not that shape; the others then have nothing to say
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from storyloom.core.text import words
 from storyloom.stories import gates
@@ -182,41 +182,26 @@ class TurnLengthGate:
 
 
 @dataclass(frozen=True)
-class RepliesRepetitionGate:
+class RepliesRepetitionGate(gates.RepetitionGate):
     """Gopher-style repetition over the assistant's replies taken together."""
-
-    name: str = "repetition"
-    limits: dict[str, float] = field(default_factory=gates.repetition_limits)
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         replies = _replies(text)
-        return gates.repetition_findings("\n\n".join(replies), self.limits) if replies else []
+        return super().check("\n\n".join(replies), item) if replies else []
 
 
 @dataclass(frozen=True)
-class RepliesCopyGate:
+class RepliesCopyGate(gates.ConstitutionCopyGate):
     """Advice puts the principle in its own words; a long run copied from the constitution
     is recitation."""
 
-    name: str = "constitution_copy"
-    max_copied_words: int = gates.MAX_COPIED_WORDS
+    ask: str = "put the reason in your own words"
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         replies = _replies(text)
         if not replies:
             return []
-        span = gates.longest_copied_span(
-            "\n\n".join(replies), item.inputs.constitution.as_markdown(), self.max_copied_words
-        )
-        if not span:
-            return []
-        return [
-            Finding(
-                "constitution_copy",
-                f"{len(span.split())} words copied from the constitution ('{span[:80]}...'); "
-                "put the reason in your own words",
-            )
-        ]
+        return self.check_against("\n\n".join(replies), item.inputs.constitution.as_markdown())
 
 
 ADVICE_GATES = (

@@ -1,7 +1,8 @@
-"""The documents kind's gates. Most are the story kind's (length band, chat leakage,
-copied constitution spans, repetition); three are about documents: speaker labels (a
-dialogue format only where the document type has speakers), placeholders a writer left
-unfilled, and truncation that lets a document end on a list (references, exercises).
+"""The documents kind's gates. Most are shared (`stories.gates`: length band, chat
+leakage, copied constitution spans, repetition); the rest are about documents: speaker
+labels (a dialogue format only where the document type has speakers), the shared
+placeholder gate with a document's idea of a slot, and truncation that lets a document
+end on a list (references, exercises).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from storyloom.stories.gates import (
     ChatLeakGate,
     ConstitutionCopyGate,
     LengthGate,
+    PlaceholderGate,
     RepetitionGate,
     TruncationGate,
     name_findings,
@@ -39,16 +41,23 @@ FIELD_LABELS = frozenset(
     ).split("|")
 )
 
+#: Template slots a writer left unfilled: a short bracket holding one of these words
+#: (`[Name]`, `[Your organisation]`; not a link), `<insert ...>`, `{name}`, an upper-case
+#: TODO/TBD/FIXME/XXX, lorem ipsum. `[1]`, `[laughs]` and `[citation needed]` are a
+#: document's own material, and a code block is checked like the rest.
 _PLACEHOLDER_WORDS = (
     "name|date|insert|your|placeholder|organi[sz]ation|location|city|author|link|url|email|number"
 )
-_PLACEHOLDER = re.compile(
+DOCUMENT_PLACEHOLDERS = PlaceholderGate(
+    pattern=r"(?i)"
     rf"\[(?=[^\]\n]{{0,40}}\])(?![^\]\n]*:)[^\]\n]*\b(?:{_PLACEHOLDER_WORDS})\b[^\]\n]*\](?!\()"
     r"|<\s*(?:insert|name|date|your)\b[^>\n]{0,40}>"
     r"|\{\{?\s*[a-z_]+\s*\}?\}"
     r"|\b(?-i:TODO|TBD|FIXME|XXX)\b"
     r"|\blorem ipsum\b",
-    re.IGNORECASE,
+    skip_code=False,
+    quoted=4,
+    ask="give every name, date and detail a concrete invented value",
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
 _TERMINAL = (".", "!", "?", "\u2026", ":", ")", '"', "\u201d", "*")
@@ -92,26 +101,6 @@ class SpeakerLabelGate:
 
 
 @dataclass(frozen=True)
-class PlaceholderGate:
-    """Template slots the writer never filled: [Name], <insert quote>, TODO, lorem ipsum."""
-
-    name: str = "placeholder"
-
-    def check(self, text: str, item: ItemView) -> list[Finding]:
-        found = list(dict.fromkeys(m.group(0) for m in _PLACEHOLDER.finditer(text)))
-        if not found:
-            return []
-        shown = ", ".join(repr(slot) for slot in found[:4])
-        return [
-            Finding(
-                "placeholder",
-                f"unfilled placeholder(s) {shown}; give every name, date and detail a "
-                "concrete invented value",
-            )
-        ]
-
-
-@dataclass(frozen=True)
 class DocumentTruncationGate:
     """A document may end on a list (see also, references, exercises): a short item or
     one ending in punctuation is a finished list; prose endings get the story check."""
@@ -148,7 +137,7 @@ DOCUMENT_GATES = (
     LengthGate(),
     ChatLeakGate(),
     SpeakerLabelGate(),
-    PlaceholderGate(),
+    DOCUMENT_PLACEHOLDERS,
     DocumentTruncationGate(),
     ConstitutionCopyGate(),
     IdentityNameGate(),

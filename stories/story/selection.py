@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from storyloom.stories.gates import is_below_band
 from storyloom.stories.kind import critique_scores
+from storyloom.stories.story.gates import is_below_band
 
 #: Craft criteria pass at 3; constitution sections at 4 (`story_kind`'s rubric).
 PASS_SCORE = 3
