@@ -67,13 +67,13 @@ class RunIndexes:
     def items(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._stories and self._shared is not None:
             self._stories[variant] = self._open_shared(
-                "items", variant, self._settings.story_dedupe_threshold, STORY_SHINGLE_SIZE
+                "items", variant, self._settings.dedupe_threshold, STORY_SHINGLE_SIZE
             )
         if variant not in self._stories:
             self._stories[variant] = self._open(
                 self._path(layout.STORY_INDEX_STEM, variant),
                 self._story_texts(variant),
-                threshold=self._settings.story_dedupe_threshold,
+                threshold=self._settings.dedupe_threshold,
                 shingle_size=STORY_SHINGLE_SIZE,
             )
         return self._stories[variant]
@@ -81,13 +81,13 @@ class RunIndexes:
     def plans(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._premises and self._shared is not None:
             self._premises[variant] = self._open_shared(
-                "plans", variant, self._settings.premise_dedupe_threshold, PREMISE_SHINGLE_SIZE
+                "plans", variant, self._settings.plan_dedupe_threshold, PREMISE_SHINGLE_SIZE
             )
         if variant not in self._premises:
             self._premises[variant] = self._open(
                 self._path(layout.PREMISE_INDEX_STEM, variant),
                 self._premise_texts(variant),
-                threshold=self._settings.premise_dedupe_threshold,
+                threshold=self._settings.plan_dedupe_threshold,
                 shingle_size=PREMISE_SHINGLE_SIZE,
             )
         return self._premises[variant]
