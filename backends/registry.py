@@ -1,42 +1,113 @@
-"""Backend names users type, and how each is built from CLI options."""
+"""The backends users can name: one table of name -> options model and factory.
+
+A factory imports its SDK when called, so listing the backends (`--help`) loads none.
+Options are checked (`backend_spec`) before anything is opened; the error names the
+option as the user wrote it (a flag such as `--model`, or the option's key).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from storyloom.backends.base import Backend, PermanentBackendError
+from pydantic import ValidationError
 
-BACKEND_NAMES = ("llamacpp", "anthropic", "openai", "scripted")
-
-
-#: Per-request timeouts when none is given: a hosted API answers in seconds; a local
-#: OpenAI-compatible server on a CPU can take minutes for one long reply, and a request
-#: given up on keeps its server busy (llama.cpp's server finishes it anyway).
-DEFAULT_TIMEOUT = {"anthropic": 120.0, "openai": 900.0}
+from storyloom.backends.base import Backend
+from storyloom.backends.options import (
+    AnthropicOptions,
+    BackendOptions,
+    LlamaCppOptions,
+    OpenAIOptions,
+    ScriptedOptions,
+)
 
 
 class UnknownBackendError(ValueError):
     pass
 
 
+class BackendOptionError(ValueError):
+    """An option the backend does not take, or a value it cannot use (one line)."""
+
+
 @dataclass(frozen=True)
-class BackendOptions:
-    """What a user may say about a backend; the secret (API key) is never part of it."""
+class BackendEntry:
+    name: str
+    #: What a user may say about it, and what that implies for a run (its methods).
+    options: type[BackendOptions]
+    #: Builds the backend from its checked options; the run directory is where it may
+    #: keep state of its own (the batch journal), None outside a run.
+    build: Callable[[Any, Path | None], Backend]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend as asked for: its name and its checked options (never a secret)."""
 
     name: str
-    model: str | None = None
-    model_path: Path | None = None
-    #: Seconds per HTTP request; None: the backend's default (`DEFAULT_TIMEOUT`).
-    timeout: float | None = None
-    #: `--batch`: the Message Batches API, journaled in this file (anthropic only).
-    batch_journal: Path | None = None
-    #: The openai backend's server (else OPENAI_BASE_URL).
-    base_url: str | None = None
-    #: USD per million input / output tokens for `model` (openai; else it costs 0).
-    price_in: float | None = None
-    price_out: float | None = None
+    options: BackendOptions
+
+
+def _llamacpp(options: LlamaCppOptions, run_dir: Path | None) -> Backend:
+    from storyloom.backends.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend(
+        model_path=options.model_path, context_size=options.context_size, threads=options.threads
+    )
+
+
+def _anthropic(options: AnthropicOptions, run_dir: Path | None) -> Backend:
+    if options.batch:
+        if run_dir is None:
+            raise BackendOptionError("option 'batch' needs a run directory for its journal")
+        from storyloom.backends.batch import BatchBackend
+        from storyloom.backends.batch_journal import batch_journal_path
+
+        return BatchBackend.from_environment_batch(
+            journal_path=batch_journal_path(run_dir), model=options.model, timeout=options.timeout
+        )
+    from storyloom.backends.anthropic import AnthropicBackend
+    from storyloom.backends.throttle import ThrottledBackend
+
+    # The throttle backs off in-flight calls on 429/529 instead of burning retries.
+    return ThrottledBackend(
+        AnthropicBackend.from_environment(model=options.model, timeout=options.timeout)
+    )
+
+
+def _openai(options: OpenAIOptions, run_dir: Path | None) -> Backend:
+    from storyloom.backends.openai import OpenAIBackend
+    from storyloom.backends.pricing import set_price
+    from storyloom.backends.throttle import LatencySignal, ThrottledBackend
+
+    if options.model and (options.price_in is not None or options.price_out is not None):
+        set_price(options.model, input=options.price_in or 0.0, output=options.price_out or 0.0)
+    backend = OpenAIBackend.from_environment(
+        base_url=options.base_url, model=options.model, timeout=options.timeout
+    )
+    # A server such as vLLM queues calls instead of answering 429: latency is its signal.
+    return ThrottledBackend(backend, latency_signal=LatencySignal())
+
+
+def _scripted(options: ScriptedOptions, run_dir: Path | None) -> Backend:
+    from storyloom.backends.demo import demo_backend
+
+    return demo_backend()
+
+
+BACKENDS: Mapping[str, BackendEntry] = {
+    entry.name: entry
+    for entry in (
+        BackendEntry("llamacpp", LlamaCppOptions, _llamacpp),
+        BackendEntry("anthropic", AnthropicOptions, _anthropic),
+        BackendEntry("openai", OpenAIOptions, _openai),
+        BackendEntry("scripted", ScriptedOptions, _scripted),
+    )
+}
+BACKEND_NAMES = tuple(BACKENDS)
 
 
 def default_backend_name() -> str:
@@ -44,51 +115,53 @@ def default_backend_name() -> str:
     return "anthropic" if os.environ.get("ANTHROPIC_API_KEY") else "llamacpp"
 
 
-def create_backend(options: BackendOptions) -> Backend:
-    timeout = options.timeout or DEFAULT_TIMEOUT.get(options.name, 120.0)
-    if options.name == "llamacpp":
-        from storyloom.backends.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(model_path=options.model_path)
-    if options.name == "anthropic" and options.batch_journal is not None:
-        from storyloom.backends.batch import BatchBackend
-
-        return BatchBackend.from_environment_batch(
-            journal_path=options.batch_journal, model=options.model, timeout=timeout
-        )
-    if options.name == "anthropic":
-        from storyloom.backends.anthropic import AnthropicBackend
-        from storyloom.backends.throttle import ThrottledBackend
-
-        # The throttle backs off in-flight calls on 429/529 instead of burning retries.
-        return ThrottledBackend(
-            AnthropicBackend.from_environment(model=options.model, timeout=timeout)
-        )
-    if options.name == "openai":
-        return _openai_backend(options, timeout)
-    if options.name == "scripted":
-        from storyloom.backends.demo import demo_backend
-
-        return demo_backend()
-    raise UnknownBackendError(
-        f"unknown backend {options.name!r}; choose one of {', '.join(BACKEND_NAMES)}"
-    )
+def backend_entry(name: str) -> BackendEntry:
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise UnknownBackendError(
+            f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}"
+        ) from None
 
 
-def _openai_backend(options: BackendOptions, timeout: float) -> Backend:
-    from storyloom.backends.openai import OpenAIBackend
-    from storyloom.backends.pricing import set_price
-    from storyloom.backends.throttle import LatencySignal, ThrottledBackend
+def backend_spec(
+    name: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> BackendSpec:
+    """`values` checked against the backend's options model. `labels` say how the user
+    wrote a key (`{"model": "--model"}`); an unlabelled key is named `option 'key'`.
+    The error never repeats a value: one might be a secret typed in the wrong place."""
+    entry = backend_entry(name)
+    given = dict(values or {})
 
-    if options.price_in is not None or options.price_out is not None:
-        if not options.model:
-            raise PermanentBackendError(
-                "a price (--price-in/--price-out) is for a named model: pass --model too",
-                fatal=True,
-            )
-        set_price(options.model, input=options.price_in or 0.0, output=options.price_out or 0.0)
-    backend = OpenAIBackend.from_environment(
-        base_url=options.base_url, model=options.model, timeout=timeout
-    )
-    # A server such as vLLM queues calls instead of answering 429: latency is its signal.
-    return ThrottledBackend(backend, latency_signal=LatencySignal())
+    def label(key: str) -> str:
+        return (labels or {}).get(key, f"option {key!r}")
+
+    for key in given:
+        if key not in entry.options.model_fields:
+            raise BackendOptionError(_not_taken(entry, label(key), key))
+    try:
+        return BackendSpec(name, entry.options.model_validate(given))
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "options"
+        message = first["msg"].removeprefix("Value error, ")
+        raise BackendOptionError(
+            f"{label(key)} of the {name} backend: {message[:1].lower()}{message[1:]}"
+        ) from None
+
+
+def _not_taken(entry: BackendEntry, label: str, key: str) -> str:
+    takers = [other.name for other in BACKENDS.values() if key in other.options.model_fields]
+    if takers:
+        names = " and ".join([", ".join(takers[:-1]), takers[-1]] if len(takers) > 1 else takers)
+        plural = "s" if len(takers) > 1 else ""
+        return f"{label} applies to the {names} backend{plural}, not {entry.name}"
+    known = ", ".join(entry.options.model_fields) or "none"
+    return f"the {entry.name} backend has no {label} (its options: {known})"
+
+
+def create_backend(spec: BackendSpec, run_dir: Path | None = None) -> Backend:
+    return backend_entry(spec.name).build(spec.options, run_dir)

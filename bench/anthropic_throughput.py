@@ -192,9 +192,10 @@ async def warm_up(base_url: str, calls: int = 4) -> None:
 async def bench_workflow(
     base_url: str, stories: int, concurrency: int, throttle: bool
 ) -> tuple[str, Usage]:
+    from storyloom.backends.registry import backend_spec
     from storyloom.graph.rundir import RunConfig, RunDir
     from storyloom.graph.runner import RunOptions, make_context, run_items
-    from storyloom.graph.settings import GenerationSettings
+    from storyloom.graph.settings import run_settings
     from storyloom.stories.registry import get_kind
 
     inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
@@ -204,9 +205,9 @@ async def bench_workflow(
         run.prepare()
         kind = get_kind("story")
         inputs = kind.load_inputs({})
-        config = RunConfig.create(
-            run.name, kind, backend.name, backend.model, GenerationSettings(), inputs
-        )
+        # Rewrite on failure only: the measure assumes plan, write and judge per story.
+        settings = run_settings(kind, backend_spec("anthropic"), {"rewrite": "on-fail"})
+        config = RunConfig.create(run.name, kind, backend.name, backend.model, settings, inputs)
         config, _ = run.freeze_config(config, allow_change=True)
         # The simulated model sees no length band (only the reply's schema), and writes
         # short placeholder stories: draw only the short band so they pass the gates.

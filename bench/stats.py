@@ -92,7 +92,7 @@ CRAFT = ["shows_why", "psychological_health", "not_preachy"]
 REASONS = [
     "max_revisions",
     "near_duplicate",
-    "premise_duplicate",
+    "plan_duplicate",
     "invalid_premise",
     "backend_error",
 ]
@@ -267,7 +267,7 @@ def synthesise(run: Path, documents: int, seed: int = SEED) -> int:
         "name": "bench",
         "backend": "anthropic",
         "model": "claude-sonnet-4-5",
-        "settings": {"seed": seed, "story_dedupe_threshold": 0.5},
+        "settings": {"seed": seed, "dedupe_threshold": 0.5},
         "constitution": {
             "path": str(constitution_sample()),
             "fingerprint": inputs.constitution.fingerprint,

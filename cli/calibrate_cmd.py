@@ -9,9 +9,16 @@ from typing import Any
 import click
 
 from storyloom.backends.base import Backend, BackendError
-from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, create_backend
+from storyloom.backends.registry import (
+    BACKEND_NAMES,
+    BackendOptionError,
+    BackendSpec,
+    backend_spec,
+    create_backend,
+)
 from storyloom.backends.scripted import ScriptedBackend
-from storyloom.graph.settings import GenerationSettings
+from storyloom.cli.params import OptionError
+from storyloom.graph.settings import run_settings
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import CorpusKind
 from storyloom.stories.registry import get_kind
@@ -28,12 +35,12 @@ Examples:
 """
 
 
-def _backend(name: str, kind: CorpusKind, model_path: Path | None) -> Backend:
-    if name == "scripted":
+def _backend(spec: BackendSpec, kind: CorpusKind) -> Backend:
+    if spec.name == "scripted":
         # The fake judge scores every criterion 4: it cannot see a planted defect, so
         # its recall is 0 and its false-fail rate 0 by construction.
         return ScriptedBackend(responder=kind.fake_reply, model="scripted-judge")
-    return create_backend(BackendOptions(name=name, model_path=model_path))
+    return create_backend(spec)
 
 
 async def _run(backend: Backend, **kwargs: Any) -> list[str]:
@@ -55,7 +62,8 @@ async def _run(backend: Backend, **kwargs: Any) -> list[str]:
 @click.option("--samples", type=click.IntRange(1, 5), default=2, show_default=True,
               help="Judgments per story (two or more measure agreement).")  # fmt: skip
 @click.option("--prompt-profile", type=click.Choice(("rich", "compact")), default=None,
-              help="Prompt profile [default: compact for llamacpp, else rich].")  # fmt: skip
+              help="Prompt profile [default: compact for the bundled model and small "
+              "GGUFs, else rich].")  # fmt: skip
 @click.option("--kind", "kind_name", default="story", show_default=True, help="Corpus kind.")
 def calibrate(
     backend_name: str,
@@ -70,8 +78,14 @@ def calibrate(
     false-fail rate on clean stories, and agreement between two samples."""
     if judge_model and backend_name != "anthropic":
         raise click.ClickException("--judge-model applies to the anthropic backend")
-    profile = prompt_profile or ("compact" if backend_name == "llamacpp" else "rich")
-    settings = GenerationSettings(prompt_profile=profile)  # type: ignore[arg-type]
+    try:
+        spec = backend_spec(
+            backend_name,
+            {"model_path": model_path} if model_path else {},
+            labels={"model_path": "--model-path"},
+        )
+    except BackendOptionError as err:
+        raise OptionError(str(err)) from None
     try:
         kind = get_kind(kind_name)
         inputs = kind.load_inputs({}).value
@@ -81,12 +95,13 @@ def calibrate(
         gold = load_gold(labels or gold_labels_path(), constitution.slugs)
     except (InputError, ValueError) as err:
         raise click.ClickException(str(err)) from err
+    settings = run_settings(kind, spec, {"prompt_profile": prompt_profile})
     try:
-        backend = _backend(backend_name, kind, model_path)
+        backend = _backend(spec, kind)
         model = judge_model or backend.model
         click.echo(
             f"calibrate: {len(gold.stories)} gold stories, judged by {model} "
-            f"({backend_name}, {profile} prompts), {samples} sample(s) each"
+            f"({backend_name}, {settings.prompt_profile} prompts), {samples} sample(s) each"
         )
         lines = asyncio.run(
             _run(

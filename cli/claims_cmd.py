@@ -8,12 +8,8 @@ from pathlib import Path
 import click
 
 from storyloom.backends.base import BackendError
-from storyloom.backends.registry import (
-    BACKEND_NAMES,
-    BackendOptions,
-    create_backend,
-    default_backend_name,
-)
+from storyloom.backends.registry import BackendOptionError, BackendSpec, create_backend
+from storyloom.cli.backend_flags import backend_flags
 from storyloom.core.layout import overwrite_problem
 from storyloom.stories.constitution import Constitution, load_constitution
 from storyloom.stories.documents.extract import ExtractError, extract_claims, write_claims
@@ -49,27 +45,8 @@ def claims() -> None:
     help="The claims JSONL to write (review and edit it before generating).",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
-@click.option(
-    "--backend",
-    type=click.Choice(BACKEND_NAMES),
-    default=None,
-    help="LLM backend [default: anthropic if ANTHROPIC_API_KEY is set, else llamacpp].",
-)
-@click.option("--model", default=None, help="Model name for the anthropic backend.")
-@click.option(
-    "--model-path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="A GGUF file for the llamacpp backend [default: bundled SmolLM2-135M].",
-)
-def extract(
-    constitution: Path | None,
-    out: Path,
-    force: bool,
-    backend: str | None,
-    model: str | None,
-    model_path: Path | None,
-) -> None:
+@backend_flags("model", "model_path")
+def extract(constitution: Path | None, out: Path, force: bool, backend: BackendSpec) -> None:
     """Ask a model for 5-15 claims per constitution section (each with the reason it
     holds and a hard case) and write them as a claims file for you to review."""
     source = constitution or documents_sample("constitution")
@@ -84,11 +61,9 @@ def extract(
         loaded = load_constitution(source)
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
-    name = backend or default_backend_name()
-    options = BackendOptions(name, model=model, model_path=model_path)
     try:
-        found = asyncio.run(_extract(options, loaded))
-    except (ExtractError, BackendError) as exc:
+        found = asyncio.run(_extract(backend, loaded))
+    except (ExtractError, BackendError, BackendOptionError) as exc:
         raise click.ClickException(f"claims extract: {exc}") from None
     write_claims(out, found)
     load_claims(out, loaded)  # what extract writes must load as `generate` reads it
@@ -97,10 +72,10 @@ def extract(
     click.echo(f"  storyloom generate --kind documents --constitution {source} --claims {out}")
 
 
-async def _extract(options: BackendOptions, constitution: Constitution) -> list[Claim]:
+async def _extract(spec: BackendSpec, constitution: Constitution) -> list[Claim]:
     """`--backend scripted` answers with the documents kind's placeholder claims (the
     request's metadata names the kind)."""
-    backend = create_backend(options)
+    backend = create_backend(spec)
     try:
         return await extract_claims(backend, constitution)
     finally:

@@ -13,16 +13,11 @@ import click
 from rich.console import Console
 
 from storyloom.backends.base import BackendError
-from storyloom.backends.batch_journal import batch_journal_path
 from storyloom.backends.faults import FaultyBackend
 from storyloom.backends.pricing import caching_off_reason
-from storyloom.backends.registry import BACKEND_NAMES, BackendOptions, default_backend_name
-from storyloom.cli.kind_options import (
-    input_options,
-    kind_option,
-    pairs,
-    prompt_profile_for,
-)
+from storyloom.backends.registry import BackendSpec
+from storyloom.cli.backend_flags import backend_flags
+from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
 from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
 from storyloom.cli.progress import RunProgress, print_summary
@@ -31,7 +26,7 @@ from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import ConfigChangedError, RunDir, RunDirError
 from storyloom.graph.runlock import RunLockedError
 from storyloom.graph.runner import RunOptions, RunReport
-from storyloom.graph.service import OpenRun, RunRequest, RunSetupError, execute, kind_of, open_run
+from storyloom.graph.service import OpenRun, RunRequest, RunSetupError, execute, open_run
 from storyloom.graph.settings import GenerationSettings
 from storyloom.graph.shared import Shard, SharedRunError
 from storyloom.graph.sinks import SinkError
@@ -46,11 +41,6 @@ _DEFAULTS = GenerationSettings()
 
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
-
-#: Whole-call watchdog for the anthropic backend (its HTTP timeout covers one request,
-#: not a repair turn or time queued behind the throttle). Local models queue behind one
-#: loaded model, so a fixed limit there would fire on a long queue, not on a hang.
-DEFAULT_CALL_TIMEOUT = {"anthropic": 600.0}
 
 #: Errors whose message is already one clear line for the user.
 USER_ERRORS = (
@@ -73,7 +63,10 @@ Examples:
   storyloom generate -n 50 --constitution my.md --persona me.toml --run-dir outputs/mine
   storyloom generate -n 100 --run-dir outputs/mine   # run again: continues, never repeats
   storyloom generate -n 200 --backend anthropic --judge-model claude-opus-4-5
+  storyloom generate -n 5 --backend llamacpp --backend-option threads=2
 """
+
+THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
 
 
 @click.command(epilog=EXAMPLES)
@@ -84,7 +77,7 @@ Examples:
     type=click.IntRange(min=1),
     default=3,
     show_default=True,
-    help="Stories in the run (raise it later to extend the run).",
+    help="Items in the run (raise it later to extend the run).",
 )
 @click.option(
     "--run-dir",
@@ -94,50 +87,20 @@ Examples:
     show_default=True,
     help="Run directory; running again continues it.",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(BACKEND_NAMES),
-    default=None,
-    help="LLM backend [default: anthropic if ANTHROPIC_API_KEY is set, else llamacpp].",
-)
-@click.option("--model", default=None, help="Model name (anthropic, openai).")
-@click.option(
-    "--base-url",
-    default=None,
-    help="OpenAI-compatible server for --backend openai, e.g. http://127.0.0.1:8000/v1 "
-    "[default: OPENAI_BASE_URL].",
-)
-@click.option(
-    "--price-in",
-    type=click.FloatRange(min=0, max=1000),
-    default=None,
-    help="USD per million input tokens of --model (openai) [default: free].",
-)
-@click.option(
-    "--price-out",
-    type=click.FloatRange(min=0, max=1000),
-    default=None,
-    help="USD per million output tokens of --model (openai) [default: free].",
-)
-@click.option(
-    "--model-path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="A GGUF file for the llamacpp backend [default: bundled SmolLM2-135M].",
-)
+@backend_flags()
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1, max=512),
     default=4,
     show_default=True,
-    help="Stories in flight at once.",
+    help="Items in flight at once.",
 )
 @click.option(
     "--seed",
     type=SEED,
     default=0,
     show_default=True,
-    help="Run seed: premise draws are deterministic from it.",
+    help="Run seed: the items' draws are deterministic from it.",
 )
 @input_options
 @click.option(
@@ -145,7 +108,7 @@ Examples:
     type=click.IntRange(min=0, max=10),
     default=_DEFAULTS.max_revisions,
     show_default=True,
-    help="Rewrite rounds before a failing story is rejected.",
+    help="Rewrite rounds before a failing item is rejected.",
 )
 @click.option(
     "--rewrite",
@@ -154,51 +117,42 @@ Examples:
     help="Rewrite only failing items, or every item once [default: the kind's].",
 )
 @click.option(
-    "--name-variants", is_flag=True, help="Cycle the persona's name_variants across stories."
+    "--name-variants",
+    is_flag=True,
+    help="Cycle the persona's name_variants across items (story kind).",
 )
 @click.option(
     "--max-cost",
     type=FiniteFloatRange(min=0),
     default=None,
-    help="USD cap: no new story starts once spend would pass it.",
-)
-@click.option(
-    "--timeout",
-    type=FiniteFloatRange(min=1, max=3600),
-    default=None,
-    help="Per-request timeout in seconds [default: 120 for anthropic, 900 for openai: a "
-    "local server on a CPU may take minutes per reply].",
+    help="USD cap: no new item starts once spend would pass it.",
 )
 @click.option(
     "--call-timeout",
     type=FiniteFloatRange(min=0, max=WEEK),
     default=None,
     help="Seconds one LLM call may take before it is retried as lost; 0 for no limit "
-    "[default: 600 for anthropic, none for local models].",
+    "[default: 600 for anthropic without --batch, else none].",
 )
 @click.option(
     "--dedupe-threshold",
-    type=FiniteFloatRange(min=0, max=1, min_open=True),
-    default=_DEFAULTS.story_dedupe_threshold,
+    type=THRESHOLD,
+    default=_DEFAULTS.dedupe_threshold,
     show_default=True,
-    help="Jaccard similarity at which a story counts as a near-duplicate.",
+    help="Jaccard similarity at which an item counts as a near-duplicate.",
 )
 @click.option(
-    "--premise-threshold",
-    type=FiniteFloatRange(min=0, max=1, min_open=True),
-    default=_DEFAULTS.premise_dedupe_threshold,
+    "--plan-threshold",
+    type=THRESHOLD,
+    default=_DEFAULTS.plan_dedupe_threshold,
     show_default=True,
-    help="Jaccard similarity at which a premise is planned again.",
+    help="Jaccard similarity at which an item's plan is made again.",
 )
+@click.option("--premise-threshold", type=THRESHOLD, default=None, hidden=True)
 @click.option(
     "--allow-config-change",
     is_flag=True,
     help="Continue a run even though its settings or inputs changed.",
-)
-@click.option(
-    "--batch",
-    is_flag=True,
-    help="Send calls through the Message Batches API (anthropic): half price, slower.",
 )
 @click.option(
     "--judge-model",
@@ -243,7 +197,7 @@ Examples:
     "--shard",
     default=None,
     metavar="K/N",
-    help="Be worker K of N: take the items whose index %% N == K (with --redis to share "
+    help="Be worker K of N: take the items whose index % N == K (with --redis to share "
     "dedupe and budget).",
 )
 @click.option(
@@ -264,12 +218,7 @@ def generate(
     kind: str | None,
     count: int,
     run_dir: Path,
-    backend: str | None,
-    model: str | None,
-    base_url: str | None,
-    price_in: float | None,
-    price_out: float | None,
-    model_path: Path | None,
+    backend: BackendSpec,
     concurrency: int,
     seed: int,
     inputs: dict[str, Path | None],
@@ -277,12 +226,11 @@ def generate(
     rewrite: str | None,
     name_variants: bool,
     max_cost: float | None,
-    timeout: float | None,
     call_timeout: float | None,
     dedupe_threshold: float,
-    premise_threshold: float,
+    plan_threshold: float,
+    premise_threshold: float | None,
     allow_config_change: bool,
-    batch: bool,
     judge_model: str | None,
     task_models: tuple[str, ...],
     judge_samples: int,
@@ -301,21 +249,6 @@ def generate(
     console = Console(stderr=True)
     if debug:
         configure_debug_logging()
-    backend_name = backend or default_backend_name()
-    if model is not None and backend_name not in ("anthropic", "openai"):
-        raise click.UsageError(
-            f"--model applies to the anthropic and openai backends, not {backend_name} "
-            "(use --model-path for a local GGUF model)"
-        )
-    if backend_name != "openai" and (base_url, price_in, price_out) != (None, None, None):
-        raise click.UsageError(
-            f"--base-url, --price-in and --price-out apply to the openai backend, "
-            f"not {backend_name}"
-        )
-    if batch and backend_name != "anthropic":
-        raise click.UsageError(f"--batch needs the anthropic backend, not {backend_name}")
-    if call_timeout is None and not batch:  # a batch may take hours to end
-        call_timeout = DEFAULT_CALL_TIMEOUT.get(backend_name)
     try:
         worker = Shard.parse(shard) if shard else None
     except ValueError as error:
@@ -323,48 +256,36 @@ def generate(
     models = pairs(task_models, "--task-model")
     if judge_model:
         models["judge"] = judge_model
-    with _user_errors(debug):
-        corpus_kind = kind_of(RunDir(run_dir), kind)
-        settings = GenerationSettings(
-            seed=seed,
-            max_revisions=max_revisions,
-            rewrite=rewrite or corpus_kind.default_rewrite,  # type: ignore[arg-type]
-            name_variants=name_variants,
-            story_dedupe_threshold=dedupe_threshold,
-            premise_dedupe_threshold=premise_threshold,
-            temperature=temperature,
-            judge_temperature=temperature,
-            prompt_profile=prompt_profile or prompt_profile_for(backend_name, model_path),  # type: ignore[arg-type]
-            judge_samples=judge_samples,
-            task_models=models,
-            kind_options=pairs(kind_option_values, "--option"),
-        )
-        request = RunRequest(
-            run_dir=run_dir,
-            kind=corpus_kind.name,
-            input_paths=inputs,
-            settings=settings,
-            backend=BackendOptions(
-                backend_name,
-                model,
-                model_path,
-                timeout,
-                batch_journal_path(RunDir(run_dir)) if batch else None,
-                base_url,
-                price_in,
-                price_out,
-            ),
-            options=RunOptions(
-                count=count, concurrency=concurrency, max_cost=max_cost, shard=worker
-            ),
-            run_name=run_name,
-            redis_url=redis_url,
-            allow_config_change=allow_config_change,
-            call_timeout=call_timeout or None,
-            faults=os.environ.get(FAULTS_ENV, ""),
-        )
-        with open_run(request) as opened:
-            _generate_opened(console, opened, request.options)
+    request = RunRequest(
+        run_dir=run_dir,
+        kind=kind,
+        input_paths=inputs,
+        backend=backend,
+        settings={  # what is not given here is settled by the run (`run_settings`)
+            "seed": seed,
+            "max_revisions": max_revisions,
+            "rewrite": rewrite,
+            "name_variants": name_variants,
+            "dedupe_threshold": dedupe_threshold,
+            "plan_dedupe_threshold": plan_threshold
+            if premise_threshold is None  # its former name, still taken
+            else premise_threshold,
+            "temperature": temperature,
+            "judge_temperature": temperature,
+            "prompt_profile": prompt_profile,
+            "judge_samples": judge_samples,
+            "task_models": models,
+            "kind_options": pairs(kind_option_values, "--option"),
+        },
+        options=RunOptions(count=count, concurrency=concurrency, max_cost=max_cost, shard=worker),
+        run_name=run_name,
+        redis_url=redis_url,
+        allow_config_change=allow_config_change,
+        call_timeout=call_timeout,
+        faults=os.environ.get(FAULTS_ENV, ""),
+    )
+    with _user_errors(debug), open_run(request) as opened:
+        _generate_opened(console, opened, request.options)
 
 
 def _non_empty_path(value: str) -> Path:
@@ -454,7 +375,7 @@ def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> 
         return
     if report.interrupted:
         raise click.ClickException(
-            f"{report.interrupted} stories were interrupted by errors; "
+            f"{report.interrupted} items were interrupted by errors; "
             "run the same command again to resume them"
         )
 
@@ -498,7 +419,7 @@ def _exit_at_once_on_signal(console: Console, run: RunDir) -> Iterator[Callable[
 async def _run(
     opened: OpenRun, options: RunOptions, console: Console
 ) -> tuple[RunReport, int | None]:
-    """Run with signal handling: the first SIGINT/SIGTERM stops new stories and new calls
+    """Run with signal handling: the first SIGINT/SIGTERM stops new items and new calls
     (calls in flight finish and checkpoint); a second exits at once (checkpoints are
     already durable, so nothing finished is lost either way)."""
     run, context = opened.run, opened.context
@@ -510,7 +431,7 @@ async def _run(
         received.append(number)
         if len(received) == 1:
             console.print(
-                "[yellow]Stopping: no new stories or calls start; calls in flight finish "
+                "[yellow]Stopping: no new items or calls start; calls in flight finish "
                 "and checkpoint (signal again to stop at once).[/]"
             )
             stop.set()

@@ -14,9 +14,6 @@ from storyloom.stories.registry import UnknownKindError, get_kind, kind_names
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: A GGUF at most this large gets the compact prompts (the bundled SmolLM2-135M is 90 MB).
-SMALL_GGUF_BYTES = 1_500_000_000
-
 
 def _check_kind(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
@@ -103,15 +100,3 @@ def pairs(values: tuple[str, ...], flag: str) -> dict[str, Any]:
         except ValueError:
             result[key.strip()] = raw
     return result
-
-
-def prompt_profile_for(backend: str, model_path: Path | None) -> str:
-    """Compact prompts for the bundled tiny model and small GGUFs, rich ones otherwise."""
-    if backend != "llamacpp":
-        return "rich"
-    if model_path is None:
-        return "compact"
-    try:
-        return "compact" if model_path.stat().st_size <= SMALL_GGUF_BYTES else "rich"
-    except OSError:
-        return "rich"  # the backend reports the missing file in its own words

@@ -45,9 +45,10 @@ Examples:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.version_option(package_name="storyloom")
 def cli() -> None:
-    """storyloom: constitution-grounded story corpora for alignment training.
+    """storyloom: constitution-grounded training corpora for alignment, of four kinds:
+    stories, documents, advice chats and augmented chat data (`storyloom kinds`).
 
-    Generate stories with an LLM, check each against a constitution, remove
+    Generate items with an LLM, check each against a constitution, remove
     near-duplicates, and report on the corpus. Runs resume where they stopped.
     """
     install_log_scrubbing()  # before any command logs: no log line carries a secret

@@ -29,3 +29,10 @@ SEED = click.IntRange(-(2**63), 2**63 - 1)
 
 #: Seconds: a week is longer than any call or batch should take.
 WEEK = 7 * 24 * 3600.0
+
+
+class OptionError(click.ClickException):
+    """Options that cannot go together, found after parsing: one line, exit 2 like a
+    parse error (without the usage lines, which would not say what is wrong)."""
+
+    exit_code = 2

@@ -58,7 +58,7 @@ class _HoldColumn(ProgressColumn):
 
 
 class RunProgress:
-    """A progress bar of finished stories with emitted/rejected counts and an ETA."""
+    """A progress bar of finished items with emitted/rejected counts and an ETA."""
 
     def __init__(
         self,
@@ -71,7 +71,7 @@ class RunProgress:
         if held_for is not None:
             extra.append(_HoldColumn(held_for))
         self._progress = Progress(
-            TextColumn("[bold]stories"),
+            TextColumn("[bold]items"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn(
@@ -125,7 +125,7 @@ def print_summary(
     table = Table(title=f"run {run.name}", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    table.add_row("stories planned", str(report.planned))
+    table.add_row("items planned", str(report.planned))
     table.add_row("finished before this start", str(report.already_done))
     table.add_row("resumed from a checkpoint", str(report.resumed))
     table.add_row("emitted now", f"[green]{report.emitted}[/]")
@@ -160,7 +160,7 @@ _NODE_ORDER = ("plan", "write", "judge", "revise")
 
 def spend_table(run: RunDir) -> Table | None:
     """Spend of the whole run (every start, from usage.jsonl): per node, total, mean per
-    story with spend, and per accepted document. Tokens show even at $0 (local models).
+    item with spend, and per accepted document. Tokens show even at $0 (local models).
     None when no call was recorded."""
     collector = CostCollector()
     for entry in _json_objects(run.usage_path):

@@ -58,6 +58,15 @@ class RejectedRecord(_Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+#: Rejection reasons renamed since runs were first written: {former name: name}.
+FORMER_REASONS = {"premise_duplicate": "plan_duplicate"}
+
+
+def current_reason(reason: str) -> str:
+    """A rejection reason by its current name, so an old run reports like a new one."""
+    return FORMER_REASONS.get(reason, reason)
+
+
 class SideRecord(_Record):
     """A line of a kind's own output file (`pairs.jsonl`, `flagged.jsonl`): an item id and
     whatever the kind writes beside it."""

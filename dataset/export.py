@@ -20,6 +20,7 @@ from typing import Any
 from storyloom.core import layout
 from storyloom.core.files import write_atomically
 from storyloom.core.layout import overwrite_problem
+from storyloom.core.records import current_reason
 from storyloom.dataset.card import MARKER, CardFacts, ModelUse, TableInfo, render_card
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
 from storyloom.dataset.files import Format, TableWriter
@@ -125,7 +126,7 @@ def _build(
     finished = set(exported)
     for record in read_records(run_dir / layout.REJECTED_FILE):
         finished.add(record["id"])
-        reasons[str(record.get("reason") or "unknown")] += 1
+        reasons[current_reason(str(record.get("reason") or "unknown"))] += 1
         if rejected_writer is not None:
             exported[record["id"]] = "rejected"
             rejected_writer.write(record if options.form == "jsonl" else rejected_row(record))

@@ -67,13 +67,13 @@ class RunIndexes:
     def items(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._items and self._shared is not None:
             self._items[variant] = self._open_shared(
-                "items", variant, self._settings.story_dedupe_threshold, ITEM_SHINGLE_SIZE
+                "items", variant, self._settings.dedupe_threshold, ITEM_SHINGLE_SIZE
             )
         if variant not in self._items:
             self._items[variant] = self._open(
                 self._path(layout.ITEM_INDEX_STEM, variant),
                 self._item_texts(variant),
-                threshold=self._settings.story_dedupe_threshold,
+                threshold=self._settings.dedupe_threshold,
                 shingle_size=ITEM_SHINGLE_SIZE,
             )
         return self._items[variant]
@@ -81,13 +81,13 @@ class RunIndexes:
     def plans(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._plans and self._shared is not None:
             self._plans[variant] = self._open_shared(
-                "plans", variant, self._settings.premise_dedupe_threshold, PLAN_SHINGLE_SIZE
+                "plans", variant, self._settings.plan_dedupe_threshold, PLAN_SHINGLE_SIZE
             )
         if variant not in self._plans:
             self._plans[variant] = self._open(
                 self._path(layout.PLAN_INDEX_STEM, variant),
                 self._plan_texts(variant),
-                threshold=self._settings.premise_dedupe_threshold,
+                threshold=self._settings.plan_dedupe_threshold,
                 shingle_size=PLAN_SHINGLE_SIZE,
             )
         return self._plans[variant]

@@ -174,8 +174,8 @@ async def vet_plan(state: ItemState, runtime: Runtime[RunContext]) -> Update:
         return {}
     if state["plan_attempts"] >= ctx.settings.max_plan_attempts:
         return {
-            "reject_reason": "premise_duplicate",
-            "reject_detail": f"every planned premise was too close to another (last: {match})",
+            "reject_reason": "plan_duplicate",
+            "reject_detail": f"every plan was too close to an earlier one (last: {match})",
         }
     return {"plan": "", "avoid": [*state["avoid"], text[:AVOID_SUMMARY_CHARS]]}
 

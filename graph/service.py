@@ -1,10 +1,12 @@
 """Opening and running a run, in one place the CLI, the tests and the benches all use.
 
 `open_run` does everything before the first call, in an order that touches nothing a
-user had when anything is wrong: the kind and its inputs (validated), the run directory
-(refused when it holds outputs but no run.json), the lock, the backend, the checkpoint
-store, the frozen config, the runtime context. `execute` runs the items and closes the
-backend on the loop that used it. Errors stay typed; the CLI turns them into lines.
+user had when anything is wrong: the kind and its inputs (validated), the settings (what
+was asked, the rest settled from the kind and the backend by `run_settings`), the run
+directory (refused when it holds outputs but no run.json), the lock, the backend, the
+checkpoint store, the frozen config, the runtime context. `execute` runs the items and
+closes the backend on the loop that used it. Errors stay typed; the CLI turns them into
+lines.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from pydantic import ValidationError
 
 from storyloom.backends.base import Backend
 from storyloom.backends.faults import FaultPlan, FaultyBackend
-from storyloom.backends.registry import BackendOptions, create_backend
+from storyloom.backends.registry import BackendSpec, create_backend
 from storyloom.core.records import field_problem
 from storyloom.graph.checkpointer import check_checkpoint_store
 from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runlock import LockOwner, RunLock
 from storyloom.graph.runner import ProgressCallback, RunOptions, RunReport, make_context, run_items
-from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.settings import GenerationSettings, run_settings
 from storyloom.graph.shared import SharedRun
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import CorpusKind, LoadedInputs
@@ -40,16 +42,21 @@ class RunSetupError(ValueError):
 
 @dataclass(frozen=True)
 class RunRequest:
-    """Everything a start of `generate` says, already parsed."""
+    """Everything a start of `generate` says, already parsed. What it leaves out is
+    settled when the run opens, the same way for every caller."""
 
     run_dir: Path
-    settings: GenerationSettings
-    backend: BackendOptions
+    backend: BackendSpec
     options: RunOptions
+    #: Settings asked for, by `GenerationSettings` field; the rest are settled from the
+    #: kind and the backend (`run_settings`).
+    settings: Mapping[str, Any] = field(default_factory=dict)
     #: None: the kind of the run already in `run_dir`, else "story".
     kind: str | None = None
     input_paths: Mapping[str, Path | None] = field(default_factory=dict)
     allow_config_change: bool = False
+    #: Seconds one LLM call may take before it is retried as lost; None: the backend's
+    #: default (`BackendOptions.call_timeout`); 0: no limit.
     call_timeout: float | None = None
     #: `STORYLOOM_FAULTS`: fault injection for rehearsals and tests.
     faults: str = ""
@@ -101,12 +108,28 @@ def kind_options(kind: CorpusKind, values: Mapping[str, Any]) -> Any:
         raise RunSetupError(f"the {kind.name} kind's option {field_problem(error)}") from None
 
 
+def settings_for(kind: CorpusKind, request: RunRequest) -> GenerationSettings:
+    """The run's complete settings (`run_settings`), a bad value as one line."""
+    try:
+        return run_settings(kind, request.backend, request.settings)
+    except ValidationError as error:
+        raise RunSetupError(f"setting {field_problem(error)}") from None
+
+
+def call_timeout_for(request: RunRequest) -> float | None:
+    """The whole-call watchdog in seconds, or None for no limit."""
+    if request.call_timeout is None:
+        return request.backend.options.call_timeout()
+    return request.call_timeout or None
+
+
 @contextmanager
 def open_run(request: RunRequest) -> Iterator[OpenRun]:
     run = RunDir(request.run_dir)
     kind = kind_of(run, request.kind)
     loaded = load_kind_inputs(kind, request.input_paths)
-    options = kind_options(kind, request.settings.kind_options)
+    settings = settings_for(kind, request)
+    options = kind_options(kind, settings.kind_options)
     limit = kind.max_items(loaded.value, options)
     if limit is not None and request.options.count > limit:
         raise RunSetupError(
@@ -115,7 +138,7 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
         )
     run.prepare()
     with RunLock(run.path) as lock:
-        backend = _backend(request)
+        backend = _backend(request, run.path)
         try:
             # Before run.json: a wrong URL or key is one line now, not an outage reported
             # after minutes of retries (the openai backend also learns its model here).
@@ -125,7 +148,7 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
                 kind,
                 request.backend.name,
                 backend.model,
-                request.settings,
+                settings,
                 loaded,
                 count=request.options.count,
                 shard=str(request.options.shard or ""),
@@ -148,7 +171,7 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
                 kind,
                 loaded.value,
                 backend,
-                call_timeout=request.call_timeout,
+                call_timeout=call_timeout_for(request),
                 shared=shared,
             )
         except BaseException:
@@ -157,8 +180,8 @@ def open_run(request: RunRequest) -> Iterator[OpenRun]:
         yield OpenRun(run, kind, config, context, changes, lock.stale_owner)
 
 
-def _backend(request: RunRequest) -> Backend:
-    backend = create_backend(request.backend)
+def _backend(request: RunRequest, run_path: Path) -> Backend:
+    backend = create_backend(request.backend, run_path)
     if request.faults.strip():
         try:
             backend = FaultyBackend(backend, FaultPlan.parse(request.faults))

@@ -1,11 +1,21 @@
 """Settings that shape what a run produces. They are frozen into the run config, so a
-resumed run can refuse to mix items made under different settings."""
+resumed run can refuse to mix items made under different settings.
+
+`run_settings` is the one place a run's defaults are settled: what the user asked for,
+and for the rest what the kind and the backend imply. The CLI, the tests and the
+benches all go through it (directly, or through `graph.service.open_run`).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from storyloom.backends.registry import BackendSpec
+    from storyloom.stories.kind import CorpusKind
 
 RewriteMode = Literal["on-fail", "always"]
 #: "rich" prompts for capable models; "compact" ones for a tiny local model's context.
@@ -20,8 +30,10 @@ class GenerationSettings(BaseModel):
     rewrite: RewriteMode = "on-fail"
     max_plan_attempts: int = Field(default=3, ge=1, le=10)
     name_variants: bool = False
-    story_dedupe_threshold: float = Field(default=0.4, gt=0.0, le=1.0)
-    premise_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: Jaccard similarity at which an item's text is a near-duplicate of an earlier one.
+    dedupe_threshold: float = Field(default=0.4, gt=0.0, le=1.0)
+    #: Jaccard similarity at which an item's plan is too close to an earlier plan.
+    plan_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
     #: Rich prompts ask for full plans and evidence-first judgments of every criterion:
     #: smaller budgets cut them off (a cut structured reply rejects the item).
     plan_max_tokens: int = Field(default=1500, ge=64)
@@ -38,3 +50,37 @@ class GenerationSettings(BaseModel):
     task_models: dict[str, str] = Field(default_factory=dict)
     #: The kind's own options, validated by its `options_model`.
     kind_options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_former_names(cls, data: Any) -> Any:
+        """A run.json written before the rename still loads, so the run resumes. A file
+        holding both names keeps the old one, which is then refused as unknown."""
+        if not isinstance(data, dict):
+            return data
+        renamed = {old: new for old, new in FORMER_NAMES.items() if old in data}
+        return {
+            (renamed[key] if key in renamed and renamed[key] not in data else key): value
+            for key, value in data.items()
+        }
+
+
+#: Settings keys renamed since runs were first written: {former name: name}.
+FORMER_NAMES = {
+    "story_dedupe_threshold": "dedupe_threshold",
+    "premise_dedupe_threshold": "plan_dedupe_threshold",
+}
+
+
+def run_settings(
+    kind: CorpusKind, backend: BackendSpec, asked: Mapping[str, Any] | None = None
+) -> GenerationSettings:
+    """A run's complete settings: `asked` (a None value is not asked), and for the rest
+    what the kind implies (its rewrite mode) and the backend (compact prompts for a
+    small model). Raises pydantic's ValidationError on a value out of range."""
+    implied: dict[str, Any] = {
+        "rewrite": kind.default_rewrite,
+        "prompt_profile": "compact" if backend.options.small_model() else "rich",
+    }
+    given = {key: value for key, value in (asked or {}).items() if value is not None}
+    return GenerationSettings.model_validate({**implied, **given})

@@ -172,7 +172,9 @@ def _text(record: dict[str, Any], field: str, path: Path, line: int) -> str:
 def _threshold(source: ReportInput) -> float:
     """The run's own item threshold; for a bare corpus, `storyloom dedupe`'s default."""
     settings = (source.config or {}).get("settings")
-    value = as_float(settings.get("story_dedupe_threshold")) if isinstance(settings, dict) else None
+    value = None
+    if isinstance(settings, dict):  # runs made before the rename wrote the former name
+        value = as_float(settings.get("dedupe_threshold", settings.get("story_dedupe_threshold")))
     return value if value is not None and 0.0 < value <= 1.0 else DEFAULT_THRESHOLD
 
 

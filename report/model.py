@@ -61,7 +61,7 @@ class Counts(_Frozen):
     rejected_by_reason: dict[str, int]
     revision_rounds: dict[str, int] = Field(description="finished items by revise rounds")
     near_duplicates_removed: int
-    premise_duplicates: int
+    plan_duplicates: int
 
 
 class LengthBand(_Frozen):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from storyloom.core.records import Outcome
+from storyloom.core.records import Outcome, current_reason
 from storyloom.report.fields import (
     as_bool,
     as_int,
@@ -84,7 +84,7 @@ class OutcomeCollector:
     def add(self, record: dict[str, Any], outcome: Outcome) -> None:
         meta = metadata(record)
         item_id = as_str(record.get("id"))
-        reason = as_str(record.get("reason")) or UNKNOWN
+        reason = current_reason(as_str(record.get("reason")) or UNKNOWN)
         if outcome == "emitted":
             self.emitted += 1
             if item_id:
@@ -140,7 +140,7 @@ class OutcomeCollector:
             rejected_by_reason=sorted_counts(self.reasons),
             revision_rounds=dict(sorted(self.rounds.items(), key=lambda kv: _round_key(kv[0]))),
             near_duplicates_removed=self.reasons.get("near_duplicate", 0),
-            premise_duplicates=self.reasons.get("premise_duplicate", 0),
+            plan_duplicates=self.reasons.get("plan_duplicate", 0),
         )
 
     def quality(self, section_titles: dict[str, str]) -> Quality:

@@ -81,7 +81,7 @@ def overview(report: StatsReport) -> Part:
         ["emitted", number(counts.emitted)],
         ["rejected", number(counts.rejected)],
         ["near-duplicates removed", number(counts.near_duplicates_removed)],
-        ["premise duplicates", number(counts.premise_duplicates)],
+        ["plan duplicates", number(counts.plan_duplicates)],
     ]
     return Part(
         "counts",

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from storyloom.backends.base import CompletionRequest
+from storyloom.backends.registry import backend_spec
 from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, make_context, run_items
-from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.settings import run_settings
 from storyloom.stories.advice.fake import fake_judgement
 from storyloom.stories.advice.parsing import LOST_NOTE
 from storyloom.stories.registry import get_kind
@@ -48,7 +49,7 @@ def _run(tmp_path: Path, responder: Callable[[CompletionRequest], Reply]) -> Run
     run.prepare()
     loaded = KIND.load_inputs({})
     backend = ScriptedBackend(responder=responder)
-    settings = GenerationSettings(rewrite="always", max_revisions=2)
+    settings = run_settings(KIND, backend_spec("scripted"), {"max_revisions": 2})
     config = RunConfig.create(run.name, KIND, backend.name, backend.model, settings, loaded)
     config, _ = run.freeze_config(config, allow_change=True)
     context = make_context(run, config, KIND, loaded.value, backend)

@@ -206,6 +206,7 @@ NUMBER_CASES = [
     (["--max-revisions", "-1"], "Invalid value for '--max-revisions': -1 is not in the range"),
     (["--max-revisions", "11"], "Invalid value for '--max-revisions': 11 is not in the range"),
     (["--dedupe-threshold", "0"], "Invalid value for '--dedupe-threshold': 0.0 is not in the"),
+    (["--plan-threshold", "1.5"], "Invalid value for '--plan-threshold': 1.5 is not in"),
     (["--premise-threshold", "1.5"], "Invalid value for '--premise-threshold': 1.5 is not in"),
     (["--max-cost", "-1"], "Invalid value for '--max-cost': -1.0 is not in the range x>=0"),
     (["--timeout", "0"], "Invalid value for '--timeout': 0.0 is not in the range 1<=x<=3600"),

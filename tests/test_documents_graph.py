@@ -13,10 +13,11 @@ from typing import Any
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import CompletionRequest
+from storyloom.backends.registry import backend_spec
 from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, RunReport, make_context, run_items
-from storyloom.graph.settings import GenerationSettings
+from storyloom.graph.settings import run_settings
 from storyloom.stories.registry import get_kind
 
 KIND = get_kind("documents")
@@ -29,7 +30,7 @@ def run(
     run_dir = RunDir(tmp_path / "run")
     run_dir.prepare()
     loaded = KIND.load_inputs({})
-    settings = GenerationSettings(rewrite=KIND.default_rewrite, max_revisions=1)
+    settings = run_settings(KIND, backend_spec("scripted"), {"max_revisions": 1})
     config = RunConfig.create(run_dir.name, KIND, backend.name, backend.model, settings, loaded)
     config, _ = run_dir.freeze_config(config, allow_change=True)
     context = make_context(run_dir, config, KIND, loaded.value, backend)

@@ -1,4 +1,4 @@
-"""Ctrl-C / SIGTERM: no new stories or calls, calls in flight finish and checkpoint, the
+"""Ctrl-C / SIGTERM: no new items or calls, calls in flight finish and checkpoint, the
 summary says how to resume, exit 130 / 143, and resuming finishes the run exactly once."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_signal_stops_cleanly_and_the_run_resumes(
     process.send_signal(signal_number)
     assert process.wait(timeout=60) == exit_code
     output = log.read_text()
-    assert "Stopping: no new stories or calls start" in output
+    assert "Stopping: no new items or calls start" in output
     assert "not started" in output
     assert "Run the same command again to resume" in output
     assert "Traceback" not in output

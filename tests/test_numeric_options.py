@@ -21,6 +21,7 @@ CASES = [
     (GENERATE, "--call-timeout", "nan"),
     (GENERATE, "--call-timeout", "inf"),
     (GENERATE, "--dedupe-threshold", "nan"),
+    (GENERATE, "--plan-threshold", "nan"),
     (GENERATE, "--premise-threshold", "nan"),
     (GENERATE, "--premise-threshold", "-inf"),
     (GENERATE, "--temperature", "nan"),

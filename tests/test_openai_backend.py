@@ -27,7 +27,7 @@ from storyloom.backends.base import (
 from storyloom.backends.faults import FaultPlan, FaultyBackend
 from storyloom.backends.openai import OpenAIBackend
 from storyloom.backends.pricing import cost_usd, set_price
-from storyloom.backends.registry import BackendOptions, create_backend
+from storyloom.backends.registry import backend_spec, create_backend
 from storyloom.backends.throttle import OverloadedError, ThrottledBackend
 
 T = TypeVar("T")
@@ -375,7 +375,7 @@ def test_the_cli_backend_is_throttled_with_the_flags_of_the_real_one(
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     backend = create_backend(
-        BackendOptions("openai", model="m", base_url="http://127.0.0.1:9/v1", price_in=1.0)
+        backend_spec("openai", {"model": "m", "base_url": "http://127.0.0.1:9/v1", "price_in": 1.0})
     )
     assert isinstance(backend, ThrottledBackend)
     assert backend.supports_temperature and backend.supports_seed and backend.name == "openai"
@@ -390,7 +390,7 @@ def test_the_probed_mode_is_readable_through_every_wrapper(
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with ChatAPIServer(refuse={"json_schema": 500}) as server:
         backend = FaultyBackend(
-            create_backend(BackendOptions("openai", base_url=server.base_url)), FaultPlan()
+            create_backend(backend_spec("openai", {"base_url": server.base_url})), FaultPlan()
         )
         assert backend.structured_mode is None  # not probed yet
         run(backend.check_configuration())

@@ -54,7 +54,27 @@ def test_counts(report: dict[str, Any]) -> None:
         # revisions: emitted 0,1,0,2; rejected 2,1,0
         "revision_rounds": {"0": 3, "1": 2, "2": 2},
         "near_duplicates_removed": 1,
-        "premise_duplicates": 0,
+        "plan_duplicates": 0,
+    }
+
+
+def test_a_plan_duplicate_under_its_former_name_counts_as_one(tmp_path: Path) -> None:
+    """Runs made before the rename rejected with `premise_duplicate`."""
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    with (run / "rejected.jsonl").open("a", encoding="utf-8") as rejected:
+        for index, reason in enumerate(("premise_duplicate", "plan_duplicate"), start=10):
+            rejected.write(json.dumps({"id": f"fx/{index}", "reason": reason}) + "\n")
+    out = tmp_path / "stats.json"
+    result = CliRunner().invoke(stats, [str(run), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(out.read_text(encoding="utf-8"))["counts"]
+    assert counts["plan_duplicates"] == 2
+    assert counts["rejected_by_reason"] == {
+        "invalid_premise": 1,
+        "max_revisions": 1,
+        "near_duplicate": 1,
+        "plan_duplicate": 2,
     }
 
 

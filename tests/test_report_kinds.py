@@ -179,7 +179,7 @@ def _tally_run(tmp_path: Path) -> Path:
         "recipe": "0" * 16,
         "backend": "scripted",
         "model": "scripted-demo",
-        "settings": {"story_dedupe_threshold": 0.4},
+        "settings": {"dedupe_threshold": 0.4},
         "inputs": {"palette": {"path": "palette.txt", "fingerprint": fingerprint(PALETTE)}},
         "count": 5,
     }
@@ -346,7 +346,9 @@ def test_pairs_in_different_dedupe_groups_are_never_flagged() -> None:
     assert same.summary == apart.summary  # the similarity itself is still shown
 
 
-def test_a_run_uses_its_own_dedupe_threshold(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["dedupe_threshold", "story_dedupe_threshold"])
+def test_a_run_uses_its_own_dedupe_threshold(tmp_path: Path, key: str) -> None:
+    """Under the setting's name, or its former name in a run started before the rename."""
     corpus = build_corpus(4, seed=5, words_per_doc=250, duplicate_fraction=0.25)
     (a, b), *_ = corpus.planted_pairs
     estimate = float(
@@ -359,7 +361,7 @@ def test_a_run_uses_its_own_dedupe_threshold(tmp_path: Path) -> None:
     )
     config = json.loads((run / "run.json").read_text())
     for threshold, flagged in ((estimate, 1), (estimate + 1 / 128, 0)):
-        config["settings"]["story_dedupe_threshold"] = threshold
+        config["settings"] = {key: threshold}
         (run / "run.json").write_text(json.dumps(config))
         found = _json(tmp_path, [str(run)])["diversity"]["similarity"]
         assert found["threshold"] == threshold

@@ -74,7 +74,7 @@ def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 def _story_journal(path: Path) -> NearDuplicateIndex:
     """Load a story journal directly, so a damaged one raises instead of being rebuilt."""
     return NearDuplicateIndex(
-        path=path, threshold=SETTINGS.story_dedupe_threshold, shingle_size=ITEM_SHINGLE_SIZE
+        path=path, threshold=SETTINGS.dedupe_threshold, shingle_size=ITEM_SHINGLE_SIZE
     )
 
 
@@ -178,7 +178,7 @@ def test_premises_are_rebuilt_from_the_corpus_and_the_rejected_stories(run: RunD
     assert (
         NearDuplicateIndex(
             path=run.plan_index_path,
-            threshold=SETTINGS.premise_dedupe_threshold,
+            threshold=SETTINGS.plan_dedupe_threshold,
             shingle_size=PLAN_SHINGLE_SIZE,
         ).find_duplicate(_premise_text(rejected))
         == "run/1"

@@ -92,7 +92,7 @@ def test_stats_never_writes_over_a_run_file(tmp_path: Path) -> None:
     [
         (lambda c: {**c, "count": "ten"}, "count"),
         (lambda c: {**c, "settings": "fast"}, "settings"),
-        (lambda c: {**c, "settings": {**c["settings"], "story_dedupe_threshold": 7}}, "threshold"),
+        (lambda c: {**c, "settings": {**c["settings"], "dedupe_threshold": 7}}, "threshold"),
         (lambda c: {**c, "colour": "blue"}, "colour"),
     ],
 )
