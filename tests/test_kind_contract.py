@@ -35,7 +35,7 @@ from click.testing import CliRunner
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import Completion, CompletionRequest, Message
-from storyloom.backends.registry import BackendOptions
+from storyloom.backends.registry import backend_spec
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.cli.main import cli
 from storyloom.core import layout
@@ -281,8 +281,8 @@ def _request(kind: CorpusKind, run_dir: Path, paths: Mapping[str, Path | None]) 
         run_dir=run_dir,
         kind=kind.name,
         input_paths=paths,
-        settings=_settings(kind),
-        backend=BackendOptions("scripted"),
+        settings={"seed": SEED},  # the rest (the kind's rewrite mode) settles as the run opens
+        backend=backend_spec("scripted"),
         options=RunOptions(count=RUN_ITEMS, concurrency=4, retry=FAST_RETRY),
     )
 
