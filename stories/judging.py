@@ -351,21 +351,20 @@ def parse_judgment(
             "scores": [_score(entry, entry["score"]) for entry in entries],
             "revision_notes": notes,
         }
-    rewrite = rewrite_label
-    if rewrite not in ("A", "B"):
-        raise ValueError(f"a comparative judgment needs the item's rewrite_label, not {rewrite!r}")
-    draft = "b" if rewrite == "A" else "a"
+    if rewrite_label not in ("A", "B"):
+        raise ValueError(f"a blind comparison needs the rewrite's label, not {rewrite_label!r}")
+    rewrite, draft = ("a", "b") if rewrite_label == "A" else ("b", "a")
     comparison = data["comparison"]
-    winner = "rewrite" if comparison["better"] == rewrite else "draft"
+    winner = "rewrite" if comparison["better"] == rewrite_label else "draft"
     if winner == "draft":
         notes.insert(0, f"{LOST_NOTE}: {comparison['reasoning']}")
     return {
         **lead,
-        "scores": [_score(entry, entry[rewrite.lower()]) for entry in entries],
+        "scores": [_score(entry, entry[rewrite]) for entry in entries],
         "draft_scores": {entry["criterion"]: entry[draft] for entry in entries},
         "winner": winner,
         "comparison": {"evidence": comparison["evidence"], "reasoning": comparison["reasoning"]},
-        "rewrite_label": rewrite,
+        "rewrite_label": rewrite_label,
         "revision_notes": notes,
     }
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from augment_source import write_source
 from kind_tasks import ask_task as _ask
 from story_samples import named_in_prompt
 
@@ -46,6 +47,25 @@ def test_the_story_draw_is_the_balanced_seed(kind: StoryKind) -> None:
     for index in (0, 1, 17, 403):
         expected = make_seed(inputs, 7, index, name_variants=True).to_dict()
         assert kind.draw(inputs, 7, index, settings) == expected
+
+
+@pytest.mark.parametrize("name", ["story", "documents", "advice", "augment"])
+@pytest.mark.parametrize("profile", ["rich", "compact"])
+def test_every_task_of_every_kind_sends_one_schema_for_the_run(
+    name: str, profile: str, tmp_path: Path
+) -> None:
+    """The output format is part of a provider's cached prompt prefix: it must not vary
+    with the item (what an item requires is its validation context instead)."""
+    kind = get_kind(name)
+    paths = {"source": write_source(tmp_path / "chats.jsonl", 50)} if name == "augment" else {}
+    inputs = kind.load_inputs(paths).value
+    settings = GenerationSettings(prompt_profile=profile)
+    items = [
+        ItemView(f"run/{i}", i, kind.draw(inputs, 0, i, settings), inputs, settings)
+        for i in range(50)
+    ]
+    for task in kind.tasks.values():
+        assert len({task.schema_for(item) for item in items}) == 1, task.name
 
 
 def test_inputs_are_fingerprinted_by_name(kind: StoryKind) -> None:
@@ -98,6 +118,10 @@ def test_a_changed_threshold_changes_the_recipe(kind: StoryKind) -> None:
 # --- the strict judge ------------------------------------------------------------------
 
 
+def _inputs(kind: StoryKind) -> Any:
+    return kind.load_inputs({}).value
+
+
 def _judged_item(kind: StoryKind, settings: GenerationSettings | None = None) -> ItemView:
     inputs = kind.load_inputs({}).value
     settings = settings or GenerationSettings()
@@ -118,27 +142,23 @@ def _judgment(kind: StoryKind, item: ItemView, **scores: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_the_judge_sends_one_schema_for_every_item(kind: StoryKind) -> None:
-    """The criteria in play differ per item; the schema (and so the provider's prompt
-    cache) does not: they are checked after the reply."""
-    inputs = kind.load_inputs({}).value
-    for profile in ("rich", "compact"):
-        settings = GenerationSettings(prompt_profile=profile)
-        items = [
-            ItemView(f"run/{i}", i, kind.draw(inputs, 0, i, settings), inputs, settings)
-            for i in range(50)
-        ]
-        for task in kind.tasks.values():
-            schemas = {task.schema_for(item) for item in items}
-            assert len(schemas) == 1, (profile, task.name)
-        sections = {tuple(item.draw["sections"]) for item in items}
-        assert len(sections) > 1  # the items do differ in what is in play
-    schema = kind.tasks["judge"].schema_for(items[0])
+def test_the_judge_schema_puts_the_evidence_before_the_score(kind: StoryKind) -> None:
+    """One schema for every story (the contract test above); the criteria in play, which
+    differ per story, are the validation context instead."""
+    items = [
+        _judged_item(kind),
+        replace(_judged_item(kind), draw=kind.draw(_inputs(kind), 0, 6, GenerationSettings())),
+    ]
+    assert items[0].draw["sections"] != items[1].draw["sections"]
+    judge = kind.tasks["judge"]
+    assert judge.schema_for(items[0]) is judge.schema_for(items[1])
+    assert judge.context_for(items[0]) != judge.context_for(items[1])
+    schema = judge.schema_for(items[0])
     assert schema is not None
     entry = schema.model_json_schema()["$defs"]["CriterionJudgment"]
     assert list(entry["properties"]) == ["criterion", "evidence", "reasoning", "score"]
-    rich = kind.tasks["judge"].schema_for(_judged_item(kind))
-    assert rich is not schema  # the compact profile's caps are tighter
+    compact = _judged_item(kind, GenerationSettings(prompt_profile="compact"))
+    assert judge.schema_for(compact) is not schema  # the compact profile's caps are tighter
 
 
 def test_the_judge_prompt_names_every_criterion_in_play(kind: StoryKind) -> None:
