@@ -233,6 +233,10 @@ class Caps:
 CAPS: dict[Profile, Caps] = {"rich": Caps(text=1200, note=600), "compact": Caps(text=80, note=160)}
 NAME_CAP = 120
 MAX_NOTES = 12
+#: The most entries a reply's list of things in play may hold: far above any item's
+#: criteria or sections, and a bound that keeps a small model's grammar-constrained
+#: decoding from adding entries until its token budget runs out.
+MAX_ENTRIES = 32
 Score = Annotated[int, Field(ge=1, le=5)]
 _SCALE = "1 fails, 2 weak, 3 acceptable, 4 good, 5 excellent."
 
@@ -297,7 +301,10 @@ def _judgment_model(
     fields: dict[str, Any] = {
         "criteria": (
             list[_entry_model(comparative, profile)],  # type: ignore[misc]
-            Field(description="One entry per criterion listed, each judged in full."),
+            Field(
+                max_length=MAX_ENTRIES,
+                description="One entry per criterion listed, each judged in full.",
+            ),
         )
     }
     if comparative:

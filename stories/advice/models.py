@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from storyloom.stories.judging import NAME_CAP, EntriesInPlay, InPlay
+from storyloom.stories.advice.inputs import MAX_TURNS
+from storyloom.stories.judging import MAX_ENTRIES, NAME_CAP, EntriesInPlay, InPlay
 
 ShortText = Annotated[str, StringConstraints(max_length=600)]
 LongText = Annotated[str, StringConstraints(max_length=1500)]
@@ -67,7 +68,8 @@ class Situation(_Strict):
         description="How they would sign a letter to an advice column, e.g. 'Torn in Tulsa'."
     )
     turns: list[UserTurn] = Field(
-        description="Every message the person sends, in order: as many as you are asked for."
+        max_length=MAX_TURNS,
+        description="Every message the person sends, in order: as many as you are asked for.",
     )
 
     @field_validator("person", "situation", "wants", "signoff")
@@ -95,7 +97,8 @@ class Replies(_Strict):
     """The assistant's side of the conversation: one reply per user message."""
 
     replies: list[ReplyText] = Field(
-        description="One reply per message of the person; reply i answers message i."
+        max_length=MAX_TURNS,
+        description="One reply per message of the person; reply i answers message i.",
     )
 
     @model_validator(mode="after")
@@ -127,7 +130,9 @@ class Review(EntriesInPlay):
 
     in_play: ClassVar[InPlay] = InPlay("sections", "section", "sections", "section")
 
-    sections: list[SectionReview] = Field(description="Every section in play, read in full.")
+    sections: list[SectionReview] = Field(
+        max_length=MAX_ENTRIES, description="Every section in play, read in full."
+    )
     missed_considerations: list[ShortText] = _listed(
         "Considerations the person needs that the draft never raises."
     )

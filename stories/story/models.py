@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-from storyloom.stories.judging import NAME_CAP, EntriesInPlay, InPlay, Profile
+from storyloom.stories.judging import MAX_ENTRIES, NAME_CAP, EntriesInPlay, InPlay, Profile
 
 # Length caps are part of the schema so grammar-constrained decoding (llama.cpp) cannot
 # loop inside one string until it runs out of tokens, as small models otherwise do.
@@ -134,7 +134,10 @@ def review_model(profile: Profile = "rich") -> type[EntriesInPlay]:
     model: type[EntriesInPlay] = create_model(
         "Review",
         __base__=_SectionsInPlay,
-        sections=(list[section], Field(description="Every section in play, read in full.")),  # type: ignore[valid-type]
+        sections=(
+            list[section],  # type: ignore[valid-type]
+            Field(max_length=MAX_ENTRIES, description="Every section in play, read in full."),
+        ),
         monologue=(
             text,
             Field(
