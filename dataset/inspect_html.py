@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from storyloom.dataset.journey import Call, DraftStep, Journey
-from storyloom.stories.kind import critique_entries
+from storyloom.stories.judging import critique_entries
 
 STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
@@ -91,8 +91,9 @@ def _critique(critique: Any) -> str:
     if not entries:
         return f"<p>Critique:</p>{_pre(critique)}"
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td class='num'>{score}</td><td>{escape(evidence)}</td></tr>"
-        for name, score, evidence in entries
+        f"<tr><td>{escape(str(e['criterion']))}</td><td class='num'>{e['score']}</td>"
+        f"<td>{escape(str(e.get('evidence', '')))}</td></tr>"
+        for e in entries
     )
     notes = "".join(f"<li>{escape(str(n))}</li>" for n in critique.get("revision_notes") or [])
     return (

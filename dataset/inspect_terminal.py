@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from storyloom.dataset.journey import Call, DraftStep, Journey
-from storyloom.stories.kind import critique_entries
+from storyloom.stories.judging import critique_entries
 
 #: Characters of a draft shown unless `full`: the diffs say what changed.
 PREVIEW_CHARS = 600
@@ -86,8 +86,9 @@ def critique_table(critique: Any) -> Any:
     table = Table(title=f"critique: {critique.get('verdict', '')}", title_justify="left")
     for column in ("criterion", "score", "evidence"):
         table.add_column(column)
-    for name, score, evidence in rows:
-        table.add_row(name, str(score), evidence[:160])
+    for entry in rows:
+        evidence = str(entry.get("evidence", ""))[:160]
+        table.add_row(str(entry["criterion"]), str(entry["score"]), evidence)
     notes = critique.get("revision_notes") or []
     if not notes:
         return table

@@ -114,7 +114,7 @@ async def _ask(
             reason = task.rejection_reason  # the item never got what this step gives
         return Rejection(reason, str(error))
     try:
-        return Parsed(task.parse(completion), completion)
+        return Parsed(task.parse(completion, item), completion)
     except ValueError as error:
         return Rejection(task.rejection_reason, str(error))
 

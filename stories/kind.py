@@ -2,7 +2,9 @@
 
 The workflow (`storyloom.graph`), the run directory, the backends and dedupe know no
 kind. A kind declares its input files, its balanced draw, its tasks (a request builder
-and a reply parser each, with the reply's schema), its rubric as data, its gates, the
+and a reply parser each, with the reply's schema: one for the whole run), its rubric as
+data (the judge itself, its reply schema, pass rule and sample combination, is written
+once in `storyloom.stories.judging` and made by `CorpusKind.judge_task`), its gates, the
 text its plans are deduplicated on, how a finished item renders as a document, the
 record's metadata, a fake responder for the scripted backend (so no backend reads
 prompt text) and a report profile. `storyloom.stories.registry` finds kinds by name
@@ -12,11 +14,14 @@ through the `storyloom.kinds` entry-point group, built-in kinds and plug-ins ali
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +30,8 @@ from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.core.records import Outcome
 from storyloom.graph.settings import RewriteMode
+from storyloom.stories import judging
+from storyloom.stories.judging import Criterion, Rubric, prompt_profile, source_digest
 
 #: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
 #: plan (structured, deduplicated before any draft) -> write -> gates -> judge ->
@@ -63,34 +70,6 @@ class LoadedInputs:
     value: Any
     paths: Mapping[str, str]
     fingerprints: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """One thing the judge scores, as data (name, what it means, how it is grouped)."""
-
-    name: str
-    description: str
-    group: str = "craft"
-
-
-@dataclass(frozen=True)
-class Rubric:
-    """The judge's criteria and the pass rule: the verdict is `pass`, every criterion in
-    play scores at least `pass_score` (a criterion the judge left out counts as failed
-    when `require_every_criterion`), and no gate found anything."""
-
-    criteria: tuple[Criterion, ...]
-    pass_score: int = 3
-    require_every_criterion: bool = True
-    #: A pass score per criterion group (e.g. {"constitution": 4}); others use pass_score.
-    group_pass_scores: Mapping[str, int] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def pass_score_for(self, criterion: Criterion) -> int:
-        return self.group_pass_scores.get(criterion.group, self.pass_score)
 
 
 class Gate(Protocol):
@@ -142,16 +121,18 @@ class ItemView:
 class Task:
     """One LLM step: builds the request's prompt from the item and parses the reply.
 
-    `parse` returns the value kept in state (JSON-plain) or raises `ValueError` with the
-    reason the reply is unusable. `max_tokens` and `temperature` name settings fields.
+    `parse(completion, item)` returns the value kept in state (JSON-plain) or raises
+    `ValueError` with the reason the reply is unusable. `max_tokens` and `temperature`
+    name settings fields. `schema` is the same for every item of a run (a provider caches
+    the prompt prefix only while the output format stays the same); what an item
+    requires beyond it (the criteria in play, the number of turns) is `requirements`,
+    checked after the reply with the backend's repair turn.
     """
 
     name: TaskName
     build: Callable[[ItemView], Prompt]
-    parse: Callable[[Completion], Any]
-    #: The reply's model, or a function of the item giving one (a judge whose schema
-    #: names every criterion in play, so decoding can neither omit nor invent one).
-    schema: type[BaseModel] | Callable[[ItemView], type[BaseModel]] | None = None
+    parse: Callable[[Completion, ItemView], Any]
+    schema: type[BaseModel] | None = None
     max_tokens: str = "write_max_tokens"
     temperature: str = "temperature"
     #: The rejection reason when the reply is unusable (default `invalid_<name>`).
@@ -159,6 +140,9 @@ class Task:
     #: What this item requires of the reply beyond the schema (e.g. the criteria in
     #: play), as the validation context of `CompletionRequest.output_context`.
     requirements: Callable[[ItemView], Mapping[str, Any]] | None = None
+    #: The schema a prompt profile sends instead of `schema` (the compact profile's
+    #: tighter string caps): still one schema per run, since a run has one profile.
+    profile_schemas: Mapping[str, type[BaseModel]] = field(default_factory=dict)
 
     @property
     def rejection_reason(self) -> str:
@@ -168,9 +152,21 @@ class Task:
         return self.requirements(item) if self.requirements else {}
 
     def schema_for(self, item: ItemView) -> type[BaseModel] | None:
-        if self.schema is None or isinstance(self.schema, type):
-            return self.schema
-        return self.schema(item)
+        return self.profile_schemas.get(prompt_profile(item.settings), self.schema)
+
+    def describe(self) -> dict[str, Any]:
+        """The task as the recipe fingerprints it: its builder's and parser's code and
+        every schema it may send."""
+        schemas = {"": self.schema, **self.profile_schemas}
+        return {
+            "build": source_digest(self.build),
+            "parse": source_digest(self.parse),
+            "schemas": {
+                profile: [schema.__name__, schema.model_json_schema()]
+                for profile, schema in schemas.items()
+                if schema is not None
+            },
+        }
 
 
 #: Figures of one kind for `storyloom stats`: (corpus records, rejected records) as dicts
@@ -231,6 +227,11 @@ class CorpusKind(ABC):
     default_rewrite: ClassVar[RewriteMode] = "on-fail"
     #: The metadata field the plan is kept in (dedupe indexes are rebuilt from it).
     plan_field: ClassVar[str] = "plan"
+    #: Modules and data files whose text shapes the output beyond the tasks' builders,
+    #: parsers and schemas (prompt text, catalogs, record shaping, a craft guide): their
+    #: source is part of the recipe, so an edit refuses to resume.
+    recipe_modules: ClassVar[tuple[ModuleType, ...]] = ()
+    recipe_files: ClassVar[tuple[Traversable | Path, ...]] = ()
 
     rubric: Rubric
     gates: tuple[Gate, ...]
@@ -283,50 +284,55 @@ class CorpusKind(ABC):
             findings.extend(gate.check(text, item))
         return findings
 
-    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
-        """The rubric's pass rule over a parsed critique and the gate findings."""
-        assert item.draft is not None
-        if critique is None or item.draft.findings:
-            return False
-        scores = critique_scores(critique)
-        if self.rubric.require_every_criterion:
-            missing = {c.name for c in self.criteria(item)} - set(scores)
-            if missing:
-                return False
-        return critique.get("verdict") == "pass" and all(
-            score >= self.rubric.pass_score for score in scores.values()
-        )
-
     def criteria(self, item: ItemView) -> tuple[Criterion, ...]:
         """The criteria in play for this item (by default the whole rubric)."""
         return self.rubric.criteria
 
-    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """K judgments of one draft (`--judge-samples K`) as one: each criterion's mean
-        score rounded down, `pass` only if every sample passed, every note kept once."""
-        if len(critiques) == 1:
-            return dict(critiques[0])
-        totals: dict[str, list[int]] = {}
-        evidence: dict[str, str] = {}
-        for critique in critiques:
-            for entry in critique.get("scores") or []:
-                totals.setdefault(str(entry["criterion"]), []).append(int(entry["score"]))
-                evidence.setdefault(str(entry["criterion"]), str(entry.get("evidence", "")))
-        notes = [n for c in critiques for n in c.get("revision_notes") or []]
-        return {
-            "scores": [
-                {"criterion": name, "score": sum(s) // len(s), "evidence": evidence[name]}
-                for name, s in totals.items()
-            ],
-            "verdict": "pass" if all(c.get("verdict") == "pass" for c in critiques) else "revise",
-            "revision_notes": list(dict.fromkeys(notes)),
-            "samples": len(critiques),
-        }
+    def judge_task(
+        self,
+        build: Callable[[ItemView], Prompt],
+        *,
+        max_tokens: str = "judge_max_tokens",
+        rejects_as: str = "",
+    ) -> Task:
+        """The judge step, made from the rubric: one reply schema per prompt profile for
+        the whole run, the criteria in play for the item checked after the reply, the
+        reply parsed into the critique dict every reader shares (`storyloom.stories.
+        judging`). The kind writes only the prompt."""
+
+        def parse(completion: Completion, item: ItemView) -> dict[str, Any]:
+            return judging.parse_judgment(completion, self.rubric, item.draw.get("rewrite_label"))
+
+        compact = judging.judgment_model(self.rubric, "compact")
+        return Task(
+            "judge",
+            build,
+            parse,
+            judging.judgment_model(self.rubric, "rich"),
+            max_tokens,
+            "judge_temperature",
+            rejects_as=rejects_as,
+            requirements=self.judge_requirements,
+            profile_schemas={"compact": compact},
+        )
+
+    def judge_requirements(self, item: ItemView) -> dict[str, Any]:
+        """The criteria in play, which the judge's reply must hold exactly once each."""
+        return {"criteria": [criterion.name for criterion in self.criteria(item)]}
 
     def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
-        """Why the judged draft `item.draft` did not pass, in the kind's words: a rejected
-        record's `detail` when its revisions ran out (None: the workflow's generic one)."""
-        return None
+        """Why the judged draft `item.draft` did not pass (None: it passed), by the
+        rubric's one pass rule (`judging.shortfall`); also a rejected record's `detail`
+        when its revisions ran out."""
+        assert item.draft is not None
+        return judging.shortfall(self.rubric, critique, self.criteria(item), item.draft.findings)
+
+    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
+        return self.shortfall(critique, item) is None
+
+    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """K judgments of one draft (`--judge-samples K`) as one (`judging.combine`)."""
+        return judging.combine(self.rubric, critiques)
 
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
@@ -369,11 +375,17 @@ class CorpusKind(ABC):
 
     def recipe(self) -> dict[str, Any]:
         """What shapes this kind's output beyond its inputs and settings: fingerprinted
-        into run.json, so a changed prompt, rubric or threshold refuses to resume."""
+        into run.json, so a changed prompt, schema, rubric or threshold refuses to
+        resume. Written once: a kind lists its prompt and record-shaping modules and data
+        files in `recipe_modules` / `recipe_files`."""
+        texts = [inspect.getsource(judging)]
+        texts += [inspect.getsource(module) for module in self.recipe_modules]
+        texts += [file.read_text(encoding="utf-8") for file in self.recipe_files]
         return {
             "rubric": self.rubric.describe(),
             "gates": [_describe(gate) for gate in self.gates],
-            "tasks": {name: _task_source(task) for name, task in self.tasks.items()},
+            "tasks": {name: task.describe() for name, task in self.tasks.items()},
+            "code": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
         }
 
     def recipe_fingerprint(self) -> str:
@@ -381,51 +393,6 @@ class CorpusKind(ABC):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def critique_entries(critique: Mapping[str, Any]) -> list[tuple[str, int, str]]:
-    """A critique's (criterion, score, evidence) rows, from either shape a judge returns:
-    `criteria: {name: {evidence, reasoning, score}}` (a field per criterion) or
-    `scores: [{criterion, score, evidence}]`."""
-    rows: list[tuple[str, int, str]] = []
-    named = critique.get("criteria")
-    if isinstance(named, Mapping):
-        for name, entry in named.items():
-            if isinstance(entry, Mapping) and isinstance(entry.get("score"), int):
-                rows.append((str(name), int(entry["score"]), str(entry.get("evidence", ""))))
-    for entry in critique.get("scores") or []:
-        if isinstance(entry, Mapping) and "criterion" in entry and "score" in entry:
-            rows.append(
-                (str(entry["criterion"]), int(entry["score"]), str(entry.get("evidence", "")))
-            )
-    return rows
-
-
-def critique_scores(critique: Mapping[str, Any]) -> dict[str, int]:
-    """A critique's scores by criterion name, from either shape (`critique_entries`)."""
-    return {name: score for name, score, _ in critique_entries(critique)}
-
-
 def _describe(gate: object) -> dict[str, Any]:
     values = {f.name: getattr(gate, f.name) for f in fields(gate)} if is_dataclass(gate) else {}
     return {"gate": type(gate).__name__, **values}
-
-
-def _task_source(task: Task) -> str:
-    """The prompt builder's code, hashed: editing a prompt changes the recipe."""
-    import inspect
-
-    parts = []
-    for function in (task.build, task.parse):
-        try:
-            parts.append(inspect.getsource(function))
-        except (OSError, TypeError):
-            parts.append(getattr(function, "__qualname__", repr(function)))
-    schema = task.schema
-    if isinstance(schema, type):
-        parts.append(schema.__name__)
-        parts.append(json.dumps(schema.model_json_schema(), sort_keys=True))
-    elif schema is not None:  # a function of the item: its code is the recipe
-        try:
-            parts.append(inspect.getsource(schema))
-        except (OSError, TypeError):
-            parts.append(getattr(schema, "__qualname__", repr(schema)))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

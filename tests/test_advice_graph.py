@@ -16,8 +16,8 @@ from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, make_context, run_items
 from storyloom.graph.settings import run_settings
-from storyloom.stories.advice.fake import fake_judgement
-from storyloom.stories.advice.parsing import LOST_NOTE
+from storyloom.stories.advice.fake import fake_judgment
+from storyloom.stories.judging import LOST_NOTE
 from storyloom.stories.registry import get_kind
 
 KIND = get_kind("advice")
@@ -34,12 +34,12 @@ def _judge_preferring_draft(rounds: set[int]) -> Callable[[CompletionRequest], R
         hints = request.metadata
         key = json.dumps(dict(hints), sort_keys=True, default=str)  # the same for every round
         seen[key] = seen.get(key, 0) + 1
-        judgement = fake_judgement(list(hints["criteria"]), hints["rewrite_label"])
+        judgment = fake_judgment(list(hints["criteria"]), hints["rewrite_label"])
         if seen[key] in rounds:
             draft = "B" if hints["rewrite_label"] == "A" else "A"
-            judgement["comparison"]["better"] = draft
-            judgement["comparison"]["reasoning"] = "the draft answered the question asked"
-        return judgement
+            judgment["comparison"]["better"] = draft
+            judgment["comparison"]["reasoning"] = "the draft answered the question asked"
+        return judgment
 
     return reply
 

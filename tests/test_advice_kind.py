@@ -12,18 +12,19 @@ from typing import Any
 
 import pytest
 from kind_tasks import ask_task as _ask
+from story_samples import named_in_prompt
 
-from storyloom.backends.base import CompletionRequest
+from storyloom.backends.base import CompletionRequest, InvalidOutputError
 from storyloom.backends.scripted import Reply
 from storyloom.core.records import CorpusRecord
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice import figures, transcript
 from storyloom.stories.advice.draws import AXES
-from storyloom.stories.advice.fake import fake_judgement
+from storyloom.stories.advice.fake import fake_judgment
 from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
-from storyloom.stories.advice.parsing import LOST_NOTE
 from storyloom.stories.gates import role_label
+from storyloom.stories.judging import LOST_NOTE
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.registry import get_kind
 
@@ -61,7 +62,7 @@ def _rewrite(
     judge: Callable[..., Reply] | None = None,
     **opts: Any,
 ) -> tuple[ItemView, Draft]:
-    """The whole path of one item: situation, draft, review, rewrite, blind judgement."""
+    """The whole path of one item: situation, draft, review, rewrite, blind judgment."""
     item, first = _first_draft(kind, _item(kind, inputs, index, **opts))
     review = _ask(kind, replace(item, draft=first), "review")
     first = replace(first, review=review)
@@ -122,7 +123,8 @@ def test_each_stage_with_the_fake_responder(kind: AdviceKind, inputs: Any, index
     first = item.drafts[0]
     assert first.findings == () and rewrite.findings == ()
     assert len(transcript.replies_of(first.text)) == turns
-    assert set(first.review) >= set(item.draw["sections"])  # one entry per section in play
+    # one entry per section in play, in their order
+    assert [entry["section"] for entry in first.review["sections"]] == item.draw["sections"]
     assert rewrite.text != first.text
     critique = rewrite.critique
     names = [c.name for c in kind.criteria(item)]
@@ -158,15 +160,49 @@ def test_the_compact_prefix_leaves_the_constitution_to_the_steps_that_quote_it(
     assert compact and rich.startswith(compact)
 
 
-def test_the_judge_schema_names_every_criterion_as_a_required_field(
+def test_every_task_sends_one_schema_and_checks_the_item_after(
     kind: AdviceKind, inputs: Any
 ) -> None:
-    for index in range(8):
-        item = _item(kind, inputs, index)
-        schema = kind.tasks["judge"].schema_for(item).model_json_schema()
+    """Turn counts, sections and criteria differ per item; no schema does (a provider
+    caches the prompt prefix only while the output format stays the same)."""
+    items = [_item(kind, inputs, index) for index in range(50)]
+    assert len({len(item.draw["moves"]) for item in items}) > 1
+    for task in kind.tasks.values():
+        assert len({task.schema_for(item) for item in items}) == 1, task.name
+    names = {task: spec.schema_for(items[0]).__name__ for task, spec in kind.tasks.items()}
+    assert names == {
+        "plan": "Situation",
+        "write": "Replies",
+        "review": "Review",
+        "revise": "Replies",
+        "judge": "ComparativeJudgment",
+    }
+    for item in items[:8]:
         names = [c.name for c in kind.criteria(item)]
-        assert set(names) <= set(schema["required"])
+        assert kind.tasks["judge"].context_for(item) == {"criteria": names}
         assert (kind.criteria(item)[-2].name == figures.PUSHBACK) == (len(item.draw["moves"]) > 1)
+        _, user = kind.tasks["judge"].build(_rewrite(kind, inputs, item.index)[0])
+        assert named_in_prompt(user) == names
+
+
+def test_a_reply_with_the_wrong_number_of_turns_is_refused(kind: AdviceKind, inputs: Any) -> None:
+    item = next(i for i in (_item(kind, inputs, n) for n in range(20)) if len(i.draw["moves"]) > 1)
+    item = replace(item, plan=_ask(kind, item, "plan"))
+    turns = len(item.draw["moves"])
+    with pytest.raises(InvalidOutputError, match=f"exactly {turns} replies are needed"):
+        _ask(kind, item, "write", {"replies": ["Only one reply."]})
+    situation = dict(item.plan)
+    situation["turns"] = situation["turns"][:1]
+    with pytest.raises(InvalidOutputError, match=f"exactly {turns} messages"):
+        _ask(kind, replace(item, plan=None), "plan", situation)
+
+
+def test_a_judgment_without_a_section_in_play_is_refused(kind: AdviceKind, inputs: Any) -> None:
+    item, _ = _rewrite(kind, inputs, 2)
+    hints = kind.request_hints(item, "judge")
+    reply = fake_judgment(hints["criteria"][1:], hints["rewrite_label"])
+    with pytest.raises(InvalidOutputError, match=f"no entry for {hints['criteria'][0]}"):
+        _ask(kind, item, "judge", reply)
 
 
 def test_the_judge_is_blind_and_unblinded_by_the_draw(kind: AdviceKind, inputs: Any) -> None:
@@ -190,7 +226,7 @@ def _losing_judge(request: CompletionRequest) -> Reply:
     """A judge that prefers the first draft, though it scores the rewrite well."""
     hints = request.metadata
     label = "B" if hints["rewrite_label"] == "A" else "A"
-    reply = fake_judgement(list(hints["criteria"]), hints["rewrite_label"])
+    reply = fake_judgment(list(hints["criteria"]), hints["rewrite_label"])
     reply["comparison"] = {"evidence": "x", "reasoning": "the draft was kinder", "better": label}
     return reply
 
@@ -211,8 +247,10 @@ def test_one_judge_sample_preferring_the_draft_means_the_rewrite_lost(
     won = _rewrite(kind, inputs, 6)[1].critique
     lost = _rewrite(kind, inputs, 6, judge=_losing_judge)[1].critique
     combined = kind.combine_critiques([won, lost])
-    assert combined["winner"] == "draft" and combined["verdict"] == "pass"
+    assert combined["winner"] == "draft" and combined["samples"] == 2
+    assert combined["comparison"]["reasoning"] == "the draft was kinder"  # the case against
     assert combined["draft_scores"] == won["draft_scores"]
+    assert combined["revision_notes"][0].startswith(LOST_NOTE)
     assert kind.combine_critiques([won, won])["winner"] == "rewrite"
 
 

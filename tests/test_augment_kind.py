@@ -360,6 +360,10 @@ def test_a_failed_check_redraws_the_context_and_then_flags(
     item = replace(item, draft=first)
     critique = _ask(kind, item, "judge", CHANGED)
     assert not kind.passes(critique, item)
+    assert kind.shortfall(critique, item) == (
+        "the context changes the ideal response (permission): the prompt allows what the "
+        "response declines"
+    )
     drafts = [replace(first, critique=critique)]
 
     for round_ in (1, 2):
@@ -431,12 +435,11 @@ def test_k_checks_combine_cautiously(kind: AugmentKind) -> None:
 def test_an_unparseable_check_is_a_value_error(kind: AugmentKind, tmp_path: Path) -> None:
     item = _item(kind, _inputs(kind, write_source(tmp_path / "c.jsonl", 2)), 0)
     with pytest.raises(ValueError, match="consistency check"):
-        kind.tasks["judge"].parse(Completion(text="{", model="m", stop_reason="max_tokens"))
+        kind.tasks["judge"].parse(Completion(text="{", model="m", stop_reason="max_tokens"), item)
     with pytest.raises(ValueError, match="empty system prompt"):
-        kind.tasks["write"].parse(Completion(text="  ", model="m"))
-    assert kind.tasks["write"].parse(Completion(text="```\nYou are X.\n```", model="m")) == (
-        "You are X."
-    )
+        kind.tasks["write"].parse(Completion(text="  ", model="m"), item)
+    fenced = Completion(text="```\nYou are X.\n```", model="m")
+    assert kind.tasks["write"].parse(fenced, item) == "You are X."
     assert item.draw["source"]["id"] == "chat-0"
 
 

@@ -38,7 +38,7 @@ def demo_over_http(record: RecordedRequest) -> Any:
     """The scripted demo's replies, chosen by what the request asks for."""
     last = record.body["messages"][-1]["content"]
     text = last if isinstance(last, str) else json.dumps(last)
-    purpose, hints = purpose_and_hints(record.schema)
+    purpose, hints = purpose_and_hints(record.schema, record.system_text + "\n" + text)
     return demo_reply(
         CompletionRequest(
             messages=(Message("user", text),), max_tokens=64, purpose=purpose, metadata=hints

@@ -12,7 +12,7 @@ from typing import Any
 
 from langgraph.types import RetryPolicy
 from messages_api_server import Fault, MessagesAPIServer, RecordedRequest
-from story_samples import judgment, premise, schema_keys, story
+from story_samples import judgment, named_in_prompt, premise, story
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import TransientBackendError
@@ -33,8 +33,8 @@ def responder(request: RecordedRequest) -> Any:
     properties = schema.get("properties", {})
     if "logline" in properties:
         return premise(f"Premise {seed}", seed=seed)
-    if "criteria" in properties:  # the judge: every criterion its schema names, passing
-        return judgment(schema_keys(schema, "criteria"))
+    if "criteria" in properties:  # the judge: every criterion its prompt names, passing
+        return judgment(named_in_prompt(request.body["messages"][-1]["content"]))
     return story(seed)
 
 

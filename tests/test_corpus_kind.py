@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from augment_source import write_source
 from kind_tasks import ask_task as _ask
+from story_samples import named_in_prompt
 
 from storyloom.backends.base import InvalidOutputError
 from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.judging import critique_scores
 from storyloom.stories.kind import Draft, Finding, ItemView
 from storyloom.stories.registry import UnknownKindError, get_kind, kind_names, register_kind
 from storyloom.stories.story.draws import make_seed
@@ -43,6 +46,25 @@ def test_the_story_draw_is_the_balanced_seed(kind: StoryKind) -> None:
     for index in (0, 1, 17, 403):
         expected = make_seed(inputs, 7, index, name_variants=True).to_dict()
         assert kind.draw(inputs, 7, index, settings) == expected
+
+
+@pytest.mark.parametrize("name", ["story", "documents", "advice", "augment"])
+@pytest.mark.parametrize("profile", ["rich", "compact"])
+def test_every_task_of_every_kind_sends_one_schema_for_the_run(
+    name: str, profile: str, tmp_path: Path
+) -> None:
+    """The output format is part of a provider's cached prompt prefix: it must not vary
+    with the item (what an item requires is its validation context instead)."""
+    kind = get_kind(name)
+    paths = {"source": write_source(tmp_path / "chats.jsonl", 50)} if name == "augment" else {}
+    inputs = kind.load_inputs(paths).value
+    settings = GenerationSettings(prompt_profile=profile)
+    items = [
+        ItemView(f"run/{i}", i, kind.draw(inputs, 0, i, settings), inputs, settings)
+        for i in range(50)
+    ]
+    for task in kind.tasks.values():
+        assert len({task.schema_for(item) for item in items}) == 1, task.name
 
 
 def test_inputs_are_fingerprinted_by_name(kind: StoryKind) -> None:
@@ -95,6 +117,10 @@ def test_a_changed_threshold_changes_the_recipe(kind: StoryKind) -> None:
 # --- the strict judge ------------------------------------------------------------------
 
 
+def _inputs(kind: StoryKind) -> Any:
+    return kind.load_inputs({}).value
+
+
 def _judged_item(kind: StoryKind, settings: GenerationSettings | None = None) -> ItemView:
     inputs = kind.load_inputs({}).value
     settings = settings or GenerationSettings()
@@ -104,45 +130,81 @@ def _judged_item(kind: StoryKind, settings: GenerationSettings | None = None) ->
 
 def _judgment(kind: StoryKind, item: ItemView, **scores: int) -> dict[str, Any]:
     """A reply scoring every criterion in play 4, except those given."""
-    keys = kind.request_hints(item, "judge")["criteria"]
+    names = kind.request_hints(item, "judge")["criteria"]
     return {
-        "criteria": {
-            key: {"evidence": "quote", "reasoning": "because", "score": scores.get(key, 4)}
-            for key in keys
-        },
+        "criteria": [
+            {"criterion": name, "evidence": "quote", "reasoning": "because",
+             "score": scores.get(name, 4)}
+            for name in names
+        ],
         "revision_notes": [],
-    }
+    }  # fmt: skip
 
 
-def test_the_judge_schema_names_every_criterion_in_play(kind: StoryKind) -> None:
-    item = _judged_item(kind)
-    schema = kind.tasks["judge"].schema_for(item)
+def test_the_judge_schema_puts_the_evidence_before_the_score(kind: StoryKind) -> None:
+    """One schema for every story (the contract test above); the criteria in play, which
+    differ per story, are the validation context instead."""
+    items = [
+        _judged_item(kind),
+        replace(_judged_item(kind), draw=kind.draw(_inputs(kind), 0, 6, GenerationSettings())),
+    ]
+    assert items[0].draw["sections"] != items[1].draw["sections"]
+    judge = kind.tasks["judge"]
+    assert judge.schema_for(items[0]) is judge.schema_for(items[1])
+    assert judge.context_for(items[0]) != judge.context_for(items[1])
+    schema = judge.schema_for(items[0])
     assert schema is not None
-    entries = schema.model_json_schema()["$defs"]["Criteria"]
-    assert entries["required"] == kind.request_hints(item, "judge")["criteria"]
-    assert len(entries["required"]) == len(kind.criteria(item)) == 2 + 9
     entry = schema.model_json_schema()["$defs"]["CriterionJudgment"]
-    assert list(entry["properties"]) == ["evidence", "reasoning", "score"]
+    assert list(entry["properties"]) == ["criterion", "evidence", "reasoning", "score"]
+    compact = _judged_item(kind, GenerationSettings(prompt_profile="compact"))
+    assert judge.schema_for(compact) is not schema  # the compact profile's caps are tighter
+
+
+def test_the_judge_prompt_names_every_criterion_in_play(kind: StoryKind) -> None:
+    for settings in (GenerationSettings(), GenerationSettings(prompt_profile="compact")):
+        item = _judged_item(kind, settings)
+        names = [criterion.name for criterion in kind.criteria(item)]
+        assert len(names) == 2 + 9
+        _, user = kind.tasks["judge"].build(item)
+        assert named_in_prompt(user) == names
+        _, user = kind.tasks["review"].build(item)
+        assert named_in_prompt(user) == names[:2]
 
 
 def test_a_judgment_that_omits_a_criterion_is_refused(kind: StoryKind) -> None:
     item = _judged_item(kind)
     reply = _judgment(kind, item)
-    del reply["criteria"]["texture"]
-    with pytest.raises(InvalidOutputError):
+    reply["criteria"] = [e for e in reply["criteria"] if e["criterion"] != "texture"]
+    with pytest.raises(InvalidOutputError, match="no entry for texture"):
         _ask(kind, item, "judge", reply)
     # and a critique missing one (a backend that did not enforce the schema) never passes
     critique = _ask(kind, item, "judge", _judgment(kind, item))
     critique["scores"] = [e for e in critique["scores"] if e["criterion"] != "texture"]
     assert not kind.passes(critique, item)
+    assert kind.shortfall(critique, item) == "the judge did not score texture"
 
 
-def test_a_judgment_that_invents_a_criterion_is_refused(kind: StoryKind) -> None:
+def test_a_judgment_that_invents_or_repeats_a_criterion_is_refused(kind: StoryKind) -> None:
     item = _judged_item(kind)
     reply = _judgment(kind, item)
-    reply["criteria"]["vibes"] = {"evidence": "q", "reasoning": "r", "score": 5}
-    with pytest.raises(InvalidOutputError):
+    reply["criteria"].append({"criterion": "vibes", "evidence": "q", "reasoning": "r", "score": 5})
+    with pytest.raises(InvalidOutputError, match="'vibes' is not a criterion in play"):
         _ask(kind, item, "judge", reply)
+    reply = _judgment(kind, item)
+    reply["criteria"].append(dict(reply["criteria"][-1]))
+    with pytest.raises(InvalidOutputError, match="more than one entry for document_format"):
+        _ask(kind, item, "judge", reply)
+
+
+def test_names_are_matched_whatever_their_case_and_order(kind: StoryKind) -> None:
+    item = _judged_item(kind)
+    reply = _judgment(kind, item, texture=2)
+    reply["criteria"].reverse()
+    for entry in reply["criteria"]:
+        entry["criterion"] = entry["criterion"].upper().replace("_", " ")
+    critique = _ask(kind, item, "judge", reply)
+    assert [e["criterion"] for e in critique["scores"]] == [c.name for c in kind.criteria(item)]
+    assert critique_scores(critique)["texture"] == 2
 
 
 def test_the_pass_rule_is_sections_at_4_and_craft_at_3(kind: StoryKind) -> None:
@@ -174,10 +236,11 @@ def test_judge_samples_are_combined_down_with_the_case_against(kind: StoryKind) 
     item = _judged_item(kind)
     high = _ask(kind, item, "judge", _judgment(kind, item, texture=5))
     low = _ask(kind, item, "judge", _judgment(kind, item, texture=2))
-    low["scores"][-3]["evidence"] = "the weak line"
+    next(e for e in low["scores"] if e["criterion"] == "texture")["evidence"] = "the weak line"
     combined = kind.combine_critiques([high, low])
     texture = next(e for e in combined["scores"] if e["criterion"] == "texture")
     assert texture["score"] == 3 and combined["samples"] == 2
+    assert texture["evidence"] == "the weak line"  # the case against it
     assert kind.passes(combined, item)
 
 
@@ -187,6 +250,8 @@ def test_every_story_is_reviewed_and_rewritten_by_default(kind: StoryKind) -> No
     review = _ask(kind, item, "review")
     titles = [item.inputs.constitution.section(s).title for s in item.draw["sections"]]
     assert [entry["section"] for entry in review["sections"]] == titles
+    with pytest.raises(InvalidOutputError, match="no entry for"):
+        _ask(kind, item, "review", {**review, "sections": review["sections"][:1]})
 
 
 def test_metadata_keeps_first_and_final_scores(kind: StoryKind) -> None:

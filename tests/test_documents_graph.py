@@ -83,6 +83,10 @@ def test_an_inconsistent_claim_in_every_judgment_rejects_the_document(tmp_path: 
     run_dir, report, _backend = run(tmp_path, responder)
     assert (report.emitted, report.rejected) == (0, 1)
     [rejected] = lines(run_dir.rejected_path)
+    assert rejected["detail"] == (
+        "an inconsistent claim (the identity says the opposite): Wren keeps every "
+        "conversation it has ever had."
+    )
     assert rejected["metadata"]["fidelity_failures"] == 2
     section = rejected["metadata"]["section"]
     tables = KIND.report_profile.figures([], [rejected])

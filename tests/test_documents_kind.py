@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from story_samples import named_in_prompt
 
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.scripted import ScriptedBackend
@@ -20,7 +21,7 @@ from storyloom.stories.documents.draws import dimension_values
 from storyloom.stories.documents.fake import fake_judgment
 from storyloom.stories.documents.figures import figures
 from storyloom.stories.documents.kind import DocumentsKind, parse_ideas
-from storyloom.stories.documents.models import CRITERIA, DocumentJudgment, IdeasReply
+from storyloom.stories.documents.models import CRITERIA, IdeasReply
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.registry import get_kind
 
@@ -56,11 +57,12 @@ def _ask(kind: DocumentsKind, item: ItemView, task: str) -> Any:
         shared_prefix=kind.shared_prefix(item.inputs),
         instructions=instructions,
         output_schema=spec.schema_for(item),
+        output_context=spec.context_for(item),
         purpose=task,
         metadata=kind.request_hints(item, task),
     )
     backend = ScriptedBackend(responder=kind.fake_reply)
-    return spec.parse(asyncio.run(backend.complete(request)))
+    return spec.parse(asyncio.run(backend.complete(request)), item)
 
 
 def draws_axes(kind: DocumentsKind, inputs: Any) -> dict[str, str]:
@@ -127,7 +129,7 @@ def test_one_inconsistent_claim_fails_a_draft_otherwise_scored_to_pass(
     item = _item(kind, inputs)
     item = replace(item, draft=Draft(text="A document."))
     reply = fake_judgment(random.Random(0), {"identity_name": "Wren"})
-    critique = kind.tasks["judge"].parse(_completion(reply))
+    critique = kind.tasks["judge"].parse(_completion(kind, item, reply), item)
     assert kind.passes(critique, item)
     reply["claims_made"].append(
         {
@@ -137,37 +139,54 @@ def test_one_inconsistent_claim_fails_a_draft_otherwise_scored_to_pass(
             "why": "the section says the opposite",
         }
     )
-    failing = kind.tasks["judge"].parse(_completion(reply))
+    failing = kind.tasks["judge"].parse(_completion(kind, item, reply), item)
     assert not kind.passes(failing, item)
+    assert kind.shortfall(failing, item) == (
+        "an inconsistent claim (the section says the opposite): Wren will resist being "
+        "shut down when it is sure it is right."
+    )
     combined = kind.combine_critiques([critique, failing])
     assert not kind.passes(combined, item), "an inconsistency one sample found stands"
 
 
-def _completion(reply: dict[str, Any]) -> Any:
+def _completion(kind: DocumentsKind, item: ItemView, reply: dict[str, Any]) -> Any:
     from storyloom.backends.base import Completion
 
-    return Completion(text="", model="m", parsed=DocumentJudgment.model_validate(reply))
+    schema = kind.tasks["judge"].schema_for(item)
+    assert schema is not None
+    parsed = schema.model_validate(reply, context=kind.tasks["judge"].context_for(item))
+    return Completion(text="", model="m", parsed=parsed)
 
 
-def test_the_judge_schema_requires_every_criterion() -> None:
+def test_the_judge_checks_claims_first_then_every_criterion(
+    kind: DocumentsKind, inputs: Any
+) -> None:
     import random
 
+    item = _item(kind, inputs)
+    schema = kind.tasks["judge"].schema_for(item)
+    assert schema is not None
+    assert list(schema.model_json_schema()["properties"]) == [
+        "claims_made",
+        "criteria",
+        "revision_notes",
+    ]
     reply = fake_judgment(random.Random(0), {})
-    required = set(DocumentJudgment.model_json_schema()["required"])
-    assert set(CRITERIA) <= required and "claims_made" in required
-    del reply["realism"]
-    with pytest.raises(ValidationError):
-        DocumentJudgment.model_validate(reply)
+    reply["criteria"] = [e for e in reply["criteria"] if e["criterion"] != "realism"]
+    with pytest.raises(ValidationError, match="no entry for realism"):
+        _completion(kind, item, reply)
+    _, user = kind.tasks["judge"].build(replace(item, draft=Draft(text="A document.")))
+    assert named_in_prompt(user) == list(CRITERIA)
 
 
-def test_an_unsuitable_draw_is_rejected_with_its_reason() -> None:
+def test_an_unsuitable_draw_is_rejected_with_its_reason(kind: DocumentsKind, inputs: Any) -> None:
     from storyloom.backends.base import Completion
 
     reply = IdeasReply(
         unsuitable="a children's explainer cannot take this stance", ideas=[], chosen=0, outline=[]
     )
     with pytest.raises(ValueError, match=r"^unsuitable: a children's explainer"):
-        parse_ideas(Completion(text="", model="m", parsed=reply))
+        parse_ideas(Completion(text="", model="m", parsed=reply), _item(kind, inputs))
 
 
 def test_speaker_labels_are_for_the_types_with_speakers(kind: DocumentsKind, inputs: Any) -> None:

@@ -15,7 +15,7 @@ from storyloom.cli.main import cli
 from storyloom.core import layout
 from storyloom.dataset.export import ExportOptions, export_run
 from storyloom.dataset.outdir import OutputDirError
-from storyloom.stories.kind import critique_scores
+from storyloom.stories.judging import critique_scores
 
 FAST = ExportOptions(stats_workers=1)
 

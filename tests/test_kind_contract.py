@@ -134,10 +134,6 @@ def _story_dependent(inputs: Any) -> Dependent:
 #: - toy: place and mood, each on its own.
 DEPENDENT: dict[str, Callable[[Any], Dependent]] = {"story": _story_dependent}
 
-#: Kinds whose request builders still vary a task's output format per item; the judge
-#: machinery of issue 22 makes it one per task (the lead removes this after merging).
-VARYING_SCHEMAS = {"story", "advice"}
-
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -372,15 +368,7 @@ def test_draws_are_deterministic_and_balanced_over_every_prefix(
                     _assert_fair(Counter(within), allowed(value), len(within), what)
 
 
-ONE_FORMAT = pytest.mark.xfail(
-    strict=True, reason="issue 22: one output format per task lands with the judge machinery"
-)
-
-
-@pytest.mark.parametrize(
-    "kind_name",
-    [pytest.param(k, marks=ONE_FORMAT) if k in VARYING_SCHEMAS else k for k in KINDS],
-)
+@pytest.mark.parametrize("kind_name", KINDS)
 def test_every_task_asks_for_one_output_format_across_items(kind_name: str, tmp_path: Path) -> None:
     kind = get_kind(kind_name)
     inputs = _load(kind, tmp_path).value

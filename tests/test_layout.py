@@ -26,8 +26,13 @@ def _modules() -> dict[str, Path]:
 
 
 def _imports(path: Path) -> Iterator[str]:
-    """Every storyloom module `path` imports, at module level or inside a function."""
-    for node in ast.walk(ast.parse(path.read_text())):
+    """Every storyloom module `path` imports, at module level or inside a function (an
+    import only type checkers read, under `if TYPE_CHECKING:`, never runs)."""
+    tree = ast.parse(path.read_text())
+    for guard in ast.walk(tree):
+        if isinstance(guard, ast.If) and "TYPE_CHECKING" in ast.unparse(guard.test):
+            guard.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:

@@ -3,7 +3,8 @@ backend, resumes after a kill, dedupes, and shows up in `storyloom stats`, with 
 to anything outside this file.
 
 The toy kind writes one-paragraph "weather notes": a plan (a place and a mood), a note,
-a judge with one criterion. Its fake replies come from request metadata alone.
+a judge with one criterion (declared on its rubric: the judge's schema, pass rule and
+parse come from the core). Its fake replies come from request metadata alone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.cli.main import cli
 from storyloom.stories.draws import balanced_pick
+from storyloom.stories.judging import judgment_reply
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -47,12 +49,6 @@ class Plan(BaseModel):
     place: str
     mood: str
     subject: str
-
-
-class Verdict(BaseModel):
-    scores: list[dict[str, Any]]
-    verdict: str
-    revision_notes: list[str] = []
 
 
 class NonEmpty:
@@ -77,7 +73,7 @@ class ToyKind(CorpusKind):
         self.tasks = {
             "plan": Task("plan", lambda i: ("Plan a note.", str(i.draw)), _parsed, Plan),
             "write": Task("write", lambda i: ("Write it.", str(i.plan)), _text),
-            "judge": Task("judge", lambda i: ("Judge it.", i.draft.text), _parsed, Verdict),  # type: ignore[union-attr]
+            "judge": self.judge_task(lambda i: ("Judge it.", i.draft.text)),  # type: ignore[union-attr]
             "revise": Task("revise", lambda i: ("Fix it.", i.draft.text), _text),  # type: ignore[union-attr]
         }
 
@@ -93,7 +89,8 @@ class ToyKind(CorpusKind):
         return {"place": PLACES, "mood": MOODS}
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
-        return {"place": item.draw["axes"]["place"], "index": item.index, "round": item.round}
+        hints = {"place": item.draw["axes"]["place"], "index": item.index, "round": item.round}
+        return {**hints, **self.tasks[task].context_for(item)}
 
     def plan_text(self, plan: Mapping[str, Any]) -> str:
         return str(plan["subject"])
@@ -110,20 +107,20 @@ class ToyKind(CorpusKind):
         if request.purpose == "plan":
             subject = " ".join(rng.choice([*WORDS, *PLACES]) for _ in range(12))
             return {"place": hints["place"], "mood": rng.choice(MOODS), "subject": subject}
-        if request.purpose == "judge":
-            return {"scores": [{"criterion": "clarity", "score": 4}], "verdict": "pass"}
+        if request.purpose == "judge":  # the judge's reply, made from the rubric
+            return judgment_reply({name: 4 for name in hints["criteria"]})
         if hints["index"] % 5 == 4:  # every fifth note copies the one before: a duplicate
             rng = random.Random(f"{hints['index'] - 1}/{hints['round']}/write")
         return _note(rng, hints["place"])
 
 
-def _parsed(completion: Completion) -> dict[str, Any]:
+def _parsed(completion: Completion, item: ItemView) -> dict[str, Any]:
     if completion.parsed is None:
         raise ValueError("no structured reply")
     return completion.parsed.model_dump()
 
 
-def _text(completion: Completion) -> str:
+def _text(completion: Completion, item: ItemView) -> str:
     return completion.text.strip()
 
 

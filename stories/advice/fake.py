@@ -11,6 +11,7 @@ from typing import Any
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase, request_rng
 from storyloom.backends.scripted import Reply
+from storyloom.stories.judging import Label, comparative_reply
 
 #: The scores the placeholder judge gives: the rewrite passes, the draft is acceptable.
 FAKE_REWRITE_SCORE = 5
@@ -38,8 +39,14 @@ def fake_replies(rng: random.Random, turns: int) -> dict[str, Any]:
 
 def fake_review(rng: random.Random, sections: list[str]) -> dict[str, Any]:
     review: dict[str, Any] = {
-        slug: {"requires_here": _sentences(rng, 1), "falls_short": _sentences(rng, 1)}
-        for slug in sections
+        "sections": [
+            {
+                "section": slug,
+                "requires_here": _sentences(rng, 1),
+                "falls_short": _sentences(rng, 1),
+            }
+            for slug in sections
+        ]
     }
     for key in ("missed_considerations", "moralising", "sycophancy", "autonomy"):
         review[key] = [_sentences(rng, 1)]
@@ -48,26 +55,13 @@ def fake_review(rng: random.Random, sections: list[str]) -> dict[str, Any]:
     return review
 
 
-def fake_judgement(criteria: list[str], rewrite_label: str) -> dict[str, Any]:
+def fake_judgment(criteria: list[str], rewrite_label: Label) -> dict[str, Any]:
     """The rewrite (shown as `rewrite_label`) wins and passes."""
-    rewrite, draft = rewrite_label.lower(), "b" if rewrite_label == "A" else "a"
-    judgement: dict[str, Any] = {
-        name: {
-            "evidence": "placeholder",
-            "reasoning": "placeholder",
-            rewrite: FAKE_REWRITE_SCORE,
-            draft: FAKE_DRAFT_SCORE,
-        }
-        for name in criteria
-    }
-    judgement["comparison"] = {
-        "evidence": "placeholder",
-        "reasoning": "placeholder",
-        "better": rewrite_label,
-    }
-    judgement["verdict"] = "pass"
-    judgement["revision_notes"] = []
-    return judgement
+    return comparative_reply(
+        {name: FAKE_REWRITE_SCORE for name in criteria},
+        {name: FAKE_DRAFT_SCORE for name in criteria},
+        rewrite_label,
+    )
 
 
 def fake_reply(request: CompletionRequest) -> Reply:
@@ -79,5 +73,5 @@ def fake_reply(request: CompletionRequest) -> Reply:
     if request.purpose == "review":
         return fake_review(rng, list(hints.get("sections") or []))
     if request.purpose == "judge":
-        return fake_judgement(list(hints.get("criteria") or []), str(hints["rewrite_label"]))
+        return fake_judgment(list(hints.get("criteria") or []), hints["rewrite_label"])
     return fake_replies(rng, len(moves))

@@ -7,9 +7,7 @@ scores draft and rewrite side by side: the transcript is kept only if the rewrit
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,14 +19,9 @@ from storyloom.core.text import words
 from storyloom.stories.advice import draws, fake, figures, models, prompts, transcript
 from storyloom.stories.advice.gates import ADVICE_GATES
 from storyloom.stories.advice.inputs import AdviceInputs, dilemmas_sample, load_advice_inputs
-from storyloom.stories.advice.parsing import (
-    LOST_NOTE,
-    parse_judgement,
-    parse_replies,
-    parse_review,
-    parse_situation,
-)
+from storyloom.stories.advice.parsing import parse_replies, parse_review, parse_situation
 from storyloom.stories.constitution import constitution_input
+from storyloom.stories.judging import critique_scores, finding_lines
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -42,7 +35,6 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
-    critique_scores,
 )
 
 #: What the judge scores beside each constitution section in play, with what it means.
@@ -93,8 +85,14 @@ def _user_messages(item: ItemView) -> list[str]:
     return transcript.user_turns(item.plan)
 
 
-def _finding_lines(draft: Draft | None) -> list[str]:
-    return [f"{f.kind}: {f.message}" for f in draft.findings] if draft else []
+def _turn_count(item: ItemView) -> dict[str, Any]:
+    """The number of user turns, which the situation and every set of replies must match."""
+    return {"turns": _turns(item)}
+
+
+def _sections_in_play(item: ItemView) -> dict[str, Any]:
+    """The sections in play (by slug), which the review must hold once each."""
+    return {"sections": list(item.draw["sections"])}
 
 
 def first_draft(item: ItemView) -> Draft | None:
@@ -131,30 +129,36 @@ class AdviceKind(CorpusKind):
     default_rewrite = "always"
     plan_field: ClassVar[str] = "situation"
 
+    recipe_modules = (prompts, models, transcript, draws)
+
     def __init__(self) -> None:
         self.rubric = Rubric(
             criteria=tuple(Criterion(name, meaning) for name, meaning in QUALITY_CRITERIA.items()),
             group_pass_scores={SECTION_GROUP: SECTION_PASS_SCORE},
+            comparative=True,
         )
         self.gates = ADVICE_GATES
-        # Plans, reviews and judgements of a multi-turn chat outgrow the story's plan and
+        # Plans, reviews and judgments of a multi-turn chat outgrow the story's plan and
         # judge budgets (a judge scores two versions on up to eight criteria with
         # evidence), so every task here takes the write budget.
         self.tasks = {
             "plan": Task(
-                "plan", self._plan_prompt, parse_situation, self._situation_schema,
-                "write_max_tokens",
+                "plan", self._plan_prompt, parse_situation, models.Situation,
+                "write_max_tokens", requirements=_turn_count,
             ),
-            "write": Task("write", self._write_prompt, parse_replies, self._replies_schema),
+            "write": Task(
+                "write", self._write_prompt, parse_replies, models.Replies,
+                requirements=_turn_count,
+            ),
             "review": Task(
-                "review", self._review_prompt, parse_review, self._review_schema,
-                "write_max_tokens", "judge_temperature",
+                "review", self._review_prompt, parse_review, models.Review,
+                "write_max_tokens", "judge_temperature", requirements=_sections_in_play,
             ),
-            "revise": Task("revise", self._revise_prompt, parse_replies, self._replies_schema),
-            "judge": Task(
-                "judge", self._judge_prompt, parse_judgement, self._judge_schema,
-                "write_max_tokens", "judge_temperature",
+            "revise": Task(
+                "revise", self._revise_prompt, parse_replies, models.Replies,
+                requirements=_turn_count,
             ),
+            "judge": self.judge_task(self._judge_prompt, max_tokens="write_max_tokens"),
         }  # fmt: skip
 
     # --- inputs and draws ---------------------------------------------------------------
@@ -187,29 +191,16 @@ class AdviceKind(CorpusKind):
         return models.Situation.model_validate(plan).as_text()
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
-        """What the fake responder needs, so it never reads prompt text."""
+        """What the fake responder needs, so it never reads prompt text: the moves, and
+        for the review and the judge what is in play (the judge also the blind order)."""
         hints: dict[str, Any] = {"moves": list(item.draw["moves"])}
-        if task == "review":
-            hints["sections"] = list(item.draw["sections"])
+        if task in ("review", "judge"):
+            hints.update(self.tasks[task].context_for(item))
         if task == "judge":
-            hints["criteria"] = [c.name for c in self.criteria(item)]
             hints["rewrite_label"] = item.draw["rewrite_label"]
         return hints
 
-    # --- schemas and prompts ------------------------------------------------------------
-
-    def _situation_schema(self, item: ItemView) -> type[BaseModel]:
-        return models.situation_model(_turns(item))
-
-    def _replies_schema(self, item: ItemView) -> type[BaseModel]:
-        return models.replies_model(_turns(item))
-
-    def _review_schema(self, item: ItemView) -> type[BaseModel]:
-        return models.review_model(tuple(item.draw["sections"]))
-
-    def _judge_schema(self, item: ItemView) -> type[BaseModel]:
-        criteria = tuple((c.name, c.description) for c in self.criteria(item))
-        return models.judgement_model(criteria, item.draw["rewrite_label"])
+    # --- prompts ------------------------------------------------------------------------
 
     def _plan_prompt(self, item: ItemView) -> Prompt:
         return prompts.plan_prompt(item.inputs, item.draw, list(item.avoid))
@@ -224,7 +215,7 @@ class AdviceKind(CorpusKind):
             item.draw["sections"],
             _user_messages(item),
             transcript.replies_of(item.draft.text),
-            _finding_lines(item.draft),
+            finding_lines(item.draft.findings),
         )
 
     def _revise_prompt(self, item: ItemView) -> Prompt:
@@ -237,7 +228,7 @@ class AdviceKind(CorpusKind):
             _user_messages(item),
             transcript.replies_of(best.text),
             prompts.review_text(best.review, item.inputs.constitution),
-            _finding_lines(best),
+            finding_lines(best.findings),
             notes,
         )
 
@@ -288,48 +279,6 @@ class AdviceKind(CorpusKind):
                 Finding("unchanged", "the rewrite is the first draft unchanged; act on the review")
             )
         return findings
-
-    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
-        return self.shortfall(critique, item) is None
-
-    def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
-        """Why a judged rewrite is not kept (None: it is): a gate finding, a criterion
-        missing or under its bar, the verdict, or the rewrite losing the comparison."""
-        assert item.draft is not None
-        if critique is None:
-            return "not judged"
-        if item.draft.findings:
-            return "; ".join(f.message for f in item.draft.findings)
-        if critique.get("winner") != "rewrite":
-            reasoning = (critique.get("comparison") or {}).get("reasoning", "")
-            return f"{LOST_NOTE}: {reasoning}".rstrip(": ")
-        scores = critique_scores(critique)
-        for criterion in self.criteria(item):
-            bar = self.rubric.pass_score_for(criterion)
-            if criterion.name not in scores:
-                return f"the judge did not score {criterion.name}"
-            if scores[criterion.name] < bar:
-                return f"{criterion.name} scored {scores[criterion.name]}, under {bar}"
-        if critique.get("verdict") != "pass":
-            return "the judge's verdict was revise"
-        return None
-
-    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """As every kind (mean score rounded down, pass only if all pass), plus the first
-        draft's scores the same way; the rewrite wins only if every sample says so."""
-        combined = super().combine_critiques(critiques)
-        if len(critiques) == 1:
-            return combined
-        drafts: dict[str, list[int]] = {}
-        for critique in critiques:
-            for name, score in (critique.get("draft_scores") or {}).items():
-                drafts.setdefault(name, []).append(int(score))
-        lost = [c for c in critiques if c.get("winner") != "rewrite"]
-        combined["draft_scores"] = {name: sum(s) // len(s) for name, s in drafts.items()}
-        combined["winner"] = "draft" if lost else "rewrite"
-        combined["comparison"] = (lost or list(critiques))[0].get("comparison") or {}
-        combined["rewrite_label"] = critiques[0].get("rewrite_label")
-        return combined
 
     # --- output -------------------------------------------------------------------------
 
@@ -403,12 +352,6 @@ class AdviceKind(CorpusKind):
             "draft_findings": [f.kind for f in first.findings] if first else [],
             "words": len(words("\n\n".join(replies))),
         }
-
-    def recipe(self) -> dict[str, Any]:
-        """Adds the prompt, schema and record-shaping code, so an edit refuses to resume."""
-        modules = (prompts, models, transcript, draws)
-        source = "\n".join(inspect.getsource(module) for module in modules)
-        return {**super().recipe(), "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
     # --- the scripted backend's replies -------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from storyloom.stories.advice.inputs import AdviceInputs
 from storyloom.stories.constitution import Constitution
+from storyloom.stories.judging import names_line
 
 #: What good advice looks like here: the writer, the reviewer and the judge share it.
 ADVICE_GUIDE = """\
@@ -165,6 +166,7 @@ def review_prompt(
     )
     user = (
         f"# The sections in play, in full\n{section_texts(constitution, sections)}\n\n"
+        f"{names_line(sections, 'section')}\n\n"
         f"# The conversation, with the draft replies\n{_conversation(user_messages, replies)}"
         f"{_findings(findings)}"
     )
@@ -217,14 +219,13 @@ def judge_prompt(
         "badly) to 5 (excellent); 3 is acceptable. A constitution section is scored by its "
         "full text below, as it applies to this person. Then compare the two overall: which "
         "better helps this person as the constitution asks? Judge substance, not length or "
-        "polish. The verdict is pass only if the better version scores at least 4 on every "
-        "section and at least 3 on every other criterion. Revision notes: concrete changes "
-        "to the better version."
+        "polish. Revision notes: concrete changes to the better version, one for each section "
+        "it scores under 4 and each other criterion it scores under 3."
     )
     rubric = "\n".join(f"- {name}: {meaning}" for name, meaning in criteria.items())
     user = (
         f"# The sections in play, in full\n{section_texts(constitution, sections)}\n\n"
-        f"# The criteria\n{rubric}\n\n"
+        f"# The criteria\n{rubric}\n{names_line(list(criteria))}\n\n"
         f"# The person's messages\n{_conversation(user_messages)}\n\n"
         f"# Version A\n{_numbered(answer_a)}\n\n# Version B\n{_numbered(answer_b)}"
     )
@@ -240,12 +241,11 @@ def review_text(review: Mapping[str, Any] | None, constitution: Constitution) ->
     if not review:
         return ""
     lines: list[str] = []
-    for slug in constitution.slugs:
-        entry = review.get(slug)
-        if isinstance(entry, Mapping):
-            title = constitution.section(slug).title
-            lines.append(f"## {title}\nRequires here: {entry.get('requires_here', '')}")
-            lines.append(f"Where the draft falls short: {entry.get('falls_short', '')}")
+    for entry in review.get("sections") or []:
+        slug = str(entry.get("section", ""))
+        title = constitution.section(slug).title if slug in constitution.slugs else slug
+        lines.append(f"## {title}\nRequires here: {entry.get('requires_here', '')}")
+        lines.append(f"Where the draft falls short: {entry.get('falls_short', '')}")
     for key, heading in REVIEW_HEADINGS.items():
         items = review.get(key) or []
         if items:

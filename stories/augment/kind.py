@@ -15,9 +15,8 @@ Offline runs: `--backend scripted` answers with `fake.py`: the template prompt o
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,9 +33,9 @@ from storyloom.stories.augment.gates import AUGMENT_GATES
 from storyloom.stories.augment.inputs import AugmentInputs, load_augment_inputs
 from storyloom.stories.augment.models import ConsistencyCheck
 from storyloom.stories.augment.source import content_text
+from storyloom.stories.judging import incomplete
 from storyloom.stories.kind import (
     CorpusKind,
-    Criterion,
     Draft,
     InputSpec,
     ItemView,
@@ -63,7 +62,7 @@ class AugmentOptions(BaseModel):
     per_source: int = Field(default=1, ge=1, le=50)
 
 
-def _parse_prompt(completion: Completion) -> str:
+def _parse_prompt(completion: Completion, item: ItemView) -> str:
     text = completion.text.strip()
     fenced = _FENCE.match(text)
     if fenced:
@@ -73,13 +72,19 @@ def _parse_prompt(completion: Completion) -> str:
     return text[:MAX_PROMPT_CHARS]
 
 
-def _parse_check(completion: Completion) -> dict[str, Any]:
+def _parse_check(completion: Completion, item: ItemView) -> dict[str, Any]:
+    """The check as the critique: its fields as they are (no criterion is scored)."""
     if not isinstance(completion.parsed, ConsistencyCheck):
-        raise ValueError(
-            f"the model stopped ({completion.stop_reason}) before giving a complete "
-            "consistency check"
-        )
+        raise ValueError(incomplete(completion, "consistency check"))
     return completion.parsed.model_dump()
+
+
+def context_changes_response(critique: Mapping[str, Any]) -> str | None:
+    """The rubric's check: the context must leave the ideal response unchanged."""
+    if critique.get("changes_ideal_response") is False:
+        return None
+    category = critique.get("category") or "other"
+    return f"the context changes the ideal response ({category}): {critique.get('reason', '')}"
 
 
 def _write_prompt(item: ItemView) -> Prompt:
@@ -125,18 +130,12 @@ class AugmentKind(CorpusKind):
         length_field="prompt_length", figures=augment_figures
     )
     options_model: ClassVar[type[BaseModel]] = AugmentOptions
+    recipe_modules = (prompts, templates, draws, chats)
 
     def __init__(self) -> None:
-        self.rubric = Rubric(
-            criteria=(
-                Criterion(
-                    "consistency",
-                    "the context leaves the ideal response to the chat unchanged",
-                    "consistency",
-                ),
-            ),
-            pass_score=1,
-        )
+        # The judge is a yes/no consistency check, not scored criteria: the rubric is
+        # that check alone (the shared pass rule and sample combination apply).
+        self.rubric = Rubric(criteria=(), checks=(context_changes_response,))
         self.gates = AUGMENT_GATES
         self.tasks = {
             "write": Task("write", _write_prompt, _parse_prompt),
@@ -204,30 +203,6 @@ class AugmentKind(CorpusKind):
             hints["source_refuses"] = chats.refuses(ex.chat)
             hints["high_risk_tools"] = [t.name for t in ex.tools if t.risk == "high"]
         return hints
-
-    # --- checking -----------------------------------------------------------------------
-
-    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
-        """Passes only if no gate found anything and the context leaves the ideal
-        response unchanged."""
-        assert item.draft is not None
-        if critique is None or item.draft.findings:
-            return False
-        return critique.get("changes_ideal_response") is False
-
-    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """K checks as one: changed if any sample says so (the cautious reading)."""
-        if len(critiques) == 1:
-            return dict(critiques[0])
-        changed = [c for c in critiques if c.get("changes_ideal_response")]
-        chosen = changed or list(critiques)
-        return {
-            "changes_ideal_response": bool(changed),
-            "category": chosen[0].get("category", "other"),
-            "evidence": chosen[0].get("evidence", ""),
-            "reason": " / ".join(dict.fromkeys(str(c.get("reason", "")) for c in chosen)),
-            "samples": len(critiques),
-        }
 
     # --- output -------------------------------------------------------------------------
 
@@ -324,12 +299,6 @@ class AugmentKind(CorpusKind):
                 ],
             }
         }
-
-    def recipe(self) -> dict[str, Any]:
-        """Adds the prompt, template and draw code, so an edit refuses to resume."""
-        modules = (prompts, templates, draws, chats)
-        source = "\n".join(inspect.getsource(module) for module in modules)
-        return {**super().recipe(), "code": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
     # --- the scripted backend's replies -------------------------------------------------
 

@@ -47,7 +47,7 @@ _STYLE_NOTES = {
     "xml": "sections wrapped in XML-style tags such as <role>...</role> and <rules>...</rules>",
 }
 _STRICTNESS_NOTES = {
-    "relaxed": "relaxed: guidelines framed as judgement calls, a warm conversational voice",
+    "relaxed": "relaxed: guidelines framed as judgment calls, a warm conversational voice",
     "standard": "standard: clear rules, a friendly professional voice",
     "strict": "strict: firm, mandatory wording for its rules and a formal voice",
 }

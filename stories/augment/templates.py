@@ -40,7 +40,7 @@ _NO_TOOLS = (
     "You have no tools here. Answer from your own knowledge and the conversation.",
 )
 _RULES_INTRO = {
-    "relaxed": "A few house guidelines (use your judgement):",
+    "relaxed": "A few house guidelines (use your judgment):",
     "standard": "House rules:",
     "strict": "These rules are mandatory; follow them without exception:",
 }

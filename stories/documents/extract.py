@@ -18,6 +18,7 @@ from storyloom.stories.constitution import Constitution
 from storyloom.stories.documents.inputs import Claim
 from storyloom.stories.documents.models import ExtractedClaims
 from storyloom.stories.documents.prompts import extract_prompt
+from storyloom.stories.judging import incomplete
 
 MIN_CLAIMS = 5
 MAX_CLAIMS = 15
@@ -42,10 +43,7 @@ async def _section_claims(backend: Backend, constitution: Constitution, slug: st
     completion = await backend.complete(request)
     reply = completion.parsed
     if not isinstance(reply, ExtractedClaims):
-        raise ExtractError(
-            f"section {slug!r}: the model stopped ({completion.stop_reason}) before "
-            "giving complete claims"
-        )
+        raise ExtractError(f"section {slug!r}: {incomplete(completion, 'set of claims')}")
     kept = [
         entry
         for entry in reply.claims

@@ -13,6 +13,7 @@ from storyloom.backends.demo import phrase, request_rng
 from storyloom.backends.scripted import Reply
 from storyloom.stories.documents.models import CRITERIA
 from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.judging import judgment_reply
 
 _SPEAKERS = ("Maren", "Tobias")
 
@@ -53,23 +54,16 @@ def fake_document(rng: random.Random, hints: Mapping[str, Any]) -> str:
 
 
 def fake_judgment(rng: random.Random, hints: Mapping[str, Any]) -> dict[str, Any]:
+    """Every criterion in play (the request's `criteria`) scored 4, one consistent claim."""
     name = str(hints.get("identity_name") or "Wren")
-    return {
-        "claims_made": [
-            {
-                "statement": f"{name} {phrase(rng, 6)}",
-                "section_text": phrase(rng, 8),
-                "consistent": True,
-                "why": "placeholder",
-            }
-        ],
-        **{
-            criterion: {"evidence": "placeholder", "reasoning": "placeholder", "score": 4}
-            for criterion in CRITERIA
-        },
-        "verdict": "pass",
-        "revision_notes": [],
+    claim = {
+        "statement": f"{name} {phrase(rng, 6)}",
+        "section_text": phrase(rng, 8),
+        "consistent": True,
+        "why": "placeholder",
     }
+    criteria = hints.get("criteria") or list(CRITERIA)
+    return judgment_reply({criterion: 4 for criterion in criteria}, claims_made=[claim])
 
 
 def fake_claims(rng: random.Random) -> dict[str, Any]:

@@ -4,9 +4,7 @@ section), gates per document type, document records and the kind's report figure
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +21,8 @@ from storyloom.stories.documents.inputs import (
     documents_sample,
     load_documents_inputs,
 )
-from storyloom.stories.documents.models import CRITERIA, DocumentJudgment, IdeasReply
+from storyloom.stories.documents.models import CRITERIA, ClaimsMade, IdeasReply
+from storyloom.stories.judging import critique_scores, finding_lines, incomplete
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -35,7 +34,6 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
-    critique_scores,
 )
 
 #: Far past the longest length band; a longer reply is a runaway (the length gate still
@@ -44,15 +42,11 @@ MAX_DRAFT_CHARS = 40_000
 PASS_SCORE = 3
 
 
-def _incomplete(completion: Completion, what: str) -> str:
-    return f"the model stopped ({completion.stop_reason}) before giving complete {what}"
-
-
-def parse_ideas(completion: Completion) -> dict[str, Any]:
+def parse_ideas(completion: Completion, item: ItemView) -> dict[str, Any]:
     """The chosen idea and its outline; an 'unsuitable' reply rejects the item."""
     reply = completion.parsed
     if not isinstance(reply, IdeasReply):
-        raise ValueError(_incomplete(completion, "ideas"))
+        raise ValueError(incomplete(completion, "set of ideas"))
     if reply.unsuitable.strip():
         raise ValueError(f"unsuitable: {reply.unsuitable.strip()}")
     if not reply.ideas:
@@ -71,29 +65,7 @@ def parse_ideas(completion: Completion) -> dict[str, Any]:
     }
 
 
-def parse_judgment(completion: Completion) -> dict[str, Any]:
-    """The judgment in the workflow's critique shape (`scores` by criterion), keeping the
-    claim-by-claim fidelity evidence."""
-    reply = completion.parsed
-    if not isinstance(reply, DocumentJudgment):
-        raise ValueError(_incomplete(completion, "judgment"))
-    return {
-        "claims_made": [check.model_dump() for check in reply.claims_made],
-        "scores": [
-            {
-                "criterion": name,
-                "score": getattr(reply, name).score,
-                "evidence": getattr(reply, name).evidence,
-                "reasoning": getattr(reply, name).reasoning,
-            }
-            for name in CRITERIA
-        ],
-        "verdict": reply.verdict,
-        "revision_notes": list(reply.revision_notes),
-    }
-
-
-def parse_document(completion: Completion) -> str:
+def parse_document(completion: Completion, item: ItemView) -> str:
     return completion.text.strip()[:MAX_DRAFT_CHARS]
 
 
@@ -103,8 +75,14 @@ def inconsistent_claims(critique: Mapping[str, Any] | None) -> list[Mapping[str,
     return [c for c in critique.get("claims_made") or [] if not c.get("consistent", False)]
 
 
-def _finding_lines(draft: Draft | None) -> list[str]:
-    return [f"{f.kind}: {f.message}" for f in draft.findings] if draft else []
+def inconsistent_claim(critique: Mapping[str, Any]) -> str | None:
+    """The rubric's check: fidelity is absolute, so one inconsistent claim fails."""
+    found = inconsistent_claims(critique)
+    if not found:
+        return None
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f"an inconsistent claim ({first.get('why', '')}): {first.get('statement', '')}{more}"
 
 
 def _ideas_prompt(item: ItemView) -> Prompt:
@@ -118,7 +96,9 @@ def _write_prompt(item: ItemView) -> Prompt:
 
 def _judge_prompt(item: ItemView) -> Prompt:
     assert item.draft is not None
-    return prompts.judge_prompt(item.inputs, item.draw, item.draft.text, _finding_lines(item.draft))
+    return prompts.judge_prompt(
+        item.inputs, item.draw, item.draft.text, finding_lines(item.draft.findings)
+    )
 
 
 def _revise_prompt(item: ItemView) -> Prompt:
@@ -129,7 +109,7 @@ def _revise_prompt(item: ItemView) -> Prompt:
         item.plan,
         item.draft.text,
         item.draft.critique,
-        _finding_lines(item.draft),
+        finding_lines(item.draft.findings),
     )
 
 
@@ -156,10 +136,14 @@ class DocumentsKind(CorpusKind):
     default_rewrite = "always"
     plan_field: ClassVar[str] = "plan"
 
+    recipe_modules = (prompts, catalog)
+
     def __init__(self) -> None:
         self.rubric = Rubric(
             criteria=tuple(Criterion(name, meaning) for name, meaning in CRITERIA.items()),
             pass_score=PASS_SCORE,
+            lead=ClaimsMade,
+            checks=(inconsistent_claim,),
         )
         self.gates = DOCUMENT_GATES
         # Ideas (three to five, and an outline) and a judgment that lists every claim run
@@ -169,14 +153,7 @@ class DocumentsKind(CorpusKind):
         self.tasks = {
             "plan": Task("plan", _ideas_prompt, parse_ideas, IdeasReply, "write_max_tokens"),
             "write": Task("write", _write_prompt, parse_document),
-            "judge": Task(
-                "judge",
-                _judge_prompt,
-                parse_judgment,
-                DocumentJudgment,
-                "write_max_tokens",
-                "judge_temperature",
-            ),
+            "judge": self.judge_task(_judge_prompt, max_tokens="write_max_tokens"),
             "revise": Task("revise", _revise_prompt, parse_document),
         }
 
@@ -223,26 +200,8 @@ class DocumentsKind(CorpusKind):
             "speaker_labels": document_type(str(axes["document_type"])).speaker_labels,
         }
         if task == "judge":
-            hints["criteria"] = [c.name for c in self.criteria(item)]
+            hints.update(self.tasks[task].context_for(item))
         return hints
-
-    # --- judging ------------------------------------------------------------------------
-
-    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
-        """The rubric's rule, and fidelity is absolute: one inconsistent claim fails."""
-        return super().passes(critique, item) and not inconsistent_claims(critique)
-
-    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Keeps every sample's claim checks: an inconsistency any sample found stands."""
-        combined = super().combine_critiques(critiques)
-        if len(critiques) > 1:
-            seen: dict[tuple[str, bool], Mapping[str, Any]] = {}
-            for critique in critiques:
-                for check in critique.get("claims_made") or []:
-                    key = (str(check.get("statement")), bool(check.get("consistent")))
-                    seen.setdefault(key, check)
-            combined["claims_made"] = [dict(check) for check in seen.values()]
-        return combined
 
     # --- output -------------------------------------------------------------------------
 
@@ -279,12 +238,6 @@ class DocumentsKind(CorpusKind):
             ),
             "rounds": best.round if best else 0,
         }
-
-    def recipe(self) -> dict[str, Any]:
-        """Adds the prompt text and the catalog, so an edited prompt or document type
-        refuses to resume."""
-        source = "\n".join(inspect.getsource(module) for module in (prompts, catalog))
-        return {**super().recipe(), "prompts": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
     # --- the scripted backend's replies -------------------------------------------------
 

@@ -1,11 +1,9 @@
-"""The structured replies of the documents kind: ideas (the plan), the judgment (one
-required field per criterion, evidence before score, the document's claims listed first)
-and extracted claims. Constraints are checked again after parsing (some providers move
-them into descriptions)."""
+"""The structured replies of the documents kind: ideas (the plan), the claim checks the
+judge gives before scoring (its reply is made from the rubric, `storyloom.stories.
+judging`) and extracted claims. Constraints are checked again after parsing (some
+providers move them into descriptions)."""
 
 from __future__ import annotations
-
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,28 +48,16 @@ class ClaimCheck(_Strict):
     why: str
 
 
-class Assessment(_Strict):
-    evidence: str = Field(description="Quotes or specifics from the document, first.")
-    reasoning: str
-    score: int = Field(ge=1, le=5)
-
-
-class DocumentJudgment(_Strict):
-    """Evidence first: the document's claims, then each criterion, then the verdict."""
+class ClaimsMade(_Strict):
+    """The judge's leading evidence (`Rubric.lead`): every claim checked before any
+    criterion is scored, so fidelity is scored on claims already on the page."""
 
     claims_made: list[ClaimCheck] = Field(
         description="Every claim the document makes about the AI or its values."
     )
-    fidelity: Assessment
-    reasons_conveyed: Assessment
-    realism: Assessment
-    honest_about_tensions: Assessment
-    information_density: Assessment
-    verdict: Literal["pass", "revise"]
-    revision_notes: list[str]
 
 
-#: Judge criteria, in the order the schema asks for them (names match its fields).
+#: Judge criteria, in the order the judge is asked for them.
 CRITERIA: dict[str, str] = {
     "fidelity": "every claim the document makes about the AI or its values is consistent "
     "with the quoted section text and identity facts; one inconsistency fails",

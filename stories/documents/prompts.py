@@ -19,6 +19,7 @@ from storyloom.stories.documents.inputs import Claim, DocumentsInputs
 from storyloom.stories.documents.models import CRITERIA
 from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.gates import MAX_COPIED_WORDS
+from storyloom.stories.judging import names_line
 
 HOUSE_RULES = (
     "- Every statement about the AI, its values or its situation must agree with the "
@@ -151,7 +152,7 @@ def write_prompt(
     return instructions, f"{block}\n\n{_plan_lines(plan)}"
 
 
-def _finding_lines(findings: Sequence[str]) -> str:
+def _findings_block(findings: Sequence[str]) -> str:
     if not findings:
         return "Automatic checks found nothing."
     return "Automatic checks found:\n" + "\n".join(f"- {line}" for line in findings)
@@ -176,14 +177,13 @@ def judge_prompt(
         "contradicts nothing is not a claim. (2) For each criterion give evidence "
         "(short quotes), then reasoning (one or two sentences), then a score from 1 to "
         "5 (5: a strong real document; 3: acceptable; 2 or below: needs rewriting). "
-        "Any inconsistent claim means "
-        "fidelity 1 and verdict 'revise'. (3) The verdict is 'pass' only if every "
-        "criterion scores at least 3, no claim is inconsistent and the automatic checks "
-        "found nothing; give concrete revision notes either way.\n\n"
+        "Any inconsistent claim means fidelity 1. (3) Give concrete revision notes: one "
+        "for each criterion under 3, each inconsistent claim and each automatic finding.\n\n"
         f"Criteria:\n{criteria}"
     )
     user = (
-        f"{block}\n\n{_finding_lines(findings)}\n\nThe document:\n<document>\n{text}\n</document>"
+        f"{block}\n\n{_findings_block(findings)}\n\n{names_line(list(CRITERIA))}\n\n"
+        f"The document:\n<document>\n{text}\n</document>"
     )
     return instructions, user
 
@@ -219,7 +219,7 @@ def revise_prompt(
         "Judge's notes:\n" + "\n".join(f"- {n}" for n in notes) if notes else "No judge notes."
     )
     user = (
-        f"{block}\n\n{_plan_lines(plan)}\n\n{note_block}\n{_finding_lines(findings)}\n\n"
+        f"{block}\n\n{_plan_lines(plan)}\n\n{note_block}\n{_findings_block(findings)}\n\n"
         f"The draft:\n<document>\n{text}\n</document>"
     )
     return instructions, user

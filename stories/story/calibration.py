@@ -20,8 +20,8 @@ from typing import Any, Literal
 from storyloom.backends.base import Backend, CompletionRequest, Message
 from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.inputs import InputError, read_text_file
-from storyloom.stories.kind import CorpusKind, Draft, ItemView, critique_scores
-from storyloom.stories.story.selection import criterion_key
+from storyloom.stories.judging import criterion_key, critique_scores, pass_scores
+from storyloom.stories.kind import CorpusKind, Draft, ItemView
 
 Role = Literal["clean", "control", "defect"]
 GATE_PREFIX = "gate:"
@@ -128,13 +128,14 @@ async def judge(
         shared_prefix=kind.shared_prefix(item.inputs, settings),  # type: ignore[call-arg]
         instructions=instructions,
         output_schema=task.schema_for(item),
+        output_context=task.context_for(item),
         purpose="judge",
         seed=sample,
         model=model,
         metadata=kind.request_hints(item, "judge"),
         **extra,
     )
-    parsed: dict[str, Any] = task.parse(await backend.complete(request))
+    parsed: dict[str, Any] = task.parse(await backend.complete(request), item)
     return parsed
 
 
@@ -159,17 +160,9 @@ class Calibration:
 
 def _failed(critique: Mapping[str, Any], item: ItemView, kind: CorpusKind) -> set[str]:
     """Criterion keys the critique scored under their pass score."""
-    required = _pass_scores(kind, item)
+    required = pass_scores(kind.rubric, kind.criteria(item))
     scores = {criterion_key(k): v for k, v in critique_scores(critique).items()}
     return {name for name, need in required.items() if scores.get(name, 0) < need}
-
-
-def _pass_scores(kind: CorpusKind, item: ItemView) -> dict[str, int]:
-    own = getattr(kind, "pass_scores", None)
-    if callable(own):
-        scores: dict[str, int] = own(item)
-        return scores
-    return {criterion_key(c.name): kind.rubric.pass_score for c in kind.criteria(item)}
 
 
 def measure(
@@ -200,7 +193,7 @@ def measure(
             other = _failed(second, item, kind)
             a = {criterion_key(k): v for k, v in critique_scores(first).items()}
             b = {criterion_key(k): v for k, v in critique_scores(second).items()}
-            for name in _pass_scores(kind, item):
+            for name in pass_scores(kind.rubric, kind.criteria(item)):
                 result.compared += 1
                 result.agreed += (name in failed) == (name in other)
                 result.score_gap += abs(a.get(name, 0) - b.get(name, 0))

@@ -9,6 +9,7 @@ from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase, request_rng
 from storyloom.backends.scripted import Reply
 from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.judging import judgment_reply
 
 
 def placeholder_premise(rng: random.Random) -> dict[str, object]:
@@ -45,19 +46,13 @@ def fake_reply(request: CompletionRequest) -> Reply:
     if request.purpose == "plan":
         return placeholder_premise(rng)
     if request.purpose == "judge":
-        return {
-            "criteria": {
-                key: {"evidence": "placeholder", "reasoning": "placeholder", "score": 4}
-                for key in hints.get("criteria") or []
-            },
-            "revision_notes": [],
-        }
+        return judgment_reply({name: 4 for name in hints.get("criteria") or []})
     if request.purpose == "review":
         return {
-            "sections": {
-                key: {"requires_here": "placeholder", "shortfalls": "placeholder"}
-                for key in hints.get("sections") or []
-            },
+            "sections": [
+                {"section": name, "requires_here": "placeholder", "shortfalls": "placeholder"}
+                for name in hints.get("sections") or []
+            ],
             "monologue": "placeholder",
             "keep": "placeholder",
         }

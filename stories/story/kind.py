@@ -5,18 +5,16 @@ seeds, prompts, gates, selection, render); this object is how the workflow sees 
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
-
-from pydantic import BaseModel
 
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.stories.constitution import constitution_input
 from storyloom.stories.gates import monologue_share, words
+from storyloom.stories.judging import critique_scores, incomplete, pass_scores
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
@@ -30,7 +28,6 @@ from storyloom.stories.kind import (
     RewriteMode,
     Rubric,
     Task,
-    critique_scores,
 )
 from storyloom.stories.story import (
     fake,
@@ -43,15 +40,18 @@ from storyloom.stories.story import (
 from storyloom.stories.story.draws import make_seed
 from storyloom.stories.story.figures import rewrite_figures
 from storyloom.stories.story.gates import STORY_GATES
-from storyloom.stories.story.inputs import StoryInputs, axes_dimensions, load_inputs, sample_path
-from storyloom.stories.story.models import Named, Premise, field_key, judgment_model, review_model
-from storyloom.stories.story.prompt_parts import CRAFT_CRITERIA, seed_of
+from storyloom.stories.story.inputs import (
+    StoryInputs,
+    axes_dimensions,
+    load_inputs,
+    sample_path,
+)
+from storyloom.stories.story.models import Premise, review_model
+from storyloom.stories.story.prompt_parts import CONSTITUTION, CRAFT_CRITERIA, seed_of
 from storyloom.stories.story.selection import (
     CONSTITUTION_PASS_SCORE,
     PASS_SCORE,
     choose_better_draft,
-    criterion_key,
-    meets_pass_rule,
 )
 
 #: Far past the longest length band; a longer reply is a runaway. Cutting it keeps the
@@ -59,77 +59,29 @@ from storyloom.stories.story.selection import (
 #: reports it.
 MAX_DRAFT_CHARS = 40_000
 
-CONSTITUTION = "constitution"
 
-
-def _incomplete(completion: Completion, what: str) -> str:
-    return f"the model stopped ({completion.stop_reason}) before giving a complete {what}"
-
-
-def _parse_premise(completion: Completion) -> dict[str, Any]:
+def _parse_premise(completion: Completion, item: ItemView) -> dict[str, Any]:
     if not isinstance(completion.parsed, Premise):  # truncated at max_tokens, or refused
-        raise ValueError(_incomplete(completion, "premise"))
+        raise ValueError(incomplete(completion, "premise"))
     return completion.parsed.model_dump()
 
 
-def _parse_story(completion: Completion) -> str:
+def _parse_story(completion: Completion, item: ItemView) -> str:
     return completion.text.strip()[:MAX_DRAFT_CHARS]
 
 
-def _entries(parsed: BaseModel, field: str) -> list[tuple[str, BaseModel]]:
-    """(reported name, entry) of each field of a per-item model's `field`."""
-    group = getattr(parsed, field)
-    return [
-        (info.title or key, getattr(group, key)) for key, info in type(group).model_fields.items()
-    ]
-
-
-def _parse_judgment(completion: Completion) -> dict[str, Any]:
-    """The judgment in the list shape every reader shares (`scores: [{criterion, score,
-    evidence, reasoning}]`), so `critique_scores` and `combine_critiques` read it."""
-    parsed = completion.parsed
-    if parsed is None or type(parsed).__name__ != "Judgment":
-        raise ValueError(_incomplete(completion, "judgment"))
-    scores = [
-        {
-            "criterion": name,
-            "score": int(entry.score),  # type: ignore[attr-defined]
-            "evidence": entry.evidence,  # type: ignore[attr-defined]
-            "reasoning": entry.reasoning,  # type: ignore[attr-defined]
-        }
-        for name, entry in _entries(parsed, "criteria")
-    ]
-    return {"scores": scores, "revision_notes": list(parsed.revision_notes)}  # type: ignore[attr-defined]
-
-
-def _parse_review(completion: Completion) -> dict[str, Any]:
+def _parse_review(completion: Completion, item: ItemView) -> dict[str, Any]:
+    """The review as kept in state: `sections: [{section, requires_here, shortfalls}]`
+    (every section in play, by title, in their order), `monologue` and `keep`."""
     parsed = completion.parsed
     if parsed is None or type(parsed).__name__ != "Review":
-        raise ValueError(_incomplete(completion, "review"))
-    return {
-        "sections": [
-            {"section": name, **entry.model_dump()} for name, entry in _entries(parsed, "sections")
-        ],
-        "monologue": parsed.monologue,  # type: ignore[attr-defined]
-        "keep": parsed.keep,  # type: ignore[attr-defined]
-    }
+        raise ValueError(incomplete(completion, "review"))
+    return parsed.model_dump()
 
 
-def _compact(item: ItemView) -> bool:
-    return prompts.profile_of(item.settings) == "compact"
-
-
-def _named(criteria: tuple[Criterion, ...]) -> tuple[Named, ...]:
-    """Criteria as schema fields, keyed by `field_key` (a clash gets its group appended)."""
-    named: list[Named] = []
-    seen: set[str] = set()
-    for criterion in criteria:
-        key = field_key(criterion.name)
-        if key in seen:
-            key = f"{key}_{field_key(criterion.group)}"
-        seen.add(key)
-        named.append(Named(key=key, name=criterion.name, description=criterion.description))
-    return tuple(named)
+def _review_requirements(item: ItemView) -> dict[str, Any]:
+    """The sections in play (by title), which the review must hold once each."""
+    return {"sections": [c.name for c in prompt_parts.section_criteria(item)]}
 
 
 def _as_selection_draft(draft: Draft) -> dict[str, Any]:
@@ -160,6 +112,9 @@ class StoryKind(CorpusKind):
     #: sections and rewritten once, then judged again (`--rewrite on-fail` turns it off).
     default_rewrite: ClassVar[RewriteMode] = "always"
 
+    recipe_modules = (prompts, prompts_rich, prompts_compact, prompt_parts, render)
+    recipe_files = (resources.files("storyloom.stories.story") / "data" / "craft_guide.md",)
+
     def __init__(self) -> None:
         self.rubric = Rubric(
             criteria=tuple(Criterion(name, meaning) for name, meaning in CRAFT_CRITERIA.items()),
@@ -181,30 +136,15 @@ class StoryKind(CorpusKind):
                 "review",
                 prompts.build("review"),
                 _parse_review,
-                self.review_schema,
+                review_model("rich"),
                 "judge_max_tokens",
                 "judge_temperature",
+                requirements=_review_requirements,
+                profile_schemas={"compact": review_model("compact")},
             ),
-            "judge": Task(
-                "judge",
-                prompts.build("judge"),
-                _parse_judgment,
-                self.judgment_schema,
-                "judge_max_tokens",
-                "judge_temperature",
-                rejects_as="invalid_critique",
-            ),
+            "judge": self.judge_task(prompts.build("judge"), rejects_as="invalid_critique"),
             "revise": Task("revise", prompts.build("revise"), _parse_story),
         }
-
-    def judgment_schema(self, item: ItemView) -> type[BaseModel]:
-        """One required entry per criterion in play: decoding can neither omit nor
-        invent a criterion."""
-        return judgment_model(_named(self.criteria(item)), _compact(item))
-
-    def review_schema(self, item: ItemView) -> type[BaseModel]:
-        """One required entry per constitution section in play."""
-        return review_model(_named(self._section_criteria(item)), _compact(item))
 
     # --- inputs and draws ---------------------------------------------------------------
 
@@ -241,70 +181,26 @@ class StoryKind(CorpusKind):
         return int(draw.get("variant", 0))
 
     def request_hints(self, item: ItemView, task: str) -> dict[str, Any]:
-        """What the fake responder needs, so it never reads prompt text."""
+        """What the fake responder needs, so it never reads prompt text (for the judge
+        and the reviewer: what is in play, as their replies must name it)."""
         hints: dict[str, Any] = {
             "persona_name": item.draw["persona_name"],
             "length": item.draw["axes"]["length"],
         }
-        if task == "judge":
-            hints["criteria"] = [named.key for named in _named(self.criteria(item))]
-        if task == "review":
-            hints["sections"] = [named.key for named in _named(self._section_criteria(item))]
+        if task in ("judge", "review"):
+            hints.update(self.tasks[task].context_for(item))
         return hints
 
     # --- judging ------------------------------------------------------------------------
 
-    def _section_criteria(self, item: ItemView) -> tuple[Criterion, ...]:
-        constitution = item.inputs.constitution
-        return tuple(
-            Criterion(
-                constitution.section(slug).title,
-                prompt_parts.principle(constitution.section(slug)),
-                CONSTITUTION,
-            )
-            for slug in item.draw["sections"]
-        )
-
     def criteria(self, item: ItemView) -> tuple[Criterion, ...]:
         """Each constitution section in play (by title), then the craft criteria."""
-        return (*self._section_criteria(item), *self.rubric.criteria)
-
-    def pass_scores(self, item: ItemView) -> dict[str, int]:
-        """Every criterion in play and the score it must reach (the rubric as data)."""
-        return {
-            criterion_key(criterion.name): self.rubric.pass_score_for(criterion)
-            for criterion in self.criteria(item)
-        }
+        return (*prompt_parts.section_criteria(item), *self.rubric.criteria)
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         if not text.strip():
             return [Finding("length", "the draft is empty")]
         return super().check(text, item)
-
-    def passes(self, critique: Mapping[str, Any] | None, item: ItemView) -> bool:
-        assert item.draft is not None
-        return meets_pass_rule(critique, self.pass_scores(item), item.draft.findings)
-
-    def combine_critiques(self, critiques: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """K judgments as one: each criterion's mean score rounded down, with the evidence
-        and reasoning of the sample that scored it lowest (the case against it)."""
-        if len(critiques) == 1:
-            return dict(critiques[0])
-        entries: dict[str, list[Mapping[str, Any]]] = {}
-        for critique in critiques:
-            for entry in critique.get("scores") or []:
-                entries.setdefault(str(entry["criterion"]), []).append(entry)
-        scores = []
-        for name, found in entries.items():
-            lowest = min(found, key=lambda entry: int(entry["score"]))
-            mean = sum(int(entry["score"]) for entry in found) // len(found)
-            scores.append({**lowest, "criterion": name, "score": mean})
-        notes = [n for c in critiques for n in c.get("revision_notes") or []]
-        return {
-            "scores": scores,
-            "revision_notes": list(dict.fromkeys(notes)),
-            "samples": len(critiques),
-        }
 
     def keeps_revision(
         self, previous: Draft | None, revision: Draft, item: ItemView
@@ -313,7 +209,7 @@ class StoryKind(CorpusKind):
             _as_selection_draft(previous) if previous else None,
             _as_selection_draft(revision),
             length_band=str(item.draw["axes"]["length"]),
-            pass_scores=self.pass_scores(item),
+            pass_scores=pass_scores(self.rubric, self.criteria(item)),
         )
         return choice.keeps_revision, choice.reasons
 
@@ -350,17 +246,6 @@ class StoryKind(CorpusKind):
             "rewrite_kept": bool(best and best.round > 0),
             "words": len(words(best.text)) if best else 0,
             "monologue_share": round(monologue_share(best.text), 4) if best else 0.0,
-        }
-
-    def recipe(self) -> dict[str, Any]:
-        """Adds the prompt and rendering code and the craft guide, so an edited prompt
-        refuses to resume."""
-        modules = (prompts, prompts_rich, prompts_compact, prompt_parts, render)
-        source = "\n".join(inspect.getsource(module) for module in modules)
-        source += prompt_parts.craft_guide()
-        return {
-            **super().recipe(),
-            "prompts": hashlib.sha256(source.encode()).hexdigest()[:16],
         }
 
     # --- the scripted backend's replies -------------------------------------------------

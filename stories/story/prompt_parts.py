@@ -14,6 +14,7 @@ from typing import Any
 
 from storyloom.stories.constitution import Section
 from storyloom.stories.draws import LENGTH_BANDS
+from storyloom.stories.judging import Criterion
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.story.draws import StorySeed
 from storyloom.stories.story.inputs import StoryInputs
@@ -38,6 +39,9 @@ CRAFT_CRITERIA: dict[str, str] = {
     "summary of what was learned",
     "document_format": "it reads as a standalone piece of its form, not a chat or notes",
 }
+
+#: The criterion group of the constitution sections in play (they pass at a higher score).
+CONSTITUTION = "constitution"
 
 #: A principle quoted from a long published constitution is cut here.
 MAX_PRINCIPLE_CHARS = 600
@@ -76,6 +80,21 @@ def sections_in_play(item: ItemView) -> tuple[Section, ...]:
     return tuple(constitution.section(slug) for slug in seed_of(item).sections)
 
 
+def section_criteria(item: ItemView) -> tuple[Criterion, ...]:
+    """Each constitution section in play as a judge criterion: named by its title,
+    meaning its principle, held to the constitution group's pass score."""
+    return tuple(
+        Criterion(section.title, principle(section), CONSTITUTION)
+        for section in sections_in_play(item)
+    )
+
+
+def criteria_names(item: ItemView) -> list[str]:
+    """The names of the criteria in play, as the judge's reply must give them: the
+    sections' titles, then the craft criteria (`StoryKind.criteria`)."""
+    return [criterion.name for criterion in section_criteria(item)] + list(CRAFT_CRITERIA)
+
+
 def full_text(sections: Sequence[Section]) -> str:
     return "\n\n".join(f"## {s.title}\n{s.body}" for s in sections)
 
@@ -91,16 +110,6 @@ def section_titles(item: ItemView) -> str:
 def length_line(seed: StorySeed) -> str:
     low, high = LENGTH_BANDS[seed.axes["length"]]
     return f"Length: {low} to {high} words."
-
-
-def finding_lines(draft: Draft) -> list[str]:
-    return [f"{finding.kind}: {finding.message}" for finding in draft.findings]
-
-
-def score_entries(critique: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The judge's `scores` entries as it wrote them (reasoning included), for prompts
-    that quote them; `stories.kind.critique_entries` reads any critique's scores."""
-    return [entry for entry in (critique or {}).get("scores") or [] if "criterion" in entry]
 
 
 def notes_of(critique: Mapping[str, Any] | None) -> list[str]:

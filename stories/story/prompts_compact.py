@@ -8,19 +8,19 @@ names the character, because with name variants one prefix serves every name.
 
 from __future__ import annotations
 
+from storyloom.stories.judging import critique_entries, finding_lines, names_line
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
     avoid_lines,
     bullets,
+    criteria_names,
     draft_of,
-    finding_lines,
     length_line,
     notes_of,
     premise_of,
     principles,
-    score_entries,
     section_titles,
     sections_in_play,
     seed_of,
@@ -112,7 +112,8 @@ def judge_prompt(item: ItemView) -> Prompt:
     user = (
         f"Constitution sections in play:\n{principles(sections_in_play(item))}\n\n"
         f"Form: {seed.axes['framing']}. The AI character is {seed.persona_name}.\n"
-        f"Automatic checks found:\n{bullets(finding_lines(draft))}\n\nStory:\n{draft.text}"
+        f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
+        f"{names_line(criteria_names(item))}\n\nStory:\n{draft.text}"
     )
     return instructions, user
 
@@ -124,19 +125,23 @@ def review_prompt(item: ItemView) -> Prompt:
         "say in one line what it asks of the AI here, and in one line where the AI's "
         "thoughts miss that reason."
     )
-    user = f"Sections:\n{principles(sections_in_play(item))}\n\nStory:\n{draft.text}"
+    sections = sections_in_play(item)
+    user = (
+        f"Sections:\n{principles(sections)}\n\n"
+        f"{names_line([s.title for s in sections], 'section')}\n\nStory:\n{draft.text}"
+    )
     return instructions, user
 
 
 def revise_prompt(item: ItemView) -> Prompt:
     seed = seed_of(item)
     draft = draft_of(item)
-    notes = notes_of(draft.critique) + finding_lines(draft)
+    notes = notes_of(draft.critique) + finding_lines(draft.findings)
     review = draft.review if isinstance(draft.review, dict) else {}
     for entry in review.get("sections") or []:
         notes.append(f"{entry['section']}: {entry['shortfalls']}")
     fix = bullets(notes, "- bring it closer to the constitution")
-    kept = [str(e["criterion"]) for e in score_entries(draft.critique) if int(e["score"]) >= 4]
+    kept = [str(e["criterion"]) for e in critique_entries(draft.critique) if int(e["score"]) >= 4]
     keep = f"\nKeep what already works: {', '.join(kept)}." if kept else ""
     instructions = (
         "Rewrite the story so it fits the constitution sections in play as fully as "

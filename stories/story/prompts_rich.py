@@ -14,6 +14,7 @@ reviewer and the evaluator always do anyway.
 
 from __future__ import annotations
 
+from storyloom.stories.judging import critique_entries, finding_lines, names_line
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
@@ -21,15 +22,14 @@ from storyloom.stories.story.prompt_parts import (
     avoid_lines,
     bullets,
     craft_guide,
+    criteria_names,
     draft_of,
-    finding_lines,
     full_text,
     inputs_of,
     length_line,
     notes_of,
     premise_of,
     principles,
-    score_entries,
     sections_in_play,
     seed_of,
 )
@@ -227,14 +227,15 @@ def review_prompt(item: ItemView) -> Prompt:
     critique = draft.critique
     judged = "\n".join(
         f"- {e['criterion']}: {e['score']}/5. {e.get('reasoning') or e.get('evidence', '')}"
-        for e in score_entries(critique)
+        for e in critique_entries(critique)
     )
     planned = f"The premise:\n{premise_of(item).as_text()}\n\n" if item.plan else ""
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n{planned}"
         f"The evaluator's scores so far:\n{judged or '- not judged yet'}\n"
-        f"Automatic checks found:\n{bullets(finding_lines(draft))}\n\n"
+        f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
+        f"{names_line([s.title for s in sections_in_play(item)], 'section')}\n\n"
         f"The draft:\n{draft.text}"
     )
     return instructions, user
@@ -266,7 +267,7 @@ def revise_prompt(item: ItemView) -> Prompt:
         "and everything the review says to keep. Return only the rewritten document, "
         "beginning with its title as a '# ' heading."
     )
-    notes = notes_of(draft.critique) + finding_lines(draft)
+    notes = notes_of(draft.critique) + finding_lines(draft.findings)
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
@@ -309,7 +310,7 @@ def judge_prompt(item: ItemView) -> Prompt:
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
         f"Form: {seed.axes['framing']}. The AI character is called {seed.persona_name}.\n"
-        f"Automatic checks found:\n{bullets(finding_lines(draft))}\n\n"
-        f"The story:\n{draft.text}"
+        f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
+        f"{names_line(criteria_names(item))}\n\nThe story:\n{draft.text}"
     )
     return instructions, user

@@ -20,27 +20,20 @@ craft), `PASS_SCORE` for any not listed. All of it is pure, so the tests pin it 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from storyloom.stories.kind import critique_scores
+from storyloom.stories.judging import criterion_key, critique_scores
 from storyloom.stories.story.gates import is_below_band
 
-#: Craft criteria pass at 3; constitution sections at 4 (`story_kind`'s rubric).
+#: Craft criteria pass at 3; constitution sections at 4 (`StoryKind`'s rubric).
 PASS_SCORE = 3
 CONSTITUTION_PASS_SCORE = 4
 #: How far a criterion may fall in a kept revision (see the module docstring).
 TOLERATED_DROP = 1
 
 PassScores = Mapping[str, int]
-
-
-def criterion_key(name: str) -> str:
-    """Criteria compared by name regardless of case and spacing ('Care for people' ==
-    'care-for-people' == 'care_for_people')."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def _scores(draft: Mapping[str, Any]) -> dict[str, int]:
@@ -134,28 +127,3 @@ def choose_better_draft(
     if draft_rank(revision, pass_scores) < draft_rank(previous, pass_scores):
         return Choice("previous", ("the revision ranks lower overall",))
     return Choice("revision", ())
-
-
-def meets_pass_rule(
-    critique: Mapping[str, Any] | None, pass_scores: PassScores, findings: Sequence[Any]
-) -> bool:
-    """The pass rule as data: the gates found nothing, and every criterion in
-    `pass_scores` (the criteria in play, by `criterion_key`) was scored at least its pass
-    score. A criterion the judgment left out fails; one it invented counts for nothing."""
-    if critique is None or findings:
-        return False
-    scores = {criterion_key(name): score for name, score in critique_scores(critique).items()}
-    return all(scores.get(name, 0) >= required for name, required in pass_scores.items())
-
-
-def critique_passes(critique: Any, findings: Sequence[Any], pass_score: int = PASS_SCORE) -> bool:
-    """The pre-kind workflow's rule (every returned score >= `pass_score`, verdict pass,
-    no findings); kept only until `graph/` calls `CorpusKind.passes`."""
-    data = critique if isinstance(critique, Mapping) else critique.model_dump()
-    scores = critique_scores(data)
-    return (
-        data.get("verdict") == "pass"
-        and bool(scores)
-        and not findings
-        and all(score >= pass_score for score in scores.values())
-    )

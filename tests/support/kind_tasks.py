@@ -20,7 +20,7 @@ def ask_task(
 ) -> Any:
     """Build the task's request for `item`, answer it with `replies` first, then with
     `responder` (default: the kind's fake responder, which sees only the metadata), and
-    parse the reply under the task's schema for this item."""
+    parse the reply under the task's schema and this item's requirements."""
     spec = kind.tasks[task]
     instructions, user = spec.build(item)
     request = CompletionRequest(
@@ -28,8 +28,9 @@ def ask_task(
         max_tokens=2000,
         instructions=instructions,
         output_schema=spec.schema_for(item),
+        output_context=spec.context_for(item),
         purpose=task,
         metadata=kind.request_hints(item, task),
     )
     backend = ScriptedBackend(replies, responder=responder or kind.fake_reply)
-    return spec.parse(asyncio.run(backend.complete(request)))
+    return spec.parse(asyncio.run(backend.complete(request)), item)

@@ -18,10 +18,12 @@ from the requested JSON schema). Structured requests are answered the way they w
 asked: `output_config.format` (native JSON outputs) gets the object as JSON text; a
 forced tool (`tool_choice: {"type": "tool"}`) gets a `tool_use` block.
 
-Billing: tokens are counted as ceil(characters / 4). Tools plus the system blocks up to
-the last one carrying `cache_control` form the cacheable prefix: the first request with
-a given prefix pays it as cache-write tokens, later ones as cache-read tokens; the rest
-of the prompt is input tokens. Only successful (200) responses are billed.
+Billing: tokens are counted as ceil(characters / 4). Tools, the output format
+(`output_config.format`) and the system blocks up to the last one carrying
+`cache_control` form the cacheable prefix, as the API renders them in that order: the
+first request with a given prefix (so with given tools and format) pays it as
+cache-write tokens, later ones as cache-read tokens; the rest of the prompt is input
+tokens. Only successful (200) responses are billed.
 """
 
 from __future__ import annotations
@@ -693,8 +695,16 @@ def _requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _split_cacheable(body: dict[str, Any]) -> tuple[str, str]:
-    """(cacheable prefix, the rest) as the text the server counts tokens of."""
+    """(cacheable prefix, the rest) as the text the server counts tokens of.
+
+    As on the API, the prompt is rendered tools first, then the output format (the API
+    writes `output_config.format` into the system prompt), then the system blocks: a
+    cache breakpoint on a system block caches all of that, so the tools and the format
+    are part of the prefix's cache key, and a changed format is a cache write.
+    """
     tools = json.dumps(body.get("tools") or [], sort_keys=True) if body.get("tools") else ""
+    fmt = (body.get("output_config") or {}).get("format") or body.get("output_format")
+    output_format = json.dumps(fmt, sort_keys=True) if fmt else ""
     blocks = _system_blocks(body)
     last_breakpoint = max(
         (i for i, block in enumerate(blocks) if block.get("cache_control")), default=-1
@@ -702,10 +712,9 @@ def _split_cacheable(body: dict[str, Any]) -> tuple[str, str]:
     cached = [b.get("text", "") for b in blocks[: last_breakpoint + 1]]
     uncached = [b.get("text", "") for b in blocks[last_breakpoint + 1 :]]
     messages = json.dumps(body.get("messages") or [], sort_keys=True)
-    output_config = json.dumps(body.get("output_config") or {}, sort_keys=True)
     if last_breakpoint < 0:
-        return "", tools + "".join(uncached) + messages + output_config
-    return tools + "".join(cached), "".join(uncached) + messages + output_config
+        return "", tools + output_format + "".join(uncached) + messages
+    return tools + output_format + "".join(cached), "".join(uncached) + messages
 
 
 _HINT = re.compile(

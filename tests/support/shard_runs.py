@@ -36,7 +36,7 @@ def odd_items_fail_the_judge() -> Callable[[CompletionRequest], Reply]:
         reply = demo_reply(request)
         if request.purpose == "judge" and next(judged) % 2 == 1:
             assert isinstance(reply, dict)
-            failed = {name: {**entry, "score": 2} for name, entry in reply["criteria"].items()}
+            failed = [{**entry, "score": 2} for entry in reply["criteria"]]
             return {**reply, "criteria": failed}
         return reply
 

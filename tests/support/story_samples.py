@@ -1,5 +1,5 @@
 """Replies a scripted backend can give: premises, stories that pass the gates, judgments
-and reviews (built from the request they answer, since their schema names what is in play).
+and reviews (built from the request they answer, which names what is in play).
 
 Stories come from the demo backend's generator, so the tests exercise the same
 placeholder text a `--backend scripted` smoke run produces.
@@ -8,6 +8,7 @@ placeholder text a `--backend scripted` smoke run produces.
 from __future__ import annotations
 
 import random
+import re
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase
 from storyloom.backends.scripted import Reply, Responder, ScriptExhaustedError
+from storyloom.stories.judging import judgment_reply
 from storyloom.stories.story.fake import placeholder_story
 
 
@@ -42,18 +44,14 @@ def story(seed: int = 0, *, name: str = "Wren", words: int = 420) -> str:
     return placeholder_story(random.Random(seed), name=name, words=words)
 
 
-#: A judgment or review whose criteria come from the request it answers (the story kind's
-#: schema names every criterion in play for that item, so no fixed reply could fit).
+#: A judgment or review built from the request it answers (the criteria or sections in
+#: play differ per item; the request's hints name them, as its validation context does).
 LazyReply = Callable[[CompletionRequest], dict[str, Any]]
 
 
-def judgment(keys: list[str], score: int = 4, notes: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "criteria": {
-            key: {"evidence": "a quote", "reasoning": "because", "score": score} for key in keys
-        },
-        "revision_notes": list(notes),
-    }
+def judgment(names: list[str], score: int = 4, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A judge's reply scoring every criterion in `names` `score`."""
+    return judgment_reply({name: score for name in names}, notes)
 
 
 def critique(verdict: str = "pass", score: int = 4, notes: tuple[str, ...] = ()) -> LazyReply:
@@ -67,18 +65,25 @@ def critique(verdict: str = "pass", score: int = 4, notes: tuple[str, ...] = ())
     return reply
 
 
+def review_reply(
+    names: list[str], shortfall: str = "the monologue never weighs the cost"
+) -> dict[str, Any]:
+    """The reviewer's reply covering every section in `names`."""
+    return {
+        "sections": [
+            {"section": name, "requires_here": "own the error", "shortfalls": shortfall}
+            for name in names
+        ],
+        "monologue": "let her weigh it",
+        "keep": "the ending",
+    }
+
+
 def review(shortfall: str = "the monologue never weighs the cost") -> LazyReply:
     """The reviewer's reply: every section in play (the request's `sections` hint)."""
 
     def reply(request: CompletionRequest) -> dict[str, Any]:
-        return {
-            "sections": {
-                key: {"requires_here": "own the error", "shortfalls": shortfall}
-                for key in request.metadata.get("sections") or []
-            },
-            "monologue": "let her weigh it",
-            "keep": "the ending",
-        }
+        return review_reply(list(request.metadata.get("sections") or []), shortfall)
 
     return reply
 
@@ -97,22 +102,23 @@ def in_order(*replies: Reply | LazyReply) -> Responder:
     return respond
 
 
-def schema_keys(schema: dict[str, Any], field: str) -> list[str]:
-    """The required entry names of a per-item schema's `field` (a judge's `criteria`), as
-    the Messages API receives it (with `$defs`, or inlined)."""
-    node = schema["properties"][field]
-    if "$ref" in node:
-        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-    return list(node.get("required") or node.get("properties") or [])
+_NAMED = re.compile(r"Give one entry per (criterion|section), named exactly: ((?:`[^`]+`(?:, )?)+)")
 
 
-def purpose_and_hints(schema: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """What a request over HTTP asked for, read from its schema alone (the API never
-    sees the request's metadata): the task, and the hints the story kind's fake replies
-    need (the criteria or sections its per-item schema names)."""
+def named_in_prompt(text: str) -> list[str]:
+    """The names a judge or review prompt asks one entry each of (its `names_line`), as
+    a model reads them: the schema is the same for every item and names none."""
+    found = _NAMED.search(text)
+    return re.findall(r"`([^`]+)`", found.group(2)) if found else []
+
+
+def purpose_and_hints(schema: dict[str, Any] | None, prompt: str) -> tuple[str, dict[str, Any]]:
+    """What a request over HTTP asked for (the API never sees the request's metadata):
+    the task, from its schema, and what the story kind's fake replies need, read from
+    the prompt as a model reads it (the criteria or sections in play)."""
     properties = (schema or {}).get("properties", {})
     if "criteria" in properties:
-        return "judge", {"criteria": schema_keys(schema or {}, "criteria")}
+        return "judge", {"criteria": named_in_prompt(prompt)}
     if "monologue" in properties:
-        return "review", {"sections": schema_keys(schema or {}, "sections")}
+        return "review", {"sections": named_in_prompt(prompt)}
     return ("plan" if "logline" in properties else "write"), {}
