@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
 import pytest
+from backend_calls import FakeClock
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from storyloom.backends.anthropic import AnthropicBackend
@@ -232,18 +233,6 @@ def test_latency_signal_from_recorded_latencies() -> None:
     for _ in range(8):
         signal.observe("write", 6.0)
     assert signal.floor("write") == 6.0 and signal.observe("write", 6.5) is False
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class RecordedLatency(Backend):
