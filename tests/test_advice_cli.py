@@ -9,11 +9,11 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
 from click.testing import CliRunner, Result
+from jsonl_files import records
 
 from storyloom.cli.main import cli
 from storyloom.core.records import CorpusRecord
@@ -32,17 +32,8 @@ def generate(run_dir: Path, count: int, *extra: str) -> Result:
     )  # fmt: skip
 
 
-def lines(path: Path) -> list[dict[str, Any]]:
-    """Every record of `path`, failing on a torn or unparsable line."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    assert not data or data.endswith(b"\n"), f"{path.name} ends in a torn line"
-    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
-
-
 def ids(path: Path) -> list[str]:
-    return [record["id"] for record in lines(path)]
+    return [record["id"] for record in records(path)]
 
 
 def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothing(
@@ -51,7 +42,7 @@ def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothin
     run_dir = tmp_path / "advice"
     result = generate(run_dir, 10, "--option", "documents=true")
     assert result.exit_code == 0, result.output
-    corpus = lines(run_dir / "corpus.jsonl")
+    corpus = records(run_dir / "corpus.jsonl")
     assert sorted(r["id"] for r in corpus) == sorted(f"advice/{i}" for i in range(10))
     for record in corpus:
         CorpusRecord.model_validate(record)
@@ -108,14 +99,6 @@ def test_a_bad_dilemmas_file_is_one_line_and_nothing_is_written(tmp_path: Path) 
     assert not run_dir.exists() or not any((run_dir / name).exists() for name in FILES)
 
 
-def _wait_for_header(stderr: Path, process: subprocess.Popen[bytes], limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and process.poll() is None:
-        if b"storyloom run" in stderr.read_bytes():
-            return
-        time.sleep(0.02)
-
-
 @pytest.mark.slow  # two process start-ups and a slowed run: about 20 s here
 def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
@@ -126,7 +109,7 @@ def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Pat
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
         )
-        _wait_for_header(stderr_path, process, limit=60)
+        wait_for_header(stderr_path, process)
         time.sleep(1.2)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -134,8 +117,8 @@ def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Pat
     finished_before = len(set(ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")))
     assert finished_before < count, "the run finished before the kill"
 
-    resumed = subprocess.run(command, capture_output=True, env=scripted_env(0.0), timeout=300)
-    assert resumed.returncode == 0, resumed.stderr.decode(errors="replace")
+    resumed = run_to_end(command)
+    assert resumed.returncode == 0, resumed.stderr
     finished = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")
     assert sorted(finished) == sorted(f"killed/{i}" for i in range(count))
     pairs = ids(run_dir / "pairs.jsonl")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import Backend, Completion, CompletionRequest
@@ -71,14 +71,8 @@ def test_signal_stops_cleanly_and_the_run_resumes(
     assert 0 < len(done) < STORIES
     assert (run_dir / "run.lock").read_text() == "", "a clean stop leaves no owner note"
 
-    resumed = subprocess.run(
-        generate_argv(run_dir, STORIES),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=300,
-        check=False,
-    )
-    output = resumed.stderr.decode()
+    resumed = run_to_end(generate_argv(run_dir, STORIES))
+    output = resumed.stderr
     assert resumed.returncode == 0, output
     assert "did not exit cleanly" not in output
     assert "resumed from a checkpoint" in output
@@ -97,9 +91,7 @@ def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -
             stderr=stderr,
             env=scripted_env(3.0),
         )
-    deadline = time.monotonic() + 60
-    while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_header(log, process)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)
@@ -109,14 +101,8 @@ def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -
     assert "Stopped at once" in output and "Traceback" not in output
     assert ids(run_dir / "corpus.jsonl") == [], "it did not wait for the calls in flight"
 
-    resumed = subprocess.run(
-        generate_argv(run_dir, STORIES),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=300,
-        check=False,
-    )
-    assert resumed.returncode == 0, resumed.stderr.decode()
+    resumed = run_to_end(generate_argv(run_dir, STORIES))
+    assert resumed.returncode == 0, resumed.stderr
     final = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")
     assert sorted(final) == sorted(f"twice/{i}" for i in range(STORIES))
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.demo import demo_reply
@@ -85,15 +85,6 @@ def jsonl_ids_tolerant(path: Path) -> list[str]:
     return ids
 
 
-def wait_for_work(stderr_path: Path, process: subprocess.Popen[bytes], limit: float) -> None:
-    """Until the run has printed its header (inputs loaded, lock taken, config frozen)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and process.poll() is None:
-        if b"storyloom run" in stderr_path.read_bytes():
-            return
-        time.sleep(0.02)
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     rng = random.Random(7)
@@ -110,7 +101,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
             if kills % 4 == 3:
                 time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
             else:
-                wait_for_work(stderr_path, process, limit=60)
+                wait_for_header(stderr_path, process)
                 time.sleep(rng.uniform(0.05, 1.5))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -124,14 +115,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     done_before_final = len(jsonl_ids(run_dir / "corpus.jsonl")) + len(
         jsonl_ids(run_dir / "rejected.jsonl")
     )
-    final = subprocess.run(  # concurrency is no part of the run config: finish faster
-        generate_argv(run_dir, STORIES, concurrency=16),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=600,
-        check=False,
-    )
-    output = final.stderr.decode(errors="replace")
+    # concurrency is no part of the run config: finish faster
+    final = run_to_end(generate_argv(run_dir, STORIES, concurrency=16), timeout=600)
+    output = final.stderr
     assert final.returncode == 0, output
 
     corpus = jsonl_ids(run_dir / "corpus.jsonl")

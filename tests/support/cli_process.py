@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -27,14 +28,30 @@ def run_storyloom(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """`storyloom ARGS` as a real process (scripted calls undelayed), output captured."""
+    return run_to_end([sys.executable, "-m", "storyloom.cli", *args], cwd, env, timeout)
+
+
+def run_to_end(
+    argv: list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`argv` (such as `generate_argv`'s) as a real process waited for, its output
+    captured as text; scripted calls undelayed unless `env` says otherwise."""
     return subprocess.run(
-        [sys.executable, "-m", "storyloom.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env or scripted_env(0),
+        argv, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env or scripted_env(0)
     )
+
+
+def wait_for_header(stderr_path: Path, process: subprocess.Popen[bytes], limit: float = 60) -> None:
+    """Until the run writing its stderr to `stderr_path` has printed its header (inputs
+    loaded, lock taken, config frozen), it has ended, or `limit` seconds have passed."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and process.poll() is None:
+        if b"storyloom run" in stderr_path.read_bytes():
+            return
+        time.sleep(0.02)
 
 
 def one_error_line(stderr: str) -> str:
