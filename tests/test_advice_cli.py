@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 from click.testing import CliRunner, Result
 from jsonl_files import records
 
@@ -105,14 +104,11 @@ def test_sigkill_then_resume_writes_every_id_and_pair_exactly_once(tmp_path: Pat
     count = 40
     command = [*generate_argv(run_dir, count), "--kind", "advice"]
     stderr_path = tmp_path / "stderr.txt"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
-        )
-        wait_for_header(stderr_path, process)
-        time.sleep(1.2)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
+    process = start_logged(command, stderr_path, scripted_env(0.05))
+    wait_for_header(stderr_path, process)
+    time.sleep(1.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, stderr_path.read_text(errors="replace")
     finished_before = len(set(ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")))
     assert finished_before < count, "the run finished before the kill"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 from augment_source import write_source
-from cli_process import run_to_end, scripted_env, wait_for_header
+from cli_process import run_to_end, scripted_env, start_logged, wait_for_header
 from click.testing import CliRunner, Result
 from jsonl_files import records
 from jsonschema import Draft202012Validator
@@ -127,17 +126,12 @@ def test_a_killed_run_resumes_with_every_example_once(tmp_path: Path) -> None:
     source = write_source(tmp_path / "chats.jsonl", 80)
     run_dir = tmp_path / "aug"
     stderr_path = tmp_path / "stderr.txt"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            generate(run_dir, source, 80, concurrency=4),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(0.05),
-        )
-        wait_for_header(stderr_path, process)
-        time.sleep(0.8)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
+    argv = generate(run_dir, source, 80, concurrency=4)
+    process = start_logged(argv, stderr_path, scripted_env(0.05))
+    wait_for_header(stderr_path, process)
+    time.sleep(0.8)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "the run ended before it was killed"
     assert len(records_tolerant(run_dir / "corpus.jsonl")) < 80
     done = run_to_end(generate(run_dir, source, 80, concurrency=16), timeout=600)

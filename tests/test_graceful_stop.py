@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import Backend, Completion, CompletionRequest
@@ -34,14 +34,7 @@ def ids(path: Path) -> list[str]:
 
 def start_and_wait_for_work(run_dir: Path, stderr_path: Path) -> subprocess.Popen[bytes]:
     """Start a slow run and return once stories are in flight (the first one finished)."""
-    stderr = stderr_path.open("wb")
-    process = subprocess.Popen(
-        generate_argv(run_dir, STORIES),
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-        env=scripted_env(0.2),
-    )
-    stderr.close()
+    process = start_logged(generate_argv(run_dir, STORIES), stderr_path, scripted_env(0.2))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if ids(run_dir / "corpus.jsonl") or ids(run_dir / "rejected.jsonl"):
@@ -84,13 +77,8 @@ def test_signal_stops_cleanly_and_the_run_resumes(
 def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -> None:
     run_dir = tmp_path / "twice"
     log = tmp_path / "stderr.txt"
-    with log.open("wb") as stderr:  # calls of 3 s: the first signal alone would wait them out
-        process = subprocess.Popen(
-            generate_argv(run_dir, STORIES),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(3.0),
-        )
+    # Calls of 3 s: the first signal alone would wait them out.
+    process = start_logged(generate_argv(run_dir, STORIES), log, scripted_env(3.0))
     wait_for_header(log, process)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)

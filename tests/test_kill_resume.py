@@ -14,13 +14,12 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.demo import demo_reply
@@ -94,19 +93,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     caught_half_way: list[int] = []  # per kill: stories checkpointed but not yet written
     while kills < KILLS:
         stderr_path = tmp_path / f"stderr-{len(logs)}.txt"
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
-            )
-            if kills % 4 == 3:
-                time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
-            else:
-                wait_for_header(stderr_path, process)
-                time.sleep(rng.uniform(0.05, 1.5))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kills += 1
-            process.wait(timeout=60)
+        process = start_logged(command, stderr_path, scripted_env(0.05))
+        if kills % 4 == 3:
+            time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
+        else:
+            wait_for_header(stderr_path, process)
+            time.sleep(rng.uniform(0.05, 1.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=60)
         logs.append(stderr_path.read_text(errors="replace"))
         assert process.returncode in (0, -signal.SIGKILL), logs[-1]
         assert process.returncode != 0, "the run finished before it was killed enough times"

@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
-from cli_process import generate_argv, run_to_end, scripted_env, wait_for_header
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 
 from storyloom.graph.runlock import LockOwner, RunLock, RunLockedError
 
@@ -21,13 +20,7 @@ def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
     run_dir = tmp_path / "shared"
     log = tmp_path / "first.txt"
     wide = scripted_env(0.0, columns=200)  # the refusal fits on one line
-    with log.open("wb") as stderr:
-        first = subprocess.Popen(
-            generate_argv(run_dir, 30),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(0.3, columns=200),
-        )
+    first = start_logged(generate_argv(run_dir, 30), log, scripted_env(0.3, columns=200))
     wait_for_header(log, first)
     try:
         second = run_to_end(generate_argv(run_dir, 30), env=wide, timeout=120)

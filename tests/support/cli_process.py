@@ -44,6 +44,15 @@ def run_to_end(
     )
 
 
+def start_logged(
+    argv: list[str], stderr_path: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`argv` started in the background with its stderr written to `stderr_path` (for
+    the run's header and summary) and its stdout discarded."""
+    with stderr_path.open("wb") as stderr:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+
+
 def wait_for_header(stderr_path: Path, process: subprocess.Popen[bytes], limit: float = 60) -> None:
     """Until the run writing its stderr to `stderr_path` has printed its header (inputs
     loaded, lock taken, config frozen), it has ended, or `limit` seconds have passed."""
