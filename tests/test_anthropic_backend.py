@@ -510,9 +510,7 @@ def test_limit_shrinks_on_each_fresh_overload_and_grows_back_slowly() -> None:
     async def go() -> list[int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("529"), OverloadedError("529"), *["ok"] * 12])
-        throttled = ThrottledBackend(
-            inner, initial_limit=16, max_limit=16, clock=clock, sleep=clock.sleep
-        )
+        throttled = clock.throttle(inner, initial_limit=16, max_limit=16)
         seen = []
         for _ in range(14):
             with contextlib.suppress(OverloadedError):
@@ -538,7 +536,7 @@ def test_retry_after_holds_back_the_next_call() -> None:
 
         inner = GatedBackend(outcome)
         inner.release.set()
-        throttled = ThrottledBackend(inner, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner)
         with pytest.raises(OverloadedError):
             await throttled.complete(request())
         await throttled.complete(request())
@@ -552,14 +550,7 @@ def test_breaker_opens_under_sustained_overload_pauses_then_closes() -> None:
     async def go() -> tuple[list[str], list[float], int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("529"), OverloadedError("529"), "ok", "ok"])
-        throttled = ThrottledBackend(
-            inner,
-            initial_limit=1,
-            max_limit=4,
-            breaker_cooldown=10.0,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(inner, initial_limit=1, max_limit=4, breaker_cooldown=10.0)
         states, times = [], []
         for _ in range(4):
             with contextlib.suppress(OverloadedError):
@@ -580,14 +571,7 @@ def test_breaker_opens_after_repeated_overloads_within_the_window() -> None:
     async def go() -> tuple[str, int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("429")] * 3)
-        throttled = ThrottledBackend(
-            inner,
-            initial_limit=64,
-            max_limit=64,
-            breaker_threshold=3,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(inner, initial_limit=64, max_limit=64, breaker_threshold=3)
         for _ in range(3):
             with pytest.raises(OverloadedError):
                 await throttled.complete(request())
@@ -600,13 +584,7 @@ def test_scattered_overloads_trim_the_limit_but_never_open_the_breaker() -> None
     async def go() -> tuple[str, int, int]:
         clock = FakeClock()
         replies = [OverloadedError("429") if i % 8 == 7 else "ok" for i in range(400)]
-        throttled = ThrottledBackend(
-            ScriptedBackend(replies),
-            initial_limit=32,
-            max_limit=64,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(ScriptedBackend(replies), initial_limit=32, max_limit=64)
         lowest = 32
         for _ in range(400):
             with contextlib.suppress(OverloadedError):

@@ -318,7 +318,7 @@ def test_a_retry_after_past_the_cap_fails_calls_at_once_until_it_expires() -> No
     async def go() -> tuple[int, float, float]:
         clock = FakeClock()
         inner = ScriptedBackend([TransientBackendError("503", retry_after=3600), "ok"])
-        throttled = ThrottledBackend(inner, max_wait=300, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner, max_wait=300)
         for _ in range(3):  # the refused call, then two that are never sent
             with pytest.raises(OutageError, match="3600s"):
                 await throttled.complete(request())
@@ -335,7 +335,7 @@ def test_a_retry_after_within_the_cap_is_waited_for() -> None:
     async def go() -> float:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("429", retry_after=200), "ok"])
-        throttled = ThrottledBackend(inner, max_wait=300, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner, max_wait=300)
         with pytest.raises(OverloadedError):
             await throttled.complete(request())
         await throttled.complete(request())

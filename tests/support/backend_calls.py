@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from storyloom.backends.base import Backend, BackendError, Completion, CompletionRequest, Usage
+from storyloom.backends.throttle import ThrottledBackend
 
 B = TypeVar("B", bound=Backend)
 T = TypeVar("T")
@@ -66,3 +67,7 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.now += seconds
         await asyncio.sleep(0)
+
+    def throttle(self, inner: Backend, **options: Any) -> ThrottledBackend:
+        """The throttle, with `options`, around `inner`, timing and sleeping on this clock."""
+        return ThrottledBackend(inner, clock=self, sleep=self.sleep, **options)
