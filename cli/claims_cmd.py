@@ -14,6 +14,7 @@ from storyloom.backends.registry import (
     create_backend,
     default_backend_name,
 )
+from storyloom.cli.params import output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.stories.constitution import Constitution, load_constitution
 from storyloom.stories.documents.extract import ExtractError, extract_claims, write_claims
@@ -41,12 +42,11 @@ def claims() -> None:
     default=None,
     help="Constitution Markdown (## sections) [default: the shipped sample].",
 )
-@click.option(
+@output_file_option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "The claims JSONL to write (review and edit it before generating).",
     required=True,
-    help="The claims JSONL to write (review and edit it before generating).",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option(
