@@ -24,13 +24,6 @@ def scripted_env(delay: float, columns: int = 120) -> dict[str, str]:
     return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": str(columns)}
 
 
-def run_storyloom(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """`storyloom ARGS` as a real process (scripted calls undelayed), output captured."""
-    return run_to_end([sys.executable, "-m", "storyloom.cli", *args], cwd, env, timeout)
-
-
 def run_to_end(
     argv: list[str],
     cwd: Path | None = None,
