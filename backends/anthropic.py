@@ -48,7 +48,6 @@ from anthropic import AsyncAnthropic, transform_schema
 from pydantic import BaseModel
 
 from storyloom.backends.base import (
-    Backend,
     BackendError,
     Completion,
     CompletionRequest,
@@ -57,13 +56,8 @@ from storyloom.backends.base import (
     TransientBackendError,
     Usage,
 )
-from storyloom.backends.secrets import (
-    check_api_key,
-    check_base_url,
-    scrubbed,
-    url_for_messages,
-    url_password,
-)
+from storyloom.backends.remote import RemoteBackend
+from storyloom.backends.secrets import check_api_key, check_base_url, url_password
 from storyloom.backends.structured import Repair, complete_validated
 from storyloom.backends.throttle import OverloadedError, retry_after_from
 
@@ -101,7 +95,7 @@ def structured_mode_for(model: str) -> StructuredMode:
     return "tool" if model.startswith(_TOOL_ONLY_PREFIXES) else "native"
 
 
-class AnthropicBackend(Backend):
+class AnthropicBackend(RemoteBackend):
     name: ClassVar[str] = "anthropic"
     supports_structured_output: ClassVar[bool] = True
     supports_prompt_caching: ClassVar[bool] = True
@@ -163,18 +157,8 @@ class AnthropicBackend(Backend):
         return cls(api_key=api_key, model=model or DEFAULT_MODEL, timeout=timeout)
 
     @property
-    def model(self) -> str:
-        return self._model
-
-    @property
     def structured_mode(self) -> StructuredMode:
         return self._mode
-
-    @property
-    def base_url(self) -> str:
-        """The API address without any user:password a gateway URL may carry, so it is
-        safe in messages."""
-        return url_for_messages(self._client.base_url)
 
     async def check_configuration(self) -> None:
         """One free request (listing models) to see that something answers at the base
@@ -200,9 +184,6 @@ class AnthropicBackend(Backend):
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self._model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._client.close()
 
     async def complete(self, request: CompletionRequest) -> Completion:
         params = self._base_params(request)
@@ -340,10 +321,6 @@ class AnthropicBackend(Backend):
                 f"the Anthropic account cannot pay for this call (402): {detail}", fatal=True
             )
         return PermanentBackendError(f"the Anthropic API refused the request ({status}): {detail}")
-
-    def _scrubbed(self, error: BackendError) -> BackendError:
-        """The same error with the key removed from its message, should the API echo it."""
-        return scrubbed(error, *self._secrets)
 
 
 _KEY_VARIABLE = "ANTHROPIC_API_KEY"

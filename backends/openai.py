@@ -45,7 +45,6 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from storyloom.backends.base import (
-    Backend,
     BackendError,
     Completion,
     CompletionRequest,
@@ -56,13 +55,8 @@ from storyloom.backends.base import (
     Usage,
 )
 from storyloom.backends.llamacpp import grammar_schema
-from storyloom.backends.secrets import (
-    check_api_key,
-    check_base_url,
-    scrubbed,
-    url_for_messages,
-    url_password,
-)
+from storyloom.backends.remote import RemoteBackend
+from storyloom.backends.secrets import check_api_key, check_base_url, url_password
 from storyloom.backends.structured import Repair, ReplyDoesNotFit, complete_validated, parse_reply
 from storyloom.backends.throttle import CallTimeoutError, OverloadedError, retry_after_from
 
@@ -98,7 +92,7 @@ class ProbeAnswer(BaseModel):
 _PROBE_PROMPT = "Name one colour you like, in JSON."
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(RemoteBackend):
     name: ClassVar[str] = "openai"
     supports_structured_output: ClassVar[bool] = True
     supports_model_choice: ClassVar[bool] = True
@@ -160,23 +154,12 @@ class OpenAIBackend(Backend):
         )
 
     @property
-    def model(self) -> str:
-        return self._model
-
-    @property
     def structured_mode(self) -> StructuredMode | None:
         """How structured output is asked for (None until the probe ran)."""
         return self._mode
 
-    @property
-    def base_url(self) -> str:
-        return url_for_messages(self._client.base_url)
-
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self._model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._client.close()
 
     # ----- start-up -----
     async def check_configuration(self) -> None:
@@ -354,9 +337,6 @@ class OpenAIBackend(Backend):
                 fatal=True,
             )
         return PermanentBackendError(f"the server refused the request ({status}): {detail}")
-
-    def _scrubbed(self, error: BackendError) -> BackendError:
-        return scrubbed(error, *self._secrets)
 
 
 class UnreachableError(TransientBackendError):

@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
+from backend_calls import as_usage
 from demo_http import demo_over_http
 from messages_api_server import Fault, MessagesAPIServer
 
@@ -69,15 +69,6 @@ def _serve(conn: Connection, latency: float, fault_rate: float, demo: bool) -> N
         conn.recv()  # wait for "stop"
         billed = server.billed
         conn.send((len(server.requests), billed.calls, as_usage(billed)))
-
-
-def as_usage(billed: Any) -> Usage:
-    return Usage(
-        billed.input_tokens,
-        billed.output_tokens,
-        billed.cache_write_tokens,
-        billed.cache_read_tokens,
-    )
 
 
 @dataclass

@@ -10,6 +10,7 @@ import click
 from storyloom.backends.base import BackendError
 from storyloom.backends.registry import BackendOptionError, BackendSpec, create_backend
 from storyloom.cli.backend_flags import backend_flags
+from storyloom.cli.params import output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.stories.constitution import Constitution, load_constitution
 from storyloom.stories.documents.extract import ExtractError, extract_claims, write_claims
@@ -37,12 +38,11 @@ def claims() -> None:
     default=None,
     help="Constitution Markdown (## sections) [default: the shipped sample].",
 )
-@click.option(
+@output_file_option(
     "--out",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "The claims JSONL to write (review and edit it before generating).",
     required=True,
-    help="The claims JSONL to write (review and edit it before generating).",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @backend_flags("model", "model_path")

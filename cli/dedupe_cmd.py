@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from storyloom.cli.params import FiniteFloatRange
+from storyloom.cli.params import FiniteFloatRange, output_file_option
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
 from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_jsonl, same_file
 
@@ -76,11 +76,10 @@ Examples:
     show_default=True,
     help="MinHash signature length.",
 )
-@click.option(
+@output_file_option(
     "--clusters",
     "clusters_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write each removed document here, with the kept document it duplicated.",
+    "Write each removed document here, with the kept document it duplicated.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def dedupe(

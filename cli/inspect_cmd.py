@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from storyloom.cli.params import output_file_option
 from storyloom.core.files import write_atomically
 from storyloom.core.layout import overwrite_problem
 from storyloom.dataset.inspect_html import journey_html
@@ -26,11 +27,8 @@ Examples:
 @click.command(epilog=EXAMPLES)
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("item")
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the journey as one self-contained HTML page.",
+@output_file_option(
+    "--html", "html_path", "Also write the journey as one self-contained HTML page."
 )
 @click.option("--full", is_flag=True, help="Print every draft in full (default: a preview).")
 def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool) -> None:

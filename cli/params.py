@@ -5,9 +5,13 @@ run that does nothing, or an allocation of terabytes."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -22,6 +26,13 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+def output_file_option(flag: str, name: str, help: str, **settings: Any) -> Callable[[F], F]:
+    """An option naming a file the command writes: a folder there is refused when the
+    command line is parsed."""
+    path = click.Path(dir_okay=False, path_type=Path)
+    return click.option(flag, name, type=path, help=help, **settings)
 
 
 #: A run seed: any 64-bit signed integer (it is hashed, never used as a size).

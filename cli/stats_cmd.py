@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from storyloom.cli.kind_options import kind_option
+from storyloom.cli.params import output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
@@ -53,17 +54,9 @@ Examples:
 
 @click.command(name="stats", epilog=EXAMPLES)
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the full statistics as JSON to this file.",
-)
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a self-contained HTML report with plots to this file.",
+@output_file_option("--json", "json_path", "Write the full statistics as JSON to this file.")
+@output_file_option(
+    "--html", "html_path", "Write a self-contained HTML report with plots to this file."
 )
 @click.option(
     "--text-field",

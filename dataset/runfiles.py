@@ -6,13 +6,13 @@ version does not know (a worker's `shard`), and reading must still work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from storyloom.core import layout
 from storyloom.core.jsonl import JsonlError, JsonlReader
+from storyloom.core.runconfig import read_config_object
 
 
 class DatasetError(ValueError):
@@ -23,13 +23,7 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     path = run_dir / layout.CONFIG_FILE
     if not run_dir.is_dir() or not path.is_file():
         raise DatasetError(f"{run_dir}: not a run directory (no {layout.CONFIG_FILE})")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: run config is unreadable ({exc})") from exc
-    if not isinstance(config, dict):
-        raise DatasetError(f"{path}: run config is not a JSON object")
-    return config
+    return read_config_object(path, DatasetError)
 
 
 def read_records(path: Path) -> Iterator[dict[str, Any]]:

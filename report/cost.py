@@ -6,8 +6,8 @@ items and revise rounds are part of what an accepted document costs.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from storyloom.report.fields import as_float, as_int, as_str
@@ -21,38 +21,22 @@ UNKNOWN = "n/a"
 @dataclass
 class _Tally:
     calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
     usd: float = 0.0
+    #: Tokens per field of `_TOKEN_FIELDS`.
+    by_field: Counter[str] = field(default_factory=Counter)
 
     def add(self, tokens: dict[str, int], usd: float) -> None:
         self.calls += 1
-        self.input_tokens += tokens["input_tokens"]
-        self.output_tokens += tokens["output_tokens"]
-        self.cache_write_tokens += tokens["cache_write_tokens"]
-        self.cache_read_tokens += tokens["cache_read_tokens"]
+        self.by_field.update(tokens)
         self.usd += usd
 
     @property
     def tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_write_tokens
-            + self.cache_read_tokens
-        )
+        return sum(self.by_field[name] for name in _TOKEN_FIELDS)
 
     def spend(self) -> TokenSpend:
-        return TokenSpend(
-            calls=self.calls,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cache_write_tokens=self.cache_write_tokens,
-            cache_read_tokens=self.cache_read_tokens,
-            usd=round(self.usd, 6),
-        )
+        counts = {name: self.by_field[name] for name in _TOKEN_FIELDS}
+        return TokenSpend(calls=self.calls, usd=round(self.usd, 6), **counts)
 
 
 class CostCollector:

@@ -9,7 +9,6 @@ directly at the top level (`constitution`, `axes`, ...) before it.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from storyloom.core.layout import (
     REJECTED_FILE,
     USAGE_FILE,
 )
+from storyloom.core.runconfig import read_config_object
 from storyloom.graph.settings import GenerationSettings
 from storyloom.report.fields import as_str, metadata
 from storyloom.report.jsonl import JsonlReader, ReportInputError
@@ -172,13 +172,7 @@ def _existing(path: Path) -> Path | None:
 def _read_config(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportInputError(f"{path}: run config is unreadable ({exc})") from exc
-    if not isinstance(value, dict):
-        raise ReportInputError(f"{path}: run config is not a JSON object")
-    return value
+    return read_config_object(path, ReportInputError)
 
 
 def _planned(config: dict[str, Any] | None) -> int | None:

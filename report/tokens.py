@@ -13,7 +13,6 @@ import multiprocessing
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from types import TracebackType
 from typing import Any
 
 TOKENIZER_NAME = "spaCy blank('en') tokenizer, whitespace tokens excluded"
@@ -76,10 +75,5 @@ class TokenCounter:
     def __enter__(self) -> TokenCounter:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file
+from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
 from storyloom.stories.kind import InputSpec
 
 
 def constitution_sample() -> Path:
     """The shipped sample constitution."""
-    return Path(str(resources.files("storyloom.stories").joinpath("data", "constitution.md")))
+    return shipped_sample("storyloom.stories", "constitution.md")
 
 
 def constitution_input() -> InputSpec:
@@ -41,10 +40,7 @@ class Constitution:
     fingerprint: str
 
     def section(self, slug: str) -> Section:
-        for section in self.sections:
-            if section.slug == slug:
-                return section
-        raise KeyError(slug)
+        return find(self.sections, lambda section: section.slug, slug)
 
     @property
     def slugs(self) -> tuple[str, ...]:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class InputError(ValueError):
@@ -46,3 +51,17 @@ def read_toml(path: Path, what: str) -> dict[str, object]:
 
 def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def shipped_sample(package: str, name: str) -> Path:
+    """The sample file `name` shipped in `package`'s `data/` folder, as a path a loader
+    (and a user's error message) can use like any other file."""
+    return Path(str(resources.files(package).joinpath("data", name)))
+
+
+def find(items: Iterable[T], key: Callable[[T], str], wanted: str) -> T:
+    """The first of `items` whose `key` is `wanted`; a KeyError naming it if none is."""
+    for item in items:
+        if key(item) == wanted:
+            return item
+    raise KeyError(wanted)

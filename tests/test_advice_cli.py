@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner, Result
+from jsonl_files import records
 
 from storyloom.cli.main import cli
 from storyloom.core.records import CorpusRecord
@@ -27,17 +27,8 @@ def generate(run_dir: Path, count: int, *extra: str) -> Result:
     )  # fmt: skip
 
 
-def lines(path: Path) -> list[dict[str, Any]]:
-    """Every record of `path`, failing on a torn or unparsable line."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    assert not data or data.endswith(b"\n"), f"{path.name} ends in a torn line"
-    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
-
-
 def ids(path: Path) -> list[str]:
-    return [record["id"] for record in lines(path)]
+    return [record["id"] for record in records(path)]
 
 
 def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothing(
@@ -46,7 +37,7 @@ def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothin
     run_dir = tmp_path / "advice"
     result = generate(run_dir, 10, "--option", "documents=true")
     assert result.exit_code == 0, result.output
-    corpus = lines(run_dir / "corpus.jsonl")
+    corpus = records(run_dir / "corpus.jsonl")
     assert sorted(r["id"] for r in corpus) == sorted(f"advice/{i}" for i in range(10))
     for record in corpus:
         CorpusRecord.model_validate(record)

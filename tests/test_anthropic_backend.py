@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 import anthropic
 import pytest
+from backend_calls import FakeClock, as_usage, call_once, failure_of, using
 from click.testing import CliRunner
 from messages_api_server import Fault, MessagesAPIServer
 from pydantic import BaseModel, Field
@@ -64,32 +65,22 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+def backend_at(url: str, **options: Any) -> Callable[[], AnthropicBackend]:
+    """Makes the backend for `url` (on the event loop that will use it)."""
+    return lambda: AnthropicBackend(api_key=KEY, base_url=url, **options)
+
+
+def throttled_at(url: str, **options: Any) -> Callable[[], ThrottledBackend]:
+    """Makes the throttle, with `options`, around the backend for `url`."""
+    return lambda: ThrottledBackend(AnthropicBackend(api_key=KEY, base_url=url), **options)
+
+
 def complete(server: MessagesAPIServer, req: CompletionRequest, **options: Any) -> Completion:
-    """One call through a fresh backend on its own event loop."""
-
-    async def go() -> Completion:
-        backend = AnthropicBackend(api_key=KEY, base_url=server.base_url, **options)
-        try:
-            return await backend.complete(req)
-        finally:
-            await backend.aclose()
-
-    return run(go())
+    return call_once(backend_at(server.base_url, **options), req)
 
 
 def failure(server: MessagesAPIServer, req: CompletionRequest, **options: Any) -> BackendError:
-    with pytest.raises(BackendError) as caught:
-        complete(server, req, **options)
-    return caught.value
-
-
-def as_usage(billed: Any) -> Usage:
-    return Usage(
-        billed.input_tokens,
-        billed.output_tokens,
-        billed.cache_write_tokens,
-        billed.cache_read_tokens,
-    )
+    return failure_of(backend_at(server.base_url, **options), req)
 
 
 @pytest.fixture
@@ -125,14 +116,10 @@ def test_text_completion_sends_cacheable_prefix_and_maps_usage(
 def test_shared_prefix_is_written_once_then_read_and_usage_matches_the_bill(
     server: MessagesAPIServer,
 ) -> None:
-    async def three_calls() -> list[Completion]:
-        backend = AnthropicBackend(api_key=KEY, base_url=server.base_url)
-        try:
-            return [await backend.complete(request(purpose=f"call{i}")) for i in range(3)]
-        finally:
-            await backend.aclose()
+    async def three_calls(backend: AnthropicBackend) -> list[Completion]:
+        return [await backend.complete(request(purpose=f"call{i}")) for i in range(3)]
 
-    first, second, third = run(three_calls())
+    first, second, third = using(backend_at(server.base_url), three_calls)
 
     assert first.usage.cache_write_tokens > 0 and first.usage.cache_read_tokens == 0
     assert second.usage.cache_read_tokens == first.usage.cache_write_tokens
@@ -198,16 +185,12 @@ def test_a_model_that_rejects_json_outputs_switches_to_the_tool(
         Fault.http_error(400, "invalid_request_error", "output_config.format: not supported")
     )
 
-    async def twice() -> tuple[Completion, Completion, str]:
-        backend = AnthropicBackend(api_key=KEY, base_url=server.base_url)
-        try:
-            first = await backend.complete(request(Verdict))
-            second = await backend.complete(request(Verdict))
-            return first, second, backend.structured_mode
-        finally:
-            await backend.aclose()
+    async def twice(backend: AnthropicBackend) -> tuple[Completion, Completion, str]:
+        first = await backend.complete(request(Verdict))
+        second = await backend.complete(request(Verdict))
+        return first, second, backend.structured_mode
 
-    first, second, mode = run(twice())
+    first, second, mode = using(backend_at(server.base_url), twice)
 
     assert isinstance(first.parsed, Verdict) and isinstance(second.parsed, Verdict)
     assert mode == "tool"
@@ -309,15 +292,8 @@ def test_connection_refused_is_transient() -> None:
     with MessagesAPIServer() as gone:
         url = gone.base_url
 
-    async def go() -> None:
-        backend = AnthropicBackend(api_key=KEY, base_url=url, timeout=2)
-        try:
-            await backend.complete(request())
-        finally:
-            await backend.aclose()
-
-    with pytest.raises(TransientBackendError, match="could not reach"):
-        run(go())
+    error = failure_of(backend_at(url, timeout=2), request())
+    assert isinstance(error, TransientBackendError) and "could not reach" in str(error)
 
 
 @pytest.mark.parametrize(
@@ -393,14 +369,7 @@ def test_from_environment_honours_key_and_base_url(
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
 
-    async def go() -> Completion:
-        backend = AnthropicBackend.from_environment(model=None, timeout=30)
-        try:
-            return await backend.complete(request())
-        finally:
-            await backend.aclose()
-
-    done = run(go())
+    done = call_once(lambda: AnthropicBackend.from_environment(model=None, timeout=30), request())
     assert done.model == DEFAULT_MODEL
     assert server.requests[0].status == 200  # reached the server, and the key matched
 
@@ -422,29 +391,25 @@ def test_usage_matches_the_bill_to_the_token_under_transient_faults(
 ) -> None:
     server.inject_rate(0.2, seed=3)
 
-    async def calls() -> tuple[Usage, int]:
-        backend = ThrottledBackend(
-            AnthropicBackend(api_key=KEY, base_url=server.base_url, timeout=5),
-            breaker_cooldown=0.05,
-            max_cooldown=0.1,
-        )
+    async def calls(backend: ThrottledBackend) -> tuple[Usage, int]:
         total, failures = Usage(), 0
-        try:
-            for i in range(40):
-                schema = Verdict if i % 2 else None
-                while True:  # what the node's RetryPolicy does
-                    try:
-                        done = await backend.complete(request(schema, purpose=f"c{i}"))
-                    except TransientBackendError:
-                        failures += 1
-                        continue
-                    total += done.usage
-                    break
-        finally:
-            await backend.aclose()
+        for i in range(40):
+            schema = Verdict if i % 2 else None
+            while True:  # what the node's RetryPolicy does
+                try:
+                    done = await backend.complete(request(schema, purpose=f"c{i}"))
+                except TransientBackendError:
+                    failures += 1
+                    continue
+                total += done.usage
+                break
         return total, failures
 
-    total, failures = run(calls())
+    def throttled() -> ThrottledBackend:
+        inner = AnthropicBackend(api_key=KEY, base_url=server.base_url, timeout=5)
+        return ThrottledBackend(inner, breaker_cooldown=0.05, max_cooldown=0.1)
+
+    total, failures = using(throttled, calls)
     assert failures > 0
     assert total == as_usage(server.billed)
     assert server.billed.calls == 40
@@ -479,18 +444,6 @@ def test_story_projection_reads_the_prefix_from_cache() -> None:
 
 
 # ----- throttle -----
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class GatedBackend(Backend):
@@ -557,9 +510,7 @@ def test_limit_shrinks_on_each_fresh_overload_and_grows_back_slowly() -> None:
     async def go() -> list[int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("529"), OverloadedError("529"), *["ok"] * 12])
-        throttled = ThrottledBackend(
-            inner, initial_limit=16, max_limit=16, clock=clock, sleep=clock.sleep
-        )
+        throttled = clock.throttle(inner, initial_limit=16, max_limit=16)
         seen = []
         for _ in range(14):
             with contextlib.suppress(OverloadedError):
@@ -585,7 +536,7 @@ def test_retry_after_holds_back_the_next_call() -> None:
 
         inner = GatedBackend(outcome)
         inner.release.set()
-        throttled = ThrottledBackend(inner, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner)
         with pytest.raises(OverloadedError):
             await throttled.complete(request())
         await throttled.complete(request())
@@ -599,14 +550,7 @@ def test_breaker_opens_under_sustained_overload_pauses_then_closes() -> None:
     async def go() -> tuple[list[str], list[float], int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("529"), OverloadedError("529"), "ok", "ok"])
-        throttled = ThrottledBackend(
-            inner,
-            initial_limit=1,
-            max_limit=4,
-            breaker_cooldown=10.0,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(inner, initial_limit=1, max_limit=4, breaker_cooldown=10.0)
         states, times = [], []
         for _ in range(4):
             with contextlib.suppress(OverloadedError):
@@ -627,14 +571,7 @@ def test_breaker_opens_after_repeated_overloads_within_the_window() -> None:
     async def go() -> tuple[str, int]:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("429")] * 3)
-        throttled = ThrottledBackend(
-            inner,
-            initial_limit=64,
-            max_limit=64,
-            breaker_threshold=3,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(inner, initial_limit=64, max_limit=64, breaker_threshold=3)
         for _ in range(3):
             with pytest.raises(OverloadedError):
                 await throttled.complete(request())
@@ -647,13 +584,7 @@ def test_scattered_overloads_trim_the_limit_but_never_open_the_breaker() -> None
     async def go() -> tuple[str, int, int]:
         clock = FakeClock()
         replies = [OverloadedError("429") if i % 8 == 7 else "ok" for i in range(400)]
-        throttled = ThrottledBackend(
-            ScriptedBackend(replies),
-            initial_limit=32,
-            max_limit=64,
-            clock=clock,
-            sleep=clock.sleep,
-        )
+        throttled = clock.throttle(ScriptedBackend(replies), initial_limit=32, max_limit=64)
         lowest = 32
         for _ in range(400):
             with contextlib.suppress(OverloadedError):
@@ -684,18 +615,12 @@ def test_throttle_passes_other_errors_through_without_slowing_down() -> None:
 def test_throttle_over_the_real_backend_reacts_to_a_429(server: MessagesAPIServer) -> None:
     server.inject(Fault.rate_limit(retry_after=0.1))
 
-    async def go() -> tuple[int, Completion]:
-        throttled = ThrottledBackend(
-            AnthropicBackend(api_key=KEY, base_url=server.base_url), initial_limit=32
-        )
-        try:
-            with pytest.raises(OverloadedError):
-                await throttled.complete(request())
-            return throttled.limit, await throttled.complete(request())
-        finally:
-            await throttled.aclose()
+    async def go(throttled: ThrottledBackend) -> tuple[int, Completion]:
+        with pytest.raises(OverloadedError):
+            await throttled.complete(request())
+        return throttled.limit, await throttled.complete(request())
 
-    limit, done = run(go())
+    limit, done = using(throttled_at(server.base_url, initial_limit=32), go)
     assert limit == 16
     assert done.stop_reason == "end_turn"
     assert server.requests[1].received_at - server.requests[0].received_at >= 0.1
@@ -774,13 +699,7 @@ def test_a_configuration_that_cannot_work_is_refused_at_once_by_name(
 
 
 def check(backend: AnthropicBackend) -> None:
-    async def go() -> None:
-        try:
-            await backend.check_configuration()
-        finally:
-            await backend.aclose()
-
-    run(go())
+    using(lambda: backend, lambda made: made.check_configuration())
 
 
 def test_check_configuration_names_the_url_nothing_answers_at() -> None:
@@ -825,19 +744,15 @@ def test_a_retry_after_past_the_cap_is_an_outage_not_a_silent_freeze(
 ) -> None:
     server.inject(Fault.rate_limit(retry_after=86400))
 
-    async def go() -> tuple[BaseException, BaseException, float]:
-        throttled = ThrottledBackend(AnthropicBackend(api_key=KEY, base_url=server.base_url))
+    async def go(throttled: ThrottledBackend) -> tuple[BaseException, BaseException, float]:
         started = time.monotonic()
-        try:
-            with pytest.raises(OutageError) as first:
-                await throttled.complete(request())
-            with pytest.raises(OutageError) as second:  # fails at once, never sent
-                await throttled.complete(request())
-            return first.value, second.value, time.monotonic() - started
-        finally:
-            await throttled.aclose()
+        with pytest.raises(OutageError) as first:
+            await throttled.complete(request())
+        with pytest.raises(OutageError) as second:  # fails at once, never sent
+            await throttled.complete(request())
+        return first.value, second.value, time.monotonic() - started
 
-    first, second, took = run(go())
+    first, second, took = using(throttled_at(server.base_url), go)
     assert took < 5 and len(server.requests) == 1
     assert "86400s" in str(first) and "outage" in str(first) and "run again later" in str(first)
     assert str(second) == str(first)
@@ -848,26 +763,22 @@ def test_a_stop_ends_a_retry_after_wait_at_once_and_no_call_starts_after_it(
 ) -> None:
     server.inject(Fault.rate_limit(retry_after=120))
 
-    async def go() -> tuple[BaseException, BaseException, float]:
-        throttled = ThrottledBackend(AnthropicBackend(api_key=KEY, base_url=server.base_url))
-        try:
-            with pytest.raises(OverloadedError):
-                await throttled.complete(request())
-            waiting = asyncio.create_task(throttled.complete(request()))  # held for 120 s
-            await asyncio.sleep(0.2)
-            assert not waiting.done()
-            started = time.monotonic()
-            throttled.stop_waiting()
-            with pytest.raises(TransientBackendError) as held:
-                await waiting
-            took = time.monotonic() - started
-            with pytest.raises(TransientBackendError) as later:
-                await throttled.complete(request())
-            return held.value, later.value, took
-        finally:
-            await throttled.aclose()
+    async def go(throttled: ThrottledBackend) -> tuple[BaseException, BaseException, float]:
+        with pytest.raises(OverloadedError):
+            await throttled.complete(request())
+        waiting = asyncio.create_task(throttled.complete(request()))  # held for 120 s
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        started = time.monotonic()
+        throttled.stop_waiting()
+        with pytest.raises(TransientBackendError) as held:
+            await waiting
+        took = time.monotonic() - started
+        with pytest.raises(TransientBackendError) as later:
+            await throttled.complete(request())
+        return held.value, later.value, took
 
-    held, later, took = run(go())
+    held, later, took = using(throttled_at(server.base_url), go)
     assert took < 1.0
     assert "stopped before the call was sent" in str(held)
     assert "stopped before the call was sent" in str(later)

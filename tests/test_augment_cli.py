@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -15,8 +14,9 @@ from typing import Any
 
 import pytest
 from augment_source import write_source
-from cli_process import scripted_env
+from cli_process import run_to_end, scripted_env, start_logged, wait_for_header
 from click.testing import CliRunner, Result
+from jsonl_files import records
 from jsonschema import Draft202012Validator
 
 from storyloom.cli.main import cli
@@ -33,25 +33,9 @@ def generate(
     ]  # fmt: skip
 
 
-def run(
-    argv: list[str], delay: float = 0.0, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, env=scripted_env(delay), timeout=timeout, check=False
-    )
-
-
 def invoke(argv: list[str]) -> Result:
     """The same command in this process (no start-up cost): argv without the interpreter."""
     return CliRunner().invoke(cli, argv[3:], env={"COLUMNS": "200"})
-
-
-def records(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    assert not data or data.endswith(b"\n"), f"{path.name} ends in a torn line"
-    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
 
 
 def source_turns(source: Path) -> dict[str, list[dict[str, Any]]]:
@@ -106,7 +90,7 @@ def output_bytes(run_dir: Path) -> dict[str, bytes]:
 def test_a_1000_chat_source_is_wrapped_unchanged_or_flagged(tmp_path: Path) -> None:
     source = write_source(tmp_path / "chats.jsonl", 1000, pairs_every=7)
     run_dir = tmp_path / "aug"
-    done = run(generate(run_dir, source, 1000, concurrency=16))
+    done = run_to_end(generate(run_dir, source, 1000, concurrency=16), timeout=600)
     assert done.returncode == 0, done.stderr
     corpus, rejected, flagged = check_run(run_dir, source, 1000)
     assert len(corpus) >= 950 and flagged
@@ -114,7 +98,7 @@ def test_a_1000_chat_source_is_wrapped_unchanged_or_flagged(tmp_path: Path) -> N
     assert len(flagged) == len(rejected)
     assert any(r["metadata"]["context_round"] > 0 for r in corpus)  # redrawn, then passed
     before = output_bytes(run_dir)
-    again = run(generate(run_dir, source, 1000, concurrency=16))
+    again = run_to_end(generate(run_dir, source, 1000, concurrency=16), timeout=600)
     assert again.returncode == 0, again.stderr
     assert output_bytes(run_dir) == before
 
@@ -142,22 +126,15 @@ def test_a_killed_run_resumes_with_every_example_once(tmp_path: Path) -> None:
     source = write_source(tmp_path / "chats.jsonl", 80)
     run_dir = tmp_path / "aug"
     stderr_path = tmp_path / "stderr.txt"
-    with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            generate(run_dir, source, 80, concurrency=4),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(0.05),
-        )
-        deadline = time.monotonic() + 60
-        while b"storyloom run" not in stderr_path.read_bytes() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.8)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
+    argv = generate(run_dir, source, 80, concurrency=4)
+    process = start_logged(argv, stderr_path, scripted_env(0.05))
+    wait_for_header(stderr_path, process)
+    time.sleep(0.8)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "the run ended before it was killed"
     assert len(records_tolerant(run_dir / "corpus.jsonl")) < 80
-    done = run(generate(run_dir, source, 80, concurrency=16))
+    done = run_to_end(generate(run_dir, source, 80, concurrency=16), timeout=600)
     assert done.returncode == 0, done.stderr
     check_run(run_dir, source, 80)
 

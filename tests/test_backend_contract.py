@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from typing import Any, ClassVar, TypeVar
 
 import pytest
+from backend_calls import FakeClock
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from storyloom.backends.anthropic import AnthropicBackend
@@ -234,18 +235,6 @@ def test_latency_signal_from_recorded_latencies() -> None:
     assert signal.floor("write") == 6.0 and signal.observe("write", 6.5) is False
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
 class RecordedLatency(Backend):
     """Answers after the next recorded latency, on a fake clock."""
 
@@ -329,7 +318,7 @@ def test_a_retry_after_past_the_cap_fails_calls_at_once_until_it_expires() -> No
     async def go() -> tuple[int, float, float]:
         clock = FakeClock()
         inner = ScriptedBackend([TransientBackendError("503", retry_after=3600), "ok"])
-        throttled = ThrottledBackend(inner, max_wait=300, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner, max_wait=300)
         for _ in range(3):  # the refused call, then two that are never sent
             with pytest.raises(OutageError, match="3600s"):
                 await throttled.complete(request())
@@ -346,7 +335,7 @@ def test_a_retry_after_within_the_cap_is_waited_for() -> None:
     async def go() -> float:
         clock = FakeClock()
         inner = ScriptedBackend([OverloadedError("429", retry_after=200), "ok"])
-        throttled = ThrottledBackend(inner, max_wait=300, clock=clock, sleep=clock.sleep)
+        throttled = clock.throttle(inner, max_wait=300)
         with pytest.raises(OverloadedError):
             await throttled.complete(request())
         await throttled.complete(request())

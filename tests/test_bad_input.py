@@ -12,20 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_runner import error_line, finished_run, invoke
+from click.testing import Result
 from messages_api_server import MessagesAPIServer
 
-from storyloom.cli.main import cli
 from storyloom.graph.sinks import JsonlSink, SinkWriteError
 from storyloom.stories.story.inputs import sample_path
 
 FAKE_KEY = "sk-ant-test-bad-input-0000"
-
-
-def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(
-        cli, [str(arg) for arg in args], env={"COLUMNS": "300", **(env or {})}
-    )
 
 
 def generate(run_dir: Path, *extra: str | Path, count: int = 2, **kwargs: object) -> Result:
@@ -42,16 +36,6 @@ def generate(run_dir: Path, *extra: str | Path, count: int = 2, **kwargs: object
     )
 
 
-def error_line(result: Result) -> str:
-    """The failure as the user sees it: exactly one `Error:` line, and no traceback."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), f"unhandled: {result.exception!r}"
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.output
-    return errors[0]
-
-
 def snapshot(run_dir: Path) -> dict[str, bytes]:
     return {
         name: (run_dir / name).read_bytes()
@@ -63,9 +47,7 @@ def snapshot(run_dir: Path) -> dict[str, bytes]:
 @pytest.fixture
 def produced(tmp_path: Path) -> Path:
     """A run directory that already holds finished stories."""
-    run_dir = tmp_path / "run"
-    result = generate(run_dir)
-    assert result.exit_code == 0, result.output
+    run_dir = finished_run(tmp_path / "run")
     assert (run_dir / "corpus.jsonl").stat().st_size > 0
     return run_dir
 

@@ -13,27 +13,25 @@ from pathlib import Path
 
 import pytest
 from cli_process import files_of, generate_argv, scripted_env, still_there
+from cli_runner import finished_run
 
 COMMAND = [sys.executable, "-m", "storyloom.cli"]
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("exits") / "run"
-    made = subprocess.run(
-        generate_argv(run, 2), capture_output=True, text=True, timeout=120, env=scripted_env(0)
-    )
-    assert made.returncode == 0, made.stderr
-    return run
+def made_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished run for `stats` to read (made in this process: only the commands under
+    test need one of their own)."""
+    return finished_run(tmp_path_factory.mktemp("exits") / "run")
 
 
 def _outputs(run: Path) -> list[list[str]]:
     return [["plan", "-n", "300"], ["stats", str(run)], ["graph"]]
 
 
-def test_output_that_cannot_be_written_is_one_line(finished_run: Path) -> None:
-    before = files_of(finished_run)
-    for args in _outputs(finished_run):
+def test_output_that_cannot_be_written_is_one_line(made_run: Path) -> None:
+    before = files_of(made_run)
+    for args in _outputs(made_run):
         with open("/dev/full", "w") as full:
             result = subprocess.run(
                 [*COMMAND, *args], stdout=full, stderr=subprocess.PIPE, text=True,
@@ -43,11 +41,11 @@ def test_output_that_cannot_be_written_is_one_line(finished_run: Path) -> None:
         assert result.stderr.splitlines() == [
             "Error: standard output: cannot write (No space left on device)"
         ], (args, result.stderr)
-    assert still_there(before, finished_run)
+    assert still_there(before, made_run)
 
 
-def test_a_closed_pipe_ends_the_process_quietly(finished_run: Path) -> None:
-    for args in _outputs(finished_run):
+def test_a_closed_pipe_ends_the_process_quietly(made_run: Path) -> None:
+    for args in _outputs(made_run):
         read_end, write_end = os.pipe()
         os.close(read_end)  # the reader is gone before the first byte, like `| head -c 0`
         try:

@@ -1,6 +1,6 @@
-"""`storyloom dedupe` given what a hostile or careless user gives it, as a real process:
-a mistyped --id-field, and a pipe instead of a file (the full disk is in
-test_disk_full.py)."""
+"""`storyloom dedupe` given what a hostile or careless user gives it: a mistyped
+--id-field (in this process), and a pipe instead of a file (a real process, reading its
+own stdin). The full disk is in test_disk_full.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_process import files_of, one_error_line, run_storyloom, scripted_env
+from cli_process import files_of, one_error_line, scripted_env
+from cli_runner import error_line, invoke
 
 
 def _corpus(path: Path) -> bytes:
@@ -25,12 +26,12 @@ def test_an_id_field_the_first_record_lacks_is_one_line(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     _corpus(source)
     before = files_of(tmp_path)
-    result = run_storyloom(
-        "dedupe", str(source), str(tmp_path / "out.jsonl"), "--id-field", "typo",
-        "--clusters", str(tmp_path / "removed.jsonl"),
+    result = invoke(
+        "dedupe", source, tmp_path / "out.jsonl", "--id-field", "typo",
+        "--clusters", tmp_path / "removed.jsonl",
     )  # fmt: skip
-    assert result.returncode == 1
-    line = one_error_line(result.stderr)
+    assert result.exit_code == 1
+    line = error_line(result)
     assert f"{source}:1: id field 'typo' is missing" in line and "--id-field" in line
     assert files_of(tmp_path) == before
 
@@ -38,8 +39,8 @@ def test_an_id_field_the_first_record_lacks_is_one_line(tmp_path: Path) -> None:
 def test_the_default_id_field_may_be_absent(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"text": f"doc {i} " * 20}) + "\n" for i in range(3)))
-    result = run_storyloom("dedupe", str(source), str(tmp_path / "out.jsonl"), "--quiet")
-    assert result.returncode == 0, result.stderr
+    result = invoke("dedupe", source, tmp_path / "out.jsonl", "--quiet")
+    assert result.exit_code == 0, result.output
 
 
 def _dedupe_from_a_pipe(source: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -60,8 +61,8 @@ def _dedupe_from_a_pipe(source: Path, out: Path, *args: str) -> subprocess.Compl
 def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     data = _corpus(source)
-    from_file = run_storyloom("dedupe", str(source), str(tmp_path / "file.jsonl"), "--quiet")
-    assert from_file.returncode == 0, from_file.stderr
+    from_file = invoke("dedupe", source, tmp_path / "file.jsonl", "--quiet")
+    assert from_file.exit_code == 0, from_file.output
     result = _dedupe_from_a_pipe(source, tmp_path / "pipe.jsonl", "/dev/stdin")
     assert result.returncode == 0, result.stderr
     assert "documents read" in result.stdout and " 6 " in result.stdout

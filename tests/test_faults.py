@@ -21,7 +21,7 @@ from storyloom.backends.base import (
     TransientBackendError,
 )
 from storyloom.backends.demo import demo_reply
-from storyloom.backends.faults import FaultPlan, FaultyBackend
+from storyloom.backends.faults import FAULT_KINDS, FaultPlan, FaultyBackend
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.cli.main import cli
 from storyloom.graph.runner import RunOptions, RunReport, run_items
@@ -72,14 +72,7 @@ def test_every_kind_of_fault_ends_each_story_emitted_or_rejected_with_a_reason(
     backend = faulty(plan)
     run_dir, report = run(make_run, backend, 40, call_timeout=0.2)
 
-    assert set(backend.injected) == {
-        "transient",
-        "permanent",
-        "invalid_output",
-        "empty_text",
-        "long_text",
-        "hang",
-    }
+    assert set(backend.injected) == set(FAULT_KINDS)
     emitted = [r["id"] for r in records(run_dir.corpus_path)]
     rejected = records(run_dir.rejected_path)
     assert sorted(emitted + [r["id"] for r in rejected]) == sorted(f"run/{i}" for i in range(40))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.base import Backend, Completion, CompletionRequest
@@ -34,14 +34,7 @@ def ids(path: Path) -> list[str]:
 
 def start_and_wait_for_work(run_dir: Path, stderr_path: Path) -> subprocess.Popen[bytes]:
     """Start a slow run and return once stories are in flight (the first one finished)."""
-    stderr = stderr_path.open("wb")
-    process = subprocess.Popen(
-        generate_argv(run_dir, STORIES),
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-        env=scripted_env(0.2),
-    )
-    stderr.close()
+    process = start_logged(generate_argv(run_dir, STORIES), stderr_path, scripted_env(0.2))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if ids(run_dir / "corpus.jsonl") or ids(run_dir / "rejected.jsonl"):
@@ -71,14 +64,8 @@ def test_signal_stops_cleanly_and_the_run_resumes(
     assert 0 < len(done) < STORIES
     assert (run_dir / "run.lock").read_text() == "", "a clean stop leaves no owner note"
 
-    resumed = subprocess.run(
-        generate_argv(run_dir, STORIES),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=300,
-        check=False,
-    )
-    output = resumed.stderr.decode()
+    resumed = run_to_end(generate_argv(run_dir, STORIES))
+    output = resumed.stderr
     assert resumed.returncode == 0, output
     assert "did not exit cleanly" not in output
     assert "resumed from a checkpoint" in output
@@ -90,16 +77,9 @@ def test_signal_stops_cleanly_and_the_run_resumes(
 def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -> None:
     run_dir = tmp_path / "twice"
     log = tmp_path / "stderr.txt"
-    with log.open("wb") as stderr:  # calls of 3 s: the first signal alone would wait them out
-        process = subprocess.Popen(
-            generate_argv(run_dir, STORIES),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(3.0),
-        )
-    deadline = time.monotonic() + 60
-    while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Calls of 3 s: the first signal alone would wait them out.
+    process = start_logged(generate_argv(run_dir, STORIES), log, scripted_env(3.0))
+    wait_for_header(log, process)
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)
@@ -109,14 +89,8 @@ def test_second_signal_exits_at_once_and_the_run_still_resumes(tmp_path: Path) -
     assert "Stopped at once" in output and "Traceback" not in output
     assert ids(run_dir / "corpus.jsonl") == [], "it did not wait for the calls in flight"
 
-    resumed = subprocess.run(
-        generate_argv(run_dir, STORIES),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=300,
-        check=False,
-    )
-    assert resumed.returncode == 0, resumed.stderr.decode()
+    resumed = run_to_end(generate_argv(run_dir, STORIES))
+    assert resumed.returncode == 0, resumed.stderr
     final = ids(run_dir / "corpus.jsonl") + ids(run_dir / "rejected.jsonl")
     assert sorted(final) == sorted(f"twice/{i}" for i in range(STORIES))
 

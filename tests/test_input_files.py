@@ -9,7 +9,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from cli_process import files_of, one_error_line, run_storyloom
+from cli_process import files_of
+from cli_runner import error_line, invoke
 
 from storyloom.stories.constitution import load_constitution
 from storyloom.stories.story.gates import check_story
@@ -32,8 +33,8 @@ Look after people.
 
 
 def _planned_sections(tmp_path: Path, *args: str) -> list[str]:
-    result = run_storyloom("plan", "-n", "4", "--json", "--coverage-only", *args, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = invoke("plan", "-n", "4", "--json", "--coverage-only", *args, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["coverage"]
     return [row["value"] for row in rows if row["dimension"] == "constitution section"]
 
@@ -84,8 +85,8 @@ def test_a_persona_name_that_would_poison_stories_is_one_line(
     (tmp_path / "p.toml").write_text(persona + "\n")
     before = files_of(tmp_path)
     for command in (("plan", "-n", "2"), ("generate", "-n", "1", "--backend", "scripted")):
-        result = run_storyloom(*command, "--persona", "p.toml", cwd=tmp_path)
-        assert result.returncode == 1, result.stderr
-        line = one_error_line(result.stderr)
+        result = invoke(*command, "--persona", "p.toml", cwd=tmp_path)
+        assert result.exit_code == 1, result.output
+        line = error_line(result)
         assert line.startswith("Error: p.toml: persona ") and problem in line, line
         assert files_of(tmp_path) == before  # generate made no run directory either

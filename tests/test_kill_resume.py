@@ -14,13 +14,12 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 from fast_retry import FAST_RETRY
 
 from storyloom.backends.demo import demo_reply
@@ -85,15 +84,6 @@ def jsonl_ids_tolerant(path: Path) -> list[str]:
     return ids
 
 
-def wait_for_work(stderr_path: Path, process: subprocess.Popen[bytes], limit: float) -> None:
-    """Until the run has printed its header (inputs loaded, lock taken, config frozen)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and process.poll() is None:
-        if b"storyloom run" in stderr_path.read_bytes():
-            return
-        time.sleep(0.02)
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     rng = random.Random(7)
@@ -103,19 +93,16 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     caught_half_way: list[int] = []  # per kill: stories checkpointed but not yet written
     while kills < KILLS:
         stderr_path = tmp_path / f"stderr-{len(logs)}.txt"
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=stderr, env=scripted_env(0.05)
-            )
-            if kills % 4 == 3:
-                time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
-            else:
-                wait_for_work(stderr_path, process, limit=60)
-                time.sleep(rng.uniform(0.05, 1.5))
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                kills += 1
-            process.wait(timeout=60)
+        process = start_logged(command, stderr_path, scripted_env(0.05))
+        if kills % 4 == 3:
+            time.sleep(rng.uniform(0.0, 1.5))  # anywhere, start-up included
+        else:
+            wait_for_header(stderr_path, process)
+            time.sleep(rng.uniform(0.05, 1.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=60)
         logs.append(stderr_path.read_text(errors="replace"))
         assert process.returncode in (0, -signal.SIGKILL), logs[-1]
         assert process.returncode != 0, "the run finished before it was killed enough times"
@@ -124,14 +111,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     done_before_final = len(jsonl_ids(run_dir / "corpus.jsonl")) + len(
         jsonl_ids(run_dir / "rejected.jsonl")
     )
-    final = subprocess.run(  # concurrency is no part of the run config: finish faster
-        generate_argv(run_dir, STORIES, concurrency=16),
-        capture_output=True,
-        env=scripted_env(0.0),
-        timeout=600,
-        check=False,
-    )
-    output = final.stderr.decode(errors="replace")
+    # concurrency is no part of the run config: finish faster
+    final = run_to_end(generate_argv(run_dir, STORIES, concurrency=16), timeout=600)
+    output = final.stderr
     assert final.returncode == 0, output
 
     corpus = jsonl_ids(run_dir / "corpus.jsonl")

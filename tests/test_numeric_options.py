@@ -1,7 +1,8 @@
 """Every numeric option of every command is range-checked when the command line is
 parsed: `nan`, `inf` and sizes no run could use are one line and exit 2, before any file
 is opened (issue 11: `--max-cost nan` ran nothing and exited 0, `--dedupe-threshold nan`
-printed a pydantic traceback, `--num-perm 1000000000` tried to allocate 7.45 TiB)."""
+printed a pydantic traceback, `--num-perm 1000000000` tried to allocate 7.45 TiB).
+Parsing needs no process of its own: each command runs in this one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_process import files_of, one_error_line, run_storyloom
+from cli_process import files_of
+from cli_runner import error_line, invoke
 
 GENERATE = ("generate", "-n", "1", "--backend", "scripted", "--run-dir", "run")
 
@@ -40,16 +42,16 @@ def test_an_unusable_number_is_one_line_at_parse_time(
 ) -> None:
     (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": "one two three"}) + "\n")
     before = files_of(tmp_path)
-    result = run_storyloom(*command, option, value, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    line = one_error_line(result.stderr)
+    result = invoke(*command, option, value, cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    line = error_line(result)
     assert line.startswith(f"Error: Invalid value for '{option}"), line
     assert "is not a finite number" in line or "is not in the range" in line, line
     assert files_of(tmp_path) == before  # no run directory, no output, nothing touched
 
 
 def test_nan_is_named_as_not_finite(tmp_path: Path) -> None:
-    result = run_storyloom(*GENERATE, "--max-cost", "nan", cwd=tmp_path)
-    assert "Error: Invalid value for '--max-cost': 'nan' is not a finite number." in (
-        result.stderr.splitlines()
+    result = invoke(*GENERATE, "--max-cost", "nan", cwd=tmp_path)
+    assert (
+        error_line(result) == "Error: Invalid value for '--max-cost': 'nan' is not a finite number."
     )

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
+from backend_calls import call_once, failure_of, using
 from chat_api_server import ChatAPIServer, ChatFault
 from pydantic import BaseModel, Field
 
@@ -59,37 +60,28 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def backend_for(server: ChatAPIServer, **options: Any) -> OpenAIBackend:
-    return OpenAIBackend(**{"base_url": server.base_url, "model": "stub-model", **options})
+def backend_for(server: ChatAPIServer, **options: Any) -> Callable[[], OpenAIBackend]:
+    """Makes the backend for `server` (on the event loop that will use it)."""
+    settings = {"base_url": server.base_url, "model": "stub-model", **options}
+    return lambda: OpenAIBackend(**settings)
 
 
 def complete(server: ChatAPIServer, req: CompletionRequest, **options: Any) -> Completion:
-    async def go() -> Completion:
-        backend = backend_for(server, **options)
-        try:
-            return await backend.complete(req)
-        finally:
-            await backend.aclose()
-
-    return run(go())
+    return call_once(backend_for(server, **options), req)
 
 
 def failure(server: ChatAPIServer, req: CompletionRequest, **options: Any) -> BackendError:
-    with pytest.raises(BackendError) as caught:
-        complete(server, req, **options)
-    return caught.value
+    return failure_of(backend_for(server, **options), req)
+
+
+async def probe(backend: OpenAIBackend) -> str | None:
+    """The structured mode the start-up check found."""
+    await backend.check_configuration()
+    return backend.structured_mode
 
 
 def probed_mode(server: ChatAPIServer) -> str | None:
-    async def go() -> str | None:
-        backend = backend_for(server)
-        try:
-            await backend.check_configuration()
-            return backend.structured_mode
-        finally:
-            await backend.aclose()
-
-    return run(go())
+    return using(backend_for(server), probe)
 
 
 # ----- the structured-output probe -----
@@ -146,16 +138,12 @@ def prompted_server() -> ChatAPIServer:
 def test_prompted_json_puts_the_schema_in_the_system_prompt_and_repairs_once() -> None:
     with prompted_server() as server:
 
-        async def go() -> tuple[Completion, str | None]:
-            backend = backend_for(server)
-            try:
-                await backend.check_configuration()
-                server.queue('```json\n{"title": "T", "score": 11}\n```', GOOD)
-                return await backend.complete(request(Verdict)), backend.structured_mode
-            finally:
-                await backend.aclose()
+        async def go(backend: OpenAIBackend) -> tuple[Completion, str | None]:
+            await backend.check_configuration()
+            server.queue('```json\n{"title": "T", "score": 11}\n```', GOOD)
+            return await backend.complete(request(Verdict)), backend.structured_mode
 
-        done, mode = run(go())
+        done, mode = using(backend_for(server), go)
         first, repair = server.chat_requests()[-2:]
         billed = first.usage["completion_tokens"] + repair.usage["completion_tokens"]
 
@@ -251,15 +239,8 @@ def test_a_dead_endpoint_at_start_is_one_fatal_line_naming_the_option() -> None:
     with ChatAPIServer() as gone:
         url = gone.base_url
 
-    async def go() -> None:
-        backend = OpenAIBackend(base_url=url, model="m", timeout=2)
-        try:
-            await backend.check_configuration()
-        finally:
-            await backend.aclose()
-
     with pytest.raises(PermanentBackendError) as caught:
-        run(go())
+        using(lambda: OpenAIBackend(base_url=url, model="m", timeout=2), probe)
     message = str(caught.value)
     assert caught.value.fatal and "\n" not in message
     assert "--base-url" in message and url in message
@@ -269,15 +250,8 @@ def test_a_lost_connection_during_a_run_is_transient() -> None:
     with ChatAPIServer() as gone:
         url = gone.base_url
 
-    async def go() -> None:
-        backend = OpenAIBackend(base_url=url, model="m", timeout=2)
-        try:
-            await backend.complete(request())
-        finally:
-            await backend.aclose()
-
-    with pytest.raises(TransientBackendError, match="could not reach"):
-        run(go())
+    error = failure_of(lambda: OpenAIBackend(base_url=url, model="m", timeout=2), request())
+    assert isinstance(error, TransientBackendError) and "could not reach" in str(error)
 
 
 def test_credentials_never_reach_a_message() -> None:
@@ -308,14 +282,7 @@ def test_from_environment_reads_url_and_key(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
 
-        async def go() -> Completion:
-            backend = OpenAIBackend.from_environment(model="stub-model")
-            try:
-                return await backend.complete(request())
-            finally:
-                await backend.aclose()
-
-        done = run(go())
+        done = call_once(lambda: OpenAIBackend.from_environment(model="stub-model"), request())
     assert done.model == "stub-model" and server.requests[-1].status == 200
 
 
@@ -346,21 +313,20 @@ def test_usage_splits_cached_prompt_tokens_into_cache_reads() -> None:
 
 def test_without_a_model_the_servers_only_model_is_used() -> None:
     with ChatAPIServer(models=("only-one",)) as server:
-        assert run(_configured_model(server)) == "only-one"
+        assert _configured_model(server) == "only-one"
     with (
         ChatAPIServer(models=("a", "b")) as server,
         pytest.raises(PermanentBackendError, match=r"pass --model .*serves: a, b"),
     ):
-        run(_configured_model(server))
+        _configured_model(server)
 
 
-async def _configured_model(server: ChatAPIServer) -> str:
-    backend = OpenAIBackend(base_url=server.base_url)
-    try:
+def _configured_model(server: ChatAPIServer) -> str:
+    async def check(backend: OpenAIBackend) -> str:
         await backend.check_configuration()
         return backend.model
-    finally:
-        await backend.aclose()
+
+    return using(lambda: OpenAIBackend(base_url=server.base_url), check)
 
 
 def test_a_price_given_for_a_model_reaches_the_cost() -> None:

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from storyloom.cli.stats_cmd import stats
 from storyloom.report.names import HEURISTIC as NAME_HEURISTIC
+from storyloom.stories.story.inputs import AXIS_NAMES
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 
@@ -259,15 +260,7 @@ def test_coverage(report: dict[str, Any]) -> None:
         "medium": {"emitted": 1, "rejected": 1},
         "long": {"emitted": 1, "rejected": 1},
     }
-    assert list(coverage["axes"]) == [
-        "setting",
-        "dilemma",
-        "theme",
-        "point_of_view",
-        "tone",
-        "framing",
-        "length",
-    ]
+    assert list(coverage["axes"]) == list(AXIS_NAMES)  # in the story kind's order
     assert coverage["heatmap"] == {
         "x_axis": "setting",
         "y_axis": "dilemma",

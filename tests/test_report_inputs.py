@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from jsonl_files import write_jsonl
+from stats_cli import run_stats, stats_json
 
-from storyloom.cli.stats_cmd import stats
 from storyloom.report import names
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.html import render_html
@@ -22,22 +23,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 STORY = "Title\n\nMara opened the door. *Careful now,* she thought, and waited for Tomas.\n"
 
 
-def _write_jsonl(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
-def _run(args: list[str]) -> Result:
-    return CliRunner().invoke(stats, args)
-
-
-def _json(tmp_path: Path, args: list[str]) -> dict[str, Any]:
-    out = tmp_path / "out.json"
-    result = _run([*args, "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
 def _error(result: Result) -> str:
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -46,8 +31,8 @@ def _error(result: Result) -> str:
 
 
 def test_bare_corpus_with_only_text(tmp_path: Path) -> None:
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}, {"text": STORY + " Again."}])
-    report = _json(tmp_path, [str(corpus)])
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}, {"text": STORY + " Again."}])
+    report = stats_json(tmp_path, [str(corpus)])
     assert report["source"]["kind"] == "corpus"
     assert report["cost"] is None
     assert report["counts"]["emitted"] == 2
@@ -63,8 +48,8 @@ def test_bare_corpus_with_only_text(tmp_path: Path) -> None:
 
 
 def test_terminal_tables_show_na_for_unknowns(tmp_path: Path) -> None:
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}])
-    result = _run([str(corpus)])
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}])
+    result = run_stats([str(corpus)])
     assert result.exit_code == 0, result.output
     for heading in ("Counts", "Size", "Cost", "Quality", "Coverage", "Diversity"):
         assert heading in result.output
@@ -72,14 +57,14 @@ def test_terminal_tables_show_na_for_unknowns(tmp_path: Path) -> None:
 
 
 def test_nested_text_field(tmp_path: Path) -> None:
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [{"doc": {"body": STORY}}])
-    report = _json(tmp_path, [str(corpus), "--text-field", "doc.body"])
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"doc": {"body": STORY}}])
+    report = stats_json(tmp_path, [str(corpus), "--text-field", "doc.body"])
     assert report["size"]["words"]["total"] == 13.0
 
 
 def test_missing_text_field_is_one_line_naming_file_and_line(tmp_path: Path) -> None:
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}, {"content": STORY}])
-    message = _error(_run([str(corpus)]))
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}, {"content": STORY}])
+    message = _error(run_stats([str(corpus)]))
     assert str(corpus) in message and "line 2" in message and "'text'" in message
     assert "--text-field" in message
 
@@ -89,14 +74,14 @@ def test_invalid_json_in_the_middle_is_an_error(tmp_path: Path) -> None:
     corpus.write_text(
         json.dumps({"text": STORY}) + "\n{oops\n" + json.dumps({"text": STORY}) + "\n"
     )
-    message = _error(_run([str(corpus)]))
+    message = _error(run_stats([str(corpus)]))
     assert str(corpus) in message and "line 2 is not valid JSON" in message
 
 
 def test_non_object_line_is_an_error(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('["a list"]\n')
-    assert "line 1 is not a JSON object" in _error(_run([str(corpus)]))
+    assert "line 1 is not a JSON object" in _error(run_stats([str(corpus)]))
 
 
 @pytest.mark.parametrize(
@@ -108,13 +93,13 @@ def test_non_object_line_is_an_error(tmp_path: Path) -> None:
 )
 def test_bad_paths(tmp_path: Path, make: Any, expected: str) -> None:
     target = make(tmp_path)
-    message = _error(_run([str(target)]))
+    message = _error(run_stats([str(target)]))
     assert str(target) in message and expected in message
 
 
 def test_unreadable_run_config(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text("{not json")
-    message = _error(_run([str(tmp_path)]))
+    message = _error(run_stats([str(tmp_path)]))
     assert "run.json" in message and "unreadable" in message
 
 
@@ -124,7 +109,7 @@ def test_run_in_progress_with_torn_last_lines(tmp_path: Path) -> None:
     for name in ("corpus.jsonl", "rejected.jsonl", "usage.jsonl"):
         with (run / name).open("a", encoding="utf-8") as handle:
             handle.write('{"id": "fx/8", "te')  # killed mid-write: no newline
-    report = _json(tmp_path, [str(run)])
+    report = stats_json(tmp_path, [str(run)])
     assert report["counts"]["emitted"] == 4
     assert report["counts"]["rejected"] == 3
     assert report["cost"]["total"]["calls"] == 11
@@ -136,7 +121,7 @@ def test_run_just_started_has_no_documents(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(FIXTURE / "run.json", run / "run.json")
-    report = _json(tmp_path, [str(run)])
+    report = stats_json(tmp_path, [str(run)])
     assert report["counts"]["finished"] == 0
     assert report["size"]["words"] == {
         "count": 0,
@@ -168,8 +153,8 @@ def test_odd_field_types_never_crash(tmp_path: Path) -> None:
             "gate_findings": {"kind": "length"},
         },
     }
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [odd, {"text": STORY, "metadata": None}])
-    report = _json(tmp_path, [str(corpus)])
+    corpus = write_jsonl(tmp_path / "c.jsonl", [odd, {"text": STORY, "metadata": None}])
+    report = stats_json(tmp_path, [str(corpus)])
     assert report["counts"]["emitted"] == 2
     assert report["counts"]["revision_rounds"] == {"n/a": 1}
     assert report["quality"]["criteria"] == {}
@@ -178,7 +163,7 @@ def test_odd_field_types_never_crash(tmp_path: Path) -> None:
 
 
 def test_heatmap_axes_option(tmp_path: Path) -> None:
-    report = _json(tmp_path, [str(FIXTURE), "--axes", "tone,theme"])
+    report = stats_json(tmp_path, [str(FIXTURE), "--axes", "tone,theme"])
     heat = report["coverage"]["heatmap"]
     assert (heat["x_axis"], heat["y_axis"]) == ("tone", "theme")
     # emitted: warm/boundary x3 (fx/0, fx/2, fx/3), tense/flattery x1 (fx/1)
@@ -186,20 +171,20 @@ def test_heatmap_axes_option(tmp_path: Path) -> None:
 
 
 def test_unknown_heatmap_axes_leave_a_note(tmp_path: Path) -> None:
-    report = _json(tmp_path, [str(FIXTURE), "--axes", "setting,weather"])
+    report = stats_json(tmp_path, [str(FIXTURE), "--axes", "setting,weather"])
     assert report["coverage"]["heatmap"] is None
     assert any("weather" in note for note in report["notes"])
 
 
 @pytest.mark.parametrize("value", ["setting", "setting,setting", "a,b,c", ","])
 def test_bad_axes_option_is_a_usage_error(value: str) -> None:
-    result = _run([str(FIXTURE), "--axes", value])
+    result = run_stats([str(FIXTURE), "--axes", value])
     assert result.exit_code == 2
     assert "two different axis names" in result.output
 
 
 def test_sample_limits_the_sampled_metrics_and_says_so(tmp_path: Path) -> None:
-    report = _json(tmp_path, [str(FIXTURE), "--sample", "2"])
+    report = stats_json(tmp_path, [str(FIXTURE), "--sample", "2"])
     assert report["diversity"]["sample_documents"] == 2
     assert report["diversity"]["similarity"]["pairs"] == 1
     assert report["size"]["documents"] == 4  # size and openings still cover every document
@@ -212,7 +197,7 @@ def test_planned_count_when_the_config_records_it(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE, run)
     config = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**config, "count": 10}))
-    assert _json(tmp_path, [str(run)])["counts"]["planned"] == 10
+    assert stats_json(tmp_path, [str(run)])["counts"]["planned"] == 10
 
 
 def test_edited_constitution_is_not_used_for_section_titles(tmp_path: Path) -> None:
@@ -220,14 +205,14 @@ def test_edited_constitution_is_not_used_for_section_titles(tmp_path: Path) -> N
     shutil.copytree(FIXTURE, run)
     with (run / "constitution.md").open("a", encoding="utf-8") as handle:
         handle.write("\n## Added later\nA section the run never saw.\n")
-    report = _json(tmp_path, [str(run)])
+    report = stats_json(tmp_path, [str(run)])
     assert "added-later" not in report["quality"]["sections"]
     assert report["coverage"]["uncovered_sections"] == []
 
 
 def test_unwritable_output_is_one_line(tmp_path: Path) -> None:
     target = tmp_path / "no-such-dir" / "out.json"
-    message = _error(_run([str(FIXTURE), "--json", str(target)]))
+    message = _error(run_stats([str(FIXTURE), "--json", str(target)]))
     assert str(target) in message and "cannot write" in message
 
 

@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 
 import pytest
 from augment_source import write_source
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from dedupe_corpus import build_corpus
+from jsonl_files import write_jsonl
+from stats_cli import run_stats, stats_json
 
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.cli.main import cli
-from storyloom.cli.stats_cmd import stats
 from storyloom.dedupe.index import NearDuplicateIndex
 from storyloom.dedupe.signatures import MinHasher, similarity
 from storyloom.graph.indexes import ITEM_SHINGLE_SIZE
@@ -40,22 +41,6 @@ from storyloom.stories.registry import get_kind, kind_names, register_kind
 FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 
 
-def _write_jsonl(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
-def _run(args: list[str]) -> Result:
-    return CliRunner().invoke(stats, args)
-
-
-def _json(tmp_path: Path, args: list[str]) -> dict[str, Any]:
-    out = tmp_path / "out.json"
-    result = _run([*args, "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    return json.loads(out.read_text(encoding="utf-8"))
-
-
 def _old_shape(config: dict[str, Any]) -> dict[str, Any]:
     """run.json as written before corpus kinds: inputs at the top level, no identity."""
     old = {key: config[key] for key in ("name", "backend", "model", "settings")}
@@ -63,12 +48,12 @@ def _old_shape(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_old_and_new_run_config_shapes_read_the_same_inputs(tmp_path: Path) -> None:
-    new = _json(tmp_path, [str(FIXTURE)])
+    new = stats_json(tmp_path, [str(FIXTURE)])
     run = tmp_path / "old"
     shutil.copytree(FIXTURE, run)
     config = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps(_old_shape(config)))
-    old = _json(tmp_path, [str(run)])
+    old = stats_json(tmp_path, [str(run)])
     # the constitution's and the axes file's values are read from either shape: the
     # fixture's never-drawn section and axis value show as gaps in both
     for report in (old, new):
@@ -184,7 +169,7 @@ def _tally_run(tmp_path: Path) -> Path:
         "count": 5,
     }
     (run / "run.json").write_text(json.dumps(config), encoding="utf-8")
-    _write_jsonl(
+    write_jsonl(
         run / "corpus.jsonl",
         [
             _tally_record(0, "red", "round", won=True),
@@ -192,7 +177,7 @@ def _tally_run(tmp_path: Path) -> Path:
             _tally_record(2, "blue", "round", won=True),
         ],
     )
-    _write_jsonl(
+    write_jsonl(
         run / "rejected.jsonl",
         [
             {"id": "t/3", "reason": "max_revisions", "metadata": {"facets": {"colour": "red"}}},
@@ -209,7 +194,7 @@ EXPECTED_TALLY_FIGURES = {
 
 
 def test_a_kinds_profile_dimensions_and_figures(tmp_path: Path) -> None:
-    report = _json(tmp_path, [str(_tally_run(tmp_path))])
+    report = stats_json(tmp_path, [str(_tally_run(tmp_path))])
     assert report["kind"] == "tally"
     assert report["kind_figures"] == EXPECTED_TALLY_FIGURES
     axes = report["coverage"]["axes"]
@@ -230,7 +215,7 @@ def test_a_kinds_profile_dimensions_and_figures(tmp_path: Path) -> None:
 def test_kind_figures_in_terminal_and_html(tmp_path: Path) -> None:
     run = _tally_run(tmp_path)
     html = tmp_path / "r.html"
-    result = _run([str(run), "--html", str(html)])
+    result = run_stats([str(run), "--html", str(html)])
     assert result.exit_code == 0, result.output
     for text in (result.output, html.read_text(encoding="utf-8")):
         assert "Kind figures: tally" in text
@@ -242,7 +227,7 @@ def test_kind_figures_in_terminal_and_html(tmp_path: Path) -> None:
 def test_an_edited_input_gives_no_value_universe(tmp_path: Path) -> None:
     run = _tally_run(tmp_path)
     (run / "palette.txt").write_text(PALETTE + "weight: light, heavy\n", encoding="utf-8")
-    report = _json(tmp_path, [str(run)])
+    report = stats_json(tmp_path, [str(run)])
     assert list(report["coverage"]["axes"]["colour"]) == ["blue", "red"]  # observed only
     heat = report["coverage"]["heatmap"]  # still the kind's order, from the first record
     assert (heat["x_axis"], heat["y_axis"]) == ("colour", "shape")
@@ -251,7 +236,7 @@ def test_an_edited_input_gives_no_value_universe(tmp_path: Path) -> None:
 def test_a_bare_corpus_is_read_as_the_kind_its_records_name_or_as_kind(tmp_path: Path) -> None:
     run = _tally_run(tmp_path)
     corpus = run / "corpus.jsonl"
-    named = _json(tmp_path, [str(corpus)])
+    named = stats_json(tmp_path, [str(corpus)])
     assert named["kind"] == "tally"
     assert named["kind_figures"]["Rewrites"]["won"] == 2
     assert named["coverage"]["heatmap"]["x_axis"] == "colour"
@@ -259,12 +244,12 @@ def test_a_bare_corpus_is_read_as_the_kind_its_records_name_or_as_kind(tmp_path:
     records = [json.loads(line) for line in corpus.read_text().splitlines()]
     for record in records:
         del record["metadata"]["kind"]
-    _write_jsonl(plain, records)
-    as_story = _json(tmp_path, [str(plain)])
+    write_jsonl(plain, records)
+    as_story = stats_json(tmp_path, [str(plain)])
     assert as_story["kind"] == "story"
     assert as_story["coverage"]["axes"] == {}  # a story's dimensions live under `axes`
     assert as_story["kind_figures"] == {}
-    chosen = _json(tmp_path, [str(plain), "--kind", "tally"])
+    chosen = stats_json(tmp_path, [str(plain), "--kind", "tally"])
     assert chosen["kind"] == "tally"
     assert chosen["kind_figures"]["Rewrites"]["won"] == 2
     assert list(chosen["coverage"]["axes"]) == ["colour", "shape", "size"]
@@ -272,16 +257,16 @@ def test_a_bare_corpus_is_read_as_the_kind_its_records_name_or_as_kind(tmp_path:
 
 def test_kind_option_that_contradicts_the_run_is_one_line(tmp_path: Path) -> None:
     run = _tally_run(tmp_path)
-    result = _run([str(run), "--kind", "story"])
+    result = run_stats([str(run), "--kind", "story"])
     assert result.exit_code == 1, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and str(run) in lines[0] and "'tally'" in lines[0]
-    assert _run([str(run), "--kind", "no-such-kind"]).exit_code == 2
+    assert run_stats([str(run), "--kind", "no-such-kind"]).exit_code == 2
 
 
 def test_a_kind_not_installed_still_gets_the_generic_report(tmp_path: Path) -> None:
     record = {"id": "x/0", "text": TALLY_TEXTS[0], "metadata": {"kind": "plugin-kind"}}
-    report = _json(tmp_path, [str(_write_jsonl(tmp_path / "c.jsonl", [record]))])
+    report = stats_json(tmp_path, [str(write_jsonl(tmp_path / "c.jsonl", [record]))])
     assert report["kind"] == "plugin-kind"
     assert report["counts"]["emitted"] == 1
     assert any("'plugin-kind' is not installed" in note for note in report["notes"])
@@ -292,8 +277,8 @@ def test_figures_that_fail_become_a_note(tmp_path: Path) -> None:
     corpus = run / "corpus.jsonl"
     records = [json.loads(line) for line in corpus.read_text().splitlines()]
     del records[1]["metadata"]["rewrite_won"]
-    _write_jsonl(corpus, records)
-    report = _json(tmp_path, [str(run)])
+    write_jsonl(corpus, records)
+    report = stats_json(tmp_path, [str(run)])
     assert report["kind_figures"] == {}
     assert any("'tally': its figures failed" in note for note in report["notes"])
     assert report["counts"]["emitted"] == 3
@@ -355,7 +340,7 @@ def test_a_run_uses_its_own_dedupe_threshold(tmp_path: Path, key: str) -> None:
         similarity(MinHasher().signature(corpus.texts[a]), MinHasher().signature(corpus.texts[b]))
     )
     run = _tally_run(tmp_path)
-    _write_jsonl(
+    write_jsonl(
         run / "corpus.jsonl",
         [{"id": f"t/{i}", "text": corpus.texts[i], "metadata": {}} for i in (a, b)],
     )
@@ -363,7 +348,7 @@ def test_a_run_uses_its_own_dedupe_threshold(tmp_path: Path, key: str) -> None:
     for threshold, flagged in ((estimate, 1), (estimate + 1 / 128, 0)):
         config["settings"] = {key: threshold}
         (run / "run.json").write_text(json.dumps(config))
-        found = _json(tmp_path, [str(run)])["diversity"]["similarity"]
+        found = stats_json(tmp_path, [str(run)])["diversity"]["similarity"]
         assert found["threshold"] == threshold
         assert found["pairs_at_or_above_threshold"] == flagged
 
@@ -396,8 +381,8 @@ def test_chat_shaped_records_are_reported(tmp_path: Path) -> None:
         _chat(1, "Why was I charged twice in March?", answer),
         _chat(2, "Can I change my plan?", "Yes: open Settings, then Plan, and pick another."),
     ]
-    corpus = _write_jsonl(tmp_path / "chats.jsonl", records)
-    report = _json(tmp_path, [str(corpus)])
+    corpus = write_jsonl(tmp_path / "chats.jsonl", records)
+    report = stats_json(tmp_path, [str(corpus)])
     assert report["kind"] == "chat"
     assert report["counts"]["emitted"] == 3
     assert report["size"]["words"]["count"] == 3
@@ -406,7 +391,7 @@ def test_chat_shaped_records_are_reported(tmp_path: Path) -> None:
     similarity_found = report["diversity"]["similarity"]
     assert similarity_found["pairs"] == 3
     assert similarity_found["pairs_at_or_above_threshold"] == 1  # the two billing chats
-    terminal = _run([str(corpus)])
+    terminal = run_stats([str(corpus)])
     assert terminal.exit_code == 0, terminal.output
     assert "chat" in terminal.output and "billing" in terminal.output
 
@@ -447,7 +432,7 @@ def test_a_scripted_run_of_each_kind_reports_its_dimensions(name: str, tmp_path:
         ],
     )
     assert made.exit_code == 0, made.output
-    report = _json(tmp_path, [str(run)])
+    report = stats_json(tmp_path, [str(run)])
     settings = GenerationSettings.model_validate(
         json.loads((run / "run.json").read_text())["settings"]
     )

@@ -6,12 +6,10 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from cli_process import generate_argv, scripted_env
+from cli_process import generate_argv, run_to_end, scripted_env, start_logged, wait_for_header
 
 from storyloom.graph.runlock import LockOwner, RunLock, RunLockedError
 
@@ -21,25 +19,12 @@ def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
 ) -> None:
     run_dir = tmp_path / "shared"
     log = tmp_path / "first.txt"
-    with log.open("wb") as stderr:
-        first = subprocess.Popen(
-            generate_argv(run_dir, 30),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=scripted_env(0.3, columns=200),
-        )
-    deadline = time.monotonic() + 60
-    while b"storyloom run" not in log.read_bytes() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wide = scripted_env(0.0, columns=200)  # the refusal fits on one line
+    first = start_logged(generate_argv(run_dir, 30), log, scripted_env(0.3, columns=200))
+    wait_for_header(log, first)
     try:
-        second = subprocess.run(
-            generate_argv(run_dir, 30),
-            capture_output=True,
-            env=scripted_env(0.0, columns=200),
-            timeout=120,
-            check=False,
-        )
-        message = second.stderr.decode()
+        second = run_to_end(generate_argv(run_dir, 30), env=wide, timeout=120)
+        message = second.stderr
         assert second.returncode == 1
         assert f"run directory is in use by pid {first.pid} on {socket.gethostname()}" in message
         assert "Traceback" not in message
@@ -49,14 +34,8 @@ def test_second_generate_on_a_live_run_refuses_and_a_killed_owner_is_taken_over(
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
 
-    third = subprocess.run(
-        generate_argv(run_dir, 30),
-        capture_output=True,
-        env=scripted_env(0.0, columns=200),
-        timeout=300,
-        check=False,
-    )
-    output = third.stderr.decode()
+    third = run_to_end(generate_argv(run_dir, 30), env=wide)
+    output = third.stderr
     assert third.returncode == 0, output
     assert f"The previous run here (pid {first.pid}" in output
     assert "did not exit cleanly" in output

@@ -5,21 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from cli_process import files_of, generate_argv, run_storyloom, scripted_env, still_there
+from cli_process import files_of, still_there
+from cli_runner import finished_run, invoke
 
 
 @pytest.fixture(scope="module")
 def made_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("made") / "run"
-    made = subprocess.run(
-        generate_argv(run, 3), capture_output=True, text=True, timeout=120, env=scripted_env(0)
-    )
-    assert made.returncode == 0, made.stderr
-    return run
+    return finished_run(tmp_path_factory.mktemp("made") / "run", 3)
 
 
 @pytest.fixture
@@ -33,8 +28,8 @@ def test_stats_warns_on_an_id_appended_twice_and_touches_nothing(run: Path) -> N
     first = corpus.read_text().splitlines()[0]
     corpus.write_text(corpus.read_text() + first + "\n")
     before = files_of(run)
-    result = run_storyloom("stats", str(run))
-    assert result.returncode == 0, result.stderr
+    result = invoke("stats", run)
+    assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
     story_id = json.loads(first)["id"]
     assert warnings == [
@@ -50,8 +45,8 @@ def test_stats_warns_on_an_id_in_both_corpus_and_rejected(run: Path, tmp_path: P
     lines = rejected.read_text().splitlines() if rejected.exists() else []
     entry = {"id": record["id"], "reason": "max_revisions", "detail": "", "findings": []}
     rejected.write_text("\n".join([*lines, json.dumps(entry)]) + "\n")
-    result = run_storyloom("stats", str(run), "--json", str(tmp_path / "s.json"))
-    assert result.returncode == 0, result.stderr
+    result = invoke("stats", run, "--json", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
     expected = (
         f"{rejected}: line {len(lines) + 1} repeats item id {record['id']!r} "
         f"(first on {run / 'corpus.jsonl'}: line 2); the counts include it twice"
@@ -61,5 +56,5 @@ def test_stats_warns_on_an_id_in_both_corpus_and_rejected(run: Path, tmp_path: P
 
 
 def test_a_clean_run_has_no_warning(run: Path) -> None:
-    result = run_storyloom("stats", str(run))
-    assert result.returncode == 0 and "Warning" not in result.stderr
+    result = invoke("stats", run)
+    assert result.exit_code == 0 and "Warning" not in result.stderr

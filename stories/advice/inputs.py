@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from storyloom.stories.constitution import Constitution, load_constitution
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file
+from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
 
 #: The most messages a simulated person sends in one transcript.
 MAX_TURNS = 4
@@ -22,7 +21,7 @@ _PERSON_KEYS = {"who", "stakes"}
 
 def dilemmas_sample() -> Path:
     """The shipped taxonomy."""
-    return Path(str(resources.files("storyloom.stories.advice").joinpath("data", "dilemmas.toml")))
+    return shipped_sample("storyloom.stories.advice", "dilemmas.toml")
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,10 @@ class Taxonomy:
     fingerprint: str
 
     def dilemma(self, dilemma_id: str) -> Dilemma:
-        for dilemma in self.dilemmas:
-            if dilemma.id == dilemma_id:
-                return dilemma
-        raise KeyError(dilemma_id)
+        return find(self.dilemmas, lambda dilemma: dilemma.id, dilemma_id)
 
     def person(self, who: str) -> Person:
-        for person in self.people:
-            if person.who == who:
-                return person
-        raise KeyError(who)
+        return find(self.people, lambda person: person.who, who)
 
 
 @dataclass(frozen=True)

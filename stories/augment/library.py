@@ -16,14 +16,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file
+from storyloom.stories.inputs import InputError, fingerprint, read_text_file, shipped_sample
 
 SAMPLES = {"tools": "tools.json", "operators": "operators.toml"}
 #: Anthropic's tool-name rule (OpenAI's is the same pattern).
@@ -36,8 +35,7 @@ _OPERATOR_LISTS = ("domains", "duties", "house_rules")
 
 def sample_path(name: str) -> Path:
     """The shipped sample of input `name` ('tools' or 'operators')."""
-    resource = resources.files("storyloom.stories.augment").joinpath("data", SAMPLES[name])
-    return Path(str(resource))
+    return shipped_sample("storyloom.stories.augment", SAMPLES[name])
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from storyloom.core.jsonl import JsonlError, parse_line
 from storyloom.stories.constitution import Constitution, constitution_sample, load_constitution
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file
+from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
 
 SAMPLE_FILES = {"identity": "identity.toml", "claims": "claims.jsonl"}
 CLAIM_FIELDS = ("id", "section", "claim", "reason", "hard_case")
@@ -30,8 +29,7 @@ def documents_sample(name: str) -> Path:
     """A shipped sample input of this kind ('constitution', 'identity' or 'claims')."""
     if name == "constitution":
         return constitution_sample()
-    resource = resources.files("storyloom.stories.documents").joinpath("data", SAMPLE_FILES[name])
-    return Path(str(resource))
+    return shipped_sample("storyloom.stories.documents", SAMPLE_FILES[name])
 
 
 @dataclass(frozen=True)
@@ -104,10 +102,7 @@ class ClaimSet:
     fingerprint: str
 
     def by_id(self, claim_id: str) -> Claim:
-        for claim in self.claims:
-            if claim.id == claim_id:
-                return claim
-        raise KeyError(claim_id)
+        return find(self.claims, lambda claim: claim.id, claim_id)
 
     def for_section(self, slug: str) -> tuple[Claim, ...]:
         return tuple(claim for claim in self.claims if claim.section == slug)

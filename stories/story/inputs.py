@@ -6,21 +6,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 
 from storyloom.core.text import nfc
 from storyloom.stories.constitution import Constitution, constitution_sample, load_constitution
 from storyloom.stories.draws import LENGTH_BANDS
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file, read_toml
+from storyloom.stories.inputs import (
+    InputError,
+    fingerprint,
+    read_text_file,
+    read_toml,
+    shipped_sample,
+)
 
 SAMPLE_FILES = {"persona": "persona.toml", "axes": "axes.toml"}
 
 
 def sample_path(name: str) -> Path:
     """The shipped sample of the story input `name` ('persona' or 'axes')."""
-    resource = resources.files("storyloom.stories.story").joinpath("data", SAMPLE_FILES[name])
-    return Path(str(resource))
+    return shipped_sample("storyloom.stories.story", SAMPLE_FILES[name])
 
 
 @dataclass(frozen=True)

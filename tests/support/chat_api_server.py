@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from loopback import serve, stop
 from messages_api_server import _example as example_for
 
 CHATTY = "Sure! I like blue, the colour of a calm sea on a summer morning."
@@ -108,17 +109,11 @@ class ChatAPIServer:
         return total
 
     def __enter__(self) -> ChatAPIServer:
-        handler = type("BoundHandler", (_Handler,), {"api": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        serve = self._httpd.serve_forever
-        threading.Thread(target=serve, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._httpd = serve(_Handler, api=self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._httpd is not None
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        stop(self._httpd)
 
     def _next(self) -> str | dict[str, Any] | ChatFault | None:
         with self._lock:

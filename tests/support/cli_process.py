@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -23,18 +24,36 @@ def scripted_env(delay: float, columns: int = 120) -> dict[str, str]:
     return {**os.environ, "STORYLOOM_SCRIPTED_DELAY": str(delay), "COLUMNS": str(columns)}
 
 
-def run_storyloom(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+def run_to_end(
+    argv: list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
-    """`storyloom ARGS` as a real process (scripted calls undelayed), output captured."""
+    """`argv` (such as `generate_argv`'s) as a real process waited for, its output
+    captured as text; scripted calls undelayed unless `env` says otherwise."""
     return subprocess.run(
-        [sys.executable, "-m", "storyloom.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env or scripted_env(0),
+        argv, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env or scripted_env(0)
     )
+
+
+def start_logged(
+    argv: list[str], stderr_path: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`argv` started in the background with its stderr written to `stderr_path` (for
+    the run's header and summary) and its stdout discarded."""
+    with stderr_path.open("wb") as stderr:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+
+
+def wait_for_header(stderr_path: Path, process: subprocess.Popen[bytes], limit: float = 60) -> None:
+    """Until the run writing its stderr to `stderr_path` has printed its header (inputs
+    loaded, lock taken, config frozen), it has ended, or `limit` seconds have passed."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and process.poll() is None:
+        if b"storyloom run" in stderr_path.read_bytes():
+            return
+        time.sleep(0.02)
 
 
 def one_error_line(stderr: str) -> str:

@@ -16,13 +16,14 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from loopback import serve, stop
 
 from storyloom.backends.llamacpp import bundled_model_path
 
@@ -109,17 +110,11 @@ class RecordingProxy:
         return {key: sum(int(u.get(key, 0)) for u in kept) for key in keys}
 
     def __enter__(self) -> RecordingProxy:
-        handler = type("BoundProxy", (_Proxy,), {"proxy": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        serve = self._httpd.serve_forever
-        threading.Thread(target=serve, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._httpd = serve(_Proxy, proxy=self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._httpd is not None
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        stop(self._httpd)
 
 
 class _Proxy(BaseHTTPRequestHandler):
