@@ -10,7 +10,7 @@ A kind lists its gates as data in its own `gates.py`, beside the gates only it h
 Speed matters (gates run on every draft), so word-level statistics use a regex word
 splitter, as Gopher-style filters do, and spaCy (loaded on first use by `stories.nlp`)
 only segments the first and last paragraphs into sentences. Thresholds are tabled in
-`stories/README.md`.
+`stories/story/README.md`.
 """
 
 from __future__ import annotations

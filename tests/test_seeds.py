@@ -1,4 +1,4 @@
-"""Balanced, deterministic seeds: the guarantee stated in stories/README.md."""
+"""Balanced, deterministic seeds: the guarantee stated in stories/story/README.md."""
 
 from __future__ import annotations
 
