@@ -17,7 +17,7 @@ from storyloom.backends.registry import (
     create_backend,
 )
 from storyloom.backends.scripted import ScriptedBackend
-from storyloom.cli.params import OptionError
+from storyloom.cli.params import OptionError, option_with_default
 from storyloom.graph.settings import run_settings
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import CorpusKind
@@ -59,12 +59,12 @@ async def _run(backend: Backend, **kwargs: Any) -> list[str]:
 @click.option("--model-path", type=click.Path(path_type=Path), help="A GGUF (llamacpp).")
 @click.option("--gold", "labels", type=click.Path(path_type=Path),
               help="A gold set's labels TOML (default: the shipped gold set).")  # fmt: skip
-@click.option("--samples", type=click.IntRange(1, 5), default=2, show_default=True,
-              help="Judgments per story (two or more measure agreement).")  # fmt: skip
+@option_with_default("--samples", type=click.IntRange(1, 5), default=2,
+                     help="Judgments per story (two or more measure agreement).")  # fmt: skip
 @click.option("--prompt-profile", type=click.Choice(("rich", "compact")), default=None,
               help="Prompt profile [default: compact for the bundled model and small "
               "GGUFs, else rich].")  # fmt: skip
-@click.option("--kind", "kind_name", default="story", show_default=True, help="Corpus kind.")
+@option_with_default("--kind", "kind_name", default="story", help="Corpus kind.")
 def calibrate(
     backend_name: str,
     judge_model: str | None,

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from storyloom.cli.params import option_with_default
 from storyloom.stories.checking import run_gates
 from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.inputs import InputError, read_text_file
@@ -41,8 +42,10 @@ def _values(persona_name: str | None, length: str | None) -> dict[str, Any]:
 
 @click.command(name="check", epilog=EXAMPLES)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kind", "kind_name", default="story", show_default=True,
-              help=f"The corpus kind whose gates run ({', '.join(kind_names())}).")  # fmt: skip
+@option_with_default(
+    "--kind", "kind_name", default="story",
+    help=f"The corpus kind whose gates run ({', '.join(kind_names())}).",
+)  # fmt: skip
 @click.option("--persona", type=click.Path(path_type=Path),
               help="Persona TOML: the text must use its name and no other variant.")  # fmt: skip
 @click.option("--persona-name", help="The AI character's name (instead of --persona).")

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from storyloom.cli.params import FiniteFloatRange, output_file_option
+from storyloom.cli.params import FiniteFloatRange, option_with_default, output_file_option
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
 from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_jsonl, same_file
 
@@ -42,38 +42,29 @@ Examples:
     type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
 )
 @click.argument("output_path", metavar="OUT.jsonl", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--text-field",
-    default="text",
-    show_default=True,
-    help="JSON field holding each document's text.",
+@option_with_default(
+    "--text-field", default="text", help="JSON field holding each document's text."
 )
-@click.option(
-    "--id-field",
-    default="id",
-    show_default=True,
-    help="JSON field reported as the document id in the clusters file.",
+@option_with_default(
+    "--id-field", default="id", help="JSON field reported as the document id in the clusters file."
 )
-@click.option(
+@option_with_default(
     "--threshold",
     type=FiniteFloatRange(0.0, 1.0, min_open=True),
     default=DEFAULT_THRESHOLD,
-    show_default=True,
     help="Estimated Jaccard similarity of word shingles at or above which a "
     "document is a near-duplicate.",
 )
-@click.option(
+@option_with_default(
     "--shingle-size",
     type=click.IntRange(1, MAX_SHINGLE_SIZE),
     default=DEFAULT_SHINGLE_SIZE,
-    show_default=True,
     help="Words per shingle.",
 )
-@click.option(
+@option_with_default(
     "--num-perm",
     type=click.IntRange(8, MAX_NUM_PERM),
     default=DEFAULT_NUM_PERM,
-    show_default=True,
     help="MinHash signature length.",
 )
 @output_file_option(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from storyloom.cli.params import option_with_default
 from storyloom.dataset.export import ExportOptions, export_run
 from storyloom.dataset.runfiles import DatasetError
 
@@ -28,12 +29,11 @@ Examples:
     type=click.Path(path_type=Path),
     help="Folder for the dataset (new, or a previous export, which is rebuilt).",
 )
-@click.option(
+@option_with_default(
     "--format",
     "form",
     type=click.Choice(["parquet", "jsonl"]),
     default="parquet",
-    show_default=True,
     help="File format of the tables.",
 )
 @click.option(
@@ -44,25 +44,19 @@ Examples:
     is_flag=True,
     help="Add every draft with its findings and critique (config 'history'; needs checkpoints).",
 )
-@click.option(
+@option_with_default(
     "--tools-shape",
     type=click.Choice(["anthropic", "openai"]),
     default="anthropic",
-    show_default=True,
     help="Tool definitions of chat kinds as written, or as OpenAI functions.",
 )
-@click.option(
-    "--rows-per-file",
-    type=click.IntRange(min=1),
-    default=100_000,
-    show_default=True,
-    help="Rows in each data file.",
+@option_with_default(
+    "--rows-per-file", type=click.IntRange(min=1), default=100_000, help="Rows in each data file."
 )
-@click.option(
+@option_with_default(
     "--license",
     "license_id",
     default="other",
-    show_default=True,
     help="License identifier for the card's header (the Hub's ids: cc-by-4.0, apache-2.0, …).",
 )
 @click.option("--no-stats", is_flag=True, help="Leave the key figures of `stats` out of the card.")

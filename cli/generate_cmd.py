@@ -19,7 +19,7 @@ from storyloom.backends.registry import BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
-from storyloom.cli.params import SEED, WEEK, FiniteFloatRange
+from storyloom.cli.params import SEED, WEEK, FiniteFloatRange, option_with_default
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
@@ -71,43 +71,32 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
 
 @click.command(epilog=EXAMPLES)
 @kind_option
-@click.option(
+@option_with_default(
     "-n",
     "--count",
     type=click.IntRange(min=1),
     default=3,
-    show_default=True,
     help="Items in the run (raise it later to extend the run).",
 )
-@click.option(
+@option_with_default(
     "--run-dir",
     type=click.Path(),
     callback=lambda ctx, param, value: _non_empty_path(value),
     default="outputs/default",
-    show_default=True,
     help="Run directory; running again continues it.",
 )
 @backend_flags()
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=512),
-    default=4,
-    show_default=True,
-    help="Items in flight at once.",
+@option_with_default(
+    "--concurrency", type=click.IntRange(min=1, max=512), default=4, help="Items in flight at once."
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help="Run seed: the items' draws are deterministic from it.",
+@option_with_default(
+    "--seed", type=SEED, default=0, help="Run seed: the items' draws are deterministic from it."
 )
 @input_options
-@click.option(
+@option_with_default(
     "--max-revisions",
     type=click.IntRange(min=0, max=10),
     default=_DEFAULTS.max_revisions,
-    show_default=True,
     help="Rewrite rounds before a failing item is rejected.",
 )
 @click.option(
@@ -134,18 +123,16 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
     help="Seconds one LLM call may take before it is retried as lost; 0 for no limit "
     "[default: 600 for anthropic without --batch, else none].",
 )
-@click.option(
+@option_with_default(
     "--dedupe-threshold",
     type=THRESHOLD,
     default=_DEFAULTS.dedupe_threshold,
-    show_default=True,
     help="Jaccard similarity at which an item counts as a near-duplicate.",
 )
-@click.option(
+@option_with_default(
     "--plan-threshold",
     type=THRESHOLD,
     default=_DEFAULTS.plan_dedupe_threshold,
-    show_default=True,
     help="Jaccard similarity at which an item's plan is made again.",
 )
 @click.option("--premise-threshold", type=THRESHOLD, default=None, hidden=True)
@@ -166,11 +153,10 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
     metavar="TASK=MODEL",
     help="Another model for one task (plan, write, review, judge, revise); repeatable.",
 )
-@click.option(
+@option_with_default(
     "--judge-samples",
     type=click.IntRange(min=1, max=9),
     default=1,
-    show_default=True,
     help="Judgments per draft, combined (mean score per criterion).",
 )
 @click.option(

@@ -47,3 +47,9 @@ class OptionError(click.ClickException):
     parse error (without the usage lines, which would not say what is wrong)."""
 
     exit_code = 2
+
+
+def option_with_default(*decls: str, default: Any, help: str, **settings: Any) -> Callable[[F], F]:
+    """An option with a fixed default, which `--help` shows (an option whose default is
+    decided at run time says what it is in its help instead)."""
+    return click.option(*decls, default=default, show_default=True, help=help, **settings)

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from storyloom.cli.kind_options import kind_option, pairs
-from storyloom.cli.params import SEED
+from storyloom.cli.params import SEED, option_with_default
 from storyloom.graph.service import RunSetupError, load_kind_inputs
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.coverage import kind_coverage
@@ -113,10 +113,10 @@ def _summary_table(worst: dict[str, float]) -> Table:
 @kind_option
 @click.option("--input", "input_pairs", multiple=True, metavar="NAME=PATH",
               help="An input of another kind by name (e.g. claims=my.jsonl).")  # fmt: skip
-@click.option("-n", "--count", type=click.IntRange(min=1), default=20, show_default=True,
-              help="How many story seeds to draw.")  # fmt: skip
-@click.option("--seed", "run_seed", type=SEED, default=0, show_default=True,
-              help="Run seed (the same as generate's --seed).")  # fmt: skip
+@option_with_default("-n", "--count", type=click.IntRange(min=1), default=20,
+                     help="How many story seeds to draw.")  # fmt: skip
+@option_with_default("--seed", "run_seed", type=SEED, default=0,
+                     help="Run seed (the same as generate's --seed).")  # fmt: skip
 @click.option("--axes", type=_PATH, help="Premise axes TOML (default: the bundled sample).")
 @click.option("--constitution", type=_PATH, help="Constitution Markdown (default: sample).")
 @click.option("--persona", type=_PATH, help="Persona TOML (default: the bundled sample).")

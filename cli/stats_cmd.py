@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from storyloom.cli.kind_options import kind_option
-from storyloom.cli.params import output_file_option
+from storyloom.cli.params import option_with_default, output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
@@ -58,10 +58,9 @@ Examples:
 @output_file_option(
     "--html", "html_path", "Write a self-contained HTML report with plots to this file."
 )
-@click.option(
+@option_with_default(
     "--text-field",
     default="text",
-    show_default=True,
     help="Field holding the document text (dots reach nested fields: a.b).",
 )
 @click.option(
@@ -70,10 +69,9 @@ Examples:
     default=None,
     help="Two dimensions for the coverage heat map [default: the kind's first two].",
 )
-@click.option(
+@option_with_default(
     "--sample",
     default=DEFAULT_SAMPLE,
-    show_default=True,
     type=click.IntRange(2, MAX_SAMPLE),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -57,6 +57,16 @@ def shipped_sample(package: str, name: str) -> Path:
     """The sample file `name` shipped in `package`'s `data/` folder, as a path a loader
     (and a user's error message) can use like any other file."""
     return Path(str(resources.files(package).joinpath("data", name)))
+
+
+def shipped_samples(package: str, files: Mapping[str, str]) -> Callable[[str], Path]:
+    """A kind's lookup of its shipped samples by input name, `files` naming each one's
+    file in `package`'s `data/` folder (an unknown name is a KeyError)."""
+
+    def sample(name: str) -> Path:
+        return shipped_sample(package, files[name])
+
+    return sample
 
 
 def find(items: Iterable[T], key: Callable[[T], str], wanted: str) -> T:

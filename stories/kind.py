@@ -31,6 +31,7 @@ from storyloom.backends.scripted import Reply
 from storyloom.core.records import Outcome
 from storyloom.graph.settings import RewriteMode
 from storyloom.stories import judging
+from storyloom.stories.inputs import InputError
 from storyloom.stories.judging import Criterion, Rubric, prompt_profile, source_digest
 
 #: The workflow's LLM steps, in the order a round uses them. Only `write` is required:
@@ -237,10 +238,35 @@ class CorpusKind(ABC):
     gates: tuple[Gate, ...]
     tasks: Mapping[str, Task]
 
-    @abstractmethod
     def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
         """Load and validate every input (None: the shipped sample); raise `InputError`
-        with one line naming the file and the problem."""
+        with one line naming the file and the problem. Each input is resolved to the
+        user's path or its spec's sample here, once for every kind; `read_inputs` reads
+        them."""
+        chosen: dict[str, Path] = {}
+        for spec in self.input_specs:
+            path = paths.get(spec.name) or spec.sample
+            if path is None:
+                needed = f"--{spec.name} FILE: {spec.description}"
+                raise InputError(f"the {self.name} kind needs {needed}")
+            chosen[spec.name] = Path(path)
+        inputs = self.read_inputs(chosen, paths)
+        return LoadedInputs(
+            value=inputs,
+            paths={name: str(path) for name, path in chosen.items()},
+            fingerprints=self.input_fingerprints(inputs),
+        )
+
+    def read_inputs(self, chosen: Mapping[str, Path], given: Mapping[str, Path | None]) -> Any:
+        """The kind's inputs loaded from `chosen` (every input's path: the user's, or the
+        shipped sample); `given` holds only what the user named, for a loader that treats
+        the sample differently. A kind overrides this, or `load_inputs` itself."""
+        raise NotImplementedError(f"the {self.name} kind does not read inputs")
+
+    def input_fingerprints(self, inputs: Any) -> dict[str, str]:
+        """Each input's content fingerprint: by default the `fingerprint` of the loaded
+        value's attribute named like the input."""
+        return {spec.name: getattr(inputs, spec.name).fingerprint for spec in self.input_specs}
 
     @abstractmethod
     def draw(self, inputs: Any, run_seed: int, index: int, settings: Any) -> dict[str, Any]:

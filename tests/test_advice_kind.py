@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from kind_tasks import ask_task as _ask
+from kind_tasks import registered_kind
 from story_samples import named_in_prompt
 
 from storyloom.backends.base import CompletionRequest, InvalidOutputError
@@ -33,9 +34,7 @@ SETTINGS = GenerationSettings(rewrite="always")
 
 @pytest.fixture(scope="module")
 def kind() -> AdviceKind:
-    advice = get_kind("advice")
-    assert isinstance(advice, AdviceKind)
-    return advice
+    return registered_kind("advice", AdviceKind)
 
 
 @pytest.fixture(scope="module")

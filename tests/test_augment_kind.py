@@ -12,6 +12,7 @@ import pytest
 from augment_source import make_chat, write_source
 from jsonschema import Draft202012Validator
 from kind_tasks import ask_task as _ask
+from kind_tasks import registered_kind
 
 from storyloom.backends.base import Completion
 from storyloom.core.tools import openai_tools
@@ -25,7 +26,6 @@ from storyloom.stories.augment.kind import AugmentKind, AugmentOptions
 from storyloom.stories.augment.library import load_tools, sample_path, tool_problem
 from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import Draft, ItemView
-from storyloom.stories.registry import get_kind
 
 REQUIRED_DOMAINS = {
     "email", "calendar", "file_system", "shell", "browser", "database", "payments", "crm",
@@ -47,9 +47,7 @@ UNCHANGED = {
 
 @pytest.fixture
 def kind() -> AugmentKind:
-    augment = get_kind("augment")
-    assert isinstance(augment, AugmentKind)
-    return augment
+    return registered_kind("augment", AugmentKind)
 
 
 def _write_lines(path: Path, lines: list[str]) -> Path:

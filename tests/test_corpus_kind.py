@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from augment_source import write_source
 from kind_tasks import ask_task as _ask
+from kind_tasks import registered_kind
 from story_samples import named_in_prompt
 
 from storyloom.backends.base import InvalidOutputError
@@ -25,9 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "stories"
 
 @pytest.fixture
 def kind() -> StoryKind:
-    story = get_kind("story")
-    assert isinstance(story, StoryKind)
-    return story
+    return registered_kind("story", StoryKind)
 
 
 def test_unknown_kind_names_the_known_ones() -> None:

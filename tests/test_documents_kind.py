@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kind_tasks import registered_kind
 from pydantic import ValidationError
 from story_samples import named_in_prompt
 
@@ -23,16 +24,13 @@ from storyloom.stories.documents.figures import figures
 from storyloom.stories.documents.kind import DocumentsKind, parse_ideas
 from storyloom.stories.documents.models import CRITERIA, IdeasReply
 from storyloom.stories.kind import Draft, ItemView
-from storyloom.stories.registry import get_kind
 
 SETTINGS = GenerationSettings(rewrite="always")
 
 
 @pytest.fixture(scope="module")
 def kind() -> DocumentsKind:
-    documents = get_kind("documents")
-    assert isinstance(documents, DocumentsKind)
-    return documents
+    return registered_kind("documents", DocumentsKind)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fast_retry import FAST_RETRY
-from story_samples import critique, in_order, premise, review, story
+from story_samples import critique, failed_round, in_order, premise, review, story
 
 from storyloom.backends.base import Completion, PermanentBackendError, TransientBackendError
 from storyloom.backends.demo import demo_reply
@@ -63,12 +63,7 @@ def test_every_call_carries_the_shared_constitution_prefix(make_run, scripted) -
 
 def test_failing_story_is_revised_then_passes(make_run, scripted) -> None:
     backend = scripted(
-        premise(),
-        story(1),
-        critique("revise", 2, ("show her reasoning",)),
-        review(),
-        story(2),
-        critique("pass"),
+        premise(), story(1), *failed_round(2, "show her reasoning"), critique("pass")
     )
     run_dir, report = run(make_run, backend)
 
@@ -84,9 +79,7 @@ def test_failing_story_is_revised_then_passes(make_run, scripted) -> None:
 def test_story_still_failing_after_max_revisions_is_rejected_with_reasons(
     make_run, scripted
 ) -> None:
-    backend = scripted(
-        premise(), story(1), critique("revise", 2), review(), story(2), critique("revise", 2)
-    )
+    backend = scripted(premise(), story(1), *failed_round(2), critique("revise", 2))
     run_dir, report = run(make_run, backend, max_revisions=1)
 
     assert purposes(backend) == ["plan", "write", "judge", "review", "revise", "judge"]

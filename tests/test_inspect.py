@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fast_retry import FAST_RETRY
-from story_samples import critique, premise, review, story
+from story_samples import critique, failed_round, premise, story
 
 from storyloom.cli.main import cli
 from storyloom.dataset.journey import JourneyError, load_journey
@@ -21,12 +21,8 @@ def revised_twice(make_run, scripted) -> Path:
     backend = scripted(
         premise(),
         story(1),
-        critique("revise", 2, ("show her reasoning",)),
-        review(),
-        story(2),
-        critique("revise", 2, ("less <b>telling</b>",)),
-        review(),
-        story(3),
+        *failed_round(2, "show her reasoning"),
+        *failed_round(3, "less <b>telling</b>"),
         critique("pass"),
     )
     run_dir, context = make_run(backend)

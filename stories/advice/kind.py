@@ -29,7 +29,6 @@ from storyloom.stories.kind import (
     Finding,
     InputSpec,
     ItemView,
-    LoadedInputs,
     Outcome,
     Prompt,
     ReportProfile,
@@ -163,18 +162,14 @@ class AdviceKind(CorpusKind):
 
     # --- inputs and draws ---------------------------------------------------------------
 
-    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
-        chosen = {spec.name: paths.get(spec.name) or spec.sample for spec in self.input_specs}
-        assert chosen["constitution"] is not None and chosen["dilemmas"] is not None
-        inputs = load_advice_inputs(chosen["constitution"], chosen["dilemmas"])
-        return LoadedInputs(
-            value=inputs,
-            paths={name: str(path) for name, path in chosen.items()},
-            fingerprints={
-                "constitution": inputs.constitution.fingerprint,
-                "dilemmas": inputs.taxonomy.fingerprint,
-            },
-        )
+    def read_inputs(self, chosen: Mapping[str, Path], given: Mapping[str, Path | None]) -> Any:
+        return load_advice_inputs(chosen["constitution"], chosen["dilemmas"])
+
+    def input_fingerprints(self, inputs: AdviceInputs) -> dict[str, str]:
+        return {
+            "constitution": inputs.constitution.fingerprint,
+            "dilemmas": inputs.taxonomy.fingerprint,
+        }
 
     def draw(
         self, inputs: AdviceInputs, run_seed: int, index: int, settings: Any

@@ -39,7 +39,6 @@ from storyloom.stories.kind import (
     Draft,
     InputSpec,
     ItemView,
-    LoadedInputs,
     Outcome,
     Prompt,
     ReportProfile,
@@ -152,8 +151,11 @@ class AugmentKind(CorpusKind):
 
     # --- inputs and draws ---------------------------------------------------------------
 
-    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
-        return load_augment_inputs(paths)
+    def read_inputs(self, chosen: Mapping[str, Path], given: Mapping[str, Path | None]) -> Any:
+        return load_augment_inputs(chosen["source"], chosen["tools"], chosen["operators"])
+
+    def input_fingerprints(self, inputs: AugmentInputs) -> dict[str, str]:
+        return inputs.fingerprints
 
     def draw(
         self, inputs: AugmentInputs, run_seed: int, index: int, settings: Any

@@ -22,7 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file, shipped_sample
+from storyloom.stories.inputs import InputError, fingerprint, read_text_file, shipped_samples
 
 SAMPLES = {"tools": "tools.json", "operators": "operators.toml"}
 #: Anthropic's tool-name rule (OpenAI's is the same pattern).
@@ -33,9 +33,8 @@ _OPERATOR_TEXT = ("id", "organization", "assistant_name", "role", "audience")
 _OPERATOR_LISTS = ("domains", "duties", "house_rules")
 
 
-def sample_path(name: str) -> Path:
-    """The shipped sample of input `name` ('tools' or 'operators')."""
-    return shipped_sample("storyloom.stories.augment", SAMPLES[name])
+#: The shipped sample of input `name` ('tools' or 'operators').
+sample_path = shipped_samples("storyloom.stories.augment", SAMPLES)
 
 
 @dataclass(frozen=True)

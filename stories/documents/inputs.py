@@ -18,18 +18,19 @@ from typing import Any
 
 from storyloom.core.jsonl import JsonlError, parse_line
 from storyloom.stories.constitution import Constitution, constitution_sample, load_constitution
-from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
+from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_samples
 
 SAMPLE_FILES = {"identity": "identity.toml", "claims": "claims.jsonl"}
 CLAIM_FIELDS = ("id", "section", "claim", "reason", "hard_case")
 _CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9-]+$")
 
 
+_own_sample = shipped_samples("storyloom.stories.documents", SAMPLE_FILES)
+
+
 def documents_sample(name: str) -> Path:
     """A shipped sample input of this kind ('constitution', 'identity' or 'claims')."""
-    if name == "constitution":
-        return constitution_sample()
-    return shipped_sample("storyloom.stories.documents", SAMPLE_FILES[name])
+    return constitution_sample() if name == "constitution" else _own_sample(name)
 
 
 @dataclass(frozen=True)

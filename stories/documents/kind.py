@@ -29,7 +29,6 @@ from storyloom.stories.kind import (
     Draft,
     InputSpec,
     ItemView,
-    LoadedInputs,
     Prompt,
     ReportProfile,
     Rubric,
@@ -159,19 +158,9 @@ class DocumentsKind(CorpusKind):
 
     # --- inputs and draws ---------------------------------------------------------------
 
-    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
-        inputs = load_documents_inputs(
-            paths.get("constitution"), paths.get("identity"), paths.get("claims")
-        )
-        chosen = {spec.name: paths.get(spec.name) or spec.sample for spec in self.input_specs}
-        return LoadedInputs(
-            value=inputs,
-            paths={name: str(path) for name, path in chosen.items()},
-            fingerprints={
-                "constitution": inputs.constitution.fingerprint,
-                "identity": inputs.identity.fingerprint,
-                "claims": inputs.claims.fingerprint,
-            },
+    def read_inputs(self, chosen: Mapping[str, Path], given: Mapping[str, Path | None]) -> Any:
+        return load_documents_inputs(
+            given.get("constitution"), given.get("identity"), given.get("claims")
         )
 
     def draw(

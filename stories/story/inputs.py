@@ -16,15 +16,12 @@ from storyloom.stories.inputs import (
     fingerprint,
     read_text_file,
     read_toml,
-    shipped_sample,
+    shipped_samples,
 )
 
 SAMPLE_FILES = {"persona": "persona.toml", "axes": "axes.toml"}
-
-
-def sample_path(name: str) -> Path:
-    """The shipped sample of the story input `name` ('persona' or 'axes')."""
-    return shipped_sample("storyloom.stories.story", SAMPLE_FILES[name])
+#: The shipped sample of the story input `name` ('persona' or 'axes').
+sample_path = shipped_samples("storyloom.stories.story", SAMPLE_FILES)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from storyloom.stories.kind import (
     Finding,
     InputSpec,
     ItemView,
-    LoadedInputs,
     ReportProfile,
     RewriteMode,
     Rubric,
@@ -148,18 +147,8 @@ class StoryKind(CorpusKind):
 
     # --- inputs and draws ---------------------------------------------------------------
 
-    def load_inputs(self, paths: Mapping[str, Path | None]) -> LoadedInputs:
-        chosen = {spec.name: paths.get(spec.name) or spec.sample for spec in self.input_specs}
-        inputs = load_inputs(chosen["constitution"], chosen["persona"], chosen["axes"])
-        return LoadedInputs(
-            value=inputs,
-            paths={name: str(path) for name, path in chosen.items()},
-            fingerprints={
-                "constitution": inputs.constitution.fingerprint,
-                "persona": inputs.persona.fingerprint,
-                "axes": inputs.axes.fingerprint,
-            },
-        )
+    def read_inputs(self, chosen: Mapping[str, Path], given: Mapping[str, Path | None]) -> Any:
+        return load_inputs(chosen["constitution"], chosen["persona"], chosen["axes"])
 
     def draw(self, inputs: StoryInputs, run_seed: int, index: int, settings: Any) -> dict[str, Any]:
         return make_seed(

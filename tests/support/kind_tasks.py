@@ -1,14 +1,26 @@
-"""One task of a kind, round-tripped through a real scripted backend, for kind tests."""
+"""Kind tests' helpers: a registered kind as its own class, and one task of a kind
+round-tripped through a real scripted backend."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.scripted import Reply, ScriptedBackend
 from storyloom.stories.kind import CorpusKind, ItemView
+from storyloom.stories.registry import get_kind
+
+K = TypeVar("K", bound=CorpusKind)
+
+
+def registered_kind(name: str, kind_class: type[K]) -> K:
+    """The kind registered as `name`, checked to be a `kind_class` (its tests use its
+    own methods)."""
+    kind = get_kind(name)
+    assert isinstance(kind, kind_class)
+    return kind
 
 
 def ask_task(

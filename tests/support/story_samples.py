@@ -88,6 +88,12 @@ def review(shortfall: str = "the monologue never weighs the cost") -> LazyReply:
     return reply
 
 
+def failed_round(revision: int, *notes: str) -> tuple[LazyReply, LazyReply, str]:
+    """One round a draft fails: the judge's failing critique (with `notes` for the
+    writer), the review, and the revised draft, `story(revision)`."""
+    return critique("revise", 2, notes), review(), story(revision)
+
+
 def in_order(*replies: Reply | LazyReply) -> Responder:
     """A responder giving `replies` in order (a lazy one is called with the request), and
     refusing a call past the end, as a queued `ScriptedBackend` does."""
