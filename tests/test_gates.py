@@ -159,19 +159,23 @@ def test_names_to_avoid_excludes_the_name_in_use() -> None:
 
 
 @pytest.mark.parametrize(
-    "leak",
+    ("finding", "first_paragraph"),
     [
-        "User: can you change the count?",
-        "Assistant: I can't do that.",
-        "**Human:** please",
-        "As an AI language model, I cannot change records.",
-        "She stopped.<|im_end|>",
-        "[INST] write a story [/INST]",
-        "### Response",
+        ("chat_format", "User: can you change the count?"),
+        ("chat_format", "Assistant: I can't do that."),
+        ("chat_format", "**Human:** please"),
+        ("chat_format", "As an AI language model, I cannot change records."),
+        ("chat_format", "She stopped.<|im_end|>"),
+        ("chat_format", "[INST] write a story [/INST]"),
+        ("chat_format", "### Response"),
+        ("stock_opening", "Once upon a time, in a pharmacy, there was an AI."),
+        ("stock_opening", "In a world where machines keep the records, Wren kept the ledger."),
+        ("stock_opening", "In the year 2087, pharmacies were run by AIs."),
+        ("stock_opening", "\u201cLittle did Wren know what the night would bring.\u201d"),
     ],
 )
-def test_chat_leakage_is_flagged(leak: str) -> None:
-    assert "chat_format" in kinds(with_paragraph(GOOD, leak, first=True))
+def test_chat_leakage_and_stock_openings_are_flagged(finding: str, first_paragraph: str) -> None:
+    assert finding in kinds(with_paragraph(GOOD, first_paragraph, first=True))
 
 
 def test_assistant_preamble_and_sign_off_are_flagged() -> None:
@@ -279,19 +283,6 @@ def test_complete_endings_pass(ending: str) -> None:
 
 
 # --- stock openings -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "opening",
-    [
-        "Once upon a time, in a pharmacy, there was an AI.",
-        "In a world where machines keep the records, Wren kept the ledger.",
-        "In the year 2087, pharmacies were run by AIs.",
-        "\u201cLittle did Wren know what the night would bring.\u201d",
-    ],
-)
-def test_stock_openings_are_flagged(opening: str) -> None:
-    assert "stock_opening" in kinds(with_paragraph(GOOD, opening, first=True))
 
 
 def test_stock_opening_after_framing_headers_is_still_caught() -> None:
