@@ -3,7 +3,9 @@ responder, the blind comparison deciding what is kept, and the shapes of its rec
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,8 +14,10 @@ from typing import Any
 
 import pytest
 from kind_tasks import ask_task as _ask
+from messages_api_server import MessagesAPIServer
 from story_samples import named_in_prompt
 
+from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import CompletionRequest, InvalidOutputError
 from storyloom.backends.scripted import Reply
 from storyloom.core.records import CorpusRecord
@@ -23,6 +27,7 @@ from storyloom.stories.advice.draws import AXES
 from storyloom.stories.advice.fake import fake_judgment
 from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
+from storyloom.stories.calibration import ask, shown_as
 from storyloom.stories.gates import role_label
 from storyloom.stories.judging import LOST_NOTE
 from storyloom.stories.kind import Draft, ItemView
@@ -217,6 +222,56 @@ def test_the_judge_is_blind_and_unblinded_by_the_draw(kind: AdviceKind, inputs: 
         _, user = kind.tasks["judge"].build(item)
         assert "rewrite" not in user.lower().split("# version a")[1]
     assert labels == {"A", "B"}
+
+
+KEY = "sk-ant-test-blind-0000"
+
+
+def _wire_bodies(kind: AdviceKind, item: ItemView, mode: str) -> dict[str, str]:
+    """The judge request of `item` as the Anthropic SDK puts it on the wire, once with
+    the rewrite shown as A and once as B (the request made as a run's judge step makes it)."""
+    settings = GenerationSettings(rewrite="always")
+    with MessagesAPIServer(api_key=KEY) as server:
+        hints = kind.request_hints(item, "judge")
+        server.queue(*(fake_judgment(hints["criteria"], label) for label in ("A", "B")))
+
+        async def go() -> None:
+            backend = AnthropicBackend(
+                api_key=KEY, base_url=server.base_url, structured_output=mode
+            )  # type: ignore[arg-type]
+            try:
+                for label in ("A", "B"):
+                    await ask(backend, kind, shown_as(item, label), "judge", settings)  # type: ignore[arg-type]
+            finally:
+                await backend.aclose()
+
+        asyncio.run(go())
+        bodies = [r.body for r in server.requests if r.path == "/v1/messages"]
+    return {label: json.dumps(body) for label, body in zip(("A", "B"), bodies, strict=True)}
+
+
+@pytest.mark.parametrize("mode", ["native", "tool"])
+def test_the_judge_request_does_not_say_which_answer_is_the_rewrite(
+    kind: AdviceKind, inputs: Any, mode: str
+) -> None:
+    """Byte for byte, the request with the rewrite shown as B is the one with it shown as
+    A with the two answers swapped: schema, instructions, wording and labels are the same."""
+    item, _ = _rewrite(kind, inputs, 1)
+    rewrite = transcript.replies_of(item.draft.text)  # type: ignore[union-attr]
+    draft = transcript.replies_of(item.drafts[0].text)
+    assert len(rewrite) > 1 and rewrite != draft
+    bodies = _wire_bodies(kind, item, mode)
+    assert bodies["A"] != bodies["B"]
+    swapped = bodies["A"]
+    pairs = [
+        (json.dumps(r)[1:-1], json.dumps(d)[1:-1]) for r, d in zip(rewrite, draft, strict=True)
+    ]
+    for number, (r, d) in enumerate(pairs):
+        assert swapped.count(r) == swapped.count(d) == 1
+        swapped = swapped.replace(r, f"\x00rewrite{number}").replace(d, r)
+        swapped = swapped.replace(f"\x00rewrite{number}", d)
+    assert swapped == bodies["B"]
+    assert '"rewrite' not in bodies["A"].lower().replace('"rewrite_label', "")
 
 
 # --- the comparison decides ------------------------------------------------------------
