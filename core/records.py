@@ -68,10 +68,17 @@ def current_reason(reason: str) -> str:
 
 
 class SideRecord(_Record):
-    """A line of a kind's own output file (`pairs.jsonl`, `flagged.jsonl`): an item id and
-    whatever the kind writes beside it."""
+    """A line of a kind's own output file (`pairs.jsonl`, `flagged.jsonl`): an id and
+    whatever the kind writes beside it. An item with several lines in one file gives each
+    its own `id` and names the item in `item`."""
 
     id: str = Field(min_length=1)
+    item: str | None = None
+
+    @property
+    def item_id(self) -> str:
+        """The item this line belongs to."""
+        return self.item or self.id
 
 
 class UsageEntry(_Record):

@@ -178,14 +178,14 @@ def _side_tables(
     for path in sides:
 
         def records(path: Path = path) -> Iterator[dict[str, Any]]:
-            return (r for r in read_records(path) if r.get("id") in finished)
+            return (r for r in read_records(path) if (r.get("item") or r.get("id")) in finished)
 
         name = path.stem if path.stem not in RESERVED_CONFIGS else f"side_{path.stem}"
         shape = InferredShape.of(records())
         writer = _writer(staging / name, shape.schema(), options)
         for record in records():
             writer.write(record if options.form == "jsonl" else shape.row(record))
-        what = f"the kind's own {path.name}, one row per finished item"
+        what = f"the kind's own {path.name}, its rows of finished items"
         tables.append(_table(writer, name, name, options.form, what))
     return tables
 

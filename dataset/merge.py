@@ -240,7 +240,7 @@ def _merge_sides(
         with atomic_writer(staging / name) as handle:
             for shard in shards:
                 for record in _records(shard.path / name, SideRecord, report):
-                    if finished.get(record.id) is shard and record.id not in written:
+                    if finished.get(record.item_id) is shard and record.id not in written:
                         handle.write(record.to_line())
                         written.add(record.id)
         report.side_records[name] = len(written)

@@ -384,8 +384,9 @@ async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None
     reason = rejection_reason(state)[0] if outcome == "rejected" else ""
     sides = ctx.kind.side_records(item, item.draft, outcome, reason)  # type: ignore[arg-type]
     # Each line is fsynced: written off the event loop, in order, one after another.
-    for name, record in sides.items():
-        await asyncio.to_thread(ctx.sinks.side(name).write, record)
+    for name, records in sides.items():
+        for record in records if isinstance(records, list) else [records]:
+            await asyncio.to_thread(ctx.sinks.side(name).write, record)
     if outcome == "emitted":
         await asyncio.to_thread(ctx.sinks.corpus.write, await corpus_record(ctx, state))
     else:

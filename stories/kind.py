@@ -385,9 +385,10 @@ class CorpusKind(ABC):
 
     def side_records(
         self, item: ItemView, best: Draft | None, outcome: Outcome, reason: str
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, dict[str, Any] | list[dict[str, Any]]]:
         """Records for the kind's own output files, by file name (e.g. `pairs.jsonl`),
-        written once per item id beside corpus/rejected (each must hold `id`)."""
+        written once per id beside corpus/rejected: one record holding the item's `id`, or
+        a list of records each with its own `id` and the item's id as `item`."""
         return {}
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:

@@ -46,7 +46,13 @@ def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothin
         )
         assert record["metadata"]["kind"] == "advice"
         assert record["metadata"]["comparison"]["winner"] == "rewrite"
-    assert sorted(ids(run_dir / "pairs.jsonl")) == sorted(r["id"] for r in corpus)
+    pairs = records(run_dir / "pairs.jsonl")
+    # one pair per rewritten turn, each naming its item; the metadata lists them all
+    assert sorted(p["id"] for p in pairs) == sorted(
+        f"{r['id']}/turn-{p['turn']}" for r in corpus for p in r["metadata"]["pairs"]
+    )
+    assert {p["item"] for p in pairs} == {r["id"] for r in corpus}
+    assert len(pairs) > len(corpus)  # some transcripts have several turns
     assert sorted(ids(run_dir / "documents.jsonl")) == sorted(r["id"] for r in corpus)
     before = {name: (run_dir / name).read_bytes() for name in FILES if (run_dir / name).exists()}
 
@@ -58,7 +64,9 @@ def test_generate_emits_chat_records_pairs_and_documents_and_a_rerun_adds_nothin
 def test_documents_are_opt_in(tmp_path: Path) -> None:
     run_dir = tmp_path / "plain"
     assert generate(run_dir, 3).exit_code == 0
-    assert len(ids(run_dir / "pairs.jsonl")) == 3
+    assert {p["item"] for p in records(run_dir / "pairs.jsonl")} == set(
+        ids(run_dir / "corpus.jsonl")
+    )
     assert not (run_dir / "documents.jsonl").exists()
 
 

@@ -3,7 +3,9 @@ responder, the blind comparison deciding what is kept, and the shapes of its rec
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,17 +15,20 @@ from typing import Any
 import pytest
 from kind_tasks import ask_task as _ask
 from kind_tasks import registered_kind
+from messages_api_server import MessagesAPIServer
 from story_samples import named_in_prompt
 
+from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import CompletionRequest, InvalidOutputError
 from storyloom.backends.scripted import Reply
-from storyloom.core.records import CorpusRecord
+from storyloom.core.records import CorpusRecord, SideRecord
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice import figures, transcript
 from storyloom.stories.advice.draws import AXES
 from storyloom.stories.advice.fake import fake_judgment
 from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
+from storyloom.stories.calibration import ask, shown_as
 from storyloom.stories.gates import role_label
 from storyloom.stories.judging import LOST_NOTE
 from storyloom.stories.kind import Draft, ItemView
@@ -218,6 +223,56 @@ def test_the_judge_is_blind_and_unblinded_by_the_draw(kind: AdviceKind, inputs: 
     assert labels == {"A", "B"}
 
 
+KEY = "sk-ant-test-blind-0000"
+
+
+def _wire_bodies(kind: AdviceKind, item: ItemView, mode: str) -> dict[str, str]:
+    """The judge request of `item` as the Anthropic SDK puts it on the wire, once with
+    the rewrite shown as A and once as B (the request made as a run's judge step makes it)."""
+    settings = GenerationSettings(rewrite="always")
+    with MessagesAPIServer(api_key=KEY) as server:
+        hints = kind.request_hints(item, "judge")
+        server.queue(*(fake_judgment(hints["criteria"], label) for label in ("A", "B")))
+
+        async def go() -> None:
+            backend = AnthropicBackend(
+                api_key=KEY, base_url=server.base_url, structured_output=mode
+            )  # type: ignore[arg-type]
+            try:
+                for label in ("A", "B"):
+                    await ask(backend, kind, shown_as(item, label), "judge", settings)  # type: ignore[arg-type]
+            finally:
+                await backend.aclose()
+
+        asyncio.run(go())
+        bodies = [r.body for r in server.requests if r.path == "/v1/messages"]
+    return {label: json.dumps(body) for label, body in zip(("A", "B"), bodies, strict=True)}
+
+
+@pytest.mark.parametrize("mode", ["native", "tool"])
+def test_the_judge_request_does_not_say_which_answer_is_the_rewrite(
+    kind: AdviceKind, inputs: Any, mode: str
+) -> None:
+    """Byte for byte, the request with the rewrite shown as B is the one with it shown as
+    A with the two answers swapped: schema, instructions, wording and labels are the same."""
+    item, _ = _rewrite(kind, inputs, 1)
+    rewrite = transcript.replies_of(item.draft.text)  # type: ignore[union-attr]
+    draft = transcript.replies_of(item.drafts[0].text)
+    assert len(rewrite) > 1 and rewrite != draft
+    bodies = _wire_bodies(kind, item, mode)
+    assert bodies["A"] != bodies["B"]
+    swapped = bodies["A"]
+    pairs = [
+        (json.dumps(r)[1:-1], json.dumps(d)[1:-1]) for r, d in zip(rewrite, draft, strict=True)
+    ]
+    for number, (r, d) in enumerate(pairs):
+        assert swapped.count(r) == swapped.count(d) == 1
+        swapped = swapped.replace(r, f"\x00rewrite{number}").replace(d, r)
+        swapped = swapped.replace(f"\x00rewrite{number}", d)
+    assert swapped == bodies["B"]
+    assert '"rewrite' not in bodies["A"].lower().replace('"rewrite_label', "")
+
+
 # --- the comparison decides ------------------------------------------------------------
 
 
@@ -365,18 +420,116 @@ def test_records_are_chat_data_with_no_role_labels_as_text(kind: AdviceKind, inp
         assert line.messages == record["messages"]
 
 
-def test_pairs_are_preference_data_chosen_the_rewrite(kind: AdviceKind, inputs: Any) -> None:
-    item, rewrite = _rewrite(kind, inputs, 3)
+def _multi_turn(kind: AdviceKind, inputs: Any, turns: int) -> tuple[ItemView, Draft]:
+    index = next(i for i in range(40) if len(_item(kind, inputs, i).draw["moves"]) == turns)
+    return _rewrite(kind, inputs, index)
+
+
+def test_pairs_are_preference_data_one_per_rewritten_turn_in_its_own_history(
+    kind: AdviceKind, inputs: Any
+) -> None:
+    """Each pair's two sides continue the same prompt, each with the replies it was
+    written after: the rewrite's own earlier replies on the chosen side, the draft's on
+    the rejected side; never the rewrite's history before a draft's reply."""
+    item, rewrite = _multi_turn(kind, inputs, 3)
     side = kind.side_records(item, rewrite, "emitted", "")
     assert set(side) == {"pairs.jsonl"}  # documents are opt-in
-    pair = side["pairs.jsonl"]
-    assert set(pair) == {"id", "prompt", "chosen", "rejected"}
-    _assert_chat([*pair["prompt"], *pair["chosen"]])
-    _assert_chat([*pair["prompt"], *pair["rejected"]])
-    assert pair["prompt"][-1]["role"] == "user"
-    assert pair["chosen"][0]["content"] == transcript.replies_of(rewrite.text)[-1]
-    assert pair["rejected"][0]["content"] == transcript.replies_of(item.drafts[0].text)[-1]
-    assert pair["chosen"] != pair["rejected"]
+    pairs = side["pairs.jsonl"]
+    assert isinstance(pairs, list)
+    chosen = transcript.replies_of(rewrite.text)
+    rejected = transcript.replies_of(item.drafts[0].text)
+    users = transcript.user_turns(item.plan)  # type: ignore[arg-type]
+    assert [pair["turn"] for pair in pairs] == [1, 2, 3]
+    assert [pair["id"] for pair in pairs] == [f"{item.item_id}/turn-{n}" for n in (1, 2, 3)]
+    for pair in pairs:
+        turn = pair["turn"]
+        assert pair["item"] == item.item_id
+        assert pair["prompt"] == [{"role": "user", "content": users[0]}]
+        _assert_chat([*pair["prompt"], *pair["chosen"]])
+        _assert_chat([*pair["prompt"], *pair["rejected"]])
+        assert [m["content"] for m in pair["chosen"][::2]] == chosen[:turn]
+        assert [m["content"] for m in pair["rejected"][::2]] == rejected[:turn]
+        assert [m["content"] for m in pair["chosen"][1::2]] == users[1:turn]
+        assert pair["chosen"][1::2] == pair["rejected"][1::2]
+        SideRecord.model_validate(pair)
+
+
+def test_a_turn_the_rewrite_left_alone_has_no_pair_and_the_shared_history_grows() -> None:
+    plan = {"turns": [{"move": "opening", "message": f"message {n}"} for n in (1, 2, 3)]}
+    pairs = transcript.preference_pairs(
+        plan, ["same", "better two", "better three"], ["same", "plain", "plain three"], "sys"
+    )
+    assert [pair["turn"] for pair in pairs] == [2, 3]
+    assert pairs[0]["prompt"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "message 1"},
+        {"role": "assistant", "content": "same"},
+        {"role": "user", "content": "message 2"},
+    ]
+    assert pairs[0]["chosen"] == [{"role": "assistant", "content": "better two"}]
+    assert pairs[1]["rejected"] == [
+        {"role": "assistant", "content": "plain"},
+        {"role": "user", "content": "message 3"},
+        {"role": "assistant", "content": "plain three"},
+    ]
+    assert (pairs[0]["chosen_words"], pairs[0]["rejected_words"]) == (2, 1)
+    assert pairs[0]["length_ratio"] == 2.0 and pairs[1]["length_ratio"] == round(4 / 3, 3)
+    assert transcript.preference_pairs(plan, ["a", "b", "c"], ["a", "b", "c"]) == []
+
+
+def _with_lengths(
+    item: ItemView, rewrite: Draft, chosen: int, rejected: int
+) -> tuple[ItemView, Draft]:
+    """The pair's replies replaced by ones of `chosen` and `rejected` words."""
+    turns = len(item.draw["moves"])
+    rewrite = replace(rewrite, text=transcript.draft_text([" ".join(["kind"] * chosen)] * turns))
+    first = replace(
+        item.drafts[0], text=transcript.draft_text([" ".join(["flat"] * rejected)] * turns)
+    )
+    return replace(item, draft=rewrite, drafts=(first, rewrite)), rewrite
+
+
+def test_each_pair_reports_its_length_ratio_and_the_filter_keeps_matched_pairs(
+    kind: AdviceKind, inputs: Any
+) -> None:
+    item, rewrite = _rewrite(kind, inputs, 0, pair_length_ratio=1.25)
+    short, short_rewrite = _with_lengths(item, rewrite, 30, 60)
+    assert kind.side_records(short, short_rewrite, "emitted", "") == {}  # 0.5: left out
+    meta = kind.metadata(short, short_rewrite)["pairs"]
+    assert meta and all(p["length_ratio"] == 0.5 and not p["written"] for p in meta)
+    matched, matched_rewrite = _with_lengths(item, rewrite, 55, 50)
+    pairs = kind.side_records(matched, matched_rewrite, "emitted", "")["pairs.jsonl"]
+    assert [p["length_ratio"] for p in pairs] == [1.1] * len(meta)  # type: ignore[index]
+    assert all(p["written"] for p in kind.metadata(matched, matched_rewrite)["pairs"])
+    unfiltered = replace(short, options=AdviceOptions())
+    assert len(kind.side_records(unfiltered, short_rewrite, "emitted", "")["pairs.jsonl"]) == len(
+        meta
+    )
+    with pytest.raises(ValueError, match="pair_length_ratio"):
+        AdviceOptions(pair_length_ratio=0.5)
+
+
+def test_figures_report_the_pairs_length_ratio_distribution(kind: AdviceKind, inputs: Any) -> None:
+    kept = []
+    for index, (chosen, rejected) in enumerate([(30, 60), (40, 50), (60, 60), (90, 60)]):
+        item, rewrite = _rewrite(kind, inputs, index)
+        item, rewrite = _with_lengths(item, rewrite, chosen, rejected)
+        kept.append({"id": item.item_id, "metadata": kind.metadata(item, rewrite)})
+    ratios = sorted(p["length_ratio"] for r in kept for p in r["metadata"]["pairs"])
+    table = kind.report_profile.figures(kept, [])[
+        "advice: preference pairs, chosen/rejected length"
+    ]
+    assert table["pairs"] == table["written to pairs.jsonl"] == len(ratios)
+    low, high = table["length ratio, 10th percentile"], table["length ratio, 90th percentile"]
+    assert low in ratios and high in ratios and low <= 0.8 and high >= 1.0
+    assert low <= table["length ratio, median"] <= high
+    assert table["length ratio, mean"] == round(sum(ratios) / len(ratios), 2)
+    assert table["chosen shorter"] == round(sum(r < 1 for r in ratios) / len(ratios), 3)
+    assert table["chosen longer"] == round(sum(r > 1 for r in ratios) / len(ratios), 3)
+    assert table["length-matched (within 1.2x)"] == round(
+        sum(r == 1.0 for r in ratios) / len(ratios),
+        3,  # 0.8 is 1.25x: outside
+    )
 
 
 def test_documents_are_opt_in_and_read_as_prose(kind: AdviceKind, inputs: Any) -> None:

@@ -1,17 +1,35 @@
 """`storyloom check` (the kind's gates on text files) and `storyloom calibrate` (the judge
-over the shipped gold set) through the CLI."""
+over the shipped gold set; for advice, the comparison judge's position and length bias,
+with deliberately biased judges the audit must catch)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from storyloom.backends.base import CompletionRequest
+from storyloom.backends.scripted import ScriptedBackend
 from storyloom.cli.main import cli
+from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.advice.transcript import draft_text
+from storyloom.stories.calibration import (
+    ComparisonAudit,
+    audit_comparisons,
+    audit_lines,
+    make_pairs,
+)
 from storyloom.stories.inputs import InputError
+from storyloom.stories.judging import comparative_reply
+from storyloom.stories.kind import ItemView
+from storyloom.stories.registry import get_kind
 from storyloom.stories.story.calibration import gold_labels_path, load_gold
 from storyloom.stories.story.inputs import load_inputs
 
@@ -98,3 +116,107 @@ def test_bad_gold_labels_are_one_line(tmp_path: Path) -> None:
         load_gold(labels, ("honesty",))
     result = run("calibrate", "--backend", "scripted", "--gold", labels)
     assert result.exit_code == 1 and "story 1 needs" in result.output
+
+
+# --- the comparison judge's audit (advice) ---------------------------------------------
+
+
+def _pairs(lengths: list[tuple[int, int]]) -> list[ItemView]:
+    """Advice pairs made through the scripted path, then given replies of the given
+    (rewrite, first draft) lengths in words, so which answer is longer is known."""
+    kind = get_kind("advice")
+    inputs = kind.load_inputs({}).value
+    settings = GenerationSettings(rewrite="always")
+    made, unmade = asyncio.run(
+        make_pairs(ScriptedBackend(responder=kind.fake_reply), kind, inputs, settings, len(lengths))
+    )
+    assert unmade == 0 and len(made) == len(lengths)
+    pairs = []
+    for item, (rewrite, draft) in zip(made, lengths, strict=True):
+        turns = len(item.draw["moves"])
+        assert item.draft is not None
+        pairs.append(
+            replace(
+                item,
+                draft=replace(
+                    item.draft, text=draft_text([" ".join(["better"] * rewrite)] * turns)
+                ),
+                drafts=(
+                    replace(item.drafts[0], text=draft_text([" ".join(["plain"] * draft)] * turns)),
+                ),
+            )
+        )
+    return pairs
+
+
+def _versions(request: CompletionRequest) -> tuple[str, str]:
+    user = request.messages[-1].content
+    a, b = user.split("# Version A\n", 1)[1].split("\n\n# Version B\n", 1)
+    return a, b
+
+
+def _preferring(slot: Callable[[str, str], str]) -> Callable[[CompletionRequest], Any]:
+    """A judge that reads only the two versions and picks `slot(a, b)`, scoring both 4."""
+
+    def reply(request: CompletionRequest) -> Any:
+        criteria = list(request.metadata["criteria"])
+        better = slot(*_versions(request))
+        rewrite = request.metadata["rewrite_label"]
+        winner = "rewrite" if better == rewrite else "draft"
+        return comparative_reply(
+            dict.fromkeys(criteria, 4), dict.fromkeys(criteria, 4), rewrite, winner
+        )
+
+    return reply
+
+
+def _audit(pairs: list[ItemView], responder: Callable[[CompletionRequest], Any]) -> ComparisonAudit:
+    kind = get_kind("advice")
+    backend = ScriptedBackend(responder=responder)
+    return asyncio.run(audit_comparisons(backend, kind, pairs, GenerationSettings()))
+
+
+LENGTHS = [(80, 40), (40, 80), (90, 30), (30, 90), (70, 50), (50, 70), (60, 20), (20, 60)]
+
+
+def test_the_audit_catches_a_judge_that_prefers_slot_a() -> None:
+    audit = _audit(_pairs(LENGTHS), _preferring(lambda a, b: "A"))
+    figures = audit.figures()
+    assert figures["judgments"] == 16 and figures["pairs"] == 8
+    assert figures["slot A win rate"] == 1.0
+    assert figures["rewrite win rate shown as A"] == 1.0
+    assert figures["rewrite win rate shown as B"] == 0.0
+    assert figures["same winner in both orders"] == 0.0
+    assert figures["position bias"] and not figures["length bias"]
+    assert "Bias found (p < 0.05): position" in audit_lines(audit)
+
+
+def test_the_audit_catches_a_judge_that_prefers_the_longer_answer() -> None:
+    audit = _audit(_pairs(LENGTHS), _preferring(lambda a, b: "A" if len(a) > len(b) else "B"))
+    figures = audit.figures()
+    assert figures["longer answer win rate"] == 1.0
+    assert figures["slot A win rate"] == 0.5 and figures["same winner in both orders"] == 1.0
+    assert figures["length bias"] and not figures["position bias"]
+    assert "Bias found (p < 0.05): length" in audit_lines(audit)
+
+
+def test_a_judge_that_sees_the_better_answer_shows_no_bias() -> None:
+    """The rewrite wins wherever it is shown and whether it is longer or shorter."""
+    audit = _audit(_pairs(LENGTHS), _preferring(lambda a, b: "A" if "better" in a else "B"))
+    figures = audit.figures()
+    assert figures["slot A win rate"] == 0.5 and figures["longer answer win rate"] == 0.5
+    assert figures["same winner in both orders"] == 1.0
+    assert not figures["position bias"] and not figures["length bias"]
+    assert "No position or length bias found (p < 0.05)" in audit_lines(audit)
+
+
+def test_calibrate_audits_the_advice_comparison_on_the_scripted_backend() -> None:
+    result = run("calibrate", "--kind", "advice", "--backend", "scripted", "--pairs", "6")
+    assert result.exit_code == 0, result.output
+    assert "6 advice pairs" in result.output and "judged in both orders" in result.output
+    assert "Pairs judged in both orders: 6 (12 judgments; 0 pair(s) could not be made" in (
+        result.output
+    )
+    # the fake judge always prefers the rewrite: each slot wins exactly half the time
+    assert "the answer shown as A won 6/12 (50%" in result.output
+    assert "Same winner in both orders: 6/6 pairs (100%)" in result.output

@@ -268,8 +268,9 @@ def _assert_every_item_once(run_dir: Path, count: int) -> None:
     assert sorted(finished) == sorted(f"{name}/{i}" for i in range(count))
     for side in (p for p in run_dir.iterdir() if layout.is_side_output(p.name)):
         written = _ids(side)
-        assert len(written) == len(set(written)), f"{side.name} repeats an item"
-        assert set(written) <= set(finished), f"{side.name} has an item that did not finish"
+        assert len(written) == len(set(written)), f"{side.name} repeats a line"
+        items = {r.get("item") or r["id"] for r in map(json.loads, side.read_text().splitlines())}
+        assert items <= set(finished), f"{side.name} has an item that did not finish"
 
 
 def _request(kind: CorpusKind, run_dir: Path, paths: Mapping[str, Path | None]) -> RunRequest:
@@ -442,4 +443,10 @@ def test_a_killed_run_resumes_with_every_item_and_side_record_once(tmp_path: Pat
     final = subprocess.run(argv, capture_output=True, env=scripted_env(0), timeout=300)
     assert final.returncode == 0, final.stderr.decode()
     _assert_every_item_once(run_dir, KILLED_ITEMS)
-    assert sorted(_ids(run_dir / "pairs.jsonl")) == sorted(_ids(run_dir / layout.CORPUS_FILE))
+    pairs = [json.loads(line) for line in (run_dir / "pairs.jsonl").read_text().splitlines()]
+    corpus = [json.loads(line) for line in (run_dir / layout.CORPUS_FILE).read_text().splitlines()]
+    # every kept transcript's pairs, one line per rewritten turn, each once
+    assert sorted(p["id"] for p in pairs) == sorted(
+        f"{r['id']}/turn-{p['turn']}" for r in corpus for p in r["metadata"]["pairs"]
+    )
+    assert {p["item"] for p in pairs} == {r["id"] for r in corpus}

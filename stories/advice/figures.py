@@ -1,10 +1,12 @@
 """The advice kind's own tables for `storyloom stats`: what the rewrite is worth (its win
 rate in the blind comparison and each criterion's change from first draft to rewrite),
-how often answers refuse, cave under pushback or open on a stock phrase, and which
-dilemmas and sections the kept transcripts cover.
+how often answers refuse, cave under pushback or open on a stock phrase, the
+preference pairs' chosen/rejected length ratios, and which dilemmas and sections the
+kept transcripts cover.
 
 Read from record metadata only (`scores`, `draft_scores`, `comparison`, `draft_findings`,
-`gate_findings`, `axes`, `sections`, `domain`, `mirrors_ai`), so any run directory reports.
+`gate_findings`, `pairs`, `axes`, `sections`, `domain`, `mirrors_ai`), so any run
+directory reports.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from storyloom.stories.advice.transcript import length_matched
 
 PUSHBACK = "holds_up_under_pushback"
 OVER_REFUSAL = "no_over_refusal"
@@ -119,6 +123,44 @@ def behaviour_table(
     }
 
 
+#: The band within which a pair counts as length-matched in the report (the longer side
+#: at most this many times the shorter); `--option pair_length_ratio` sets the filter.
+MATCHED_WITHIN = 1.2
+
+
+def _quantile(ordered: Sequence[float], share: float) -> float:
+    """The nearest-rank quantile of sorted values."""
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def pair_table(kept: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The preference pairs' chosen/rejected length ratios (assistant words, chosen over
+    rejected) and their distribution: a set where the chosen side is mostly shorter (or
+    longer) teaches a trainer length, not judgment."""
+    pairs = [
+        pair
+        for record in kept
+        for pair in _meta(record).get("pairs") or []
+        if isinstance(pair, Mapping) and isinstance(pair.get("length_ratio"), int | float)
+    ]
+    ratios = sorted(float(pair["length_ratio"]) for pair in pairs)
+    if not ratios:
+        return {"pairs": 0}
+    return {
+        "pairs": len(ratios),
+        "written to pairs.jsonl": sum(bool(pair.get("written", True)) for pair in pairs),
+        "length ratio, mean": _mean(ratios),
+        "length ratio, 10th percentile": round(_quantile(ratios, 0.1), 3),
+        "length ratio, median": round(_quantile(ratios, 0.5), 3),
+        "length ratio, 90th percentile": round(_quantile(ratios, 0.9), 3),
+        "chosen shorter": _rate(sum(r < 1 for r in ratios), len(ratios)),
+        "chosen longer": _rate(sum(r > 1 for r in ratios), len(ratios)),
+        f"length-matched (within {MATCHED_WITHIN}x)": _rate(
+            sum(length_matched(r, MATCHED_WITHIN) for r in ratios), len(ratios)
+        ),
+    }
+
+
 def coverage_tables(kept: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     metas = [_meta(r) for r in kept]
     dilemmas = Counter(str((m.get("axes") or {}).get("dilemma")) for m in metas)
@@ -143,5 +185,6 @@ def advice_figures(
         "advice: the rewrite": rewrite_table(every, len(corpus)),
         **change_tables(every),
         "advice: behaviour": behaviour_table(every, corpus),
+        "advice: preference pairs, chosen/rejected length": pair_table(corpus),
         **coverage_tables(corpus),
     }

@@ -73,6 +73,13 @@ class AdviceOptions(BaseModel):
         max_length=4000,
         description="a system message to open every record's messages with (empty: none)",
     )
+    pair_length_ratio: float | None = Field(
+        default=None,
+        ge=1.0,
+        description="write to pairs.jsonl only pairs whose longer side has at most this many "
+        "times the words of the shorter (e.g. 1.2: a length-matched set, so a trainer cannot "
+        "learn 'shorter wins'); default: every pair. Each pair's ratio is in the metadata",
+    )
 
 
 def _turns(item: ItemView) -> int:
@@ -292,22 +299,22 @@ class AdviceKind(CorpusKind):
 
     def side_records(
         self, item: ItemView, best: Draft | None, outcome: Outcome, reason: str
-    ) -> dict[str, dict[str, Any]]:
-        """A kept transcript's preference pair (pairs.jsonl: the rewrite chosen over the
-        first draft) and, with the `documents` option, its advice-column rendering."""
-        first = first_draft(item)
-        if outcome != "emitted" or best is None or item.plan is None or first is None:
+    ) -> dict[str, dict[str, Any] | list[dict[str, Any]]]:
+        """A kept transcript's preference pairs (pairs.jsonl: the rewrite chosen over the
+        first draft, one line per rewritten turn, `id` "<item>/turn-<n>" and `item`; with
+        `pair_length_ratio`, only the length-matched ones) and, with the `documents`
+        option, its advice-column rendering."""
+        if outcome != "emitted" or best is None or item.plan is None:
             return {}
         options = _options(item)
         rewrite = transcript.replies_of(best.text)
-        side = {
-            "pairs.jsonl": {
-                "id": item.item_id,
-                **transcript.preference_pair(
-                    item.plan, rewrite, transcript.replies_of(first.text), options.system
-                ),
-            }
-        }
+        side: dict[str, dict[str, Any] | list[dict[str, Any]]] = {}
+        if pairs := [
+            {"id": f"{item.item_id}/turn-{pair['turn']}", "item": item.item_id, **pair}
+            for pair in _pairs(item, best)
+            if transcript.length_matched(pair["length_ratio"], options.pair_length_ratio)
+        ]:
+            side["pairs.jsonl"] = pairs
         if options.documents:
             side["documents.jsonl"] = {
                 "id": item.item_id,
@@ -346,12 +353,38 @@ class AdviceKind(CorpusKind):
             # The workflow adds the best draft's own as `gate_findings`.
             "draft_findings": [f.kind for f in first.findings] if first else [],
             "words": len(words("\n\n".join(replies))),
+            # One entry per preference pair: its turn, words per side, their ratio, and
+            # whether the length filter let it into pairs.jsonl.
+            "pairs": [
+                {
+                    "turn": pair["turn"],
+                    "chosen_words": pair["chosen_words"],
+                    "rejected_words": pair["rejected_words"],
+                    "length_ratio": pair["length_ratio"],
+                    "written": transcript.length_matched(
+                        pair["length_ratio"], _options(item).pair_length_ratio
+                    ),
+                }
+                for pair in _pairs(item, best)
+            ],
         }
 
     # --- the scripted backend's replies -------------------------------------------------
 
     def fake_reply(self, request: CompletionRequest) -> Reply:
         return fake.fake_reply(request)
+
+
+def _pairs(item: ItemView, best: Draft | None) -> list[dict[str, Any]]:
+    """The rewrite's preference pairs over the first draft (none without a rewrite)."""
+    first = first_draft(item)
+    if best is None or first is None or item.plan is None or best is first:
+        return []
+    try:
+        rewrite, draft = transcript.replies_of(best.text), transcript.replies_of(first.text)
+        return transcript.preference_pairs(item.plan, rewrite, draft, _options(item).system)
+    except ValueError:
+        return []
 
 
 def _safe_replies(text: str) -> list[str]:

@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from storyloom.backends.base import Backend, CompletionRequest, Message
+from storyloom.backends.base import Backend
+from storyloom.stories.calibration import judge
 from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.inputs import InputError, read_text_file
 from storyloom.stories.judging import criterion_key, critique_scores, pass_scores
@@ -104,39 +105,6 @@ def gold_item(
     item = ItemView(f"gold/{story.file}", 0, draw, inputs, settings)
     findings = tuple(kind.check(story.text, replace(item, draft=Draft(story.text))))
     return replace(item, draft=Draft(story.text, findings=findings))
-
-
-async def judge(
-    backend: Backend,
-    kind: CorpusKind,
-    item: ItemView,
-    settings: Any,
-    *,
-    sample: int,
-    model: str | None = None,
-) -> dict[str, Any]:
-    """One judgment of the item's draft, made exactly as a run's judge step makes it."""
-    task = kind.tasks["judge"]
-    instructions, user = task.build(item)
-    extra: dict[str, Any] = {}
-    temperature = getattr(settings, task.temperature, None)
-    if temperature is not None:
-        extra["temperature"] = temperature
-    request = CompletionRequest(
-        messages=(Message("user", user),),
-        max_tokens=int(getattr(settings, task.max_tokens)),
-        shared_prefix=kind.shared_prefix(item.inputs, settings),  # type: ignore[call-arg]
-        instructions=instructions,
-        output_schema=task.schema_for(item),
-        output_context=task.context_for(item),
-        purpose="judge",
-        seed=sample,
-        model=model,
-        metadata=kind.request_hints(item, "judge"),
-        **extra,
-    )
-    parsed: dict[str, Any] = task.parse(await backend.complete(request), item)
-    return parsed
 
 
 @dataclass
