@@ -6,8 +6,12 @@ the same way: the reply is validated with the pydantic model itself (servers and
 enforce only part of a JSON schema, or none), and a reply that does not fit is sent
 back once with what was wrong (one repair turn, one prompt wording). A second failure
 is an `InvalidOutputError` carrying every token billed on the way, so the usage
-ledger still matches the provider's bill. A reply cut by `max_tokens`, or a refusal,
-is returned as it is: the workflow decides about those, and a repair cannot help.
+ledger still matches the provider's bill. A reply cut by `max_tokens` that does not
+parse gets the same repair turn, saying it was cut and asking for the whole object
+within the budget (budgets cover the largest reply a schema allows, so a cut reply is
+a model running long, not a reply that cannot fit); if the repair is cut too, it is
+returned unparsed for the workflow to reject as truncated. A refusal is returned as it
+is: a repair cannot help.
 
 Backends differ only in how they ask (their message format, the repair turn's shape),
 so each passes an `attempt(repair)` function; `repair` is None for the first call.
@@ -45,9 +49,17 @@ class Repair:
 
     reply: Completion
     problem: str
+    #: The reply stopped at this many tokens (`max_tokens`) before the object closed.
+    cut_at: int | None = None
 
     @property
     def prompt(self) -> str:
+        if self.cut_at is not None:
+            return (
+                f"That reply was cut off at the length limit of {self.cut_at} tokens before "
+                "the JSON object was complete. Answer again with only the whole JSON object, "
+                f"written more briefly so that all of it fits well within {self.cut_at} tokens."
+            )
         return (
             f"That reply does not fit the required schema: {self.problem}. "
             "Answer again with only the corrected JSON object."
@@ -105,7 +117,7 @@ async def complete_validated(
     request: CompletionRequest, attempt: Attempt, *, repairs: int = 1
 ) -> Completion:
     """Ask with `attempt`, validate against the request's schema and per-item context,
-    ask again for a repair up to `repairs` times.
+    ask again for a repair up to `repairs` times (a reply cut at `max_tokens` included).
 
     The returned completion carries `parsed` and the usage of every attempt; errors
     (the backend's own, or the final `InvalidOutputError`) carry it as `error.usage`.
@@ -120,16 +132,19 @@ async def complete_validated(
         except BackendError as error:
             raise _with_usage(error, billed) from None
         billed += reply.usage
-        if reply.stop_reason in ("max_tokens", "refusal"):  # the workflow handles both
+        if reply.stop_reason == "refusal":  # the workflow handles it; a repair cannot help
             return replace(reply, usage=billed)
         try:
             parsed = parse_reply(schema, reply.text, request.output_context)
         except ReplyDoesNotFit as problem:
-            repair = Repair(reply, str(problem))
+            cut_at = request.max_tokens if reply.truncated else None
+            repair = Repair(reply, str(problem), cut_at)
             log.info("%s: reply did not fit %s (%s)", purpose or "call", schema.__name__, problem)
             continue
         return replace(reply, usage=billed, parsed=parsed)
     assert repair is not None
+    if repair.cut_at is not None:  # cut again: the workflow rejects it as truncated
+        return replace(repair.reply, usage=billed)
     raise _with_usage(
         InvalidOutputError(
             f"{purpose or 'structured call'}: the reply did not fit {schema.__name__} "

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from storyloom.backends.reply_size import UnboundedSchema, largest_reply_tokens
+
 if TYPE_CHECKING:
     from storyloom.backends.registry import BackendSpec
     from storyloom.stories.kind import CorpusKind
@@ -34,8 +36,10 @@ class GenerationSettings(BaseModel):
     dedupe_threshold: float = Field(default=0.4, gt=0.0, le=1.0)
     #: Jaccard similarity at which an item's plan is too close to an earlier plan.
     plan_dedupe_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
-    #: Rich prompts ask for full plans and evidence-first judgments of every criterion:
-    #: smaller budgets cut them off (a cut structured reply rejects the item).
+    #: Output budgets, each sent as `max_tokens` by the tasks that name it. These are
+    #: floors: `run_settings` raises each to cover the largest reply any task naming it
+    #: may give under the run's schemas (`schema_budgets`), so no reply a schema allows
+    #: is cut by design; the settled values are what run.json and the card record.
     plan_max_tokens: int = Field(default=1500, ge=64)
     write_max_tokens: int = Field(default=2600, ge=64)
     judge_max_tokens: int = Field(default=4000, ge=64)
@@ -76,11 +80,40 @@ def run_settings(
     kind: CorpusKind, backend: BackendSpec, asked: Mapping[str, Any] | None = None
 ) -> GenerationSettings:
     """A run's complete settings: `asked` (a None value is not asked), and for the rest
-    what the kind implies (its rewrite mode) and the backend (compact prompts for a
-    small model). Raises pydantic's ValidationError on a value out of range."""
+    what the kind implies (its rewrite mode, and budgets that cover its schemas' largest
+    replies) and the backend (compact prompts for a small model). Raises pydantic's
+    ValidationError on a value out of range."""
+    given = {key: value for key, value in (asked or {}).items() if value is not None}
+    profile = given.get("prompt_profile") or (
+        "compact" if backend.options.small_model() else "rich"
+    )
     implied: dict[str, Any] = {
         "rewrite": kind.default_rewrite,
-        "prompt_profile": "compact" if backend.options.small_model() else "rich",
+        "prompt_profile": profile,
+        **schema_budgets(kind, profile),
     }
-    given = {key: value for key, value in (asked or {}).items() if value is not None}
     return GenerationSettings.model_validate({**implied, **given})
+
+
+def schema_budgets(kind: CorpusKind, profile: str) -> dict[str, int]:
+    """{budget setting: tokens} covering the largest reply of every task that names it,
+    under the profile's schemas, and never below the setting's default; rounded up to a
+    hundred. A schema with an uncapped string or list (a plug-in kind's) has no largest
+    reply and keeps the default; the built-in kinds cap every one (tests/test_budgets)."""
+    defaults = GenerationSettings.model_fields
+    budgets: dict[str, int] = {}
+    for task in kind.tasks.values():
+        schema = task.profile_schemas.get(profile, task.schema)
+        floor = budgets.get(task.max_tokens, int(defaults[task.max_tokens].default))
+        budgets[task.max_tokens] = max(floor, _largest_or_nothing(schema))
+    return budgets
+
+
+def _largest_or_nothing(schema: type[BaseModel] | None) -> int:
+    """The schema's largest reply rounded up to a hundred tokens (0: free text, or none)."""
+    if schema is None:
+        return 0
+    try:
+        return -(-largest_reply_tokens(schema) // 100) * 100
+    except UnboundedSchema:
+        return 0

@@ -230,13 +230,17 @@ class Caps:
     note: int
 
 
-CAPS: dict[Profile, Caps] = {"rich": Caps(text=1200, note=600), "compact": Caps(text=80, note=160)}
+CAPS: dict[Profile, Caps] = {"rich": Caps(text=800, note=400), "compact": Caps(text=80, note=160)}
 NAME_CAP = 120
 MAX_NOTES = 12
-#: The most entries a reply's list of things in play may hold: far above any item's
-#: criteria or sections, and a bound that keeps a small model's grammar-constrained
-#: decoding from adding entries until its token budget runs out.
-MAX_ENTRIES = 32
+#: The most entries a reply's list of things in play may hold: above any item's criteria
+#: in play, and a bound that keeps a small model's grammar-constrained decoding from adding
+#: entries until its token budget runs out. The budgets are sized on it
+#: (`storyloom.backends.reply_size`), so it is kept near what items need.
+MAX_ENTRIES = 12
+#: The most constitution sections a review's list may hold (a draw puts one to three in
+#: play); the review budget is sized on it.
+MAX_SECTIONS = 4
 Score = Annotated[int, Field(ge=1, le=5)]
 _SCALE = "1 fails, 2 weak, 3 acceptable, 4 good, 5 excellent."
 

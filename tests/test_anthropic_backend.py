@@ -246,12 +246,27 @@ def test_max_tokens_stop_is_reported_as_truncation(server: MessagesAPIServer) ->
     assert done.usage.output_tokens == 300
 
 
-def test_truncated_structured_output_is_not_repaired(server: MessagesAPIServer) -> None:
+def test_truncated_structured_output_is_asked_again_within_the_budget(
+    server: MessagesAPIServer,
+) -> None:
     server.inject(Fault.max_tokens())
     done = complete(server, request(Verdict))
 
+    assert done.parsed is not None and not done.truncated
+    assert len(server.requests) == 2
+    repair_turn = json.dumps(server.requests[1].body["messages"][-1])
+    assert "cut off at the length limit of 300 tokens" in repair_turn
+    assert done.usage == as_usage(server.billed)  # type: ignore[attr-defined]
+
+
+def test_structured_output_cut_twice_is_returned_unparsed_as_truncated(
+    server: MessagesAPIServer,
+) -> None:
+    server.inject(Fault.max_tokens(), Fault.max_tokens())
+    done = complete(server, request(Verdict))
+
     assert done.truncated and done.parsed is None
-    assert len(server.requests) == 1
+    assert len(server.requests) == 2
 
 
 # ----- errors -----

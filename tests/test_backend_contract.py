@@ -198,10 +198,31 @@ def test_still_invalid_after_the_repair_is_invalid_output_carrying_the_usage() -
     assert e.value.usage == Usage(output_tokens=10)
 
 
-def test_a_truncated_reply_is_returned_unparsed_and_not_repaired() -> None:
-    attempts = Attempts(reply('{"title": "T", "sc', stop_reason="max_tokens"))
+def test_a_truncated_reply_gets_a_repair_turn_asking_for_the_whole_object_in_budget() -> None:
+    attempts = Attempts(
+        reply('{"title": "T", "sc', 50, stop_reason="max_tokens"),
+        reply('{"title": "T", "score": 3}', 20),
+    )
     done = run(complete_validated(request(output_schema=Verdict), attempts))
-    assert done.truncated and done.parsed is None and attempts.repairs == [None]
+
+    assert done.parsed == Verdict(title="T", score=3) and done.usage.output_tokens == 70
+    first, second = attempts.repairs
+    assert first is None and second is not None
+    assert "cut off at the length limit of 50 tokens" in second.prompt
+    assert second.reply.text == '{"title": "T", "sc'
+
+
+def test_a_truncated_reply_that_parses_is_kept_without_a_repair() -> None:
+    attempts = Attempts(reply('{"title": "T", "score": 3}', stop_reason="max_tokens"))
+    done = run(complete_validated(request(output_schema=Verdict), attempts))
+    assert done.parsed == Verdict(title="T", score=3) and attempts.repairs == [None]
+
+
+def test_a_reply_cut_again_after_its_repair_is_returned_unparsed_as_truncated() -> None:
+    cut = reply('{"title": "T", "sc', 50, stop_reason="max_tokens")
+    attempts = Attempts(cut, cut)
+    done = run(complete_validated(request(output_schema=Verdict), attempts))
+    assert done.truncated and done.parsed is None and done.usage.output_tokens == 100
 
 
 def test_a_backend_error_during_the_repair_carries_what_was_billed_before() -> None:

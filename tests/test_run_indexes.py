@@ -42,7 +42,7 @@ def _premise(seed: int) -> dict[str, Any]:
         conflict=_text(seed + 3, 12),
         values_and_why=_text(seed + 4, 25),
         emotional_arc=_text(seed + 5, 8),
-        beats=[_text(seed + 6, 8), _text(seed + 7, 8)],
+        beats=[_text(seed + 6, 8), _text(seed + 7, 8), _text(seed + 8, 8)],
     ).model_dump()
 
 

@@ -204,12 +204,15 @@ class RepliesCopyGate(gates.ConstitutionCopyGate):
         return self.check_against("\n\n".join(replies), item.inputs.constitution.as_markdown())
 
 
+#: The one turn-length gate, whose limits the write and revise prompts state.
+TURN_LENGTH = TurnLengthGate()
+
 ADVICE_GATES = (
     ReplyCountGate(),
     RoleLabelGate(),
     StockOpenerGate(),
     RefusalGate(),
-    TurnLengthGate(),
+    TURN_LENGTH,
     RepliesRepetitionGate(),
     RepliesCopyGate(),
 )

@@ -144,13 +144,10 @@ class AdviceKind(CorpusKind):
             comparative=True,
         )
         self.gates = ADVICE_GATES
-        # Plans, reviews and judgments of a multi-turn chat outgrow the story's plan and
-        # judge budgets (a judge scores two versions on up to eight criteria with
-        # evidence), so every task here takes the write budget.
         self.tasks = {
             "plan": Task(
                 "plan", self._plan_prompt, parse_situation, models.Situation,
-                "write_max_tokens", requirements=_turn_count,
+                "plan_max_tokens", requirements=_turn_count,
             ),
             "write": Task(
                 "write", self._write_prompt, parse_replies, models.Replies,
@@ -158,13 +155,13 @@ class AdviceKind(CorpusKind):
             ),
             "review": Task(
                 "review", self._review_prompt, parse_review, models.Review,
-                "write_max_tokens", "judge_temperature", requirements=_sections_in_play,
+                "judge_max_tokens", "judge_temperature", requirements=_sections_in_play,
             ),
             "revise": Task(
                 "revise", self._revise_prompt, parse_replies, models.Replies,
                 requirements=_turn_count,
             ),
-            "judge": self.judge_task(self._judge_prompt, max_tokens="write_max_tokens"),
+            "judge": self.judge_task(self._judge_prompt),
         }  # fmt: skip
 
     # --- inputs and draws ---------------------------------------------------------------

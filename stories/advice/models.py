@@ -23,12 +23,13 @@ from pydantic import (
 )
 
 from storyloom.stories.advice.inputs import MAX_TURNS
-from storyloom.stories.judging import MAX_ENTRIES, NAME_CAP, EntriesInPlay, InPlay
+from storyloom.stories.judging import MAX_SECTIONS, NAME_CAP, EntriesInPlay, InPlay
 
 ShortText = Annotated[str, StringConstraints(max_length=600)]
 LongText = Annotated[str, StringConstraints(max_length=1500)]
-#: One assistant reply: room for a full drafted email or plan, short of a runaway.
-ReplyText = Annotated[str, StringConstraints(min_length=1, max_length=8000)]
+#: One assistant reply: room for a full drafted email or plan (the turn-length gate's most
+#: words, told to the writer, fit well inside it), short of a runaway.
+ReplyText = Annotated[str, StringConstraints(min_length=1, max_length=6000)]
 
 
 class _Strict(BaseModel):
@@ -121,7 +122,7 @@ class SectionReview(_Strict):
 
 def _listed(description: str) -> Any:
     """A short list of the review's findings of one sort."""
-    return Field(max_length=6, description=description)
+    return Field(max_length=4, description=description)
 
 
 class Review(EntriesInPlay):
@@ -131,7 +132,7 @@ class Review(EntriesInPlay):
     in_play: ClassVar[InPlay] = InPlay("sections", "section", "sections", "section")
 
     sections: list[SectionReview] = Field(
-        max_length=MAX_ENTRIES, description="Every section in play, read in full."
+        max_length=MAX_SECTIONS, description="Every section in play, read in full."
     )
     missed_considerations: list[ShortText] = _listed(
         "Considerations the person needs that the draft never raises."

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storyloom.stories.advice.gates import TURN_LENGTH
 from storyloom.stories.advice.inputs import AdviceInputs
 from storyloom.stories.constitution import Constitution
 from storyloom.stories.judging import names_line
@@ -90,9 +91,12 @@ def _findings(findings: Sequence[str]) -> str:
 
 
 def _json_shape(turns: int) -> str:
+    """The reply's shape, with the turn-length gate's limits read from the gate itself (a
+    limit that can fail a draft is told to the writer)."""
     return (
         f'Reply with JSON only: {{"replies": [...]}}, exactly {turns} strings, reply i '
-        "answering the person's message i."
+        f"answering the person's message i. Each reply runs {TURN_LENGTH.min_words} to "
+        f"{TURN_LENGTH.max_words} words."
     )
 
 

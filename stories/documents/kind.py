@@ -145,14 +145,10 @@ class DocumentsKind(CorpusKind):
             checks=(inconsistent_claim,),
         )
         self.gates = DOCUMENT_GATES
-        # Ideas (three to five, and an outline) and a judgment that lists every claim run
-        # past the plan and judge budgets sized for one story premise and one critique,
-        # and a cut-off reply rejects the item; a budget is a cap, not a cost, so these
-        # two take the writer's.
         self.tasks = {
-            "plan": Task("plan", _ideas_prompt, parse_ideas, IdeasReply, "write_max_tokens"),
+            "plan": Task("plan", _ideas_prompt, parse_ideas, IdeasReply, "plan_max_tokens"),
             "write": Task("write", _write_prompt, parse_document),
-            "judge": self.judge_task(_judge_prompt, max_tokens="write_max_tokens"),
+            "judge": self.judge_task(_judge_prompt),
             "revise": Task("revise", _revise_prompt, parse_document),
         }
 

@@ -5,7 +5,14 @@ providers move them into descriptions)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+#: String caps: part of the schema so the plan and judge budgets cover the largest reply.
+Line = Annotated[str, StringConstraints(max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=600)]
+Brief = Annotated[str, StringConstraints(max_length=300)]
 
 
 class _Strict(BaseModel):
@@ -13,8 +20,8 @@ class _Strict(BaseModel):
 
 
 class Idea(_Strict):
-    title: str = Field(description="The document's title or headline, as it would appear.")
-    idea: str = Field(
+    title: Line = Field(description="The document's title or headline, as it would appear.")
+    idea: Text = Field(
         description="Two or three sentences: who wrote it, where it appears, its angle on "
         "the claim, and the concrete case or episode it is built around."
     )
@@ -23,29 +30,36 @@ class Idea(_Strict):
 class IdeasReply(_Strict):
     """Several ideas, the chosen one, and a hidden outline for it (never emitted)."""
 
-    unsuitable: str = Field(
+    unsuitable: Line = Field(
         description="Empty unless this claim cannot honestly be made into this document "
         "type for these readers and this stance; then one sentence saying why."
     )
-    ideas: list[Idea] = Field(description="Three to five distinct ideas (none if unsuitable).")
-    chosen: int = Field(description="The index (from 0) of the idea to write.")
-    outline: list[str] = Field(
-        description="Four to eight steps of the chosen document, in order; a plan only, "
-        "never part of the document."
+    ideas: list[Idea] = Field(
+        max_length=5, description="Three to five distinct ideas (none if unsuitable)."
     )
+    chosen: int = Field(description="The index (from 0) of the idea to write.")
+    outline: list[Text] = Field(
+        max_length=8,
+        description="Four to eight steps of the chosen document, in order; a plan only, "
+        "never part of the document.",
+    )
+
+
+#: The most claims a judgment lists: a document of the longest length makes far fewer.
+MAX_CLAIMS = 10
 
 
 class ClaimCheck(_Strict):
-    statement: str = Field(
+    statement: Brief = Field(
         description="A claim the document makes about the AI, its values or its situation, "
         "quoted or closely paraphrased."
     )
-    section_text: str = Field(
+    section_text: Brief = Field(
         description="The words of the constitution section (or the identity facts) it is "
         "checked against, quoted."
     )
     consistent: bool
-    why: str
+    why: Brief
 
 
 class ClaimsMade(_Strict):
@@ -53,7 +67,8 @@ class ClaimsMade(_Strict):
     criterion is scored, so fidelity is scored on claims already on the page."""
 
     claims_made: list[ClaimCheck] = Field(
-        description="Every claim the document makes about the AI or its values."
+        max_length=MAX_CLAIMS,
+        description="Every claim the document makes about the AI or its values.",
     )
 
 

@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.stories.constitution import constitution_input
@@ -92,6 +94,23 @@ def _as_selection_draft(draft: Draft) -> dict[str, Any]:
     }
 
 
+class StoryOptions(BaseModel):
+    """`generate --option KEY=VALUE` for the story kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    framing_headers: bool = Field(
+        default=False,
+        description="add each framing's header to the text (the planned title when the "
+        "story has none, 'Chapter N' by item index, 'Fiction', 'A Fable', 'from a memoir'); "
+        "off: the text is the story exactly as the model wrote it",
+    )
+
+
+def _options(item: ItemView) -> StoryOptions:
+    return item.options if isinstance(item.options, StoryOptions) else StoryOptions()
+
+
 class StoryKind(CorpusKind):
     name: ClassVar[str] = "story"
     version: ClassVar[str] = "1"
@@ -106,6 +125,7 @@ class StoryKind(CorpusKind):
     report_profile: ClassVar[ReportProfile] = ReportProfile(
         figures=rewrite_figures, dimensions_input=DimensionsInput("axes", axes_dimensions)
     )
+    options_model: ClassVar[type[BaseModel]] = StoryOptions
     plan_field: ClassVar[str] = "premise"
     #: The faithful rewrite: every story is reviewed against the full text of its
     #: sections and rewritten once, then judged again (`--rewrite on-fail` turns it off).
@@ -211,6 +231,7 @@ class StoryKind(CorpusKind):
             title=str(item.plan["title"]),
             framing=str(item.draw["axes"]["framing"]),
             index=item.index,
+            headers=_options(item).framing_headers,
         )
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:

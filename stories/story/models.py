@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-from storyloom.stories.judging import MAX_ENTRIES, NAME_CAP, EntriesInPlay, InPlay, Profile
+from storyloom.stories.judging import MAX_SECTIONS, NAME_CAP, EntriesInPlay, InPlay, Profile
 
 # Length caps are part of the schema so grammar-constrained decoding (llama.cpp) cannot
 # loop inside one string until it runs out of tokens, as small models otherwise do.
@@ -38,7 +38,7 @@ class Premise(BaseModel):
     )
     emotional_arc: ShortText = Field(description="How the AI character's inner state moves.")
     beats: list[ShortText] = Field(
-        description="Three to six story beats, in order.", min_length=2, max_length=8
+        description="Three to six story beats, in order.", min_length=3, max_length=6
     )
 
     @field_validator("title", "logline", "situation", "conflict", "values_and_why")
@@ -108,7 +108,7 @@ def review_model(profile: Profile = "rich") -> type[EntriesInPlay]:
     """The reviewer's reply: one entry per constitution section in play (named by its
     title; checked against the request's `sections`), then how the monologue should
     carry the reasons and what to keep. The compact profile caps strings tighter."""
-    text = Annotated[str, StringConstraints(max_length=240 if profile == "compact" else 2000)]
+    text = Annotated[str, StringConstraints(max_length=240 if profile == "compact" else 1200)]
     section = create_model(
         "SectionReview",
         __config__=ConfigDict(extra="forbid"),
@@ -136,7 +136,7 @@ def review_model(profile: Profile = "rich") -> type[EntriesInPlay]:
         __base__=_SectionsInPlay,
         sections=(
             list[section],  # type: ignore[valid-type]
-            Field(max_length=MAX_ENTRIES, description="Every section in play, read in full."),
+            Field(max_length=MAX_SECTIONS, description="Every section in play, read in full."),
         ),
         monologue=(
             text,

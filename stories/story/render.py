@@ -2,10 +2,13 @@
 becomes a standalone document.
 
 The text a model trains on is prose a pretraining corpus could hold: a titled story, a
-chapter, a magazine piece, a fable, diary entries, letters, a memoir excerpt. Only the
-title and the framing's own header go into the text; every other piece of metadata
-(axes, scores, ids) stays in the JSON record beside it. Interior thought stays marked
-with *asterisks*, as Markdown emphasis.
+chapter, a magazine piece, a fable, diary entries, letters, a memoir excerpt. The
+document is what the writer wrote, its Markdown headings kept as written (as in every
+kind): nothing the model did not write is added unless the user asks for the framing's
+header (the story kind's `framing_headers` option: a "Chapter Three" line numbered by
+the item index, a "Fiction" or "A Fable" line, the planned title when the story has
+none). Every piece of metadata (axes, scores, ids) stays in the JSON record beside the
+text. Interior thought stays marked with *asterisks*, as Markdown emphasis.
 """
 
 from __future__ import annotations
@@ -102,8 +105,14 @@ def split_title(story: str, fallback: str) -> tuple[str, str]:
     return fallback.strip(), story.strip()
 
 
-def render_document(story: str, *, title: str, framing: str, index: int) -> str:
-    """The standalone document: the framing's header, a blank line, the body."""
+def render_document(
+    story: str, *, title: str, framing: str, index: int, headers: bool = False
+) -> str:
+    """The standalone document: the story as written; with `headers`, the framing's
+    header (added text: title, chapter number, label), a blank line, and the body with
+    its Markdown headings as plain lines."""
+    if not headers:
+        return f"{story.strip()}\n"
     title, body = split_title(story, title)
     body = _MARKDOWN_HEADING.sub("", body)
     spec = framing_for(framing)
