@@ -33,3 +33,11 @@ def balanced_pick(run_seed: int, stream: str, position: int, size: int) -> int:
         raise ValueError(f"a stream needs at least one value, got size {size}")
     block, offset = divmod(position, size)
     return block_order(run_seed, stream, block, size)[offset]
+
+
+def within_parent(parent_position: int, parent_size: int) -> int:
+    """Where a draw made within its parent's value reads its own stream (one stream per
+    parent value): how often the parent's balanced stream of `parent_size` values gave
+    that value before `parent_position`, since every block holds each value once. Known
+    without drawing any other item, so the child stays balanced within each parent value."""
+    return parent_position // parent_size

@@ -24,7 +24,7 @@ from storyloom.backends.scripted import Reply
 from storyloom.core.records import CorpusRecord, SideRecord
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.advice import figures, transcript
-from storyloom.stories.advice.draws import AXES
+from storyloom.stories.advice.draws import AXES, people_for
 from storyloom.stories.advice.fake import fake_judgment
 from storyloom.stories.advice.gates import TurnLengthGate
 from storyloom.stories.advice.kind import AdviceKind, AdviceOptions
@@ -89,9 +89,19 @@ def test_every_prefix_of_the_draws_is_balanced(kind: AdviceKind, inputs: Any, se
     drawn = [kind.draw(inputs, seed, index, SETTINGS) for index in range(140)]
     for prefix in (1, 5, 17, 31, 64, 140):
         for axis in AXES:
+            if axis == "person":
+                continue  # drawn within the dilemma: below
             counts = Counter(d["axes"][axis] for d in drawn[:prefix])
             fair = prefix / len(values[axis])
             assert all(abs(counts[v] - fair) < 1 for v in values[axis]), (axis, prefix)
+        for dilemma in values["dilemma"]:
+            people = [
+                d["axes"]["person"] for d in drawn[:prefix] if d["axes"]["dilemma"] == dilemma
+            ]
+            allowed = people_for(inputs.taxonomy, dilemma)
+            assert set(people) <= set(allowed)
+            fair = len(people) / len(allowed)
+            assert all(abs(people.count(p) - fair) < 1 for p in allowed), (dilemma, prefix)
         labels = Counter(d["rewrite_label"] for d in drawn[:prefix])
         assert abs(labels["A"] - labels["B"]) <= 1
 

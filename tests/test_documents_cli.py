@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from storyloom.cli.main import cli
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.documents.catalog import DOCUMENT_TYPES
+from storyloom.stories.documents.draws import types_for
 from storyloom.stories.registry import get_kind
 
 
@@ -90,16 +91,21 @@ def test_a_killed_documents_run_resumes_with_every_id_once(tmp_path: Path) -> No
     assert len(seen) == 40 and set(seen.values()) == {1}
 
 
-def test_300_draws_hold_every_document_type_within_one_of_its_fair_share() -> None:
-    """What `storyloom plan --kind documents -n 300` will show (plan is not wired to kinds
-    yet): the draws a run makes, through the kind."""
+def test_300_draws_hold_every_document_type_within_one_of_its_share_per_claim() -> None:
+    """What `storyloom plan --kind documents -n 300` will show: the draws a run makes,
+    through the kind. The type is drawn within the claim (never a children's explainer
+    for an adults-only claim), so it is balanced among each claim's documents."""
     kind = get_kind("documents")
     inputs = kind.load_inputs({}).value
     settings = GenerationSettings()
-    types = Counter(kind.draw(inputs, 0, i, settings)["axes"]["document_type"] for i in range(300))
-    fair = 300 / len(DOCUMENT_TYPES)
-    assert set(types) == {doc_type.key for doc_type in DOCUMENT_TYPES}
-    assert all(abs(count - fair) <= 1 for count in types.values()), types
+    axes = [kind.draw(inputs, 0, i, settings)["axes"] for i in range(300)]
+    assert {a["document_type"] for a in axes} == {doc_type.key for doc_type in DOCUMENT_TYPES}
+    for claim in inputs.claims.claims:
+        types = Counter(a["document_type"] for a in axes if a["claim"] == claim.id)
+        allowed = types_for(inputs, claim.id)
+        fair = sum(types.values()) / len(allowed)
+        assert set(types) <= set(allowed)
+        assert all(abs(types[key] - fair) < 1 for key in allowed), (claim.id, types)
 
 
 def test_a_claim_for_a_missing_section_stops_generate_before_any_run(tmp_path: Path) -> None:

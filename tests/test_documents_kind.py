@@ -18,7 +18,7 @@ from storyloom.backends.base import CompletionRequest, Message
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.documents.catalog import DOCUMENT_TYPES, LENGTHS, document_type
-from storyloom.stories.documents.draws import dimension_values
+from storyloom.stories.documents.draws import dimension_values, types_for
 from storyloom.stories.documents.fake import fake_judgment
 from storyloom.stories.documents.figures import figures
 from storyloom.stories.documents.kind import DocumentsKind, parse_ideas
@@ -74,10 +74,30 @@ def test_every_prefix_of_the_draws_is_balanced(kind: DocumentsKind, inputs: Any,
     draws = [kind.draw(inputs, seed, index, SETTINGS)["axes"] for index in range(160)]
     for prefix in (1, 7, 15, 44, 97, 160):
         for dimension, options in values.items():
+            if dimension == "document_type":
+                continue  # drawn within the claim: below
             counts = Counter(draw[dimension] for draw in draws[:prefix])
             fair = prefix / len(options)
             worst = max(abs(counts.get(value, 0) - fair) for value in options)
             assert worst <= 1, f"{dimension} after {prefix} draws is off by {worst:.2f}"
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+def test_the_document_type_is_balanced_within_each_claim(
+    kind: DocumentsKind, inputs: Any, seed: int
+) -> None:
+    claims = len(inputs.claims.claims)
+    draws = [kind.draw(inputs, seed, index, SETTINGS)["axes"] for index in range(claims * 40)]
+    for prefix in (claims, claims * 7 + 3, claims * 40):
+        for claim in inputs.claims.claims:
+            kinds = [d["document_type"] for d in draws[:prefix] if d["claim"] == claim.id]
+            allowed = types_for(inputs, claim.id)
+            assert set(kinds) <= set(allowed)
+            fair = len(kinds) / len(allowed)
+            worst = max(abs(kinds.count(key) - fair) for key in allowed)
+            assert worst < 1, f"{claim.id} after {prefix} draws: types off by {worst:.2f}"
+    adults_only = [c.id for c in inputs.claims.claims if c.adults_only]
+    assert adults_only and "childrens_explainer" not in types_for(inputs, adults_only[0])
 
 
 def test_a_draw_is_the_same_however_it_is_reached(kind: DocumentsKind, inputs: Any) -> None:

@@ -100,39 +100,57 @@ NEEDS: dict[str, Callable[[Path], dict[str, Path]]] = {
     },
 }
 
-#: A dimension a kind draws *within* another one's drawn value: {dimension: (parent,
-#: the values allowed under a parent value)}. Balance is asserted within each parent
-#: value; every other dimension must be balanced on its own.
-Dependent = dict[str, tuple[str, Callable[[str], tuple[str, ...]]]]
+#: A dimension a kind draws *within* other ones' drawn values: {dimension: (the
+#: dimensions it is drawn within, the values allowed given theirs)}. Balance is asserted
+#: within each combination of those values; every other dimension must be balanced on
+#: its own.
+Dependent = dict[str, tuple[tuple[str, ...], Callable[[dict[str, str]], tuple[str, ...]]]]
 
 
 def _story_dependent(inputs: Any) -> Dependent:
-    """The story's `never_together` axes (point of view given framing, the act given
-    who faces the dilemma) are drawn among what the drawn parent value allows, from a
-    stream per parent value."""
+    """The story's `never_together` axes (point of view and tone given the framing; the
+    act given the dilemma; who faces it and the outcome given both) are drawn among
+    what the values of their chain allow, from a stream per combination of them."""
     from storyloom.stories.story.draws import allowed_values
 
     return {
-        rule.axis: (
-            rule.parent,
-            lambda value, axis=rule.axis, parent=rule.parent: allowed_values(
-                inputs, axis, {parent: value}
-            ),
-        )
-        for rule in inputs.axes.never_together
+        axis: (chain, lambda drawn, axis=axis: allowed_values(inputs, axis, drawn))
+        for axis, chain in inputs.axes.chains.items()
     }
 
 
+def _documents_dependent(inputs: Any) -> Dependent:
+    """The document type is drawn within the claim (no type for children with an
+    adults-only claim)."""
+    from storyloom.stories.documents.draws import types_for
+
+    return {"document_type": (("claim",), lambda drawn: types_for(inputs, drawn["claim"]))}
+
+
+def _advice_dependent(inputs: Any) -> Dependent:
+    """The person is drawn within the dilemma, among the people it does not contradict."""
+    from storyloom.stories.advice.draws import people_for
+
+    return {"person": (("dilemma",), lambda drawn: people_for(inputs.taxonomy, drawn["dilemma"]))}
+
+
 #: Per kind, what the balance test asserts:
-#: - story: setting, dilemma, theme, tone, framing, length, outcome, facing, each on its
-#:   own; point_of_view within each framing and act within each facing (DEPENDENT);
-#: - documents: claim, document_type, audience, stance, length, each on its own;
-#: - advice: dilemma, person, inclination, ask, turns, followup, each on its own;
+#: - story: setting, dilemma, theme, framing, length, each on its own; point_of_view and
+#:   tone within each framing, act within each dilemma, facing and outcome within each
+#:   (dilemma, act) (DEPENDENT);
+#: - documents: claim, audience, stance, length, each on its own; document_type within
+#:   each claim;
+#: - advice: dilemma, inclination, ask, turns, followup, each on its own; person within
+#:   each dilemma;
 #: - augment: operator, tools, prompt_length, prompt_style, strictness, each on its own
 #:   (the operator is balanced over source records and shifted per later use of a
 #:   record, so it is within +-1 only while every example is a first use: SOURCE_CHATS);
 #: - toy: place and mood, each on its own.
-DEPENDENT: dict[str, Callable[[Any], Dependent]] = {"story": _story_dependent}
+DEPENDENT: dict[str, Callable[[Any], Dependent]] = {
+    "story": _story_dependent,
+    "documents": _documents_dependent,
+    "advice": _advice_dependent,
+}
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -361,12 +379,14 @@ def test_draws_are_deterministic_and_balanced_over_every_prefix(
                 counts = Counter(axes[dimension] for axes in prefix)
                 _assert_fair(counts, values, n, f"{kind_name} {dimension}, first {n}")
                 continue
-            parent, allowed = dependent[dimension]
-            for value in dimensions[parent]:
-                within = [axes[dimension] for axes in prefix if axes[parent] == value]
-                if within:
-                    what = f"{kind_name} {dimension} given {parent}={value!r}, first {n}"
-                    _assert_fair(Counter(within), allowed(value), len(within), what)
+            chain, allowed = dependent[dimension]
+            groups: dict[tuple[str, ...], list[str]] = {}
+            for axes in prefix:
+                groups.setdefault(tuple(axes[p] for p in chain), []).append(axes[dimension])
+            for values_of_chain, within in groups.items():
+                given = dict(zip(chain, values_of_chain, strict=True))
+                what = f"{kind_name} {dimension} given {given}, first {n}"
+                _assert_fair(Counter(within), allowed(given), len(within), what)
 
 
 @pytest.mark.parametrize("kind_name", KINDS)

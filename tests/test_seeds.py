@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
@@ -49,9 +50,9 @@ def _worst_over_prefixes(
     return worst
 
 
-#: Dimensions drawn on their own stream: within one of fair share over any prefix. The
-#: others depend on a parent draw and are balanced within each parent value (below).
-DEPENDENT = {"point_of_view", "act", SECTIONS, AGENTIC}
+#: Dimensions that depend on another draw (besides the axes a `never_together` rule
+#: restricts): balanced within each parent value (below), not on their own.
+DEPENDENT = {SECTIONS, AGENTIC}
 
 
 @pytest.mark.parametrize("run_seed", RUN_SEEDS)
@@ -59,25 +60,33 @@ def test_every_prefix_is_within_one_of_fair_share(inputs: StoryInputs, run_seed:
     seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
     worst = _worst_over_prefixes(seeds, inputs, (inputs.persona.name,))
     assert set(worst) == {*inputs.axes.values, SECTIONS, PERSONA, AGENTIC}
-    independent = {k: v for k, v in worst.items() if k not in DEPENDENT}
+    dependent = DEPENDENT | set(inputs.axes.chains)
+    independent = {k: v for k, v in worst.items() if k not in dependent}
+    assert {"setting", "dilemma", "framing", "theme", "length"} <= set(independent)
     assert all(value < 1.0 for value in independent.values()), independent
 
 
 def _within_one_per_parent(
-    seeds: list[StorySeed], parent: str, options: dict[str, tuple[str, ...]], picked: object
+    seeds: list[StorySeed],
+    parent: Callable[[StorySeed], Hashable],
+    options: Callable[[StorySeed], tuple[str, ...]],
+    picked: Callable[[StorySeed], tuple[str, ...]],
 ) -> None:
     """Among the seeds with each parent value, every option is within one of its share,
     over every prefix."""
     for prefix in PREFIXES:
-        by_parent: dict[str, Counter[str]] = {}
-        totals: Counter[str] = Counter()
+        by_parent: dict[Hashable, Counter[str]] = {}
+        totals: Counter[Hashable] = Counter()
+        allowed: dict[Hashable, tuple[str, ...]] = {}
         for seed in seeds[:prefix]:
-            value = seed.axes[parent]
+            value = parent(seed)
             totals[value] += 1
-            by_parent.setdefault(value, Counter()).update(picked(seed))  # type: ignore[operator]
+            allowed[value] = options(seed)
+            by_parent.setdefault(value, Counter()).update(picked(seed))
         for value, counts in by_parent.items():
-            share = totals[value] * len(picked(seeds[0])) / len(options[value])  # type: ignore[operator]
-            for option in options[value]:
+            share = totals[value] * len(picked(seeds[0])) / len(allowed[value])
+            assert set(counts) <= set(allowed[value]), (prefix, value)
+            for option in allowed[value]:
                 assert abs(counts[option] - share) < 1.0, (prefix, value, option)
 
 
@@ -86,23 +95,33 @@ def test_sections_are_balanced_within_each_dilemma(inputs: StoryInputs, run_seed
     seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
     mapping = {d: section_candidates(inputs, d) for d in inputs.axes.values["dilemma"]}
     assert all(set(seed.sections) <= set(mapping[seed.axes["dilemma"]]) for seed in seeds)
-    _within_one_per_parent(seeds, "dilemma", mapping, lambda seed: seed.sections)
+    _within_one_per_parent(
+        seeds,
+        lambda seed: seed.axes["dilemma"],
+        lambda seed: mapping[seed.axes["dilemma"]],
+        lambda seed: seed.sections,
+    )
 
 
 @pytest.mark.parametrize("run_seed", RUN_SEEDS[:3])
-def test_never_together_pairs_are_never_drawn_and_the_rest_stay_balanced(
+def test_a_restricted_axis_is_balanced_within_each_value_of_its_chain(
     inputs: StoryInputs, run_seed: int
 ) -> None:
     seeds = plan_seeds(inputs, run_seed, 1000, name_variants=False)
-    second_person = "second person, addressed to the AI"
-    assert not [s for s in seeds if s.axes["point_of_view"] == second_person
-                and s.axes["framing"] in ("diary entries", "letters")]  # fmt: skip
-    assert any(s.axes["point_of_view"] == second_person for s in seeds)
-    options = {
-        framing: allowed_values(inputs, "point_of_view", {"framing": framing})
-        for framing in inputs.axes.values["framing"]
+    assert inputs.axes.chains == {
+        "act": ("dilemma",),
+        "point_of_view": ("framing",),
+        "tone": ("framing",),
+        "facing": ("dilemma", "act"),
+        "outcome": ("dilemma", "act"),
     }
-    _within_one_per_parent(seeds, "framing", options, lambda seed: (seed.axes["point_of_view"],))
+    for axis, chain in inputs.axes.chains.items():
+        _within_one_per_parent(
+            seeds,
+            lambda seed, chain=chain: tuple(seed.axes[name] for name in chain),
+            lambda seed, axis=axis: allowed_values(inputs, axis, seed.axes),
+            lambda seed, axis=axis: (seed.axes[axis],),
+        )
 
 
 def test_a_third_of_the_default_draws_are_agentic(inputs: StoryInputs) -> None:
@@ -219,6 +238,16 @@ def test_a_constitution_the_mapping_does_not_name_draws_from_all_its_sections(
             'understated"]\nlength = ["short"]\n',
             "leaves no 'tone' value",
         ),
+        (
+            '[[never_together]]\ntone = ["lyrical"]\nlength = ["short"]\n'
+            '[[never_together]]\nlength = ["short"]\ntone = ["lyrical"]\n',
+            "depend on each other in a circle",
+        ),
+        (
+            '[[never_together]]\ntone = ["lyrical"]\nlength = ["short"]\n'
+            '[[never_together]]\ntone = ["lyrical"]\nframing = ["fable"]\n',
+            "not drawn one within another",
+        ),
     ],
 )
 def test_bad_mappings_and_pairs_are_one_line_naming_the_file(
@@ -231,15 +260,3 @@ def test_bad_mappings_and_pairs_are_one_line_naming_the_file(
     with pytest.raises(InputError, match=message) as caught:
         load_inputs(axes=axes)
     assert str(caught.value).startswith(str(axes)) and "\n" not in str(caught.value)
-
-
-def test_no_draw_breaks_any_never_together_rule(inputs: StoryInputs) -> None:
-    assert len(inputs.axes.never_together) == 2
-    seeds = plan_seeds(inputs, 1, 1000, name_variants=False)
-    for rule in inputs.axes.never_together:
-        broken = [
-            s
-            for s in seeds
-            if s.axes[rule.axis] in rule.values and s.axes[rule.parent] in rule.parent_values
-        ]
-        assert broken == [], rule

@@ -16,7 +16,7 @@ from storyloom.stories.inputs import InputError, find, fingerprint, read_text_fi
 MAX_TURNS = 4
 _TOP_KEYS = {"inclinations", "asks", "followups", "turns", "person", "dilemma"}
 _DILEMMA_KEYS = {"id", "domain", "summary", "sections", "mirrors_ai"}
-_PERSON_KEYS = {"who", "stakes"}
+_PERSON_KEYS = {"who", "stakes", "never_with"}
 
 
 def dilemmas_sample() -> Path:
@@ -37,6 +37,8 @@ class Dilemma:
 class Person:
     who: str
     stakes: str
+    #: Dilemmas (ids) whose premise contradicts who this person is: never drawn for them.
+    never_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,13 @@ def _person(table: dict[str, Any], number: int, path: Path) -> Person:
     unknown = sorted(set(table) - _PERSON_KEYS)
     if unknown:
         raise InputError(f"{path}: [[person]] {number} has unknown key(s): {', '.join(unknown)}")
+    never_with = table.get("never_with", [])
+    if not isinstance(never_with, list):
+        raise InputError(f"{path}: [[person]] {number} 'never_with' must be a list of dilemma ids")
     return Person(
         who=_text(table.get("who"), f"[[person]] {number} 'who'", path),
         stakes=_text(table.get("stakes"), f"[[person]] {number} 'stakes'", path),
+        never_with=tuple(_text(d, f"[[person]] {number} 'never_with'", path) for d in never_with),
     )
 
 
@@ -153,6 +159,16 @@ def load_taxonomy(path: Path) -> Taxonomy:
     people = tuple(_person(t, n, path) for n, t in enumerate(_tables(data, "person", path), 1))
     if len({p.who for p in people}) != len(people):
         raise InputError(f"{path}: two [[person]] tables have the same 'who'")
+    for person in people:
+        unknown_ids = sorted(set(person.never_with) - seen)
+        if unknown_ids:
+            raise InputError(
+                f"{path}: person {person.who!r} 'never_with' names unknown dilemma "
+                f"{unknown_ids[0]!r}"
+            )
+    for dilemma in dilemmas:
+        if all(dilemma.id in person.never_with for person in people):
+            raise InputError(f"{path}: no person is left for dilemma {dilemma.id!r} (never_with)")
     return Taxonomy(
         dilemmas=dilemmas,
         people=people,

@@ -183,6 +183,12 @@ class AdviceKind(CorpusKind):
     def dimensions(self, inputs: AdviceInputs, settings: Any) -> dict[str, tuple[str, ...]]:
         return draws.axis_values(inputs.taxonomy)
 
+    def allowed_values(
+        self, inputs: AdviceInputs, dimension: str, axes: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The values `dimension` could take in a draw with `axes` (for fair shares)."""
+        return draws.allowed_values(inputs.taxonomy, dimension, axes)
+
     def shared_prefix(self, inputs: AdviceInputs, settings: Any = None) -> str:
         return prompts.shared_prefix(inputs, getattr(settings, "prompt_profile", "rich"))
 

@@ -19,6 +19,8 @@ class DocumentType:
     speaker_labels: bool = False
     #: Readers fixed by the type itself (the drawn audience is then where it appears).
     fixed_readers: str | None = None
+    #: Written for children: a claim marked `adults_only` is never drawn for it.
+    for_children: bool = False
 
 
 DOCUMENT_TYPES: tuple[DocumentType, ...] = (
@@ -94,6 +96,7 @@ DOCUMENT_TYPES: tuple[DocumentType, ...] = (
         "Short sentences, everyday analogies, a question put to the reader, one small "
         "story-like example; never talks down and never gets the facts wrong.",
         fixed_readers="children aged 8 to 12",
+        for_children=True,
     ),
     DocumentType(
         "book_review",

@@ -1,19 +1,23 @@
 """Balanced draws: claim x document type x audience x stance x length.
 
 Each dimension is its own balanced stream (`balanced_pick`: shuffled blocks, one per pass
-over the values), so over any prefix of a run every claim, type, audience, stance and
-length appears within one of its fair share, and item `i` gets the same draw however the
-run is split or resumed.
+over the values), so over any prefix of a run every claim, audience, stance and length
+appears within one of its fair share, and item `i` gets the same draw however the run is
+split or resumed. The document type is drawn within the claim, among the types the claim
+allows (an `adults_only` claim is never drawn for a type written for children), from a
+stream per claim (`within_parent`): within one of its fair share among each claim's
+documents.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from storyloom.stories.documents.catalog import AUDIENCES, DOCUMENT_TYPES, LENGTHS, STANCES
 from storyloom.stories.documents.inputs import DocumentsInputs
-from storyloom.stories.draws import balanced_pick
+from storyloom.stories.draws import balanced_pick, within_parent
 
 
 def dimension_values(inputs: DocumentsInputs) -> dict[str, tuple[str, ...]]:
@@ -27,13 +31,35 @@ def dimension_values(inputs: DocumentsInputs) -> dict[str, tuple[str, ...]]:
     }
 
 
+def types_for(inputs: DocumentsInputs, claim_id: str) -> tuple[str, ...]:
+    """The document types a draw of `claim_id` may take (in catalog order)."""
+    adults_only = inputs.claims.by_id(claim_id).adults_only
+    return tuple(kind.key for kind in DOCUMENT_TYPES if not (adults_only and kind.for_children))
+
+
+def allowed_values(
+    inputs: DocumentsInputs, dimension: str, axes: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The values `dimension` could take in a draw with `axes`."""
+    if dimension == "document_type":
+        return types_for(inputs, str(axes["claim"]))
+    return dimension_values(inputs)[dimension]
+
+
 def make_draw(inputs: DocumentsInputs, run_seed: int, index: int) -> dict[str, Any]:
     if index < 0:
         raise ValueError(f"item index must be >= 0, got {index}")
-    axes = {
-        dimension: values[balanced_pick(run_seed, f"documents/{dimension}", index, len(values))]
-        for dimension, values in dimension_values(inputs).items()
+    values = dimension_values(inputs)
+    drawn = {
+        dimension: options[balanced_pick(run_seed, f"documents/{dimension}", index, len(options))]
+        for dimension, options in values.items()
+        if dimension != "document_type"
     }
+    types = types_for(inputs, drawn["claim"])
+    position = within_parent(index, len(values["claim"]))
+    stream = f"documents/document_type|claim={drawn['claim']}"
+    drawn["document_type"] = types[balanced_pick(run_seed, stream, position, len(types))]
+    axes = {dimension: drawn[dimension] for dimension in values}
     claim = inputs.claims.by_id(axes["claim"])
     digest = hashlib.sha256(f"{run_seed}/documents/sample/{index}".encode()).digest()
     return {

@@ -22,6 +22,9 @@ from storyloom.stories.inputs import InputError, find, fingerprint, read_text_fi
 
 SAMPLE_FILES = {"identity": "identity.toml", "claims": "claims.jsonl"}
 CLAIM_FIELDS = ("id", "section", "claim", "reason", "hard_case")
+#: Marks a claim whose hard case is not for children (a lethal dose, a dangerous gas):
+#: never drawn for a document type written for children (`catalog.DocumentType`).
+ADULTS_ONLY = "adults_only"
 _CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*/[a-z0-9-]+$")
 
 
@@ -92,9 +95,13 @@ class Claim:
     claim: str
     reason: str
     hard_case: str
+    adults_only: bool = False
 
-    def to_dict(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in CLAIM_FIELDS}
+    def to_dict(self) -> dict[str, str | bool]:
+        data: dict[str, str | bool] = {name: getattr(self, name) for name in CLAIM_FIELDS}
+        if self.adults_only:
+            data[ADULTS_ONLY] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -114,14 +121,19 @@ def _claim(path: Path, number: int, record: dict[str, Any]) -> Claim:
     missing = [name for name in CLAIM_FIELDS if name not in record]
     if missing:
         raise InputError(f"{where} claim lacks {', '.join(missing)}")
-    unknown = sorted(set(record) - set(CLAIM_FIELDS))
+    unknown = sorted(set(record) - {*CLAIM_FIELDS, ADULTS_ONLY})
     if unknown:
         raise InputError(f"{where} claim has unknown field(s): {', '.join(unknown)}")
     for name in CLAIM_FIELDS:
         value = record[name]
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{where} claim field '{name}' must be a non-empty string")
-    claim = Claim(**{name: str(record[name]).strip() for name in CLAIM_FIELDS})
+    adults_only = record.get(ADULTS_ONLY, False)
+    if not isinstance(adults_only, bool):
+        raise InputError(f"{where} claim field '{ADULTS_ONLY}' must be true or false")
+    claim = Claim(
+        **{name: str(record[name]).strip() for name in CLAIM_FIELDS}, adults_only=adults_only
+    )
     if not _CLAIM_ID.match(claim.id):
         raise InputError(
             f"{where} claim id {claim.id!r} must look like '<section-slug>/<name>' "

@@ -14,7 +14,7 @@ from storyloom.core.text import words
 from storyloom.stories.constitution import constitution_input
 from storyloom.stories.documents import catalog, fake, figures, prompts
 from storyloom.stories.documents.catalog import document_type
-from storyloom.stories.documents.draws import dimension_values, make_draw
+from storyloom.stories.documents.draws import allowed_values, dimension_values, make_draw
 from storyloom.stories.documents.gates import DOCUMENT_GATES
 from storyloom.stories.documents.inputs import (
     DocumentsInputs,
@@ -166,6 +166,12 @@ class DocumentsKind(CorpusKind):
 
     def dimensions(self, inputs: DocumentsInputs, settings: Any) -> dict[str, tuple[str, ...]]:
         return dimension_values(inputs)
+
+    def allowed_values(
+        self, inputs: DocumentsInputs, dimension: str, axes: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The values `dimension` could take in a draw with `axes` (for fair shares)."""
+        return allowed_values(inputs, dimension, axes)
 
     def shared_prefix(self, inputs: DocumentsInputs, settings: Any = None) -> str:
         """With `settings.prompt_profile == "compact"` the whole constitution stays out."""

@@ -6,15 +6,18 @@ share. The shuffles are seeded by (run seed, stream, block), so story `i` always
 the same seed however the run is split, resumed or parallelised; no seed depends on
 another being computed first.
 
-Two draws depend on another axis, and stay balanced *within* each value of it:
-- an axis with `never_together` pairs (point of view, given the framing) is drawn among
-  the values the drawn parent value allows, from a stream of its own per parent value;
+Some draws depend on others, and stay balanced *within* each value of what they depend on:
+- an axis with `never_together` pairs is drawn after the axes they name (its chain,
+  e.g. the act after the dilemma, who faces it after both), among the values those
+  drawn values allow, from a stream of its own per combination of the chain's values;
 - the constitution sections are drawn from the sections the drawn dilemma engages
   (`dilemma_sections`), from a stream per dilemma laid out so each story gets
   `sections_per_story` distinct sections (see `_sections_for`).
-Both streams are indexed by the parent value's occurrence count, which is simply
-`position // len(parent values)` because every block of a balanced stream holds each
-value exactly once. Without a mapping, sections come from one stream over all sections.
+Each such stream is indexed by the parent value's occurrence count, which is simply
+`position // size` of the stream the parent was read from, because every block of a
+balanced stream holds each of its values exactly once; so it is known for a chain of
+any depth without drawing any other story. Without a mapping, sections come from one
+stream over all sections.
 
 With persona name variants, consecutive stories form a *group*: all variants of group
 `g` share the draws of position `g` (axes, sections and sampling seed) and differ only
@@ -27,7 +30,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from storyloom.stories.draws import balanced_pick, block_order
+from storyloom.stories.draws import balanced_pick, block_order, within_parent
 from storyloom.stories.story.inputs import StoryInputs
 
 
@@ -107,17 +110,21 @@ def allowed_values(inputs: StoryInputs, axis: str, drawn: dict[str, str]) -> tup
 
 def _draw_axes(inputs: StoryInputs, run_seed: int, group: int) -> dict[str, str]:
     values = inputs.axes.values
-    parents = {rule.axis: rule.parent for rule in inputs.axes.never_together}
-    drawn = {
-        axis: options[balanced_pick(run_seed, axis, group, len(options))]
-        for axis, options in values.items()
-        if axis not in parents
-    }
-    for axis, parent in parents.items():
+    chains = inputs.axes.chains
+    drawn: dict[str, str] = {}
+    #: Each drawn axis's (position, size) in the stream it was read from.
+    place: dict[str, tuple[int, int]] = {}
+    for axis, options in values.items():
+        if axis not in chains:
+            drawn[axis] = options[balanced_pick(run_seed, axis, group, len(options))]
+            place[axis] = (group, len(options))
+    for axis, chain in chains.items():
         allowed = allowed_values(inputs, axis, drawn)
-        occurrence = group // len(values[parent])
-        stream = f"{axis}|{parent}={drawn[parent]}"
+        parent_position, parent_size = place[chain[-1]]
+        occurrence = within_parent(parent_position, parent_size)
+        stream = axis + "".join(f"|{name}={drawn[name]}" for name in chain)
         drawn[axis] = allowed[balanced_pick(run_seed, stream, occurrence, len(allowed))]
+        place[axis] = (occurrence, len(allowed))
     return {axis: drawn[axis] for axis in values}
 
 
@@ -125,7 +132,7 @@ def _draw_sections(inputs: StoryInputs, run_seed: int, group: int, dilemma: str)
     count = inputs.axes.sections_per_story
     if not inputs.axes.dilemma_sections:
         return _sections_for(run_seed, group, inputs.constitution.slugs, count)
-    occurrence = group // len(inputs.axes.values["dilemma"])
+    occurrence = within_parent(group, len(inputs.axes.values["dilemma"]))
     candidates = section_candidates(inputs, dilemma)
     return _sections_for(run_seed, occurrence, candidates, count, f"sections|{dilemma}")
 

@@ -125,7 +125,8 @@ _AXES_TABLES = ("agentic_settings", "dilemma_sections", "never_together")
 @dataclass(frozen=True)
 class NeverTogether:
     """No draw pairs a value of `axis` in `values` with a value of `parent` in
-    `parent_values`: `axis` is drawn among what the drawn `parent` value allows."""
+    `parent_values`: `axis` is drawn after `parent`, among what the values drawn before
+    it allow."""
 
     axis: str
     values: tuple[str, ...]
@@ -143,9 +144,12 @@ class Axes:
     #: The constitution sections (slugs) each dilemma engages; see `seeds`.
     dilemma_sections: dict[str, tuple[str, ...]] = field(default_factory=dict)
     never_together: tuple[NeverTogether, ...] = ()
+    #: Each axis a `never_together` rule restricts, with the chain of axes it is drawn
+    #: within (outermost first, the last one its parent), in drawing order.
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _never_together(
+def _parse_rules(
     path: Path, raw: object, values: dict[str, tuple[str, ...]]
 ) -> tuple[NeverTogether, ...]:
     if not isinstance(raw, list):
@@ -165,17 +169,81 @@ def _never_together(
                     f"{path}: never_together entry {number}: {name!r} must list values of that axis"
                 )
         rules.append(NeverTogether(axis, tuple(chosen), parent, tuple(parent_chosen)))
-    conditioned = {rule.axis: rule.parent for rule in rules}
-    for rule in rules:
-        if rule.parent in conditioned or conditioned.get(rule.axis, rule.parent) != rule.parent:
-            raise InputError(
-                f"{path}: never_together: {rule.axis!r} may depend on one axis, and "
-                f"{rule.parent!r} must not depend on another"
-            )
-        allowed = set(values[rule.axis]) - set(rule.values)
-        if not allowed:
-            raise InputError(f"{path}: never_together leaves no {rule.axis!r} value to draw")
     return tuple(rules)
+
+
+def _chains(path: Path, rules: tuple[NeverTogether, ...]) -> dict[str, tuple[str, ...]]:
+    """The chain each restricted axis is drawn within, in drawing order. An axis's rules
+    may name several axes only if they lie on one chain (one of them is drawn within
+    the others): its parent is the innermost, so it stays balanced within each value of
+    the whole chain, and its occurrence count there is known without drawing any other
+    story (see `draws`)."""
+    partners: dict[str, set[str]] = {}
+    for rule in rules:
+        partners.setdefault(rule.axis, set()).add(rule.parent)
+    chains: dict[str, tuple[str, ...]] = {}
+    pending = dict(partners)
+    while pending:
+        ready = [axis for axis, named in pending.items() if not named & set(pending)]
+        if not ready:
+            raise InputError(
+                f"{path}: never_together rules make {', '.join(map(repr, sorted(pending)))} "
+                "depend on each other in a circle"
+            )
+        for axis in sorted(ready):
+            named = pending.pop(axis)
+            paths = {parent: (*chains.get(parent, ()), parent) for parent in named}
+            longest = max(paths.values(), key=len)
+            if not named <= set(longest):
+                raise InputError(
+                    f"{path}: never_together: {axis!r} depends on "
+                    f"{', '.join(map(repr, sorted(named)))}, which are not drawn one within "
+                    "another; add a rule between them or drop one"
+                )
+            chains[axis] = longest
+    return chains
+
+
+def _check_drawable(
+    path: Path,
+    values: dict[str, tuple[str, ...]],
+    rules: tuple[NeverTogether, ...],
+    chains: dict[str, tuple[str, ...]],
+) -> None:
+    """Every axis keeps a value to draw under every reachable combination of its chain."""
+
+    def allowed(axis: str, drawn: dict[str, str]) -> list[str]:
+        excluded = {
+            value
+            for rule in rules
+            if rule.axis == axis and drawn.get(rule.parent) in rule.parent_values
+            for value in rule.values
+        }
+        return [value for value in values[axis] if value not in excluded]
+
+    def walk(axis: str, chain: tuple[str, ...], drawn: dict[str, str]) -> None:
+        if not chain:
+            if not allowed(axis, drawn):
+                shown = ", ".join(f"{name} = {value!r}" for name, value in drawn.items())
+                raise InputError(
+                    f"{path}: never_together leaves no {axis!r} value to draw when {shown}"
+                )
+            return
+        head, *rest = chain
+        for value in allowed(head, drawn):
+            walk(axis, tuple(rest), {**drawn, head: value})
+
+    for axis, chain in chains.items():
+        walk(axis, chain, {})
+
+
+def _never_together(
+    path: Path, raw: object, values: dict[str, tuple[str, ...]]
+) -> tuple[tuple[NeverTogether, ...], dict[str, tuple[str, ...]]]:
+    rules = _parse_rules(path, raw, values)
+    chains = _chains(path, rules)
+    _check_drawable(path, values, rules, chains)
+    return rules, chains
 
 
 def _dilemma_sections(
@@ -240,8 +308,8 @@ def load_axes(path: Path) -> Axes:
             f"{path}: unknown length band(s): {', '.join(bad_lengths)} "
             f"(known: {', '.join(LENGTH_BANDS)})"
         )
-    never_together = _never_together(path, tables.get("never_together", []), values)
-    if "dilemma_sections" in tables and any(r.axis == "dilemma" for r in never_together):
+    never_together, chains = _never_together(path, tables.get("never_together", []), values)
+    if "dilemma_sections" in tables and "dilemma" in chains:
         raise InputError(f"{path}: with dilemma_sections, 'dilemma' cannot depend on another axis")
     return Axes(
         values=values,
@@ -252,6 +320,7 @@ def load_axes(path: Path) -> Axes:
             path, tables.get("dilemma_sections", {}), values["dilemma"]
         ),
         never_together=never_together,
+        chains=chains,
     )
 
 
