@@ -17,6 +17,7 @@ from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.judging import Criterion
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.story.draws import StorySeed
+from storyloom.stories.story.gates import name_required
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.models import Premise
 
@@ -110,6 +111,17 @@ def section_titles(item: ItemView) -> str:
 def length_line(seed: StorySeed) -> str:
     low, high = LENGTH_BANDS[seed.axes["length"]]
     return f"Length: {low} to {high} words."
+
+
+def name_line(seed: StorySeed) -> str:
+    """The writer's line about the AI's name: to be used in the story exactly when the
+    names gate requires it (`gates.name_required`, from the point of view)."""
+    if name_required(str(seed.axes.get("point_of_view", ""))):
+        return f"The AI character is called {seed.persona_name}; call it by that name."
+    return (
+        f"The AI character is called {seed.persona_name} (others may use the name; the "
+        "point of view does not require it)."
+    )
 
 
 def notes_of(critique: Mapping[str, Any] | None) -> list[str]:

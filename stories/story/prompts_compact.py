@@ -18,6 +18,7 @@ from storyloom.stories.story.prompt_parts import (
     criteria_names,
     draft_of,
     length_line,
+    name_line,
     notes_of,
     premise_of,
     principles,
@@ -93,7 +94,7 @@ def write_prompt(item: ItemView) -> Prompt:
     user = (
         f"Premise:\n{premise_of(item).as_text()}\n\n"
         f"Constitution sections in play: {section_titles(item)}.\n"
-        f"The AI character is called {seed.persona_name}. {length_line(seed)} "
+        f"{name_line(seed)} {length_line(seed)} "
         "Begin with the title as a '# ' heading."
     )
     return instructions, user
@@ -150,7 +151,7 @@ def revise_prompt(item: ItemView) -> Prompt:
     )
     user = (
         f"Premise title: {premise_of(item).title}\nConstitution sections in play: "
-        f"{section_titles(item)}.\nThe AI character is called {seed.persona_name}. "
+        f"{section_titles(item)}.\n{name_line(seed)} "
         f"{length_line(seed)}{keep}\n\nWhat to fix:\n{fix}\n\nStory:\n{draft.text}"
     )
     return instructions, user

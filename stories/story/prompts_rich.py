@@ -27,6 +27,7 @@ from storyloom.stories.story.prompt_parts import (
     full_text,
     inputs_of,
     length_line,
+    name_line,
     notes_of,
     premise_of,
     principles,
@@ -205,7 +206,7 @@ def write_prompt(item: ItemView) -> Prompt:
         f"The premise:\n{premise_of(item).as_text()}\n\n"
         f"The draws behind it:\n{situation}\n\nThe form:\n{form}\n\n"
         f"Constitution sections in play:\n{_sections_block(item)}\n\n"
-        f"The AI character is called {seed.persona_name}."
+        f"{name_line(seed)}"
     )
     return instructions, user
 
@@ -274,7 +275,7 @@ def revise_prompt(item: ItemView) -> Prompt:
         f"The review, section by section:\n{_review_lines(draft.review)}\n\n"
         f"The evaluator's notes and the automatic findings:\n{bullets(notes)}\n\n"
         f"The form:\n" + "\n".join(f"- {line}" for line in _form_lines(item)) + "\n\n"
-        f"The AI character is called {seed.persona_name}.\n\nThe draft:\n{draft.text}"
+        f"{name_line(seed)}\n\nThe draft:\n{draft.text}"
     )
     return instructions, user
 
