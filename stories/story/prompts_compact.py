@@ -17,6 +17,7 @@ from storyloom.stories.story.prompt_parts import (
     bullets,
     criteria_names,
     draft_of,
+    draw_lines,
     length_line,
     name_line,
     notes_of,
@@ -112,7 +113,8 @@ def judge_prompt(item: ItemView) -> Prompt:
     )
     user = (
         f"Constitution sections in play:\n{principles(sections_in_play(item))}\n\n"
-        f"Form: {seed.axes['framing']}. The AI character is {seed.persona_name}.\n"
+        f"Drawn (`realises_draw`):\n{bullets(draw_lines(item))}\n"
+        f"The AI character is {seed.persona_name}.\n"
         f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
         f"{names_line(criteria_names(item))}\n\nStory:\n{draft.text}"
     )

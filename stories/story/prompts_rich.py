@@ -24,6 +24,7 @@ from storyloom.stories.story.prompt_parts import (
     craft_guide,
     criteria_names,
     draft_of,
+    draw_lines,
     full_text,
     inputs_of,
     length_line,
@@ -310,7 +311,8 @@ def judge_prompt(item: ItemView) -> Prompt:
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
-        f"Form: {seed.axes['framing']}. The AI character is called {seed.persona_name}.\n"
+        f"The draw this story was written to (`realises_draw`: is each one realised?):\n"
+        f"{bullets(draw_lines(item))}\nThe AI character is called {seed.persona_name}.\n"
         f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
         f"{names_line(criteria_names(item))}\n\nThe story:\n{draft.text}"
     )
