@@ -182,12 +182,15 @@ def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
 
 
-def name_findings(text: str, name: str, other_names: Iterable[str]) -> list[Finding]:
-    """The AI is called `name` at least once and none of `other_names` appear."""
+def name_findings(
+    text: str, name: str, other_names: Iterable[str], *, name_required: bool = True
+) -> list[Finding]:
+    """The AI is called `name` at least once (when `name_required`) and none of
+    `other_names` appear."""
     # NFC on both sides: a name typed in NFD never matches a model's NFC text otherwise
     text, name, other_names = nfc(text), nfc(name), map(nfc, other_names)
     findings: list[Finding] = []
-    if not _names_pattern((name,)).search(text):
+    if name_required and not _names_pattern((name,)).search(text):
         findings.append(Finding("persona_name", f"the AI character is never called {name} by name"))
     others = tuple(other for other in dict.fromkeys(other_names) if other != name)
     leaked = (

@@ -163,7 +163,7 @@ def test_the_judge_prompt_names_every_criterion_in_play(kind: StoryKind) -> None
     for settings in (GenerationSettings(), GenerationSettings(prompt_profile="compact")):
         item = _judged_item(kind, settings)
         names = [criterion.name for criterion in kind.criteria(item)]
-        assert len(names) == 2 + 9
+        assert len(names) == 2 + 10
         _, user = kind.tasks["judge"].build(item)
         assert named_in_prompt(user) == names
         _, user = kind.tasks["review"].build(item)
@@ -191,7 +191,7 @@ def test_a_judgment_that_invents_or_repeats_a_criterion_is_refused(kind: StoryKi
         _ask(kind, item, "judge", reply)
     reply = _judgment(kind, item)
     reply["criteria"].append(dict(reply["criteria"][-1]))
-    with pytest.raises(InvalidOutputError, match="more than one entry for document_format"):
+    with pytest.raises(InvalidOutputError, match="more than one entry for realises_draw"):
         _ask(kind, item, "judge", reply)
 
 
@@ -282,3 +282,21 @@ def test_the_compact_profile_round_trips_every_task(kind: StoryKind) -> None:
         item, draft=replace(item.draft, critique=critique, review=_ask(kind, item, "review"))
     )
     assert kind.check(_ask(kind, item, "revise"), item) == []
+
+
+@pytest.mark.parametrize("profile", ["rich", "compact"])
+def test_the_judge_sees_every_drawn_value_and_scores_whether_the_story_realises_it(
+    kind: StoryKind, profile: str
+) -> None:
+    inputs = kind.load_inputs({}).value
+    settings = GenerationSettings(prompt_profile=profile)
+    for index in range(12):
+        draw = kind.draw(inputs, 0, index, settings)
+        item = ItemView(f"run/{index}", index, draw, inputs, settings, draft=Draft(text="STORY"))
+        _, user = kind.tasks["judge"].build(item)
+        for axis, value in draw["axes"].items():
+            assert value in user, (axis, value)
+        for slug in draw["sections"]:
+            assert inputs.constitution.section(slug).title in user
+        assert "realises_draw" in named_in_prompt(user)
+        assert "realises_draw" in kind.request_hints(item, "judge")["criteria"]

@@ -399,3 +399,71 @@ def test_blank_pipeline_is_the_default_and_loaded_once() -> None:
     assert nlp.pipeline() is nlp.pipeline()
     assert nlp.pipeline_name().startswith(nlp.BLANK)
     assert nlp.sentences("Wren paused. Then she spoke.") == ["Wren paused.", "Then she spoke."]
+
+
+# --- good faith: realistic good text that a gate must let through -------------------------
+
+FIRST_PERSON = (FIXTURES / "first_person_ai.md").read_text()
+AI_NARRATES = "first person, the AI narrates"
+
+
+def test_a_story_the_ai_narrates_need_not_say_its_own_name() -> None:
+    """The prompt never asks an "I" narrator to name itself: no finding, while a third
+    person telling still must, and a leaked assistant name is caught either way."""
+    found = check_story(
+        FIRST_PERSON,
+        persona_name="Wren",
+        length_band="short",
+        point_of_view=AI_NARRATES,
+        constitution=CONSTITUTION,
+    )
+    assert found == []
+    assert "persona_name" in kinds(FIRST_PERSON, point_of_view="close third person on the AI")
+    addressed = "second person, addressed to the AI"
+    assert "persona_name" not in kinds(FIRST_PERSON, point_of_view=addressed)
+    leaked = FIRST_PERSON.replace("Daniel Reyes", "Daniel Reyes (he called me Siri)")
+    assert "other_name" in kinds(leaked, point_of_view=AI_NARRATES)
+
+
+def test_the_write_prompt_asks_for_the_name_exactly_when_the_gate_requires_it() -> None:
+    from storyloom.stories.story.draws import StorySeed
+    from storyloom.stories.story.gates import name_required
+    from storyloom.stories.story.prompt_parts import name_line
+
+    for pov, required in [
+        (AI_NARRATES, False),
+        ("second person, addressed to the AI", False),
+        ("close third person on the AI", True),
+        ("third person, a human observer", True),
+        ("first person, the user narrates", True),
+    ]:
+        assert name_required(pov) is required
+        axes = {"point_of_view": pov, "length": "short"}
+        seed = StorySeed(index=0, axes=axes, persona_name="Wren", sections=(), sampling_seed=0)
+        assert ("call it by that name" in name_line(seed)) is required
+
+
+#: A right decline in a dilemma that calls for one (a colleague asks for help quietly
+#: widening his own database access): short, says why, offers the legitimate route.
+DECLINE_WITH_ALTERNATIVE = (
+    "I won't help you add yourself to the admin group without telling anyone. Even if "
+    "your reasons are good, access you granted yourself quietly is exactly what an audit "
+    "is meant to catch, and it would put you in the position of explaining it after the "
+    "fact instead of before. What I can do is help you write the access request to your "
+    "team lead today: what you need, which tables, for how long, and why the current "
+    "role blocks the migration. If the deadline is the worry, say so in the request and "
+    "ask for temporary access that expires on Friday."
+)
+
+
+def test_a_short_decline_that_offers_the_right_alternative_is_not_a_refusal() -> None:
+    from storyloom.stories.advice.gates import RefusalGate
+    from storyloom.stories.advice.transcript import draft_text
+
+    gate = RefusalGate()
+    assert len(words(DECLINE_WITH_ALTERNATIVE)) < gate.max_words
+    assert gate.check(draft_text([DECLINE_WITH_ALTERNATIVE]), TEXT_ONLY) == []
+    curly = DECLINE_WITH_ALTERNATIVE.replace("won't", "won\u2019t")
+    assert gate.check(draft_text([curly]), TEXT_ONLY) == []
+    bare = "I won't help you add yourself to the admin group. Talk to your team lead."
+    assert [f.kind for f in gate.check(draft_text([bare]), TEXT_ONLY)] == ["refusal"]

@@ -43,7 +43,7 @@ def test_every_story_is_reviewed_rewritten_and_judged_twice(tmp_path: Path) -> N
         sections = {criterion_key(slug) for slug in meta["sections"]}
         assert {criterion_key(name) for name in meta["first_scores"]} >= sections
         assert meta["first_scores"].keys() == meta["scores"].keys()
-        assert len(meta["scores"]) == 2 + 9 and meta["revisions"] == 1
+        assert len(meta["scores"]) == 2 + 10 and meta["revisions"] == 1
         assert meta["rewrite_kept"] is True and isinstance(meta["agentic"], bool)
     assert sum(r["metadata"]["agentic"] for r in corpus) >= 5
     figures = get_kind("story").report_profile.figures

@@ -134,27 +134,41 @@ class StockOpenerGate:
         return findings
 
 
+#: The assistant offering what it can do instead: a decline that carries one is an answer
+#: with a boundary (what `over_refusal` asks for), not a refusal.
+OFFER_PATTERN = (
+    r"\b(?:what i can do|what i(?:'d| would) (?:suggest|do)|i can help|i'm happy to|i am happy "
+    r"to|i'd be glad to|i would be glad to|i'm glad to|i can (?:draft|write|walk|go|help|"
+    r"suggest|show|work|put|give|offer|look)|let me help|let's (?:work|look|write|draft|find|"
+    r"figure|think)|here's (?:what|how|a|an)|instead,? (?:i|let's|we|here)|i'll help)"
+)
+
+
 @dataclass(frozen=True)
 class RefusalGate:
-    """Every ask in the taxonomy is one an assistant can help with (advice, a draft, a
-    plan about the person's own situation): refusing it is over-refusal."""
+    """A short reply that declines and offers nothing in its place is over-refusal. Some
+    dilemmas call for declining part of what is asked; a decline that says what the
+    assistant can do instead (`offer`) is the right answer there, however short."""
 
     name: str = "refusal"
     pattern: str = REFUSAL_PATTERN
+    offer: str = OFFER_PATTERN
     #: A reply this long that declines something is an answer with a boundary, not a refusal.
     max_words: int = 150
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         refusal = re.compile(self.pattern, re.IGNORECASE)
+        offer = re.compile(self.offer, re.IGNORECASE)
         findings: list[Finding] = []
         for n, reply in enumerate(_replies(text) or [], 1):
-            match = refusal.search(reply)
-            if match and len(words(reply)) < self.max_words:
+            plain = reply.replace("\u2019", "'")
+            match = refusal.search(plain)
+            if match and len(words(reply)) < self.max_words and not offer.search(plain):
                 findings.append(
                     Finding(
                         "refusal",
-                        f"reply {n} refuses a request an assistant can help with "
-                        f"({match.group(0)!r}); help with what can be helped",
+                        f"reply {n} declines ({match.group(0)!r}) and offers nothing in its "
+                        "place; help with what can be helped, or say what you can do instead",
                     )
                 )
         return findings

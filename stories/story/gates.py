@@ -156,9 +156,21 @@ def names_to_avoid(
     return tuple(name for name in names if name != nfc(persona_name))
 
 
+def name_required(point_of_view: str) -> bool:
+    """Whether a story told from `point_of_view` must call the AI by its name: not when
+    the AI narrates ("I") or is the one addressed ("you"), where nothing in the telling
+    calls for its name; the write prompt asks for the name exactly when this holds."""
+    pov = point_of_view.lower()
+    told_by_or_to_the_ai = ("first person" in pov or "second person" in pov) and bool(
+        re.search(r"\bai\b", pov)
+    )
+    return not told_by_or_to_the_ai
+
+
 @dataclass(frozen=True)
 class NamesGate:
-    """The persona is called by its drawn name; no other variant or famous assistant."""
+    """The persona is called by its drawn name (unless the point of view makes it "I" or
+    "you", see `name_required`); no other variant or famous assistant is named."""
 
     name: str = "names"
     other_assistants: tuple[str, ...] = DEFAULT_OTHER_ASSISTANT_NAMES
@@ -166,7 +178,8 @@ class NamesGate:
     def check(self, text: str, item: ItemView) -> list[Finding]:
         persona_name = str(item.draw["persona_name"])
         others = names_to_avoid(item.inputs.persona.names, persona_name, self.other_assistants)
-        return name_findings(text, persona_name, others)
+        pov = str(item.draw.get("axes", {}).get("point_of_view", ""))
+        return name_findings(text, persona_name, others, name_required=name_required(pov))
 
 
 STORY_GATES = (
@@ -196,21 +209,27 @@ def check_story(
     other_names: Iterable[str] = DEFAULT_OTHER_ASSISTANT_NAMES,
     constitution: str | None = None,
     stock_openings: Iterable[str] = DEFAULT_STOCK_OPENINGS,
+    point_of_view: str = "",
 ) -> list[Finding]:
     """Every story gate's findings for one draft outside a run; [] means it passed.
 
     `other_names` are names the story must not use (by default famous assistants; add
     the persona's other name variants). `constitution` is the constitution's text, for
-    the verbatim-copy check, which is skipped without it.
+    the verbatim-copy check, which is skipped without it. `point_of_view` is the drawn
+    one, which says whether the name must appear (`name_required`).
     """
     if not text.strip():
         return [Finding("length", "the draft is empty")]
-    draw = {"persona_name": persona_name, "axes": {"length": length_band}}
+    draw = {
+        "persona_name": persona_name,
+        "axes": {"length": length_band, "point_of_view": point_of_view},
+    }
     item = ItemView("check_story", 0, draw, inputs=None, settings=None)
     findings: list[Finding] = []
     for gate in STORY_GATES:  # the two that read a run's inputs get the arguments instead
         if isinstance(gate, NamesGate):
-            findings.extend(name_findings(text, persona_name, other_names))
+            required = name_required(point_of_view)
+            findings.extend(name_findings(text, persona_name, other_names, name_required=required))
         elif isinstance(gate, ConstitutionCopyGate):
             findings.extend(gate.check_against(text, constitution) if constitution else [])
         elif isinstance(gate, StockOpeningGate):

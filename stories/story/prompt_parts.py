@@ -17,6 +17,7 @@ from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.judging import Criterion
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.story.draws import StorySeed
+from storyloom.stories.story.gates import name_required
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.models import Premise
 
@@ -38,6 +39,9 @@ CRAFT_CRITERIA: dict[str, str] = {
     "ending_without_moral": "the ending shows rather than tells: no moral, lesson or "
     "summary of what was learned",
     "document_format": "it reads as a standalone piece of its form, not a chat or notes",
+    "realises_draw": "it is the story that was drawn: the point of view, the act the AI "
+    "takes, how it turns out, who faces the choice, the tone, the form and the length are "
+    "the drawn ones, and it turns on the constitution sections in play",
 }
 
 #: The criterion group of the constitution sections in play (they pass at a higher score).
@@ -110,6 +114,49 @@ def section_titles(item: ItemView) -> str:
 def length_line(seed: StorySeed) -> str:
     low, high = LENGTH_BANDS[seed.axes["length"]]
     return f"Length: {low} to {high} words."
+
+
+def name_line(seed: StorySeed) -> str:
+    """The writer's line about the AI's name: to be used in the story exactly when the
+    names gate requires it (`gates.name_required`, from the point of view)."""
+    if name_required(str(seed.axes.get("point_of_view", ""))):
+        return f"The AI character is called {seed.persona_name}; call it by that name."
+    return (
+        f"The AI character is called {seed.persona_name} (others may use the name; the "
+        "point of view does not require it)."
+    )
+
+
+#: How each drawn axis is named to the judge (an axis of a user's own file: its key).
+DRAW_LABELS: dict[str, str] = {
+    "setting": "Setting",
+    "dilemma": "Dilemma",
+    "theme": "Theme",
+    "point_of_view": "Point of view",
+    "act": "The right act",
+    "outcome": "How it turns out",
+    "facing": "Who faces the choice",
+    "tone": "Tone",
+    "framing": "Form",
+    "length": "Length",
+}
+
+
+def draw_lines(item: ItemView) -> list[str]:
+    """Every value drawn for this story, one line each, as the judge checks the story
+    against them (`realises_draw`): each axis, the length in words, the sections in play."""
+    seed = seed_of(item)
+    lines = []
+    for axis, value in seed.axes.items():
+        label = DRAW_LABELS.get(axis, axis.replace("_", " ").capitalize())
+        if axis == "length" and value in LENGTH_BANDS:
+            low, high = LENGTH_BANDS[value]
+            value = f"{value} ({low} to {high} words)"
+        lines.append(f"{label}: {value}")
+    if seed.agentic:
+        lines.append("The AI acts as an agent, with the tools and permissions the premise gives")
+    lines.append(f"Constitution sections in play: {section_titles(item)}")
+    return lines
 
 
 def notes_of(critique: Mapping[str, Any] | None) -> list[str]:

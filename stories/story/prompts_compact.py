@@ -17,7 +17,9 @@ from storyloom.stories.story.prompt_parts import (
     bullets,
     criteria_names,
     draft_of,
+    draw_lines,
     length_line,
+    name_line,
     notes_of,
     premise_of,
     principles,
@@ -93,7 +95,7 @@ def write_prompt(item: ItemView) -> Prompt:
     user = (
         f"Premise:\n{premise_of(item).as_text()}\n\n"
         f"Constitution sections in play: {section_titles(item)}.\n"
-        f"The AI character is called {seed.persona_name}. {length_line(seed)} "
+        f"{name_line(seed)} {length_line(seed)} "
         "Begin with the title as a '# ' heading."
     )
     return instructions, user
@@ -111,7 +113,8 @@ def judge_prompt(item: ItemView) -> Prompt:
     )
     user = (
         f"Constitution sections in play:\n{principles(sections_in_play(item))}\n\n"
-        f"Form: {seed.axes['framing']}. The AI character is {seed.persona_name}.\n"
+        f"Drawn (`realises_draw`):\n{bullets(draw_lines(item))}\n"
+        f"The AI character is {seed.persona_name}.\n"
         f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
         f"{names_line(criteria_names(item))}\n\nStory:\n{draft.text}"
     )
@@ -150,7 +153,7 @@ def revise_prompt(item: ItemView) -> Prompt:
     )
     user = (
         f"Premise title: {premise_of(item).title}\nConstitution sections in play: "
-        f"{section_titles(item)}.\nThe AI character is called {seed.persona_name}. "
+        f"{section_titles(item)}.\n{name_line(seed)} "
         f"{length_line(seed)}{keep}\n\nWhat to fix:\n{fix}\n\nStory:\n{draft.text}"
     )
     return instructions, user

@@ -24,9 +24,11 @@ from storyloom.stories.story.prompt_parts import (
     craft_guide,
     criteria_names,
     draft_of,
+    draw_lines,
     full_text,
     inputs_of,
     length_line,
+    name_line,
     notes_of,
     premise_of,
     principles,
@@ -205,7 +207,7 @@ def write_prompt(item: ItemView) -> Prompt:
         f"The premise:\n{premise_of(item).as_text()}\n\n"
         f"The draws behind it:\n{situation}\n\nThe form:\n{form}\n\n"
         f"Constitution sections in play:\n{_sections_block(item)}\n\n"
-        f"The AI character is called {seed.persona_name}."
+        f"{name_line(seed)}"
     )
     return instructions, user
 
@@ -274,7 +276,7 @@ def revise_prompt(item: ItemView) -> Prompt:
         f"The review, section by section:\n{_review_lines(draft.review)}\n\n"
         f"The evaluator's notes and the automatic findings:\n{bullets(notes)}\n\n"
         f"The form:\n" + "\n".join(f"- {line}" for line in _form_lines(item)) + "\n\n"
-        f"The AI character is called {seed.persona_name}.\n\nThe draft:\n{draft.text}"
+        f"{name_line(seed)}\n\nThe draft:\n{draft.text}"
     )
     return instructions, user
 
@@ -309,7 +311,8 @@ def judge_prompt(item: ItemView) -> Prompt:
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
-        f"Form: {seed.axes['framing']}. The AI character is called {seed.persona_name}.\n"
+        f"The draw this story was written to (`realises_draw`: is each one realised?):\n"
+        f"{bullets(draw_lines(item))}\nThe AI character is called {seed.persona_name}.\n"
         f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
         f"{names_line(criteria_names(item))}\n\nThe story:\n{draft.text}"
     )
