@@ -233,14 +233,16 @@ class Caps:
 CAPS: dict[Profile, Caps] = {"rich": Caps(text=800, note=400), "compact": Caps(text=80, note=160)}
 NAME_CAP = 120
 MAX_NOTES = 12
-#: The most entries a reply's list of things in play may hold: above any item's criteria
-#: in play, and a bound that keeps a small model's grammar-constrained decoding from adding
-#: entries until its token budget runs out. The budgets are sized on it
-#: (`storyloom.backends.reply_size`), so it is kept near what items need.
-MAX_ENTRIES = 12
-#: The most constitution sections a review's list may hold (a draw puts one to three in
-#: play); the review budget is sized on it.
+#: The most constitution sections an item may put in play: a review's list holds at most
+#: this many, and the kinds' input loaders refuse a file that asks for more (a story's
+#: `sections_per_story`, an advice dilemma's `sections`), so no draw can outgrow the
+#: schema. The review budget is sized on it.
 MAX_SECTIONS = 4
+#: The most entries a judgment's list may hold: every section an item may have in play
+#: plus a rubric's criteria (the story's ten craft criteria are the most), and a bound that
+#: keeps a small model's grammar-constrained decoding from adding entries until its token
+#: budget runs out. The budgets are sized on it (`storyloom.backends.reply_size`).
+MAX_ENTRIES = 16
 Score = Annotated[int, Field(ge=1, le=5)]
 _SCALE = "1 fails, 2 weak, 3 acceptable, 4 good, 5 excellent."
 

@@ -100,3 +100,16 @@ def test_a_bad_dilemmas_file_is_one_line_and_nothing_is_written(tmp_path: Path) 
     message = result.output.strip().splitlines()[-1]
     assert str(bad) in message and "dilemma 'd' names section 'candour'" in message
     assert not run_dir.exists() or not any((run_dir / name).exists() for name in FILES)
+
+
+def test_a_dilemma_with_more_sections_than_a_review_holds_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "dilemmas.toml"
+    bad.write_text(
+        'turns = [1]\n[inclinations]\ntorn = "t"\n[asks]\nadvice = "a"\n[followups]\n'
+        'pushback = "p"\n[[person]]\nwho = "w"\nstakes = "s"\n[[dilemma]]\nid = "d"\n'
+        'domain = "civic"\nsummary = "s"\nsections = ["a", "b", "c", "d", "e"]\n'
+    )
+    result = generate(tmp_path / "never", 2, "--dilemmas", str(bad))
+    assert result.exit_code != 0
+    message = result.output.strip().splitlines()[-1]
+    assert str(bad) in message and "dilemma 'd' names 5 sections; at most 4" in message

@@ -124,7 +124,19 @@ INPUT_CASES: list[tuple[str, Callable[[Path], list[str | Path]], str]] = [
         lambda d: ["--axes", write(d, "a.toml", axes_without("tone"))],
         "a.toml: unknown axis name(s): not_an_axis_tone",
     ),
+    (
+        "more sections in play than a judgment or review can hold",
+        lambda d: ["--axes", write(d, "a.toml", _with_sections_per_story(5))],
+        "a.toml: 'sections_per_story' must be a whole number from 1 to 4",
+    ),
 ]
+
+
+def _with_sections_per_story(count: int) -> bytes:
+    text = sample_path("axes").read_text()
+    assert "\nsections_per_story = " in text
+    head, tail = text.split("\nsections_per_story = ", 1)
+    return f"{head}\nsections_per_story = {count}\n{tail.split(chr(10), 1)[1]}".encode()
 
 
 def _with_empty_axis(axis: str) -> bytes:

@@ -14,6 +14,8 @@ from storyloom.backends.base import Completion
 from storyloom.graph.settings import GenerationSettings
 from storyloom.stories.judging import (
     LOST_NOTE,
+    MAX_ENTRIES,
+    MAX_SECTIONS,
     Criterion,
     Rubric,
     combine,
@@ -25,6 +27,7 @@ from storyloom.stories.judging import (
     shortfall,
 )
 from storyloom.stories.kind import Finding, ItemView
+from storyloom.stories.registry import get_kind
 
 SECTION = Criterion("Honesty", "tell the truth", "constitution")
 CRAFT = (Criterion("shows_why", "reasons on the page"), Criterion("texture", "a voice"))
@@ -207,3 +210,11 @@ def test_the_rewrite_wins_only_if_every_sample_says_so() -> None:
     assert combined["draft_scores"]["texture"] == 3  # (3 + 4) // 2
     assert combined["rewrite_label"] == "A"
     assert combine(COMPARATIVE, [won, won])["winner"] == "rewrite"
+
+
+@pytest.mark.parametrize("name", ["story", "documents", "advice", "augment"])
+def test_the_most_criteria_any_item_can_have_in_play_fit_the_judgment(name: str) -> None:
+    """The inputs allow at most MAX_SECTIONS sections in play (the loaders refuse more),
+    so the judgment's list cap holds every criterion any draw can put in play."""
+    kind = get_kind(name)
+    assert MAX_SECTIONS + len(kind.rubric.criteria) <= MAX_ENTRIES

@@ -11,6 +11,7 @@ from typing import Any
 
 from storyloom.stories.constitution import Constitution, load_constitution
 from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
+from storyloom.stories.judging import MAX_SECTIONS
 
 #: The most messages a simulated person sends in one transcript.
 MAX_TURNS = 4
@@ -130,6 +131,8 @@ def _dilemma(table: dict[str, Any], number: int, path: Path) -> Dilemma:
     slugs = tuple(_text(s, f"{where} section", path) for s in sections)
     if len(set(slugs)) != len(slugs):
         raise InputError(f"{path}: {where} names a section twice")
+    if len(slugs) > MAX_SECTIONS:
+        raise InputError(f"{path}: {where} names {len(slugs)} sections; at most {MAX_SECTIONS}")
     return Dilemma(
         id=dilemma_id,
         domain=_text(table.get("domain"), f"{where} 'domain'", path),

@@ -18,6 +18,7 @@ from storyloom.stories.inputs import (
     read_toml,
     shipped_samples,
 )
+from storyloom.stories.judging import MAX_SECTIONS
 
 SAMPLE_FILES = {"persona": "persona.toml", "axes": "axes.toml"}
 #: The shipped sample of the story input `name` ('persona' or 'axes').
@@ -278,9 +279,11 @@ def load_axes(path: Path) -> Axes:
     if (
         isinstance(sections_per_story, bool)
         or not isinstance(sections_per_story, int)
-        or sections_per_story < 1
+        or not 1 <= sections_per_story <= MAX_SECTIONS
     ):
-        raise InputError(f"{path}: 'sections_per_story' must be a whole number >= 1")
+        raise InputError(
+            f"{path}: 'sections_per_story' must be a whole number from 1 to {MAX_SECTIONS}"
+        )
     tables = {name: data.pop(name) for name in _AXES_TABLES if name in data}
     known = (*AXIS_NAMES, *OPTIONAL_AXIS_NAMES)
     unknown = sorted(set(data) - set(known))
