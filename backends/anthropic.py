@@ -28,7 +28,7 @@ Choices worth knowing:
   ledger must never book what the provider did not bill.
 - **Configuration is checked at start** (`check_configuration`): a base URL that is not
   an http(s) URL, a key with whitespace in it, or an address nothing answers at is one
-  line naming the variable, before the first story rather than after minutes of retries.
+  line naming the variable, before the first item rather than after minutes of retries.
 - **Secrets**: the key lives only inside the SDK client. Error messages are built from
   status codes and the API's own message, then scrubbed of the key; SDK exceptions are
   never chained (they hold the request, headers included).

@@ -128,7 +128,7 @@ class TransientBackendError(BackendError):
 
 class PermanentBackendError(BackendError):
     """Retrying cannot help. `fatal` errors (bad key, unknown model) stop the whole run;
-    the others fail only the story that hit them."""
+    the others fail only the item that hit them."""
 
     def __init__(self, message: str, *, fatal: bool = False) -> None:
         super().__init__(message)
@@ -167,7 +167,7 @@ class Backend(ABC):
         """Release connections or model memory."""
 
     async def check_configuration(self) -> None:  # noqa: B027 - optional hook
-        """Before the first story: raise a fatal `PermanentBackendError` with one plain
+        """Before the first item: raise a fatal `PermanentBackendError` with one plain
         line naming the variable or option to fix when the configuration cannot work
         (a malformed URL or key, an address nothing answers at). Costs no tokens."""
 

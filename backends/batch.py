@@ -9,7 +9,7 @@ before it resolves the waiting calls. The journal (`batch_journal.py`) is what m
 kill at any moment cost nothing twice.
 
 Result types: `succeeded` answers; `errored` with `invalid_request_error` fails that
-story (fatal when it says the credit is too low); authentication, permission, billing
+item (fatal when it says the credit is too low); authentication, permission, billing
 and not-found errors stop the run; rate-limit, overloaded, api and timeout errors,
 `expired` and `canceled` rows go into a later batch (only those rows).
 

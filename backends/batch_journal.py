@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS canaries (purpose TEXT PRIMARY KEY);
 
 
 def request_key(params: dict[str, Any]) -> str:
-    """Deterministic key of one request: its whole content. A replayed node (same story,
+    """Deterministic key of one request: its whole content. A replayed node (same item,
     same node, same attempt) builds the same params, so it finds its own request again;
     a repair turn has different messages and so a key of its own."""
     data = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)

@@ -20,7 +20,7 @@ Choices worth knowing:
   itself and repaired once (`structured.complete_validated`).
 - **Errors**: timeouts, lost connections, 408, 409, 429 and 5xx are transient (429 as
   `OverloadedError`, honouring `retry-after`, so the throttle slows down); 401, 403 and
-  404 stop the run with the variable or option to fix; any other 4xx fails the story
+  404 stop the run with the variable or option to fix; any other 4xx fails the item
   with the server's own message. A 200 that is not a chat completion, or reports
   negative usage, is malformed: transient.
 - **No SDK retries** (`max_retries=0`), for the reason given in `anthropic.py`: retrying is

@@ -166,7 +166,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-def project_story_cost(
+def project_item_cost(
     model: str,
     *,
     calls: int,
@@ -175,11 +175,11 @@ def project_story_cost(
     cached_prefix_tokens: int = 0,
     batch: bool = False,
 ) -> float:
-    """An upper estimate of one story's cost before it runs, for a `--max-cost` budget.
+    """An upper estimate of one item's cost before it runs, for a `--max-cost` budget.
 
     Assumes every call reads the shared prefix from the cache (the first call of a run
     writes it once; that is part of the spend already seen), pays the rest of its prompt
-    as input and uses its whole output allowance. Once stories have finished, their
+    as input and uses its whole output allowance. Once items have finished, their
     average real cost is the better projection; use this until then.
     """
     if calls < 0 or prompt_tokens_per_call < 0 or max_output_tokens_per_call < 0:

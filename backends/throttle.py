@@ -29,7 +29,7 @@ once per burst, when a call takes far longer than the recent floor for its kind 
 
 A wait a server imposes is capped (`max_wait`, 5 minutes): a longer `retry-after` is an
 outage, not pacing, so the call fails at once with an `OutageError` that says so, and so
-does every call until the server's time is up (the stories are interrupted, to resume
+does every call until the server's time is up (the items are interrupted, to resume
 later; nothing waits for a day in silence). `stop_waiting()` (a graceful stop) ends every
 wait at once and no call starts after it.
 
@@ -72,7 +72,7 @@ class CallTimeoutError(TransientBackendError):
 
 
 class OutageError(TransientBackendError):
-    """The provider asked for a wait longer than a run waits: the story is interrupted
+    """The provider asked for a wait longer than a run waits: the item is interrupted
     (resumable), not rejected, and the message says when to try again."""
 
 
@@ -88,7 +88,7 @@ class LatencySignal:
     """Congestion from latency alone, for servers that queue instead of answering 429.
 
     Keeps the recent latencies of each kind of call (its purpose: a plan call and a
-    story call differ by their output length, not by load); a call is *slow* when it
+    write call differ by their output length, not by load); a call is *slow* when it
     took more than `factor` times the lowest of them (the floor: the server unloaded).
     Needs `min_samples` of a kind before it says anything, so a cold start is no signal.
     Pure bookkeeping with no clock, so it is tested with recorded latencies.
@@ -426,7 +426,7 @@ class ThrottledBackend(Backend):
         self._outage_until = max(self._outage_until, self._clock() + error.retry_after)
         self._outage_message = (
             f"the server asked to wait {error.retry_after:.0f}s before the next call, longer "
-            f"than a run waits ({self._max_wait:.0f}s): treated as an outage, so stories "
+            f"than a run waits ({self._max_wait:.0f}s): treated as an outage, so items "
             f"are interrupted; run again later to resume them ({error})"
         )
         log.warning("%s", self._outage_message)

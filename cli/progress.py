@@ -205,7 +205,7 @@ def _spend_cells(spend: TokenSpend) -> list[str]:
 
 
 def _mean_cells(cost: Cost, over: int) -> list[str]:
-    """The total divided by `over` (stories or documents), column by column."""
+    """The total divided by `over` (items or documents), column by column."""
     total = cost.total
     tokens = (
         total.input_tokens,

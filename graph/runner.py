@@ -36,7 +36,7 @@ from storyloom.backends.base import Backend
 from storyloom.backends.pricing import (
     estimate_tokens,
     prefix_below_cache_minimum,
-    project_story_cost,
+    project_item_cost,
 )
 from storyloom.core import layout
 from storyloom.graph import nodes
@@ -144,7 +144,7 @@ def upfront_item_cost(context: RunContext) -> float:
     calls += (
         settings.judge_samples if "judge" in tasks else 0
     ) + per_round * settings.max_revisions
-    return project_story_cost(
+    return project_item_cost(
         context.backend.model,
         calls=calls,
         prompt_tokens_per_call=settings.write_max_tokens + 500,

@@ -32,7 +32,7 @@ from storyloom.backends.base import (
     TransientBackendError,
     Usage,
 )
-from storyloom.backends.pricing import cost_usd, project_story_cost
+from storyloom.backends.pricing import cost_usd, project_item_cost
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.backends.throttle import OutageError, OverloadedError, ThrottledBackend
 from storyloom.cli.main import cli
@@ -448,7 +448,7 @@ def test_local_models_cost_nothing_and_unknown_claude_models_cost_the_most() -> 
 
 
 def test_story_projection_reads_the_prefix_from_cache() -> None:
-    cost = project_story_cost(
+    cost = project_item_cost(
         "claude-sonnet-4-5",
         calls=4,
         prompt_tokens_per_call=1000,
