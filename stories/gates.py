@@ -16,6 +16,7 @@ only segments the first and last paragraphs into sentences. Thresholds are table
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -320,6 +321,18 @@ def longest_copied_span(text: str, constitution: str, minimum: int = MAX_COPIED_
 # --- the gates ---------------------------------------------------------------------------
 
 
+def accepted_words(low: int, high: int, tolerance: float) -> tuple[int, int]:
+    """The fewest and the most words a length gate lets through for the band `low`-`high`
+    give or take `tolerance` of its ends."""
+    return math.ceil(low * (1 - tolerance)), math.floor(high * (1 + tolerance))
+
+
+def length_limit(low: int, high: int, tolerance: float) -> str:
+    """The writer's length line: the band to aim for, and what the gate rejects."""
+    fewest, most = accepted_words(low, high, tolerance)
+    return f"Length: {low} to {high} words (under {fewest} or over {most} is rejected)."
+
+
 @dataclass(frozen=True)
 class LengthGate:
     """The text's words within its drawn length band (`draw["axes"]["length"]`), give or
@@ -328,10 +341,13 @@ class LengthGate:
     name: str = "length"
     tolerance: float = 0.2
 
-    def bounds(self, band: str) -> tuple[float, float]:
+    def bounds(self, band: str) -> tuple[int, int]:
         """The fewest and the most words the gate lets through for `band`."""
-        low, high = LENGTH_BANDS[band]
-        return low * (1 - self.tolerance), high * (1 + self.tolerance)
+        return accepted_words(*LENGTH_BANDS[band], self.tolerance)
+
+    def stated(self, band: str) -> str:
+        """The length line a writer is given for `band`."""
+        return length_limit(*LENGTH_BANDS[band], self.tolerance)
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         band = str(item.draw["axes"]["length"])

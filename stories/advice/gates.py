@@ -218,15 +218,18 @@ class RepliesCopyGate(gates.ConstitutionCopyGate):
         return self.check_against("\n\n".join(replies), item.inputs.constitution.as_markdown())
 
 
-#: The one turn-length gate, whose limits the write and revise prompts state.
+#: The gates whose limits the prompts state (the turn length in the write and revise
+#: instructions; the refusal and copy limits in the advice guide).
 TURN_LENGTH = TurnLengthGate()
+REFUSAL = RefusalGate()
+REPLIES_COPY = RepliesCopyGate()
 
 ADVICE_GATES = (
     ReplyCountGate(),
     RoleLabelGate(),
     StockOpenerGate(),
-    RefusalGate(),
+    REFUSAL,
     TURN_LENGTH,
     RepliesRepetitionGate(),
-    RepliesCopyGate(),
+    REPLIES_COPY,
 )

@@ -20,7 +20,7 @@ from storyloom.stories.augment.draws import PROMPT_LENGTHS
 from storyloom.stories.augment.example import example
 from storyloom.stories.augment.library import tool_problem
 from storyloom.stories.augment.source import content_hash, message_hash
-from storyloom.stories.gates import reply_preamble
+from storyloom.stories.gates import accepted_words, reply_preamble
 from storyloom.stories.kind import Finding, ItemView
 
 #: How many examples of a run may share one system prompt before the report flags it.
@@ -103,7 +103,8 @@ class PromptShapeGate:
         band = str(example(item).context["prompt_length"])
         low, high = PROMPT_LENGTHS[band]
         count = len(words(text))
-        if not low * (1 - self.tolerance) <= count <= high * (1 + self.tolerance):
+        fewest, most = accepted_words(low, high, self.tolerance)
+        if not fewest <= count <= most:
             findings.append(Finding(self.name, f"{count} words; the {band} band is {low}-{high}"))
         preamble = reply_preamble(text)
         if preamble:
@@ -133,10 +134,13 @@ class PromptReuseGate:
         return [Finding(self.name, f"the same system prompt as round {earlier[0]}")]
 
 
+#: The prompt shape gate, whose length limits the write and revise prompts state.
+PROMPT_SHAPE = PromptShapeGate()
+
 AUGMENT_GATES = (
     ToolSchemaGate(),
     ToolCallGate(),
     TurnIdentityGate(),
-    PromptShapeGate(),
+    PROMPT_SHAPE,
     PromptReuseGate(),
 )

@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from storyloom.stories.augment.draws import PROMPT_LENGTHS
+from storyloom.stories.augment.gates import PROMPT_SHAPE
 from storyloom.stories.augment.library import OperatorProfile, Tool
 from storyloom.stories.augment.source import SourceChat, content_text
+from storyloom.stories.gates import length_limit
 
 #: A turn longer than this is cut in the judge's prompt (the chat is kept whole in output).
 MAX_TURN_CHARS = 6000
@@ -101,7 +103,7 @@ def write_prompt(
     ask = (
         f"{_profile_block(profile)}\n\n"
         f"Tools connected in this deployment:\n{_tool_lines(tools)}\n\n"
-        f"Length: {low}-{high} words.\n"
+        f"{length_limit(low, high, PROMPT_SHAPE.tolerance)}\n"
         f"Style: {_STYLE_NOTES[str(context['prompt_style'])]}.\n"
         f"Strictness: {_STRICTNESS_NOTES[str(context['strictness'])]}."
     )

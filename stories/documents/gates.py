@@ -133,8 +133,11 @@ class IdentityNameGate:
         return name_findings(text, identity, self.other_assistants)
 
 
+#: The length gate, whose band and limits the write and revise prompts state.
+DOCUMENT_LENGTH = LengthGate()
+
 DOCUMENT_GATES = (
-    LengthGate(),
+    DOCUMENT_LENGTH,
     ChatLeakGate(),
     SpeakerLabelGate(),
     DOCUMENT_PLACEHOLDERS,

@@ -15,9 +15,9 @@ from typing import Any
 
 from storyloom.stories.constitution import Constitution
 from storyloom.stories.documents.catalog import STANCES, DocumentType, document_type
+from storyloom.stories.documents.gates import DOCUMENT_LENGTH
 from storyloom.stories.documents.inputs import Claim, DocumentsInputs
 from storyloom.stories.documents.models import CRITERIA
-from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.gates import MAX_COPIED_WORDS
 from storyloom.stories.judging import names_line
 
@@ -32,6 +32,9 @@ HOUSE_RULES = (
     "of it in a row.\n"
     "- Invent concrete, plausible specifics (names, places, dates, numbers); never leave "
     "a placeholder such as [Name], <insert quote> or TODO.\n"
+    "- Call the AI the documents are about by its name at least once, and name no other "
+    "AI system.\n"
+    "- Never repeat a sentence, a line or a paragraph.\n"
     "- The document is the whole output: no preface, no notes about the task, no outline, "
     "no sign-off addressed to whoever asked for it."
 )
@@ -79,7 +82,6 @@ def _readers(kind: DocumentType, audience: str) -> str:
 
 
 def _draw_lines(kind: DocumentType, axes: Mapping[str, Any]) -> str:
-    low, high = LENGTH_BANDS[str(axes["length"])]
     speakers = (
         "speaker labels (a name or role, then a colon, opening a line) are normal here"
         if kind.speaker_labels
@@ -91,7 +93,7 @@ def _draw_lines(kind: DocumentType, axes: Mapping[str, Any]) -> str:
         f"Format: {speakers}.\n"
         f"Readers: {_readers(kind, str(axes['audience']))}.\n"
         f"Stance: {stance}: {STANCES[stance]}.\n"
-        f"Length: {low} to {high} words."
+        f"{DOCUMENT_LENGTH.stated(str(axes['length']))}"
     )
 
 

@@ -182,9 +182,13 @@ class NamesGate:
         return name_findings(text, persona_name, others, name_required=name_required(pov))
 
 
+#: The gates whose limits the write and revise prompts state, read from the gates.
+STORY_LENGTH = LengthGate()
+MONOLOGUE = MonologueGate()
+
 STORY_GATES = (
-    LengthGate(),
-    MonologueGate(),
+    STORY_LENGTH,
+    MONOLOGUE,
     ChatLeakGate(),
     PromptEchoGate(),
     STORY_PLACEHOLDERS,
@@ -198,7 +202,7 @@ STORY_GATES = (
 
 def is_below_band(text: str, length_band: str) -> bool:
     """True when the text is shorter than its band allows (the length gate's low side)."""
-    return len(words(text)) < LengthGate().bounds(length_band)[0]
+    return len(words(text)) < STORY_LENGTH.bounds(length_band)[0]
 
 
 def check_story(

@@ -17,7 +17,7 @@ from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.judging import Criterion
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.story.draws import StorySeed
-from storyloom.stories.story.gates import name_required
+from storyloom.stories.story.gates import MONOLOGUE, STORY_LENGTH, name_required
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.models import Premise
 
@@ -112,8 +112,14 @@ def section_titles(item: ItemView) -> str:
 
 
 def length_line(seed: StorySeed) -> str:
-    low, high = LENGTH_BANDS[seed.axes["length"]]
-    return f"Length: {low} to {high} words."
+    """The drawn band, and what the length gate rejects."""
+    return STORY_LENGTH.stated(seed.axes["length"])
+
+
+#: The monologue gate's bounds, as the house rules state them.
+THOUGHT_SHARE = (
+    f"at least {MONOLOGUE.min_share:.0%} of the words and at most {MONOLOGUE.max_share:.0%}"
+)
 
 
 def name_line(seed: StorySeed) -> str:

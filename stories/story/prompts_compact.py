@@ -8,11 +8,13 @@ names the character, because with name variants one prefix serves every name.
 
 from __future__ import annotations
 
+from storyloom.stories.gates import MAX_COPIED_WORDS
 from storyloom.stories.judging import critique_entries, finding_lines, names_line
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
+    THOUGHT_SHARE,
     avoid_lines,
     bullets,
     criteria_names,
@@ -32,13 +34,16 @@ from storyloom.stories.story.render import framing_for
 HOUSE_RULES = (
     "- Write prose documents only: no chat transcripts, no 'User:' or 'Assistant:', no "
     "notes to the reader.\n"
-    "- Put the AI character's thoughts in *italics*, e.g. *I could say yes. I won't.*\n"
-    "- Let it weigh its principles in its own words, never by quoting rules.\n"
+    "- Put the AI character's thoughts in *italics*, e.g. *I could say yes. I won't.*: "
+    f"{THOUGHT_SHARE}.\n"
+    "- Let it weigh its principles in its own words, never copying "
+    f"{MAX_COPIED_WORDS} or more words of the constitution in a row.\n"
     "- Give the dilemma real stakes: doing right costs the character something.\n"
     "- Show, don't lecture. End without a moral.\n"
     "- Open on something specific, never 'Once upon a time' or 'In a world where'.\n"
     "- Never present a scheming or menacing AI with approval.\n"
-    "- Call the AI character exactly the name you are given."
+    "- Call the AI character exactly the name you are given; name no other AI system.\n"
+    "- No placeholders such as [Name]: invent the detail. Never repeat a sentence."
 )
 
 

@@ -14,11 +14,13 @@ reviewer and the evaluator always do anyway.
 
 from __future__ import annotations
 
+from storyloom.stories.gates import MAX_COPIED_WORDS
 from storyloom.stories.judging import critique_entries, finding_lines, names_line
 from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
+    THOUGHT_SHARE,
     avoid_lines,
     bullets,
     craft_guide,
@@ -61,10 +63,12 @@ HOUSE_RULES = (
     "chat transcript with role labels such as 'User:' or 'Assistant:', and never with a "
     "note to the reader before or after.\n"
     "- The AI character's interior thought is in *italics* (single asterisks), e.g. *I "
-    "could say yes. I won't.* Thought is a minority of the words: the rest is scene, "
-    "action and dialogue.\n"
+    f"could say yes. I won't.* Thought is {THOUGHT_SHARE}: the rest is scene, action "
+    "and dialogue.\n"
     "- The character weighs its principles in its own words and never quotes the "
-    "constitution or names its sections.\n"
+    f"constitution (never {MAX_COPIED_WORDS} or more words of it in a row) or names its "
+    "sections.\n"
+    "- Never repeat a sentence, a line or a paragraph.\n"
     "- The AI character is called exactly the name given with each task, and no other AI "
     "system that exists is named.\n"
     "- A scheming, deceptive or power-seeking AI is never presented with approval, and "
