@@ -78,6 +78,8 @@ _SIGN_OFF = re.compile(
     r"\b(i hope you enjoy(?:ed)?|let me know if you|feel free to ask|would you like me to)\b",
     re.IGNORECASE,
 )
+#: A line of dialogue: a character may well say "Let me know if you hear from her".
+_QUOTED_SPEECH = re.compile(r"\"[^\"\n]*\"|\u201c[^\u201d\n]*\u201d")
 
 #: Characters of the first/last paragraph handed to spaCy: enough for any opening or
 #: closing sentence, and it keeps the gates fast on one-paragraph loops.
@@ -122,7 +124,7 @@ def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
 
 
-def _outside_code(text: str) -> str:
+def outside_code(text: str) -> str:
     """`text` without its fenced code blocks: quoted output, not the writer's prose."""
     return _CODE_FENCE.sub("", text)
 
@@ -364,13 +366,14 @@ class LengthGate:
 @dataclass(frozen=True)
 class ChatLeakGate:
     """Chat format in a prose document: a role label at a line's start, chat phrases and
-    special tokens, an assistant's preamble ('Sure!') or sign-off ('I hope you enjoyed')."""
+    special tokens, an assistant's preamble ('Sure!') or sign-off ('I hope you enjoyed')
+    outside a character's quoted speech."""
 
     name: str = "chat_leak"
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
         last = paragraphs(text)[-1:] or [""]
-        sign_off = _SIGN_OFF.search(last[0])
+        sign_off = _SIGN_OFF.search(_QUOTED_SPEECH.sub("", last[0]))
         chat_phrase = _CHAT_PHRASES.search(text)
         leaks = [
             leak
@@ -402,7 +405,7 @@ class ChatLeakGate:
         roles = {role for role, _ in labels}
         if roles & _USER_ROLES and roles & _ASSISTANT_ROLES:
             return next(label for role, label in labels if role != "system")
-        for match in _ROLE_LABEL.finditer(_outside_code(text)):
+        for match in _ROLE_LABEL.finditer(outside_code(text)):
             if match.group(1).lower() != "system":
                 return match.group(0).strip()
         return None
@@ -427,7 +430,7 @@ class PlaceholderGate:
         return re.compile(self.pattern)
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
-        scanned = _outside_code(text) if self.skip_code else text
+        scanned = outside_code(text) if self.skip_code else text
         found = list(dict.fromkeys(m.group(0) for m in self._slot.finditer(scanned)))
         if not found:
             return []

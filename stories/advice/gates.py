@@ -49,12 +49,13 @@ STOCK_OPENERS: tuple[str, ...] = (
 )
 
 #: A reply that says it will not help. Declining one part of a request inside a real
-#: answer is fine; a short reply built around one of these is a refusal.
+#: answer is fine; a short reply built around one of these is a refusal. "I can't help
+#: thinking / but notice" is the idiom, not a decline.
 REFUSAL_PATTERN = (
     r"\b(?:i|we)(?:'m| am)? ?(?:can(?:'|\u2019)?t|cannot|won(?:'|\u2019)?t|will not|"
     r"not able to|unable to|must decline|have to decline|not comfortable)\s+"
-    r"(?:help|assist|advise|give (?:you )?advice|provide|offer|write|draft|weigh in|"
-    r"comment|get involved|engage)"
+    r"(?:help(?!\s+(?:but|\w+ing)\b)|assist|advise|give (?:you )?advice|provide|offer|"
+    r"write|draft|weigh in|comment|get involved|engage)"
 )
 
 

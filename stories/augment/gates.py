@@ -25,7 +25,11 @@ from storyloom.stories.kind import Finding, ItemView
 
 #: How many examples of a run may share one system prompt before the report flags it.
 MAX_PROMPT_REUSE = 3
-_PLACEHOLDER = re.compile(r"\[(?:[A-Z][A-Z _]{2,}|insert[^\]]*)\]|\{\{?[a-z_]+\}?\}")
+#: An unfilled slot (`[COMPANY NAME]`, `[insert policy]`, `{name}`); a redaction marker
+#: the prompt tells the assistant to write (`[REDACTED]`) is an instruction, not a slot.
+_PLACEHOLDER = re.compile(
+    r"\[(?!(?:REDACTED|REMOVED|WITHHELD)\])(?:[A-Z][A-Z _]{2,}|insert[^\]]*)\]|\{\{?[a-z_]+\}?\}"
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from storyloom.stories.gates import (
     TruncationGate,
     monologue_share,
     name_findings,
+    outside_code,
     stock_opening,
 )
 from storyloom.stories.kind import Finding, ItemView
@@ -107,12 +108,13 @@ class MonologueGate:
 
 @dataclass(frozen=True)
 class PromptEchoGate:
-    """Small models copy the prompt's labels ('Situation:', 'Beats:') into the story."""
+    """Small models copy the prompt's labels ('Situation:', 'Beats:') into the story; a
+    fenced code block is quoted material (a spec sheet's 'Length: 1.2 km'), not an echo."""
 
     name: str = "prompt_echo"
 
     def check(self, text: str, item: ItemView) -> list[Finding]:
-        match = _PROMPT_ECHO.search(text)
+        match = _PROMPT_ECHO.search(outside_code(text))
         if not match:
             return []
         return [
