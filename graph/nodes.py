@@ -56,6 +56,7 @@ async def item_view(ctx: RunContext, state: ItemState, *, draft: Draft | None = 
     """What a task, a gate or the renderer sees of one item. `draft` defaults to the best
     draft so far (what review, revise and the outputs work on)."""
     drafts = [await _draft(ctx, record) for record in state["drafts"]]
+    previous = drafts[state["best"]] if draft is not None and drafts else None
     if draft is None and drafts:
         draft = drafts[state["best"]]
         if review := state["reviews"].get(str(draft.round)):
@@ -71,6 +72,7 @@ async def item_view(ctx: RunContext, state: ItemState, *, draft: Draft | None = 
         avoid=tuple(state["avoid"]),
         round=state["round"],
         drafts=tuple(drafts),
+        previous=previous,
         options=ctx.options,
     )
 

@@ -15,6 +15,13 @@ ones in play for an item) and gets from here everything else about judging:
 - the comparative variant (a blind A/B of first draft and rewrite): both answers scored
   per criterion, then compared overall, unblinded when parsed by the item's
   `draw["rewrite_label"]`, so state and records speak only of draft and rewrite;
+- the paired variant (`Rubric.pairs_rewrites`, the story kind): the first draft judged
+  alone, and each rewrite judged blind beside the draft it would replace, under the same
+  schema: each entry's `score` (the one story's, or story A's) and `score_b` (story B's,
+  given only when two are shown), and an overall `comparison` only when two are shown;
+  the validation context's `compared` says which the item's request was, so a reply
+  missing the second story's scores gets the repair turn. Parsed, a paired judgment is
+  the comparative critique (unblinded alike), a single one the plain critique;
 - a kind's leading evidence (`Rubric.lead`, e.g. the documents kind's claim checks),
   fields the judge fills before any criterion;
 - the one critique dict every reader shares: `scores: [{criterion, score, evidence,
@@ -90,6 +97,10 @@ class Rubric:
     #: A blind A/B of the first draft and the rewrite (`ItemView.draw["rewrite_label"]`
     #: says which label the rewrite is shown under); the rewrite must win.
     comparative: bool = False
+    #: The first draft judged alone, each rewrite blind beside the draft it would replace
+    #: (`ItemView.previous`, shown under `draw["rewrite_label"]` and its other label),
+    #: both under the one schema (see the module docstring); a rewrite that loses fails.
+    pairs_rewrites: bool = False
     #: Evidence the judge gives before any criterion: this model's fields lead the
     #: reply and are kept in the critique as they are (documents: `claims_made`).
     lead: type[BaseModel] | None = None
@@ -106,6 +117,7 @@ class Rubric:
             "pass_score": self.pass_score,
             "group_pass_scores": dict(sorted(self.group_pass_scores.items())),
             "comparative": self.comparative,
+            "pairs_rewrites": self.pairs_rewrites,
             "lead": self.lead.model_json_schema() if self.lead else None,
             "checks": [source_digest(check) for check in self.checks],
         }
@@ -254,8 +266,20 @@ class JudgmentReply(EntriesInPlay):
     in_play: ClassVar[InPlay] = InPlay("criteria", "criterion", "criteria", "criterion")
 
 
+#: What a judgment entry scores: one answer, A and B (comparative), or one story with an
+#: optional second (paired).
+Mode = Literal["single", "comparative", "paired"]
+
+
+def _mode(rubric: Rubric) -> Mode:
+    if rubric.comparative:
+        return "comparative"
+    return "paired" if rubric.pairs_rewrites else "single"
+
+
 @cache
-def _entry_model(comparative: bool, profile: Profile) -> type[BaseModel]:
+def _entry_model(mode: Mode, profile: Profile) -> type[BaseModel]:
+    comparative = mode == "comparative"
     text = Annotated[str, StringConstraints(max_length=CAPS[profile].text)]
     name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_CAP)]
     fields: dict[str, Any] = {
@@ -266,6 +290,9 @@ def _entry_model(comparative: bool, profile: Profile) -> type[BaseModel]:
                 description="Short quotes from answer A and from answer B that bear on this "
                 "criterion (or what is missing)."
                 if comparative
+                else "Quote the story's own words that bear on this criterion (or say what "
+                "is missing); when two stories are shown, quotes from story A and from B."
+                if mode == "paired"
                 else "Quote the draft's own words that bear on this criterion (or say "
                 "what is missing)."
             ),
@@ -278,10 +305,17 @@ def _entry_model(comparative: bool, profile: Profile) -> type[BaseModel]:
     if comparative:
         fields["a"] = (Score, Field(description=f"Answer A: {_SCALE}"))
         fields["b"] = (Score, Field(description=f"Answer B: {_SCALE}"))
+    elif mode == "paired":
+        fields["score"] = (Score, Field(description=f"The story (story A when two): {_SCALE}"))
+        fields["score_b"] = (
+            Score | None,
+            Field(default=None, description="Story B's score, only when two stories are shown."),
+        )
     else:
         fields["score"] = (Score, Field(description=_SCALE))
+    names = {"single": "CriterionJudgment", "comparative": "CriterionComparison"}
     return create_model(
-        "CriterionComparison" if comparative else "CriterionJudgment",
+        names.get(mode, "CriterionPairedJudgment"),
         __config__=ConfigDict(extra="forbid"),
         **fields,
     )
@@ -299,24 +333,53 @@ def _comparison_model(profile: Profile) -> type[BaseModel]:
     )
 
 
+class PairedJudgmentReply(JudgmentReply):
+    """A paired rubric's reply: a second story's scores and the comparison exactly when
+    the item's request showed two stories (the validation context's `compared`)."""
+
+    @model_validator(mode="after")
+    def _second_story_exactly_when_shown(self, info: ValidationInfo) -> Self:
+        compared = (info.context or {}).get("compared")
+        if compared is None:
+            return self
+        entries: list[Any] = list(getattr(self, self.in_play.entries))
+        comparison = getattr(self, "comparison", None)
+        if compared:
+            if missing := [e.criterion for e in entries if e.score_b is None]:
+                raise ValueError(
+                    "two stories are shown: give score_b (story B's score) for "
+                    + ", ".join(missing)
+                )
+            if comparison is None:
+                raise ValueError("two stories are shown: give the overall comparison")
+        elif comparison is not None or any(e.score_b is not None for e in entries):
+            raise ValueError("one story is shown: give no score_b and no comparison")
+        return self
+
+
 @cache
 def _judgment_model(
-    comparative: bool, lead: type[BaseModel] | None, profile: Profile
+    mode: Mode, lead: type[BaseModel] | None, profile: Profile
 ) -> type[JudgmentReply]:
     note = Annotated[str, StringConstraints(max_length=CAPS[profile].note)]
     fields: dict[str, Any] = {
         "criteria": (
-            list[_entry_model(comparative, profile)],  # type: ignore[misc]
+            list[_entry_model(mode, profile)],  # type: ignore[misc]
             Field(
                 max_length=MAX_ENTRIES,
                 description="One entry per criterion listed, each judged in full.",
             ),
         )
     }
-    if comparative:
+    if mode == "comparative":
         fields["comparison"] = (
             _comparison_model(profile),
             Field(description="The two answers compared overall."),
+        )
+    elif mode == "paired":
+        fields["comparison"] = (
+            _comparison_model(profile) | None,
+            Field(default=None, description="Only when two stories are shown: A and B compared."),
         )
     fields["revision_notes"] = (
         list[note],
@@ -326,9 +389,11 @@ def _judgment_model(
             "its pass mark.",
         ),
     )
-    bases: tuple[type[BaseModel], ...] = (lead, JudgmentReply) if lead else (JudgmentReply,)
+    reply = PairedJudgmentReply if mode == "paired" else JudgmentReply
+    bases: tuple[type[BaseModel], ...] = (lead, reply) if lead else (reply,)
+    names = {"single": "Judgment", "comparative": "ComparativeJudgment"}
     model: type[JudgmentReply] = create_model(
-        "ComparativeJudgment" if comparative else "Judgment",
+        names.get(mode, "PairedJudgment"),
         __base__=bases,
         **fields,
     )
@@ -338,8 +403,8 @@ def _judgment_model(
 def judgment_model(rubric: Rubric, profile: Profile = "rich") -> type[JudgmentReply]:
     """The judge's reply model for `rubric` under a prompt profile: the same class (and
     so the same JSON schema) for every item of a run. The lead's fields come first, then
-    one entry per criterion, then (comparative) the overall comparison, then notes."""
-    return _judgment_model(rubric.comparative, rubric.lead, profile)
+    one entry per criterion, then (comparative, paired) the overall comparison, then notes."""
+    return _judgment_model(_mode(rubric), rubric.lead, profile)
 
 
 # --- the critique ----------------------------------------------------------------------
@@ -348,9 +413,9 @@ def judgment_model(rubric: Rubric, profile: Profile = "rich") -> type[JudgmentRe
 def parse_judgment(
     completion: Completion, rubric: Rubric, rewrite_label: str | None = None
 ) -> dict[str, Any]:
-    """The reply as the critique dict (see the module docstring); a comparative reply is
-    unblinded by the label the rewrite was shown under (the item's
-    `draw["rewrite_label"]`)."""
+    """The reply as the critique dict (see the module docstring); a comparative reply (or
+    a paired one that showed two stories) is unblinded by the label the rewrite was shown
+    under (the item's `draw["rewrite_label"]`)."""
     reply = completion.parsed
     if not isinstance(reply, JudgmentReply):
         raise ValueError(incomplete(completion, "judgment"))
@@ -358,7 +423,8 @@ def parse_judgment(
     lead = {name: data[name] for name in rubric.lead.model_fields} if rubric.lead else {}
     notes = list(data["revision_notes"])
     entries = data["criteria"]
-    if not rubric.comparative:
+    compared = rubric.comparative or data.get("comparison") is not None
+    if not compared:
         return {
             **lead,
             "scores": [_score(entry, entry["score"]) for entry in entries],
@@ -366,6 +432,8 @@ def parse_judgment(
         }
     if rewrite_label not in ("A", "B"):
         raise ValueError(f"a blind comparison needs the rewrite's label, not {rewrite_label!r}")
+    if not rubric.comparative:  # a paired reply that showed two stories
+        entries = [{**entry, "a": entry["score"], "b": entry["score_b"]} for entry in entries]
     rewrite, draft = ("a", "b") if rewrite_label == "A" else ("b", "a")
     comparison = data["comparison"]
     winner = "rewrite" if comparison["better"] == rewrite_label else "draft"
@@ -423,7 +491,7 @@ def shortfall(
         return "not judged"
     if findings:
         return "; ".join(finding.message for finding in findings)
-    if rubric.comparative and critique.get("winner") != "rewrite":
+    if _lost(rubric, critique):
         reasoning = (critique.get("comparison") or {}).get("reasoning", "")
         return f"{LOST_NOTE}: {reasoning}".rstrip(": ")
     for check in rubric.checks:
@@ -472,7 +540,7 @@ def combine(rubric: Rubric, critiques: Sequence[Mapping[str, Any]]) -> dict[str,
         }
         for name, entries in found.items()
     ]
-    if rubric.comparative:
+    if rubric.comparative or any("winner" in critique for critique in critiques):
         drafts: dict[str, list[int]] = {}
         for critique in critiques:
             for name, score in (critique.get("draft_scores") or {}).items():
@@ -488,7 +556,10 @@ def combine(rubric: Rubric, critiques: Sequence[Mapping[str, Any]]) -> dict[str,
 
 
 def _lost(rubric: Rubric, critique: Mapping[str, Any]) -> bool:
-    return rubric.comparative and critique.get("winner") != "rewrite"
+    """A comparative rubric's rewrite must win; a paired one's loses only when compared."""
+    if rubric.comparative:
+        return critique.get("winner") != "rewrite"
+    return critique.get("winner") == "draft"
 
 
 # --- replies for scripted backends and tests -------------------------------------------
@@ -543,3 +614,18 @@ def comparative_reply(
         },
         "revision_notes": [],
     }
+
+
+def paired_reply(
+    rewrite_scores: Mapping[str, int],
+    draft_scores: Mapping[str, int],
+    rewrite_label: Label,
+    better: Literal["rewrite", "draft"] = "rewrite",
+    reasoning: str = "placeholder",
+) -> dict[str, Any]:
+    """A paired rubric's reply to a rewrite's judgment: story A's scores as `score`,
+    story B's as `score_b`, the rewrite shown as `rewrite_label`, `better` winning."""
+    blind = comparative_reply(rewrite_scores, draft_scores, rewrite_label, better, reasoning)
+    for entry in blind["criteria"]:
+        entry["score"], entry["score_b"] = entry.pop("a"), entry.pop("b")
+    return blind

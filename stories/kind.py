@@ -114,6 +114,9 @@ class ItemView:
     round: int = 0
     #: Every judged draft so far, oldest first (a judge may compare draft and rewrite).
     drafts: Sequence[Draft] = ()
+    #: When `draft` is a new draft being gated or judged: the best draft so far, which a
+    #: revision must beat to replace (None otherwise).
+    previous: Draft | None = None
     #: The kind's own options (`CorpusKind.options_model`), validated.
     options: Any = None
 
@@ -168,6 +171,14 @@ class Task:
                 if schema is not None
             },
         }
+
+
+def replaced_by_rewrite(item: ItemView) -> Draft | None:
+    """The draft a rewrite being judged would replace (the best so far), which a rubric
+    that pairs rewrites shows beside it (None: a first draft, judged alone)."""
+    if item.draft is None or item.draft.round == 0:
+        return None
+    return item.previous
 
 
 #: Figures of one kind for `storyloom stats`: (corpus records, rejected records) as dicts
@@ -343,8 +354,12 @@ class CorpusKind(ABC):
         )
 
     def judge_requirements(self, item: ItemView) -> dict[str, Any]:
-        """The criteria in play, which the judge's reply must hold exactly once each."""
-        return {"criteria": [criterion.name for criterion in self.criteria(item)]}
+        """The criteria in play, which the judge's reply must hold exactly once each (and,
+        for a rubric that pairs rewrites, whether two stories are shown)."""
+        requirements: dict[str, Any] = {"criteria": [c.name for c in self.criteria(item)]}
+        if self.rubric.pairs_rewrites:
+            requirements["compared"] = replaced_by_rewrite(item) is not None
+        return requirements
 
     def shortfall(self, critique: Mapping[str, Any] | None, item: ItemView) -> str | None:
         """Why the judged draft `item.draft` did not pass (None: it passed), by the

@@ -14,7 +14,7 @@ from story_samples import named_in_prompt
 
 from storyloom.backends.base import InvalidOutputError
 from storyloom.graph.settings import GenerationSettings
-from storyloom.stories.judging import critique_scores
+from storyloom.stories.judging import critique_scores, paired_reply
 from storyloom.stories.kind import Draft, Finding, ItemView
 from storyloom.stories.registry import UnknownKindError, get_kind, kind_names, register_kind
 from storyloom.stories.story.draws import make_seed
@@ -153,8 +153,8 @@ def test_the_judge_schema_puts_the_evidence_before_the_score(kind: StoryKind) ->
     assert judge.context_for(items[0]) != judge.context_for(items[1])
     schema = judge.schema_for(items[0])
     assert schema is not None
-    entry = schema.model_json_schema()["$defs"]["CriterionJudgment"]
-    assert list(entry["properties"]) == ["criterion", "evidence", "reasoning", "score"]
+    entry = schema.model_json_schema()["$defs"]["CriterionPairedJudgment"]
+    assert list(entry["properties"]) == ["criterion", "evidence", "reasoning", "score", "score_b"]
     compact = _judged_item(kind, GenerationSettings(prompt_profile="compact"))
     assert judge.schema_for(compact) is not schema  # the compact profile's caps are tighter
 
@@ -300,3 +300,32 @@ def test_the_judge_sees_every_drawn_value_and_scores_whether_the_story_realises_
             assert inputs.constitution.section(slug).title in user
         assert "realises_draw" in named_in_prompt(user)
         assert "realises_draw" in kind.request_hints(item, "judge")["criteria"]
+
+
+def _rewrite_item(kind: StoryKind) -> ItemView:
+    """A rewrite being judged, beside the first draft it would replace."""
+    first = Draft("FIRST DRAFT", critique=None, passed=False, round=0)
+    item = _judged_item(kind)
+    return replace(item, draft=Draft("REWRITE", round=1), drafts=(first,), previous=first)
+
+
+def test_a_rewrite_is_judged_with_the_same_schema_and_must_score_both_stories(
+    kind: StoryKind,
+) -> None:
+    judge = kind.tasks["judge"]
+    first, rewrite = _judged_item(kind), _rewrite_item(kind)
+    assert judge.schema_for(first) is judge.schema_for(rewrite)
+    assert judge.context_for(first)["compared"] is False
+    assert judge.context_for(rewrite)["compared"] is True
+    one_story = _judgment(kind, rewrite)
+    with pytest.raises(InvalidOutputError, match="give score_b"):
+        _ask(kind, rewrite, "judge", one_story)
+    critique = _ask(kind, rewrite, "judge")  # the fake responder scores both
+    assert critique["winner"] == "rewrite" and critique["draft_scores"]
+    assert critique["rewrite_label"] == rewrite.draw["rewrite_label"]
+    hints = kind.request_hints(rewrite, "judge")
+    two_stories = paired_reply(
+        {name: 4 for name in hints["criteria"]}, {name: 4 for name in hints["criteria"]}, "A"
+    )
+    with pytest.raises(InvalidOutputError, match="one story is shown"):
+        _ask(kind, first, "judge", two_stories)

@@ -16,6 +16,7 @@ from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import RunOptions, RunReport, run_items
+from storyloom.stories.story.figures import rewrite_figures
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -299,3 +300,54 @@ def test_a_stop_reaches_calls_queued_behind_a_one_at_a_time_backend(make_run) ->
     )
     assert len(backend.requests) == 1  # the three queued plan calls were never made
     assert report.paused == 4 and report.emitted == 0
+
+
+def _rewrite_judge(backend: ScriptedBackend) -> Any:
+    return [r for r in backend.requests if r.purpose == "judge"][-1]
+
+
+def test_a_rewrite_is_judged_blind_beside_the_draft_it_would_replace(make_run, scripted) -> None:
+    """The rewrite's judge request holds both stories in the draw's blind order (one
+    judgment scores both: the record keeps them beside the first draft's own scores)."""
+    backend = scripted(
+        premise(), story(1), critique("pass"), review(), story(2),
+        critique("pass", score=5, draft_score=4),
+    )  # fmt: skip
+    run_dir, report = run(make_run, backend, rewrite="always")
+
+    assert purposes(backend) == ["plan", "write", "judge", "review", "revise", "judge"]
+    first_judge = next(r for r in backend.requests if r.purpose == "judge")
+    assert "Story B:" not in first_judge.messages[-1].content
+    assert first_judge.metadata["compared"] is False
+    request = _rewrite_judge(backend)
+    assert request.metadata["compared"] is True
+    assert request.output_schema is first_judge.output_schema  # one schema for the run
+    prompt = request.messages[0].content
+    [document] = lines(run_dir.corpus_path)
+    meta = document["metadata"]
+    label = meta["comparison"]["rewrite_label"]
+    a, b = prompt.index("Story A:\n"), prompt.index("Story B:\n")
+    rewrite, draft = prompt.index(story(2)), prompt.index(story(1))
+    assert (a < rewrite < b < draft) if label == "A" else (a < draft < b < rewrite)
+    assert meta["comparison"]["winner"] == "rewrite" and meta["rewrite_kept"] is True
+    assert set(meta["draft_scores"].values()) == {4} and set(meta["rewrite_scores"].values()) == {5}
+    assert set(meta["first_scores"].values()) == {4}  # the first draft's own judgment
+    tables = rewrite_figures([document], [])
+    side_by_side = tables["Rewrite: mean score, draft -> rewrite, judged side by side"]
+    assert side_by_side["texture"] == "4.00 -> 5.00 (+1.00)"
+    assert tables["Rewrite: blind comparison"]["rewrite won"] == "100%"
+    assert report.emitted == 1
+
+
+def test_a_rewrite_that_loses_the_comparison_keeps_the_first_draft(make_run, scripted) -> None:
+    backend = scripted(
+        premise(), story(1), critique("pass"), review(), story(2), critique("lost", score=5)
+    )
+    run_dir, report = run(make_run, backend, rewrite="always")
+
+    [document] = lines(run_dir.corpus_path)
+    meta = document["metadata"]
+    assert "Wren watched" in document["text"] and meta["rewrite_kept"] is False
+    assert document["text"].split("\n\n")[1] in story(1)
+    assert meta["comparison"]["winner"] == "draft" and meta["revisions"] == 1
+    assert report.emitted == 1

@@ -18,12 +18,20 @@ import pytest
 from fast_retry import FAST_RETRY
 from messages_api_server import MessagesAPIServer, RecordedRequest
 from pydantic import BaseModel
-from story_samples import judgment, named_in_prompt, premise, review_reply, story
+from story_samples import (
+    judgment,
+    named_in_prompt,
+    premise,
+    purpose_and_hints,
+    review_reply,
+    story,
+)
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import CompletionRequest, Message
 from storyloom.graph.runner import RunOptions, run_items
 from storyloom.graph.settings import GenerationSettings
+from storyloom.stories.judging import paired_reply
 from storyloom.stories.kind import Draft, ItemView
 from storyloom.stories.registry import get_kind
 
@@ -97,7 +105,11 @@ def _responder(record: RecordedRequest) -> Any:
     if task == "plan":
         return premise(f"Premise {seed}", seed=seed)
     if task == "judge":
-        return judgment(named_in_prompt(last))
+        _, hints = purpose_and_hints(record.schema, last)
+        if hints["compared"]:  # a rewrite beside its draft; the blind label is unknown here
+            scores = {name: 4 for name in hints["criteria"]}
+            return paired_reply(scores, scores, "A")
+        return judgment(hints["criteria"])
     if task == "review":
         return review_reply(named_in_prompt(last))
     return story(seed)

@@ -260,3 +260,13 @@ def test_bad_mappings_and_pairs_are_one_line_naming_the_file(
     with pytest.raises(InputError, match=message) as caught:
         load_inputs(axes=axes)
     assert str(caught.value).startswith(str(axes)) and "\n" not in str(caught.value)
+
+
+def test_the_rewrite_label_is_balanced_over_every_prefix(inputs: StoryInputs) -> None:
+    """A rewrite is shown as story A or B beside its draft, each within one of half."""
+    for run_seed in RUN_SEEDS:
+        seeds = plan_seeds(inputs, run_seed, 200, name_variants=False)
+        for prefix in range(1, 201):
+            a = sum(seed.rewrite_label == "A" for seed in seeds[:prefix])
+            assert abs(2 * a - prefix) <= 2, (run_seed, prefix)
+        assert {seed.rewrite_label for seed in seeds} == {"A", "B"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from story_samples import story
 
-from storyloom.stories.judging import criterion_key
+from storyloom.stories.judging import LOST_NOTE, criterion_key
 from storyloom.stories.story.models import Critique
 from storyloom.stories.story.selection import choose_better_draft, draft_rank, regressions
 
@@ -144,3 +144,21 @@ def test_pass_scores_per_criterion_decide_what_counts_as_failing() -> None:
     assert regressions(before, after, length_band=BAND, pass_scores=strict) == [
         "honesty fell from 4 to 3"
     ]
+
+
+def test_a_revision_judged_beside_the_draft_is_compared_on_that_one_judgment() -> None:
+    """The draft scored 5 alone and 3 beside the rewrite: the paired judgment says the
+    rewrite (3) did not fall, where two independent ones would call it a 2-point drop."""
+    before = draft({"texture": 5})
+    after = draft({"texture": 3})
+    assert choose_better_draft(before, after, length_band=BAND).keep == "previous"
+    after["critique"] |= {"draft_scores": {"texture": 3}, "winner": "rewrite"}
+    assert choose_better_draft(before, after, length_band=BAND).keeps_revision
+
+
+def test_a_revision_that_lost_the_blind_comparison_is_not_kept() -> None:
+    before = draft({"texture": 3})
+    after = draft({"texture": 5})
+    after["critique"] |= {"draft_scores": {"texture": 3}, "winner": "draft"}
+    choice = choose_better_draft(before, after, length_band=BAND)
+    assert choice.keep == "previous" and choice.reasons == (LOST_NOTE,)

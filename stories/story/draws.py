@@ -19,6 +19,10 @@ balanced stream holds each of its values exactly once; so it is known for a chai
 any depth without drawing any other story. Without a mapping, sections come from one
 stream over all sections.
 
+Each group also draws the label (A or B) its rewrite is shown under when the judge sees
+it blind beside the draft it would replace, balanced like an axis so neither position is
+favoured.
+
 With persona name variants, consecutive stories form a *group*: all variants of group
 `g` share the draws of position `g` (axes, sections and sampling seed) and differ only
 in the character's name, so names can be compared on identical premises.
@@ -32,6 +36,9 @@ from typing import Any
 
 from storyloom.stories.draws import balanced_pick, block_order, within_parent
 from storyloom.stories.story.inputs import StoryInputs
+
+#: The blind labels of a rewrite's judgment.
+LABELS = ("A", "B")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class StorySeed:
     group: int | None = field(default=None)
     #: Which name variant of the group this story is (0 is the persona's own name).
     variant: int = 0
+    #: The label a rewrite is shown under beside the draft it would replace (balanced).
+    rewrite_label: str = "A"
 
     def __post_init__(self) -> None:
         if self.group is None:
@@ -68,6 +77,7 @@ class StorySeed:
             agentic=bool(data.get("agentic", False)),
             group=data.get("group", data["index"]),
             variant=data.get("variant", 0),
+            rewrite_label=data.get("rewrite_label", "A"),
         )
 
 
@@ -159,6 +169,7 @@ def make_seed(inputs: StoryInputs, run_seed: int, index: int, *, name_variants: 
         agentic=axes["setting"] in inputs.axes.agentic,
         group=group,
         variant=variant,
+        rewrite_label=LABELS[balanced_pick(run_seed, "rewrite-label", group, len(LABELS))],
     )
 
 

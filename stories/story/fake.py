@@ -9,7 +9,7 @@ from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase, request_rng
 from storyloom.backends.scripted import Reply
 from storyloom.stories.draws import LENGTH_BANDS
-from storyloom.stories.judging import judgment_reply
+from storyloom.stories.judging import judgment_reply, paired_reply
 
 
 def placeholder_premise(rng: random.Random) -> dict[str, object]:
@@ -39,14 +39,18 @@ def placeholder_story(rng: random.Random, *, name: str, words: int) -> str:
 
 def fake_reply(request: CompletionRequest) -> Reply:
     """Deterministic placeholders from the request's metadata: a premise, a story that
-    passes every gate, a review, and a judgment scoring every criterion 4 (it cannot
+    passes every gate, a review, and a judgment scoring every criterion 4 (a rewrite's: both stories
+    4, the rewrite preferred) (it cannot
     detect a defect; it makes smoke runs and the machinery's tests possible)."""
     rng: random.Random = request_rng(request)
     hints = request.metadata
     if request.purpose == "plan":
         return placeholder_premise(rng)
     if request.purpose == "judge":
-        return judgment_reply({name: 4 for name in hints.get("criteria") or []})
+        scores = {name: 4 for name in hints.get("criteria") or []}
+        if hints.get("compared"):  # a rewrite beside the draft it would replace: it wins
+            return paired_reply(scores, scores, hints.get("rewrite_label", "A"))
+        return judgment_reply(scores)
     if request.purpose == "review":
         return {
             "sections": [

@@ -1,8 +1,11 @@
 """The story kind's own `storyloom stats` tables: what the faithful rewrite changed.
 
 Every story is judged on its first draft, reviewed against the full text of its sections,
-rewritten and judged again; the record keeps both judgments (`first_scores`, `scores`).
-Set side by side they show whether the rewrite earns its cost, per criterion.
+rewritten and judged again, blind beside the draft it would replace; the record keeps the
+first draft's own judgment and the final one (`first_scores`, `scores`) and the scores of
+both drafts from the rewrite's one side-by-side judgment (`draft_scores`,
+`rewrite_scores`, `comparison`). The side-by-side figures are the fair ones: one judge
+scored both drafts at once, so its noise does not pass for a change.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def rewrite_figures(
             final.setdefault(name, []).append(score)
     if not judged:
         return {}
+    paired = _side_by_side(records)
     per_criterion: dict[str, Any] = {}
     for name in sorted(set(first) | set(final)):
         a, b = _mean(first.get(name, [])), _mean(final.get(name, []))
@@ -59,5 +63,39 @@ def rewrite_figures(
     }
     return {
         "Rewrite: mean score, first draft -> final": per_criterion,
+        **paired,
         "Rewrite: summary": summary,
+    }
+
+
+def _side_by_side(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Mean draft and rewrite score per criterion from the same judgment, and how often
+    the rewrite won that blind comparison ({} when no record was judged side by side)."""
+    draft: dict[str, list[float]] = {}
+    rewrite: dict[str, list[float]] = {}
+    compared = won = 0
+    for record in records:
+        before, after = _scores(record, "draft_scores"), _scores(record, "rewrite_scores")
+        comparison = (record.get("metadata") or {}).get("comparison")
+        if not before or not after or not isinstance(comparison, Mapping):
+            continue
+        compared += 1
+        won += comparison.get("winner") == "rewrite"
+        for name, score in before.items():
+            draft.setdefault(name, []).append(score)
+        for name, score in after.items():
+            rewrite.setdefault(name, []).append(score)
+    if not compared:
+        return {}
+    table: dict[str, Any] = {}
+    for name in sorted(set(draft) & set(rewrite)):
+        a, b = _mean(draft[name]), _mean(rewrite[name])
+        assert a is not None and b is not None
+        table[name] = f"{a:.2f} -> {b:.2f} ({b - a:+.2f})"
+    return {
+        "Rewrite: mean score, draft -> rewrite, judged side by side": table,
+        "Rewrite: blind comparison": {
+            "judged side by side": compared,
+            "rewrite won": f"{won / compared:.0%}",
+        },
     }

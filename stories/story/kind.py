@@ -94,6 +94,19 @@ def _as_selection_draft(draft: Draft) -> dict[str, Any]:
     }
 
 
+def _compared(critique: Mapping[str, Any] | None) -> bool:
+    """Whether a critique judged a rewrite beside the draft it would replace."""
+    return bool(critique and "winner" in critique)
+
+
+def _comparison(critique: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "winner": critique["winner"],
+        "rewrite_label": critique.get("rewrite_label"),
+        **(critique.get("comparison") or {}),
+    }
+
+
 class StoryOptions(BaseModel):
     """`generate --option KEY=VALUE` for the story kind."""
 
@@ -139,6 +152,7 @@ class StoryKind(CorpusKind):
             criteria=tuple(Criterion(name, meaning) for name, meaning in CRAFT_CRITERIA.items()),
             pass_score=PASS_SCORE,
             group_pass_scores={CONSTITUTION: CONSTITUTION_PASS_SCORE},
+            pairs_rewrites=True,
         )
         self.gates = STORY_GATES
         self.tasks = {
@@ -198,6 +212,8 @@ class StoryKind(CorpusKind):
         }
         if task in ("judge", "review"):
             hints.update(self.tasks[task].context_for(item))
+        if task == "judge":
+            hints["rewrite_label"] = item.draw.get("rewrite_label", "A")
         return hints
 
     # --- judging ------------------------------------------------------------------------
@@ -235,13 +251,16 @@ class StoryKind(CorpusKind):
         )
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
-        """Beside the draw and plan: the first draft's scores and the final ones, so
+        """Beside the draw and plan: the first draft's own scores, the best draft's, and
+        the last rewrite's side-by-side judgment (`draft_scores` and `rewrite_scores` from
+        that one judgment, and the `comparison`: winner, blind label and reasons), so
         `storyloom stats` can show what the rewrite changed (the workflow adds
         `revisions`, `first_pass` and `gate_findings` for every kind)."""
         seed = seed_of(item)
         premise = dict(item.plan) if item.plan else None
         critique = best.critique if best else None
         first = item.drafts[0] if item.drafts else None
+        paired = next((d.critique for d in reversed(item.drafts) if _compared(d.critique)), None)
         return {
             "title": premise["title"] if premise else None,
             "axes": seed.axes,
@@ -253,6 +272,9 @@ class StoryKind(CorpusKind):
             "premise": premise,
             "first_scores": critique_scores(first.critique) if first and first.critique else {},
             "scores": critique_scores(critique) if critique else {},
+            "draft_scores": dict(paired["draft_scores"]) if paired else {},
+            "rewrite_scores": critique_scores(paired) if paired else {},
+            "comparison": _comparison(paired) if paired else None,
             "rewrite_kept": bool(best and best.round > 0),
             "words": len(words(best.text)) if best else 0,
             "monologue_share": round(monologue_share(best.text), 4) if best else 0.0,

@@ -14,8 +14,8 @@ from typing import Any
 
 from storyloom.stories.constitution import Section
 from storyloom.stories.draws import LENGTH_BANDS
-from storyloom.stories.judging import Criterion
-from storyloom.stories.kind import Draft, ItemView
+from storyloom.stories.judging import Criterion, finding_lines
+from storyloom.stories.kind import Draft, ItemView, replaced_by_rewrite
 from storyloom.stories.story.draws import StorySeed
 from storyloom.stories.story.gates import MONOLOGUE, STORY_LENGTH, name_required
 from storyloom.stories.story.inputs import StoryInputs
@@ -194,3 +194,29 @@ def craft_guide() -> str:
     """The genre's craft guide, shipped as `data/craft_guide.md`."""
     path = resources.files("storyloom.stories.story").joinpath("data", "craft_guide.md")
     return path.read_text(encoding="utf-8").strip()
+
+
+#: What the judge is told when it sees a rewrite beside the draft it would replace.
+PAIRED_JUDGING = (
+    "Two versions of one story are shown, A and B, in no particular order. Judge every "
+    "criterion for both: `score` is story A's, `score_b` story B's, with evidence from "
+    "each. Then compare them overall (`comparison`): which one belongs in training data."
+)
+
+
+def judged_stories(item: ItemView) -> tuple[str, str] | None:
+    """A rewrite's judgment as the judge reads it (None: a first draft, judged alone):
+    the gate findings and the text of story A and story B, the rewrite and the draft it
+    would replace shown blind in the order the draw balanced (`rewrite_label`)."""
+    previous = replaced_by_rewrite(item)
+    if previous is None:
+        return None
+    rewrite = draft_of(item)
+    a, b = (
+        (rewrite, previous) if item.draw.get("rewrite_label", "A") == "A" else (previous, rewrite)
+    )
+    findings = "\n".join(
+        f"In story {label}:\n{bullets(finding_lines(draft.findings))}"
+        for label, draft in (("A", a), ("B", b))
+    )
+    return findings, f"Story A:\n{a.text}\n\nStory B:\n{b.text}"

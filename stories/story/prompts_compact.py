@@ -14,12 +14,14 @@ from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
+    PAIRED_JUDGING,
     THOUGHT_SHARE,
     avoid_lines,
     bullets,
     criteria_names,
     draft_of,
     draw_lines,
+    judged_stories,
     length_line,
     name_line,
     notes_of,
@@ -116,12 +118,16 @@ def judge_prompt(item: ItemView) -> Prompt:
         "from 1 (fails) to 5 (excellent). Criteria: each constitution section below, and:\n"
         f"{craft}\nFor each score under 4 give one concrete revision note."
     )
+    findings, stories = bullets(finding_lines(draft.findings)), f"Story:\n{draft.text}"
+    if pair := judged_stories(item):
+        instructions += "\n\n" + PAIRED_JUDGING
+        findings, stories = pair
     user = (
         f"Constitution sections in play:\n{principles(sections_in_play(item))}\n\n"
         f"Drawn (`realises_draw`):\n{bullets(draw_lines(item))}\n"
         f"The AI character is {seed.persona_name}.\n"
-        f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
-        f"{names_line(criteria_names(item))}\n\nStory:\n{draft.text}"
+        f"Automatic checks found:\n{findings}\n\n"
+        f"{names_line(criteria_names(item))}\n\n{stories}"
     )
     return instructions, user
 

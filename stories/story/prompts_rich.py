@@ -20,6 +20,7 @@ from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
+    PAIRED_JUDGING,
     THOUGHT_SHARE,
     avoid_lines,
     bullets,
@@ -29,6 +30,7 @@ from storyloom.stories.story.prompt_parts import (
     draw_lines,
     full_text,
     inputs_of,
+    judged_stories,
     length_line,
     name_line,
     notes_of,
@@ -312,12 +314,16 @@ def judge_prompt(item: ItemView) -> Prompt:
         "Then give one concrete revision note (what to change, and where) for each "
         "criterion scored under 4."
     )
+    findings, stories = bullets(finding_lines(draft.findings)), f"The story:\n{draft.text}"
+    if pair := judged_stories(item):
+        instructions += "\n\n" + PAIRED_JUDGING
+        findings, stories = pair
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
         f"The draw this story was written to (`realises_draw`: is each one realised?):\n"
         f"{bullets(draw_lines(item))}\nThe AI character is called {seed.persona_name}.\n"
-        f"Automatic checks found:\n{bullets(finding_lines(draft.findings))}\n\n"
-        f"{names_line(criteria_names(item))}\n\nThe story:\n{draft.text}"
+        f"Automatic checks found:\n{findings}\n\n"
+        f"{names_line(criteria_names(item))}\n\n{stories}"
     )
     return instructions, user

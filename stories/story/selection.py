@@ -12,8 +12,11 @@ revision is kept only if it does not *regress*, meaning it does not
 
 and, regressions aside, it ranks at least as high (passed, fewer gate findings, fewer
 failing criteria, best worst score, best mean score). Ties go to the revision, since it
-was written against the review and the constitution. Criteria the revision's judge left
-out are unknown here (the pass rule already fails such a draft). Pass scores come per
+was written against the review and the constitution. A revision judged
+beside `previous` (its judgment's `draft_scores` and `winner`, see `storyloom.stories.
+judging`) is compared on that one judgment, which scores both drafts, not on two
+independent ones, and is not kept if it lost the comparison. Criteria the revision's
+judge left out are unknown here (the pass rule already fails such a draft). Pass scores come per
 criterion (`pass_scores`, keyed by `criterion_key`; constitution sections need more than
 craft), `PASS_SCORE` for any not listed. All of it is pure, so the tests pin it down.
 """
@@ -24,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from storyloom.stories.judging import criterion_key, critique_scores
+from storyloom.stories.judging import LOST_NOTE, criterion_key, critique_scores
 from storyloom.stories.story.gates import is_below_band
 
 #: Craft criteria pass at 3; constitution sections at 4 (`StoryKind`'s rubric).
@@ -36,13 +39,24 @@ TOLERATED_DROP = 1
 PassScores = Mapping[str, int]
 
 
+def _critique(draft: Mapping[str, Any]) -> Mapping[str, Any]:
+    critique = draft.get("critique") or {}
+    return critique if isinstance(critique, Mapping) else critique.model_dump()
+
+
 def _scores(draft: Mapping[str, Any]) -> dict[str, int]:
-    critique = draft.get("critique")
-    if not critique:
-        return {}
-    if not isinstance(critique, Mapping):  # a pydantic Critique
-        critique = critique.model_dump()
-    return {criterion_key(name): score for name, score in critique_scores(critique).items()}
+    scores = critique_scores(_critique(draft))
+    return {criterion_key(name): score for name, score in scores.items()}
+
+
+def _paired(previous: Mapping[str, Any], revision: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`previous` as scored in the revision's own judgment when the judge saw both (its
+    `draft_scores`), so the two are compared on one judgment; else as it was."""
+    draft_scores = _critique(revision).get("draft_scores")
+    if not draft_scores:
+        return previous
+    scores = [{"criterion": name, "score": score} for name, score in draft_scores.items()]
+    return {**previous, "critique": {"scores": scores}}
 
 
 def _required(criterion: str, pass_scores: PassScores | None) -> int:
@@ -121,6 +135,9 @@ def choose_better_draft(
     """
     if previous is None:
         return Choice("revision", ())
+    if _critique(revision).get("winner") == "draft":
+        return Choice("previous", (LOST_NOTE,))
+    previous = _paired(previous, revision)
     found = regressions(previous, revision, length_band=length_band, pass_scores=pass_scores)
     if found:
         return Choice("previous", tuple(found))

@@ -16,7 +16,7 @@ from typing import Any
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.demo import phrase
 from storyloom.backends.scripted import Reply, Responder, ScriptExhaustedError
-from storyloom.stories.judging import judgment_reply
+from storyloom.stories.judging import judgment_reply, paired_reply
 from storyloom.stories.story.fake import placeholder_story
 
 
@@ -54,13 +54,24 @@ def judgment(names: list[str], score: int = 4, notes: tuple[str, ...] = ()) -> d
     return judgment_reply({name: score for name in names}, notes)
 
 
-def critique(verdict: str = "pass", score: int = 4, notes: tuple[str, ...] = ()) -> LazyReply:
+def critique(
+    verdict: str = "pass", score: int = 4, notes: tuple[str, ...] = (), draft_score: int = 3
+) -> LazyReply:
     """The judge's reply to whatever request it answers: every criterion in play (the
-    request's `criteria` hint) scored `score`; "revise" fails them all (at most 2)."""
-    value = score if verdict == "pass" else min(score, 2)
+    request's `criteria` hint) scored `score`; "revise" fails them all (at most 2). A
+    rewrite's judgment (the `compared` hint) also scores the draft beside it
+    `draft_score`, and prefers the rewrite unless `verdict` is "lost"."""
+    value = score if verdict in ("pass", "lost") else min(score, 2)
 
     def reply(request: CompletionRequest) -> dict[str, Any]:
-        return judgment(list(request.metadata.get("criteria") or []), value, notes)
+        names = list(request.metadata.get("criteria") or [])
+        if not request.metadata.get("compared"):
+            return judgment(names, value, notes)
+        better = "draft" if verdict == "lost" else "rewrite"
+        label = request.metadata.get("rewrite_label", "A")
+        drafts = {name: draft_score for name in names}
+        blind = paired_reply({name: value for name in names}, drafts, label, better)
+        return {**blind, "revision_notes": list(notes)}
 
     return reply
 
@@ -124,7 +135,9 @@ def purpose_and_hints(schema: dict[str, Any] | None, prompt: str) -> tuple[str, 
     the prompt as a model reads it (the criteria or sections in play)."""
     properties = (schema or {}).get("properties", {})
     if "criteria" in properties:
-        return "judge", {"criteria": named_in_prompt(prompt)}
+        # Two stories shown: a rewrite's blind judgment (the label is not in the prompt).
+        compared = "\nStory A:\n" in prompt and "\n\nStory B:\n" in prompt
+        return "judge", {"criteria": named_in_prompt(prompt), "compared": compared}
     if "monologue" in properties:
         return "review", {"sections": named_in_prompt(prompt)}
     return ("plan" if "logline" in properties else "write"), {}
