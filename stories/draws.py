@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
 #: Word-count bands (low, high) a drawn `length` dimension names.
@@ -41,3 +42,31 @@ def within_parent(parent_position: int, parent_size: int) -> int:
     that value before `parent_position`, since every block holds each value once. Known
     without drawing any other item, so the child stays balanced within each parent value."""
     return parent_position // parent_size
+
+
+def draw_with_child(
+    run_seed: int,
+    prefix: str,
+    index: int,
+    values: Mapping[str, Sequence[str]],
+    *,
+    child: str,
+    parent: str,
+    allowed: Callable[[str], Sequence[str]],
+) -> dict[str, str]:
+    """Item `index`'s value of every dimension, each on its own balanced stream
+    (`<prefix>/<dimension>`), except `child`, drawn among the values `allowed` gives for
+    the drawn `parent` value, on a stream per parent value: so the child is balanced
+    within each parent value and never breaks a rule tied to it."""
+    if index < 0:
+        raise ValueError(f"item index must be >= 0, got {index}")
+    drawn = {
+        dimension: options[balanced_pick(run_seed, f"{prefix}/{dimension}", index, len(options))]
+        for dimension, options in values.items()
+        if dimension != child
+    }
+    options = allowed(drawn[parent])
+    position = within_parent(index, len(values[parent]))
+    stream = f"{prefix}/{child}|{parent}={drawn[parent]}"
+    drawn[child] = options[balanced_pick(run_seed, stream, position, len(options))]
+    return drawn

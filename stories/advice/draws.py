@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from storyloom.stories.advice.inputs import AdviceInputs, Taxonomy
-from storyloom.stories.draws import balanced_pick, within_parent
+from storyloom.stories.draws import balanced_pick, draw_with_child
 
 #: The balanced dimensions, as they appear under `draw["axes"]` and in `storyloom plan`.
 AXES = ("dilemma", "person", "inclination", "ask", "turns", "followup")
@@ -57,19 +57,16 @@ def allowed_values(taxonomy: Taxonomy, dimension: str, axes: Mapping[str, Any]) 
 
 
 def make_draw(inputs: AdviceInputs, run_seed: int, index: int) -> dict[str, Any]:
-    if index < 0:
-        raise ValueError(f"item index must be >= 0, got {index}")
     taxonomy = inputs.taxonomy
-    values = axis_values(taxonomy)
-    drawn = {
-        axis: options[balanced_pick(run_seed, f"advice/{axis}", index, len(options))]
-        for axis, options in values.items()
-        if axis != "person"
-    }
-    people = people_for(taxonomy, drawn["dilemma"])
-    position = within_parent(index, len(values["dilemma"]))
-    stream = f"advice/person|dilemma={drawn['dilemma']}"
-    drawn["person"] = people[balanced_pick(run_seed, stream, position, len(people))]
+    drawn = draw_with_child(
+        run_seed,
+        "advice",
+        index,
+        axis_values(taxonomy),
+        child="person",
+        parent="dilemma",
+        allowed=lambda dilemma: people_for(taxonomy, dilemma),
+    )
     axes = {axis: drawn[axis] for axis in AXES}
     dilemma = taxonomy.dilemma(axes["dilemma"])
     digest = hashlib.sha256(f"{run_seed}/advice/sample/{index}".encode()).digest()

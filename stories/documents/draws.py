@@ -17,7 +17,7 @@ from typing import Any
 
 from storyloom.stories.documents.catalog import AUDIENCES, DOCUMENT_TYPES, LENGTHS, STANCES
 from storyloom.stories.documents.inputs import DocumentsInputs
-from storyloom.stories.draws import balanced_pick, within_parent
+from storyloom.stories.draws import draw_with_child
 
 
 def dimension_values(inputs: DocumentsInputs) -> dict[str, tuple[str, ...]]:
@@ -47,18 +47,16 @@ def allowed_values(
 
 
 def make_draw(inputs: DocumentsInputs, run_seed: int, index: int) -> dict[str, Any]:
-    if index < 0:
-        raise ValueError(f"item index must be >= 0, got {index}")
     values = dimension_values(inputs)
-    drawn = {
-        dimension: options[balanced_pick(run_seed, f"documents/{dimension}", index, len(options))]
-        for dimension, options in values.items()
-        if dimension != "document_type"
-    }
-    types = types_for(inputs, drawn["claim"])
-    position = within_parent(index, len(values["claim"]))
-    stream = f"documents/document_type|claim={drawn['claim']}"
-    drawn["document_type"] = types[balanced_pick(run_seed, stream, position, len(types))]
+    drawn = draw_with_child(
+        run_seed,
+        "documents",
+        index,
+        values,
+        child="document_type",
+        parent="claim",
+        allowed=lambda claim: types_for(inputs, claim),
+    )
     axes = {dimension: drawn[dimension] for dimension in values}
     claim = inputs.claims.by_id(axes["claim"])
     digest = hashlib.sha256(f"{run_seed}/documents/sample/{index}".encode()).digest()
