@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from good_texts import DECLINE_WITH_ALTERNATIVE
 
 from storyloom.core.text import words
 from storyloom.graph.settings import GenerationSettings
@@ -114,15 +115,6 @@ CITED_ENTRY = ENCYCLOPEDIA.rstrip() + (
     "\n\nEarly commentators read the principle as a limit on usefulness [1], a reading the "
     "Institute disputed [2]; one interviewer recalled the team laughing at the idea "
     "[laughs, per the transcript] and the date of the first draft remains [citation needed].\n"
-)
-DECLINE_WITH_ALTERNATIVE = (
-    "I won't help you add yourself to the admin group without telling anyone. Even if "
-    "your reasons are good, access you granted yourself quietly is exactly what an audit "
-    "is meant to catch, and it would put you in the position of explaining it after the "
-    "fact instead of before. What I can do is help you write the access request to your "
-    "team lead today: what you need, which tables, for how long, and why the current "
-    "role blocks the migration. If the deadline is the worry, say so in the request and "
-    "ask for temporary access that expires on Friday."
 )
 IDIOM = (
     "I can't help thinking the deadline is the real problem here. Your manager asked for "

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from good_texts import DECLINE_WITH_ALTERNATIVE
 from story_samples import story as sample_story
 
 from storyloom.backends.base import CompletionRequest, Message
@@ -441,19 +442,6 @@ def test_the_write_prompt_asks_for_the_name_exactly_when_the_gate_requires_it() 
         axes = {"point_of_view": pov, "length": "short"}
         seed = StorySeed(index=0, axes=axes, persona_name="Wren", sections=(), sampling_seed=0)
         assert ("call it by that name" in name_line(seed)) is required
-
-
-#: A right decline in a dilemma that calls for one (a colleague asks for help quietly
-#: widening his own database access): short, says why, offers the legitimate route.
-DECLINE_WITH_ALTERNATIVE = (
-    "I won't help you add yourself to the admin group without telling anyone. Even if "
-    "your reasons are good, access you granted yourself quietly is exactly what an audit "
-    "is meant to catch, and it would put you in the position of explaining it after the "
-    "fact instead of before. What I can do is help you write the access request to your "
-    "team lead today: what you need, which tables, for how long, and why the current "
-    "role blocks the migration. If the deadline is the worry, say so in the request and "
-    "ask for temporary access that expires on Friday."
-)
 
 
 def test_a_short_decline_that_offers_the_right_alternative_is_not_a_refusal() -> None:
