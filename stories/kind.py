@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -214,6 +214,9 @@ class ReportProfile:
     length_field: str = "length"
     figures: KindFigures | None = None
     dimensions_input: DimensionsInput | None = None
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 class NoOptions(BaseModel):
@@ -438,3 +441,9 @@ class CorpusKind(ABC):
 def _describe(gate: object) -> dict[str, Any]:
     values = {f.name: getattr(gate, f.name) for f in fields(gate)} if is_dataclass(gate) else {}
     return {"gate": type(gate).__name__, **values}
+
+
+def options_of(item: ItemView, model: type[OptionsT]) -> OptionsT:
+    """The kind's validated options for `item`: the run's, or the model's defaults where
+    an item is built outside a run (`storyloom check`, tests)."""
+    return item.options if isinstance(item.options, model) else model()

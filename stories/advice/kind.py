@@ -34,6 +34,7 @@ from storyloom.stories.kind import (
     ReportProfile,
     Rubric,
     Task,
+    options_of,
 )
 
 #: What the judge scores beside each constitution section in play, with what it means.
@@ -106,10 +107,6 @@ def first_draft(item: ItemView) -> Draft | None:
     if item.draft is not None and item.draft.round == 0:
         return None
     return next((draft for draft in item.drafts if draft.round == 0), None)
-
-
-def _options(item: ItemView) -> AdviceOptions:
-    return item.options if isinstance(item.options, AdviceOptions) else AdviceOptions()
 
 
 class AdviceKind(CorpusKind):
@@ -290,7 +287,7 @@ class AdviceKind(CorpusKind):
     def _messages(self, item: ItemView, text: str) -> list[dict[str, str]]:
         assert item.plan is not None
         replies = transcript.replies_of(text)
-        return transcript.messages(item.plan, replies, _options(item).system)
+        return transcript.messages(item.plan, replies, options_of(item, AdviceOptions).system)
 
     def render(self, item: ItemView, best: Draft) -> str:
         return transcript.words_only(self._messages(item, best.text))
@@ -309,7 +306,7 @@ class AdviceKind(CorpusKind):
         option, its advice-column rendering."""
         if outcome != "emitted" or best is None or item.plan is None:
             return {}
-        options = _options(item)
+        options = options_of(item, AdviceOptions)
         rewrite = transcript.replies_of(best.text)
         side: dict[str, dict[str, Any] | list[dict[str, Any]]] = {}
         if pairs := [
@@ -365,7 +362,7 @@ class AdviceKind(CorpusKind):
                     "rejected_words": pair["rejected_words"],
                     "length_ratio": pair["length_ratio"],
                     "written": transcript.length_matched(
-                        pair["length_ratio"], _options(item).pair_length_ratio
+                        pair["length_ratio"], options_of(item, AdviceOptions).pair_length_ratio
                     ),
                 }
                 for pair in _pairs(item, best)
@@ -385,7 +382,9 @@ def _pairs(item: ItemView, best: Draft | None) -> list[dict[str, Any]]:
         return []
     try:
         rewrite, draft = transcript.replies_of(best.text), transcript.replies_of(first.text)
-        return transcript.preference_pairs(item.plan, rewrite, draft, _options(item).system)
+        return transcript.preference_pairs(
+            item.plan, rewrite, draft, options_of(item, AdviceOptions).system
+        )
     except ValueError:
         return []
 

@@ -29,6 +29,7 @@ from storyloom.stories.kind import (
     RewriteMode,
     Rubric,
     Task,
+    options_of,
 )
 from storyloom.stories.story import (
     fake,
@@ -118,10 +119,6 @@ class StoryOptions(BaseModel):
         "story has none, 'Chapter N' by item index, 'Fiction', 'A Fable', 'from a memoir'); "
         "off: the text is the story exactly as the model wrote it",
     )
-
-
-def _options(item: ItemView) -> StoryOptions:
-    return item.options if isinstance(item.options, StoryOptions) else StoryOptions()
 
 
 class StoryKind(CorpusKind):
@@ -247,7 +244,7 @@ class StoryKind(CorpusKind):
             title=str(item.plan["title"]),
             framing=str(item.draw["axes"]["framing"]),
             index=item.index,
-            headers=_options(item).framing_headers,
+            headers=options_of(item, StoryOptions).framing_headers,
         )
 
     def metadata(self, item: ItemView, best: Draft | None) -> dict[str, Any]:
