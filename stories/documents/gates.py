@@ -11,18 +11,9 @@ import re
 from dataclasses import dataclass
 
 from storyloom.core.text import words
+from storyloom.stories import gates as shared
 from storyloom.stories.documents.catalog import document_type
-from storyloom.stories.gates import (
-    DEFAULT_OTHER_ASSISTANT_NAMES,
-    ChatLeakGate,
-    ConstitutionCopyGate,
-    LengthGate,
-    PlaceholderGate,
-    RepetitionGate,
-    TruncationGate,
-    name_findings,
-    paragraphs,
-)
+from storyloom.stories.gates import DEFAULT_OTHER_ASSISTANT_NAMES, name_findings, paragraphs
 from storyloom.stories.kind import Finding, ItemView
 
 # "Name:", "**Dr Okafor:**", "> quietfox:" at the start of a line, followed by speech.
@@ -48,7 +39,7 @@ FIELD_LABELS = frozenset(
 _PLACEHOLDER_WORDS = (
     "name|date|insert|your|placeholder|organi[sz]ation|location|city|author|link|url|email|number"
 )
-DOCUMENT_PLACEHOLDERS = PlaceholderGate(
+DOCUMENT_PLACEHOLDERS = shared.PlaceholderGate(
     pattern=r"(?i)"
     rf"\[(?=[^\]\n]{{0,40}}\])(?![^\]\n]*:)[^\]\n]*\b(?:{_PLACEHOLDER_WORDS})\b[^\]\n]*\](?!\()"
     r"|<\s*(?:insert|name|date|your)\b[^>\n]{0,40}>"
@@ -117,7 +108,7 @@ class DocumentTruncationGate:
                 return []
             tail = " ".join(final.split()[-8:])
             return [Finding("truncated", f"the document stops mid-item: '...{tail}'")]
-        return TruncationGate().check(text, item)
+        return shared.TruncationGate().check(text, item)
 
 
 @dataclass(frozen=True)
@@ -134,15 +125,15 @@ class IdentityNameGate:
 
 
 #: The length gate, whose band and limits the write and revise prompts state.
-DOCUMENT_LENGTH = LengthGate()
+DOCUMENT_LENGTH = shared.LengthGate()
 
 DOCUMENT_GATES = (
     DOCUMENT_LENGTH,
-    ChatLeakGate(),
+    shared.ChatLeakGate(),
     SpeakerLabelGate(),
     DOCUMENT_PLACEHOLDERS,
     DocumentTruncationGate(),
-    ConstitutionCopyGate(),
+    shared.ConstitutionCopyGate(),
     IdentityNameGate(),
-    RepetitionGate(),
+    shared.RepetitionGate(),
 )

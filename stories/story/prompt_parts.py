@@ -204,19 +204,18 @@ PAIRED_JUDGING = (
 )
 
 
-def judged_stories(item: ItemView) -> tuple[str, str] | None:
-    """A rewrite's judgment as the judge reads it (None: a first draft, judged alone):
-    the gate findings and the text of story A and story B, the rewrite and the draft it
-    would replace shown blind in the order the draw balanced (`rewrite_label`)."""
+def judged_stories(item: ItemView, heading: str) -> tuple[str, str, str]:
+    """What the judge reads of the story or stories: (instructions to add, the gate
+    findings, the text). A first draft is judged alone under `heading`; a rewrite beside
+    the draft it would replace, as story A and story B in the order the draw balanced
+    (`rewrite_label`), with the paired-judging instructions."""
+    draft = draft_of(item)
     previous = replaced_by_rewrite(item)
     if previous is None:
-        return None
-    rewrite = draft_of(item)
-    a, b = (
-        (rewrite, previous) if item.draw.get("rewrite_label", "A") == "A" else (previous, rewrite)
-    )
+        return "", bullets(finding_lines(draft.findings)), f"{heading}:\n{draft.text}"
+    a, b = (draft, previous) if item.draw.get("rewrite_label", "A") == "A" else (previous, draft)
     findings = "\n".join(
-        f"In story {label}:\n{bullets(finding_lines(draft.findings))}"
-        for label, draft in (("A", a), ("B", b))
+        f"In story {label}:\n{bullets(finding_lines(story.findings))}"
+        for label, story in (("A", a), ("B", b))
     )
-    return findings, f"Story A:\n{a.text}\n\nStory B:\n{b.text}"
+    return "\n\n" + PAIRED_JUDGING, findings, f"Story A:\n{a.text}\n\nStory B:\n{b.text}"

@@ -14,7 +14,6 @@ from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
-    PAIRED_JUDGING,
     THOUGHT_SHARE,
     avoid_lines,
     bullets,
@@ -110,7 +109,6 @@ def write_prompt(item: ItemView) -> Prompt:
 
 def judge_prompt(item: ItemView) -> Prompt:
     seed = seed_of(item)
-    draft = draft_of(item)
     craft = "\n".join(f"- {name}: {meaning}" for name, meaning in CRAFT_CRITERIA.items())
     instructions = (
         "You are the judge, not the writer. Judge the story strictly. For each criterion "
@@ -118,10 +116,8 @@ def judge_prompt(item: ItemView) -> Prompt:
         "from 1 (fails) to 5 (excellent). Criteria: each constitution section below, and:\n"
         f"{craft}\nFor each score under 4 give one concrete revision note."
     )
-    findings, stories = bullets(finding_lines(draft.findings)), f"Story:\n{draft.text}"
-    if pair := judged_stories(item):
-        instructions += "\n\n" + PAIRED_JUDGING
-        findings, stories = pair
+    paired, findings, stories = judged_stories(item, "Story")
+    instructions += paired
     user = (
         f"Constitution sections in play:\n{principles(sections_in_play(item))}\n\n"
         f"Drawn (`realises_draw`):\n{bullets(draw_lines(item))}\n"

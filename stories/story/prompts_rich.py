@@ -20,7 +20,6 @@ from storyloom.stories.kind import ItemView, Prompt
 from storyloom.stories.story.inputs import StoryInputs
 from storyloom.stories.story.prompt_parts import (
     CRAFT_CRITERIA,
-    PAIRED_JUDGING,
     THOUGHT_SHARE,
     avoid_lines,
     bullets,
@@ -296,7 +295,6 @@ _SCALE = (
 
 def judge_prompt(item: ItemView) -> Prompt:
     seed = seed_of(item)
-    draft = draft_of(item)
     craft = "\n".join(f"- {name}: {meaning}" for name, meaning in CRAFT_CRITERIA.items())
     instructions = (
         "Your role: the evaluator. You are not the writer and owe the draft nothing; a "
@@ -314,10 +312,8 @@ def judge_prompt(item: ItemView) -> Prompt:
         "Then give one concrete revision note (what to change, and where) for each "
         "criterion scored under 4."
     )
-    findings, stories = bullets(finding_lines(draft.findings)), f"The story:\n{draft.text}"
-    if pair := judged_stories(item):
-        instructions += "\n\n" + PAIRED_JUDGING
-        findings, stories = pair
+    paired, findings, stories = judged_stories(item, "The story")
+    instructions += paired
     user = (
         f"Constitution sections in play (full text):\n"
         f"{_sections_block(item, always_full=True)}\n\n"
