@@ -130,7 +130,7 @@ class LlamaCppBackend(Backend):
         if request.output_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_object",
-                "schema": grammar_schema(request.output_schema.model_json_schema()),
+                "schema": grammar_schema(item_json_schema(request)),
             }
         try:
             response = llama.create_chat_completion(**kwargs)
@@ -162,6 +162,19 @@ class LlamaCppBackend(Backend):
 #: llama.cpp expands `maxLength: N` into N nested optional grammar rules; long ones make
 #: sampling slow and overflowed the sampler's stack (a segfault) at 1,200 here.
 GRAMMAR_MAX_STRING = 240
+
+
+def item_json_schema(request: CompletionRequest) -> dict[str, Any]:
+    """The schema the grammar enforces for this call. In process nothing caches a prompt
+    by its format, so a schema model that can narrow itself to the item's requirements
+    (`item_json_schema(context)`, e.g. the judge's criteria in play) is narrowed: a small
+    model then cannot name a criterion wrongly or leave one out."""
+    schema = request.output_schema
+    assert schema is not None
+    narrow = getattr(schema, "item_json_schema", None)
+    if narrow is not None and request.output_context:
+        return dict(narrow(request.output_context))
+    return schema.model_json_schema()
 
 
 def grammar_schema(schema: Any) -> Any:

@@ -32,6 +32,7 @@ ones in play for an item) and gets from here everything else about judging:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import re
@@ -213,6 +214,32 @@ class EntriesInPlay(BaseModel):
     model_config = ConfigDict(extra="forbid")
     in_play: ClassVar[InPlay]
 
+    @classmethod
+    def item_json_schema(cls, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON schema narrowed to one item: the entries list holds exactly one entry
+        per name in play, in order, each naming it. For a backend whose decoding a grammar
+        constrains and whose prompt cache does not see the format (llama.cpp in process),
+        so a small model cannot miss, repeat or invent a name; the API backends send
+        `model_json_schema()`, the same for every item, and the names are checked after
+        the reply."""
+        schema = cls.model_json_schema()
+        names = list(context.get(cls.in_play.context) or ())
+        entries = schema.get("properties", {}).get(cls.in_play.entries)
+        if not names or not entries or "$ref" not in entries.get("items", {}):
+            return schema
+        entry = schema["$defs"][entries["items"]["$ref"].rsplit("/", 1)[-1]]
+        entries.pop("items")
+        entries.pop("maxItems", None)
+        entries["prefixItems"] = [
+            {**copy.deepcopy(entry), "properties": {
+                **copy.deepcopy(entry["properties"]),
+                cls.in_play.name: {"type": "string", "const": name},
+            }}
+            for name in names
+        ]  # fmt: skip
+        entries["minItems"] = entries["maxItems"] = len(names)
+        return schema
+
     @model_validator(mode="after")
     def _one_entry_per_name_in_play(self, info: ValidationInfo) -> Self:
         spec = self.in_play
@@ -336,6 +363,24 @@ def _comparison_model(profile: Profile) -> type[BaseModel]:
 class PairedJudgmentReply(JudgmentReply):
     """A paired rubric's reply: a second story's scores and the comparison exactly when
     the item's request showed two stories (the validation context's `compared`)."""
+
+    @classmethod
+    def item_json_schema(cls, context: Mapping[str, Any]) -> dict[str, Any]:
+        """Narrowed as every reply with entries in play, and with the second story's
+        scores and the comparison required when two stories are shown, absent when one
+        is."""
+        schema = super().item_json_schema(context)
+        compared = context.get("compared")
+        if compared is None:
+            return schema
+        entries = schema["properties"][cls.in_play.entries]
+        holders = entries.get("prefixItems") or [
+            schema["$defs"][entries["items"]["$ref"].rsplit("/", 1)[-1]]
+        ]
+        for entry in holders:
+            _present_exactly_when(entry, "score_b", bool(compared))
+        _present_exactly_when(schema, "comparison", bool(compared))
+        return schema
 
     @model_validator(mode="after")
     def _second_story_exactly_when_shown(self, info: ValidationInfo) -> Self:
@@ -629,3 +674,24 @@ def paired_reply(
     for entry in blind["criteria"]:
         entry["score"], entry["score_b"] = entry.pop("a"), entry.pop("b")
     return blind
+
+
+def _present_exactly_when(holder: dict[str, Any], name: str, present: bool) -> None:
+    """An optional property (`X | None = None`) made required and non-null, or removed."""
+    properties = holder.get("properties", {})
+    if name not in properties:
+        return
+    if not present:
+        del properties[name]
+        return
+    choices = properties[name].get("anyOf")
+    if choices:
+        kept = [choice for choice in choices if choice.get("type") != "null"]
+        properties[name] = {
+            **{k: v for k, v in properties[name].items() if k not in ("anyOf", "default")},
+            **kept[0],
+        }
+    properties[name].pop("default", None)
+    holder.setdefault("required", [])
+    if name not in holder["required"]:
+        holder["required"].append(name)

@@ -4,6 +4,7 @@ combined against the draft."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -218,3 +219,27 @@ def test_the_most_criteria_any_item_can_have_in_play_fit_the_judgment(name: str)
     so the judgment's list cap holds every criterion any draw can put in play."""
     kind = get_kind(name)
     assert MAX_SECTIONS + len(kind.rubric.criteria) <= MAX_ENTRIES
+
+
+def test_a_grammar_backend_gets_the_schema_narrowed_to_the_item() -> None:
+    """llama.cpp decodes under a grammar and caches no prompt by its format, so it is
+    given the judge's schema narrowed to the item: one entry per criterion in play, in
+    order, each naming it, and a second story's scores exactly when two are shown. The
+    API backends keep one schema for the run (`model_json_schema()`, unchanged)."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    from storyloom.backends.llamacpp import grammar_schema
+
+    model = get_kind("story").tasks["judge"].schema
+    assert model is not None and hasattr(model, "item_json_schema")
+    plain = model.model_json_schema()
+    names = ["Honesty", "shows_why", "texture"]
+    for compared in (True, False):
+        narrowed = model.item_json_schema({"criteria": names, "compared": compared})
+        entries = narrowed["properties"]["criteria"]
+        assert entries["minItems"] == entries["maxItems"] == len(names)
+        assert [e["properties"]["criterion"]["const"] for e in entries["prefixItems"]] == names
+        assert all(("score_b" in e["required"]) is compared for e in entries["prefixItems"])
+        assert ("comparison" in narrowed.get("required", [])) is compared
+        assert "Honesty" in json_schema_to_gbnf(json.dumps(grammar_schema(narrowed)))
+    assert model.model_json_schema() == plain  # the run's one schema is untouched
