@@ -212,13 +212,15 @@ def test_fault_plan_parses_the_environment_spelling() -> None:
 def test_cli_summary_counts_each_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "STORYLOOM_FAULTS",
-        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.05,hang=0.05,seed=3,"
+        # 30 items: every kind is drawn for seeds 0-7 (checked), so a change in how many
+        # calls an item makes does not silently leave a kind out of the summary.
+        "permanent=0.1,invalid_output=0.15,empty_text=0.1,long_text=0.1,hang=0.05,seed=3,"
         "long_text_chars=20000",
     )
     result = CliRunner().invoke(
         cli,
         [
-            *("generate", "-n", "12", "--backend", "scripted", "--run-dir", str(tmp_path / "r")),
+            *("generate", "-n", "30", "--backend", "scripted", "--run-dir", str(tmp_path / "r")),
             *("--concurrency", "6", "--call-timeout", "0.2"),
         ],
         env={"COLUMNS": "200"},
