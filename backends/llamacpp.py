@@ -10,6 +10,7 @@ instance is not re-entrant, so calls run one at a time in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from importlib import resources
 from pathlib import Path
@@ -67,7 +68,7 @@ class LlamaCppBackend(Backend):
             raise ValueError(f"context_size must be at least 512, got {context_size}")
         self.model_path = path
         self.context_size = context_size
-        self.threads = threads
+        self.threads = threads if threads is not None else usable_cores()
         self.repeat_penalty = repeat_penalty
         self._llama: Any = None
         self._load_lock = threading.Lock()
@@ -199,6 +200,15 @@ def grammar_schema(schema: Any) -> Any:
         capped = {k: v for k, v in capped.items() if k not in ("type", "minimum", "maximum")}
         capped["enum"] = list(range(int(low), int(high) + 1))
     return capped
+
+
+def usable_cores() -> int:
+    """The cores this process may run on. llama-cpp-python's own default is half the
+    machine's cores, which leaves one of two idle: generation is most of a local run."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _load_without_extra_buffers(path: Path, *, context_size: int, threads: int | None) -> Any:

@@ -48,7 +48,10 @@ class LlamaCppOptions(BackendOptions):
         default=8192, ge=512, le=131072, description="Tokens of context the model is loaded with."
     )
     threads: int | None = Field(
-        default=None, ge=1, le=512, description="CPU threads [default: llama.cpp's choice]."
+        default=None,
+        ge=1,
+        le=512,
+        description="CPU threads [default: every core this process may use].",
     )
 
     def small_model(self) -> bool:

@@ -12,13 +12,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from storyloom.backends.base import BackendError
+from storyloom.backends.base import Backend, BackendError
 from storyloom.backends.faults import FaultyBackend
 from storyloom.backends.pricing import caching_off_reason
 from storyloom.backends.registry import BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
+from storyloom.cli.next_steps import print_next_steps
 from storyloom.cli.params import SEED, WEEK, FiniteFloatRange, option_with_default
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
@@ -364,6 +365,15 @@ def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> 
             f"{report.interrupted} items were interrupted by errors; "
             "run the same command again to resume them"
         )
+    print_next_steps(console, run, on_bundled_model=_on_bundled_model(llm))
+
+
+def _on_bundled_model(llm: Backend) -> bool:
+    """The run generated with the SmolLM2 file shipped in the package (a user's own GGUF,
+    however small, is their choice and gets no advice to switch)."""
+    from storyloom.backends.llamacpp import LlamaCppBackend, bundled_model_path
+
+    return isinstance(llm, LlamaCppBackend) and llm.model_path == bundled_model_path()
 
 
 def _torn(context: RunContext) -> dict[Path, int]:

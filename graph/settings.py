@@ -70,6 +70,12 @@ class GenerationSettings(BaseModel):
 
 
 #: Settings keys renamed since runs were first written: {former name: name}.
+#: The compact profile's budget floors, below the defaults: it is for a small local model,
+#: whose free text runs into repetition loops rather than ending (3 of 4 of the bundled
+#: model's write calls ran to a 2,600-token cap, two thirds of a run's tokens), and
+#: generating is nearly all of a local run's time. 1,200 tokens hold about 900 words.
+COMPACT_BUDGET_FLOORS = {"write_max_tokens": 1200}
+
 FORMER_NAMES = {
     "story_dedupe_threshold": "dedupe_threshold",
     "premise_dedupe_threshold": "plan_dedupe_threshold",
@@ -99,12 +105,15 @@ def schema_budgets(kind: CorpusKind, profile: str) -> dict[str, int]:
     """{budget setting: tokens} covering the largest reply of every task that names it,
     under the profile's schemas, and never below the setting's default; rounded up to a
     hundred. A schema with an uncapped string or list (a plug-in kind's) has no largest
-    reply and keeps the default; the built-in kinds cap every one (tests/test_budgets)."""
+    reply and keeps the default; the built-in kinds cap every one (tests/test_budgets).
+    The compact profile's floors are lower (`COMPACT_BUDGET_FLOORS`)."""
     defaults = GenerationSettings.model_fields
+    floors = COMPACT_BUDGET_FLOORS if profile == "compact" else {}
     budgets: dict[str, int] = {}
     for task in kind.tasks.values():
         schema = task.profile_schemas.get(profile, task.schema)
-        floor = budgets.get(task.max_tokens, int(defaults[task.max_tokens].default))
+        default = floors.get(task.max_tokens, int(defaults[task.max_tokens].default))
+        floor = budgets.get(task.max_tokens, default)
         budgets[task.max_tokens] = max(floor, _largest_or_nothing(schema))
     return budgets
 

@@ -108,3 +108,16 @@ class _Unbounded(BaseModel):
 def test_a_string_without_a_cap_has_no_largest_reply() -> None:
     with pytest.raises(UnboundedSchema, match="text"):
         largest_reply_tokens(_Unbounded)
+
+
+def test_a_small_model_writes_under_the_compact_floor_and_a_capable_one_the_default() -> None:
+    """The first run on the bundled model is mostly generating: its free text ends in
+    repetition loops, so a small model's write budget is the compact floor, not 2,600."""
+    story = get_kind("story")
+    small = run_settings(story, backend_spec("llamacpp"))
+    capable = run_settings(story, backend_spec("scripted"))
+    assert small.prompt_profile == "compact"
+    assert small.write_max_tokens == 1200
+    assert capable.write_max_tokens == GenerationSettings.model_fields["write_max_tokens"].default
+    asked = run_settings(story, backend_spec("llamacpp"), {"write_max_tokens": 2000})
+    assert asked.write_max_tokens == 2000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,19 @@ def test_generate_with_scripted_backend_emits_every_story(tmp_path: Path) -> Non
         f"demo/{i}" for i in range(4)
     ]
     assert json.loads((run_dir / "run.json").read_text())["backend"] == "scripted"
+
+
+def test_a_finished_run_ends_with_the_commands_to_look_at_it(tmp_path: Path) -> None:
+    """A first-time user is told what to run next, on this run and one of its items; a
+    capable (here scripted) backend gets no advice to switch models."""
+    run_dir = tmp_path / "demo run"
+    result = invoke("generate", "-n", "2", "--backend", "scripted", "--run-dir", run_dir)
+    assert result.exit_code == 0, result.output
+    made = ids(run_dir / "corpus.jsonl") or ids(run_dir / "rejected.jsonl")
+    tail = result.output[result.output.index("Next:") :]
+    assert f"storyloom stats '{run_dir}'" in tail
+    assert f"storyloom inspect '{run_dir}' {shlex.quote(made[0])}" in tail
+    assert "bundled" not in tail
 
 
 def test_running_the_same_command_again_changes_nothing(tmp_path: Path) -> None:

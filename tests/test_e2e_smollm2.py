@@ -46,6 +46,8 @@ def test_offline_default_run_ends_with_every_story_accounted_for(tmp_path: Path)
     assert all(r["reason"] for r in rejected)
     usage = (run_dir / "usage.jsonl").read_text().splitlines()
     assert usage and all(json.loads(line)["model"].startswith("SmolLM2") for line in usage)
+    # The first run on the bundled model says how to move to a capable one.
+    assert "The bundled 135M model is for smoke runs" in result.output
 
     again = CliRunner().invoke(cli, args)  # a finished run is skipped, nothing twice
     assert again.exit_code == 0

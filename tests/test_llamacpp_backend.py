@@ -59,3 +59,14 @@ def test_grammar_schema_leaves_enums_and_wide_ranges_alone() -> None:
     rewritten = grammar_schema(schema)
     assert rewritten["properties"]["verdict"] == {"type": "string", "enum": ["pass", "revise"]}
     assert rewritten["properties"]["year"] == {"type": "integer", "minimum": 0, "maximum": 3000}
+
+
+def test_the_bundled_model_generates_on_every_usable_core_unless_told() -> None:
+    """llama-cpp-python's default is half the cores: on two, one sits idle while the run
+    is nearly all generation."""
+    import os
+
+    from storyloom.backends.llamacpp import LlamaCppBackend
+
+    assert LlamaCppBackend().threads == len(os.sched_getaffinity(0))
+    assert LlamaCppBackend(threads=1).threads == 1
