@@ -9,6 +9,7 @@ from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
 from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
+from storyloom.cli.eval_cmd import eval_command
 from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.inspect_cmd import inspect
@@ -92,3 +93,4 @@ cli.add_command(merge)
 cli.add_command(export)
 cli.add_command(inspect)
 cli.add_command(claims)
+cli.add_command(eval_command)
