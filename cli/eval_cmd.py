@@ -15,6 +15,7 @@ from storyloom.backends.registry import BackendOptionError, BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.params import FiniteFloatRange, OptionError, output_file_option
 from storyloom.evals.suite import DEFAULT_PERSONA_NAME, Suite, load_suite, shipped_suites
+from storyloom.graph.runlock import RunLockedError
 from storyloom.stories.inputs import InputError
 
 EXAMPLES = """
@@ -95,8 +96,7 @@ def eval_command(
         return
     if run_dir is None:
         raise OptionError("give the RUN_DIR the results go to (or --calibrate-classifier)")
-    if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / "eval.json").exists():
-        raise EvalFailed(f"{run_dir}: not an eval run directory (no eval.json); choose a new one")
+    _check_run_dir(run_dir)
     from storyloom.evals.runner import EvalOptions
     from storyloom.evals.targets import build_judge, build_targets
 
@@ -115,7 +115,7 @@ def eval_command(
     backends = [judge, *(target.backend for target in targets)]
     try:
         report = asyncio.run(_run(run_dir, suites, targets, judge, options, backends))
-    except (InputError, BackendError) as error:
+    except (InputError, BackendError, RunLockedError) as error:
         raise EvalFailed(str(error)) from None
     _report(run_dir, suites, [t.model for t in targets], trained_on, json_path, html_path)
     console = Console(stderr=True)
@@ -133,6 +133,20 @@ def eval_command(
             f"{report.unfinished} trial(s) failed on transient errors "
             f"({report.messages[0]}); run again to retry them"
         )
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    """A folder that is neither new nor an eval run (a generate run, a user's folder) is
+    refused: eval writes its files there."""
+    from storyloom.evals.journal import CONFIG, RUN_FILES
+
+    if run_dir.exists() and not (run_dir / CONFIG).exists():
+        others = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
+        if others:
+            raise EvalFailed(
+                f"{run_dir}: not an eval run directory (it holds {others[0]} and no {CONFIG}); "
+                "choose a new one"
+            )
 
 
 async def _run(

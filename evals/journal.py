@@ -20,6 +20,8 @@ from storyloom.stories.inputs import InputError
 RESULTS = "results.jsonl"
 USAGE = "usage.jsonl"
 CONFIG = "eval.json"
+#: What an eval run directory may hold before its config is written (a start killed early).
+RUN_FILES = frozenset({RESULTS, USAGE, CONFIG, "run.lock"})
 
 
 def result_id(model: str, suite: str, trial: str) -> str:
