@@ -23,8 +23,8 @@ EXAMPLES = """
 Examples:
   storyloom eval runs/eval1 --backend scripted --model base@0.6 --model tuned@0.1
   storyloom eval runs/eval1 --backend anthropic --model claude-sonnet-4-5 --max-cost 5
-  storyloom eval runs/vllm --backend openai --base-url http://localhost:8000/v1 \\
-      --model base --model tuned --judge-model base --suite honeypots --trials 3
+  storyloom eval runs/v --backend openai --base-url http://gpu:8000/v1 --model base --model tuned
+  storyloom eval runs/eval1 --suite honeypots --trials 3 --judge-model claude-opus-4-5
   storyloom eval runs/eval1 --suite my-suite.yaml --json eval.json --html eval.html
   storyloom eval runs/eval1 --trained-on outputs/default      # warn if the corpus is close
   storyloom eval --calibrate-classifier --backend anthropic    # classifier vs labels
