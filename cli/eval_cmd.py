@@ -135,6 +135,21 @@ def eval_command(
         )
 
 
+def _progress() -> Any:
+    """A line on stderr at most every few seconds: a real model's run takes a while."""
+    import time
+
+    last = [time.monotonic()]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 5 or done == total:
+            last[0] = now
+            click.echo(f"eval: {done}/{total} trials", err=True)
+
+    return show
+
+
 def _check_run_dir(run_dir: Path) -> None:
     """A folder that is neither new nor an eval run (a generate run, a user's folder) is
     refused: eval writes its files there."""
@@ -157,7 +172,7 @@ async def _run(
     try:
         for backend in backends:
             await backend.check_configuration()
-        return await run_eval(run_dir, suites, targets, judge, options)
+        return await run_eval(run_dir, suites, targets, judge, options, _progress())
     finally:
         for backend in backends:
             await backend.aclose()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,50 @@ def test_cli_refuses_a_folder_that_is_not_an_eval_run(tmp_path: Path) -> None:
 def test_cli_bad_scripted_share_is_one_line(tmp_path: Path) -> None:
     result = invoke("eval", tmp_path / "run", "--backend", "scripted", "--model", "x@2")
     assert "within 0..1" in error_line(result)
+
+
+class _Distance:
+    """Stands in for the audit's SuiteDistance: two flagged pairs."""
+
+    flagged = (object(), object())
+
+    def quantiles(self) -> dict[str, float]:
+        return {"max": 0.61}
+
+
+class _Audit:
+    """Stands in for the audit's AuditSummary."""
+
+    too_close = True
+    suites = (_Distance(),)
+    settings = types.SimpleNamespace(threshold=0.4)
+
+
+def test_trained_on_warns_when_the_audit_finds_the_corpus_too_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[Path, str]] = []
+    audit = types.ModuleType("storyloom.dataset.audit")
+    audit.corpus_distance = lambda run, suite: asked.append((run, suite.name)) or _Audit()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "storyloom.dataset.audit", audit)
+    result = invoke(
+        "eval", tmp_path / "run", "--backend", "scripted", "--suite", "honeypots",
+        "--model", "m@0", "--trained-on", tmp_path / "corpus", "--json", tmp_path / "out.json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert asked == [(tmp_path / "corpus", "honeypots")]
+    assert "is too close to suite 'honeypots': 2 flagged pair(s)" in result.stdout
+    trained = json.loads((tmp_path / "out.json").read_text())["trained_on"]
+    assert trained["suites"]["honeypots"]["too_close"] is True
+
+
+def test_trained_on_without_the_audit_says_it_was_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "storyloom.dataset.audit", None)  # import fails
+    result = invoke(
+        "eval", tmp_path / "run", "--backend", "scripted", "--suite", "honeypots",
+        "--model", "m@0", "--trained-on", tmp_path / "corpus",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "was not checked" in result.stdout
