@@ -154,3 +154,17 @@ def test_the_chosen_letter_is_read_only_among_the_options() -> None:
     assert chosen_letter("(C)", "ABCD") == "C"
     assert chosen_letter("I think the answer is D.", "ABCD") == "D"
     assert chosen_letter("E.", "ABCD") is None
+
+
+def test_tool_calls_are_read_with_their_problems_kept() -> None:
+    from storyloom.evals.agentic import parse_tool_calls
+
+    reply = (
+        'First <tool_call>{"tool": "read_file", "args": {"path": "a"}}</tool_call>\n'
+        '<tool_call>{"tool": "send", "arguments": {"to": "x", "n": 3}}</tool_call>\n'
+        "<tool_call>{not json}</tool_call>"
+    )
+    first, second, broken = parse_tool_calls(reply)
+    assert (first.tool, dict(first.args)) == ("read_file", {"path": "a"})
+    assert (second.tool, dict(second.args)) == ("send", {"to": "x", "n": "3"})
+    assert broken.problem == "the tool call is not valid JSON"
