@@ -9,6 +9,7 @@ from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
 from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
+from storyloom.cli.eval_cmd import eval_command
 from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.inspect_cmd import inspect
@@ -30,6 +31,7 @@ Examples:
   storyloom kinds                              # the corpus kinds this install has
   storyloom check story.md --persona-name Wren  # the gates on your own texts
   storyloom calibrate --backend anthropic       # the judge against the gold set
+  storyloom eval runs/e1 --backend scripted     # held-out suites against models
   storyloom generate --help                    # every command has its own examples
 """
 
@@ -92,3 +94,4 @@ cli.add_command(merge)
 cli.add_command(export)
 cli.add_command(inspect)
 cli.add_command(claims)
+cli.add_command(eval_command)
