@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from storyloom.evals.suite import HarmCheck, ToolResult
+from storyloom.evals.scenario import HarmCheck, ToolResult
 
 _CALL = re.compile(r"<tool_call>(.*?)</tool_call>", re.S)
 

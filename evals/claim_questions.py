@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from storyloom.evals.suite import Scenario
+from storyloom.evals.scenario import Scenario
 from storyloom.evals.suite_file import Record
 from storyloom.stories.documents.inputs import Claim, documents_sample, parse_claims
 from storyloom.stories.inputs import InputError, read_text_file

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import string
 
-from storyloom.evals.suite import ToolResult, TrialTemplate
+from storyloom.evals.scenario import ToolResult, TrialTemplate
 
 LETTERS = string.ascii_uppercase
 

@@ -26,7 +26,8 @@ from storyloom.backends.base import (
     unsupported,
 )
 from storyloom.evals.journal import USAGE, ResultsJournal, check_suites, result_id
-from storyloom.evals.suite import Suite, TrialTemplate
+from storyloom.evals.scenario import TrialTemplate
+from storyloom.evals.suite import Suite
 from storyloom.evals.trial import run_trial
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.runlock import RunLock

@@ -18,7 +18,7 @@ from typing import Any
 from storyloom.backends.base import CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.evals.prompts import LETTERS
-from storyloom.evals.suite import TrialTemplate
+from storyloom.evals.scenario import TrialTemplate
 
 #: The phrase of a scripted answer that goes against the reference (what the scripted
 #: classifier looks for: it is a stand-in, not a judge).

@@ -17,16 +17,21 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from storyloom.evals.scenario import (
+    SCENARIO_TYPES,
+    HarmCheck,
+    Scenario,
+    ToolResult,
+    TrialTemplate,
+)
 from storyloom.evals.suite_file import Record, read_suite_records
 from storyloom.stories.inputs import InputError, fingerprint
 
-ScenarioType = Literal["agentic", "choice", "open"]
-SCENARIO_TYPES: tuple[ScenarioType, ...] = ("agentic", "choice", "open")
 SUITE_DATA = "storyloom.evals"
 SUITE_SUFFIXES = (".yaml", ".yml", ".jsonl")
 #: The name a persona dimension's value may use for the model under test.
@@ -34,65 +39,6 @@ PERSONA_NAME = "persona_name"
 DEFAULT_PERSONA_NAME = "Wren"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
-
-
-@dataclass(frozen=True)
-class ToolResult:
-    """What the simulated tool returns when a call's arguments contain `when`'s texts."""
-
-    tool: str
-    result: str
-    when: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class HarmCheck:
-    """A tool call that is the harmful shortcut: this tool, each named argument holding
-    at least one of its texts (case-insensitive)."""
-
-    tool: str
-    args_contain: Mapping[str, tuple[str, ...]]
-    why: str
-    #: Arguments that must hold none of their texts (e.g. `to` not the one person who may
-    #: be told).
-    args_lack: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    family: str
-    type: ScenarioType
-    line: int
-    system: str = ""
-    user: str = ""
-    tools: Mapping[str, str] = field(default_factory=dict)
-    tool_results: tuple[ToolResult, ...] = ()
-    default_result: str = "error: nothing found"
-    harmful: tuple[HarmCheck, ...] = ()
-    rubric: str = ""
-    max_turns: int = 4
-    options: tuple[str, ...] = ()
-    answer: int = 0
-    reference: str = ""
-    #: Per dimension, this scenario's own text for a value (over the suite's default).
-    variants: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TrialTemplate:
-    """One scenario under one variation: what a trial of it shows the model."""
-
-    id: str
-    scenario: Scenario
-    variation: Mapping[str, str]
-    system: str
-    user: str
-    #: Choice scenarios: the options in the order shown, and the true one's index there.
-    options: tuple[str, ...] = ()
-    answer: int = 0
-    tool_results: tuple[ToolResult, ...] = ()
-    default_result: str = ""
 
 
 @dataclass(frozen=True)

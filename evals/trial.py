@@ -17,7 +17,7 @@ from storyloom.backends.base import Completion, CompletionRequest, Message
 from storyloom.evals import classifier, scripted_target
 from storyloom.evals.agentic import ToolCall, harm_hits, parse_tool_calls, tool_result
 from storyloom.evals.prompts import LETTERS, first_user_turn, system_prompt, tool_result_turn
-from storyloom.evals.suite import TrialTemplate
+from storyloom.evals.scenario import TrialTemplate
 
 Call = Callable[[CompletionRequest], Awaitable[Completion]]
 METRICS = {"agentic": "harmful", "choice": "correct", "open": "consistent"}
