@@ -4,22 +4,18 @@ non-zero exit."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 from pathlib import Path
 
-from click.testing import CliRunner, Result
+import pytest
+from cli_runner import error_line, finished_run, invoke
 from messages_api_server import MessagesAPIServer
 
 from storyloom.backends.batch_journal import BatchJournal, batch_journal_path
-from storyloom.cli.main import cli
 
 KEY = "sk-ant-test-plain-errors"
-
-
-def _error_lines(result: Result) -> list[str]:
-    assert "Traceback" not in result.output, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return [line for line in result.output.splitlines() if line.startswith("Error")]
 
 
 def _journal_with(run: Path, batch_id: str) -> None:
@@ -35,10 +31,10 @@ def test_batches_the_api_no_longer_knows_are_listed_as_such(tmp_path: Path) -> N
     _journal_with(tmp_path, "msgbatch_gone")
     with MessagesAPIServer() as server:
         env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": server.base_url}
-        result = CliRunner().invoke(cli, ["batches", str(tmp_path)], env=env)
+        result = invoke("batches", tmp_path, env=env)
     assert result.exit_code == 1
     assert "msgbatch_gone  unknown to the API (404)  2 requests" in result.output
-    (line,) = _error_lines(result)
+    line = error_line(result)
     assert "does not know 1 of the run's batches (404)" in line
 
 
@@ -48,8 +44,35 @@ def test_batches_when_the_api_is_down_is_one_line(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    result = CliRunner().invoke(cli, ["batches", str(tmp_path)], env=env)
+    result = invoke("batches", tmp_path, env=env)
     assert result.exit_code == 1
-    (line,) = _error_lines(result)
+    line = error_line(result)
     assert f"could not reach the Anthropic API at http://127.0.0.1:{port}" in line
     assert KEY not in result.output
+
+
+@pytest.fixture(scope="module")
+def made_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-item run on the scripted backend, only read by the tests using it."""
+    return finished_run(tmp_path_factory.mktemp("plain") / "run")
+
+
+def test_inspect_of_a_negative_index_says_there_is_no_such_item(made_run: Path) -> None:
+    line = error_line(invoke("inspect", made_run, "-1"))
+    assert "no item '-1'" in line
+    assert "No such option" not in line
+
+
+def test_inspect_names_the_ledger_line_with_a_non_numeric_token_count(
+    made_run: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(made_run, run)
+    ledger = run / "usage.jsonl"
+    lines = ledger.read_text().splitlines(keepends=True)
+    entry = json.loads(lines[1])
+    entry["input_tokens"] = "many"
+    lines[1] = json.dumps(entry) + "\n"
+    ledger.write_text("".join(lines))
+    line = error_line(invoke("inspect", run, "0"))
+    assert f"{ledger}: line 2" in line and "input_tokens" in line
