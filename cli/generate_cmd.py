@@ -19,7 +19,7 @@ from storyloom.backends.registry import BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
-from storyloom.cli.params import SEED, WEEK, FiniteFloatRange, option_with_default
+from storyloom.cli.params import REDIS_URL, SEED, WEEK, FiniteFloatRange, option_with_default
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
@@ -190,6 +190,7 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
     "--redis",
     "redis_url",
     default=None,
+    type=REDIS_URL,
     metavar="URL",
     help="Redis shared by the workers of one run: near-duplicate indexes, spend, settings.",
 )
@@ -236,7 +237,7 @@ def generate(
     if debug:
         configure_debug_logging()
     try:
-        worker = Shard.parse(shard) if shard else None
+        worker = Shard.parse(shard) if shard is not None else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--shard'") from None
     models = pairs(task_models, "--task-model")

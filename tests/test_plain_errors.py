@@ -76,3 +76,27 @@ def test_inspect_names_the_ledger_line_with_a_non_numeric_token_count(
     ledger.write_text("".join(lines))
     line = error_line(invoke("inspect", run, "0"))
     assert f"{ledger}: line 2" in line and "input_tokens" in line
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--shard", "", "'' is not K/N"),
+        ("--shard", "\u0661/\u0662", "is not K/N"),  # Arabic-Indic digits, which int() reads
+        ("--redis", "", "must not be empty"),
+        ("--redis", "redis://localhost:6379/abc", "the database must be a number"),
+        ("--redis", "redis://localhost:6379/0?db=x", "the database must be a number"),
+        ("--redis", "redis://:s3cret@localhost:6379/abc", "the database must be a number"),
+        ("--redis", "http://localhost:6379/0", "must be a redis://, rediss:// or unix:// URL"),
+    ],
+)
+def test_shard_and_redis_values_no_run_could_use_are_refused(
+    tmp_path: Path, flag: str, value: str, message: str
+) -> None:
+    run = tmp_path / "run"
+    result = invoke("generate", "-n", "1", "--backend", "scripted", "--run-dir", run, flag, value)
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"Invalid value for '{flag}'" in line and message in line
+    assert "s3cret" not in result.output
+    assert not run.exists()
