@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -19,7 +20,14 @@ from storyloom.backends.registry import BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
-from storyloom.cli.params import REDIS_URL, SEED, WEEK, FiniteFloatRange, option_with_default
+from storyloom.cli.params import (
+    REDIS_URL,
+    SEED,
+    WEEK,
+    FiniteFloatRange,
+    OptionError,
+    option_with_default,
+)
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
@@ -241,6 +249,11 @@ def generate(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--shard'") from None
     models = pairs(task_models, "--task-model")
+    for task, model in models.items():
+        if not isinstance(model, str):
+            raise OptionError(
+                f"--task-model {task}={json.dumps(model)}: the model must be a model name"
+            )
     if judge_model:
         models["judge"] = judge_model
     request = RunRequest(

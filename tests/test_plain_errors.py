@@ -10,6 +10,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from augment_source import write_source
 from cli_runner import error_line, finished_run, invoke
 from messages_api_server import MessagesAPIServer
 
@@ -100,3 +101,29 @@ def test_shard_and_redis_values_no_run_could_use_are_refused(
     assert f"Invalid value for '{flag}'" in line and message in line
     assert "s3cret" not in result.output
     assert not run.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--kind", "augment", "--option", 'per_source="2"'),
+         "the augment kind's option per_source: input should be a valid integer"),
+        (("--kind", "augment", "--option", "per_source=true"),
+         "the augment kind's option per_source: input should be a valid integer"),
+        (("--option", "framing_headers=1"),
+         "the story kind's option framing_headers: input should be a valid boolean"),
+        (("--task-model", "juge=claude-haiku-4-5"),
+         "task model for 'juge': the story kind has no such task (its tasks: plan, write, "),
+        (("--task-model", "write="), "task model for 'write' is empty"),
+        (("--task-model", "write=1"), "--task-model write=1: the model must be a model name"),
+    ],
+)  # fmt: skip
+def test_kind_options_and_task_models_are_checked_strictly_before_run_json(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    source = write_source(tmp_path / "chats.jsonl", 4)
+    run = tmp_path / "run"
+    extra = ("--source", source) if "augment" in args else ()
+    result = invoke("generate", "-n", "1", "--backend", "scripted", "--run-dir", run, *args, *extra)
+    assert message in error_line(result)
+    assert not (run / "run.json").exists()
