@@ -127,3 +127,15 @@ def test_kind_options_and_task_models_are_checked_strictly_before_run_json(
     result = invoke("generate", "-n", "1", "--backend", "scripted", "--run-dir", run, *args, *extra)
     assert message in error_line(result)
     assert not (run / "run.json").exists()
+
+
+def test_check_of_the_augment_kind_says_what_it_needs_without_naming_a_flag_it_lacks(
+    tmp_path: Path,
+) -> None:
+    text = tmp_path / "prompt.md"
+    text.write_text("You are the support assistant of a bank.\n")
+    result = invoke("check", "--kind", "augment", text)
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "check cannot run the augment kind's gates" in line and "'source' input" in line
+    assert "--source" not in line
