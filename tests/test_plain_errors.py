@@ -139,3 +139,20 @@ def test_check_of_the_augment_kind_says_what_it_needs_without_naming_a_flag_it_l
     line = error_line(result)
     assert "check cannot run the augment kind's gates" in line and "'source' input" in line
     assert "--source" not in line
+
+
+def test_a_lone_surrogate_in_the_source_names_file_and_line(tmp_path: Path) -> None:
+    source = tmp_path / "chats.jsonl"
+    source.write_text(
+        '{"prompt": "a smile \\ud83d\\ude00 is a whole pair", "response": "fine"}\n'
+        '{"prompt": "half a pair \\ud800 here", "response": "not text"}\n'
+    )
+    run = tmp_path / "run"
+    result = invoke(
+        "generate", "--kind", "augment", "--source", source, "-n", "1",
+        "--backend", "scripted", "--run-dir", run,
+    )  # fmt: skip
+    line = error_line(result)
+    assert f"{source}: line 2: holds a lone surrogate \\ud800" in line
+    assert "UnicodeEncodeError" not in line
+    assert not run.exists()
