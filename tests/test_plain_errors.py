@@ -8,11 +8,13 @@ import json
 import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from augment_source import write_source
 from cli_runner import error_line, finished_run, invoke
 from messages_api_server import MessagesAPIServer
+from shard_runs import make_shards
 
 from storyloom.backends.batch_journal import BatchJournal, batch_journal_path
 
@@ -156,3 +158,23 @@ def test_a_lone_surrogate_in_the_source_names_file_and_line(tmp_path: Path) -> N
     assert f"{source}: line 2: holds a lone surrogate \\ud800" in line
     assert "UnicodeEncodeError" not in line
     assert not run.exists()
+
+
+def test_merge_of_different_runs_names_every_difference_kind_first(
+    make_run: Any, tmp_path: Path
+) -> None:
+    [shard] = make_shards(make_run, shards=1, count=1)
+    other = tmp_path / "other"
+    shutil.copytree(shard.path, other)
+    config = json.loads((other / "run.json").read_text())
+    config["kind"] = "advice"
+    config["settings"]["seed"] = 9
+    next(iter(config["inputs"].values()))["fingerprint"] = "0" * 16
+    (other / "run.json").write_text(json.dumps(config))
+    result = invoke("merge", shard.path, other, "--out", tmp_path / "merged")
+    line = error_line(result)
+    assert "not a shard of the same run" in line
+    named = line.partition(" (")[2]
+    assert named.startswith("kind: 'story' -> 'advice'; ")
+    assert "settings.seed: 0 -> 9" in named and "file content differs" in named
+    assert not (tmp_path / "merged").exists()
