@@ -26,10 +26,11 @@ Choices worth knowing:
 - **Context size**: a prompt and reply that do not fit the server's context is the
   run's configuration, not the item's fault (llama.cpp's server starts at 4,096 tokens,
   which the rich prompts exceed). The size is read at start where the server reports it
-  (llama.cpp's `/props` `n_ctx`, vLLM's `max_model_len` in `/v1/models`); a call whose
-  reply budget alone exceeds it is refused before it is sent, and the first overflow the
-  server reports stops the run, saying what to change (`--prompt-profile compact`, a
-  larger context), instead of rejecting every item of the run one by one.
+  (llama.cpp's `/props` `n_ctx`, vLLM's `max_model_len` in `/v1/models`); on vLLM, which
+  counts the reply's budget against it, a call whose budget alone exceeds it is refused
+  before it is sent; the first overflow a server reports stops the run, saying what to
+  change (`--prompt-profile compact`, a larger context), instead of rejecting every item
+  of the run one by one.
 - **No SDK retries** (`max_retries=0`), for the reason given in `anthropic.py`: retrying is
   the node's job and pacing the throttle's; servers that queue rather than refuse are
   paced by the throttle's latency signal (see `registry.py`).
@@ -135,6 +136,10 @@ class OpenAIBackend(RemoteBackend):
         self._probe_lock = asyncio.Lock()
         #: Tokens of context the server serves, when it reports them (read at start).
         self.context_size: int | None = None
+        #: Whether the server refuses a request whose prompt and `max_tokens` together
+        #: exceed `context_size` (vLLM, like OpenAI); llama.cpp instead cuts the reply
+        #: short and refuses only a prompt that does not fit.
+        self._reply_counts = False
         self._secrets = (api_key or "", url_password(base_url))
         self._client = self._new_client(api_key or _NO_KEY, base_url)
 
@@ -182,7 +187,7 @@ class OpenAIBackend(RemoteBackend):
         try:
             if not self._model:
                 self._model = await self._only_model(client)
-            self.context_size = await self._served_context(client)
+            self.context_size, self._reply_counts = await self._served_context(client)
             if self._mode is None:  # before any call: no lock (it would bind this loop)
                 self._mode = await self._probe(client)
         except UnreachableError as error:
@@ -211,35 +216,36 @@ class OpenAIBackend(RemoteBackend):
             )
         return listed[0]
 
-    async def _served_context(self, client: AsyncOpenAI) -> int | None:
-        """The server's context size in tokens, where it says: vLLM's `max_model_len` on
-        the model in `/v1/models`, llama.cpp's `n_ctx` in `/props` (beside `/v1`). A
-        server that reports neither (llama-cpp-python, gateways) is None: its overflow
-        error is recognised instead."""
+    async def _served_context(self, client: AsyncOpenAI) -> tuple[int | None, bool]:
+        """The server's context size in tokens where it says, and whether a reply's
+        budget counts against it: vLLM's `max_model_len` on the model in `/v1/models`
+        (it does), llama.cpp's `n_ctx` in `/props` beside `/v1` (it does not: the reply
+        is cut short). A server that reports neither (llama-cpp-python, gateways) gives
+        None: its overflow error is recognised instead."""
         try:
             async for model in client.models.list():
-                if model.id == self._model and isinstance(
-                    size := getattr(model, "max_model_len", None), int
-                ):
-                    return size
+                size = getattr(model, "max_model_len", None)
+                if model.id == self._model and isinstance(size, int) and size > 0:
+                    return size, True
         except (openai.APIError, json.JSONDecodeError):
             pass
         root = str(client.base_url).rstrip("/").removesuffix("/v1")
         try:
             props = await client.get(f"{root}/props", cast_to=object)
         except (openai.APIError, json.JSONDecodeError):
-            return None
+            return None, False
         if not isinstance(props, dict):
-            return None
+            return None, False
         settings = props.get("default_generation_settings")
         size = (settings if isinstance(settings, dict) else {}).get("n_ctx", props.get("n_ctx"))
-        return size if isinstance(size, int) and size > 0 else None
+        return (size if isinstance(size, int) and size > 0 else None), False
 
     def _refuse_what_cannot_fit(self, params: dict[str, Any]) -> None:
-        """A reply budget the server's whole context cannot hold fails for every item:
-        refuse it before sending, as the configuration error it is."""
+        """On a server that counts the reply's budget against its context, a budget the
+        whole context cannot hold fails for every item: refuse it before sending, as the
+        configuration error it is."""
         wanted = int(params.get("max_tokens") or 0)
-        if self.context_size is not None and wanted >= self.context_size:
+        if self._reply_counts and self.context_size is not None and wanted >= self.context_size:
             raise PermanentBackendError(
                 f"the server's context is {self.context_size} tokens, less than the "
                 f"{wanted} tokens this run allows one reply, before any prompt: "

@@ -77,10 +77,11 @@ class ChatAPIServer:
         context_size: int | None = None,
         reports_context: str | None = None,
     ) -> None:
-        """`context_size`: a request whose messages and `max_tokens` exceed it gets
-        llama-cpp-python's 400 (the OpenAI wording); `reports_context` says where the
-        server tells its size: "props" (llama.cpp's `/props`), "models" (vLLM's
-        `max_model_len`), or nowhere (None, like llama-cpp-python)."""
+        """`context_size`: a request over it gets the OpenAI-worded 400 that vLLM and
+        llama-cpp-python send. `reports_context` says where the server tells its size, and
+        so which server it plays: "models" (vLLM's `max_model_len`; the prompt and
+        `max_tokens` together must fit), "props" (llama.cpp's `/props` `n_ctx`) or None
+        (llama-cpp-python): only the prompt must fit, the reply is cut short."""
         self.refuse = dict(refuse or {})
         self.ignore = set(ignore)
         self.models = list(models)
@@ -174,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(record, api.refuse[mode], {"error": {"message": message}})
             return
         prompt = tokens(json.dumps(body["messages"]))
-        if api.context_size is not None and prompt + body["max_tokens"] > api.context_size:
+        counted = prompt + (body["max_tokens"] if api.reports_context == "models" else 0)
+        if api.context_size is not None and counted > api.context_size:
             self._send(record, 400, _overflow(api.context_size, prompt, body))
             return
         reply = api._next()
