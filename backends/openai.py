@@ -23,6 +23,14 @@ Choices worth knowing:
   404 stop the run with the variable or option to fix; any other 4xx fails the item
   with the server's own message. A 200 that is not a chat completion, or reports
   negative usage, is malformed: transient.
+- **Context size**: a prompt and reply that do not fit the server's context is the
+  run's configuration, not the item's fault (llama.cpp's server starts at 4,096 tokens,
+  which the rich prompts exceed). The size is read at start where the server reports it
+  (llama.cpp's `/props` `n_ctx`, vLLM's `max_model_len` in `/v1/models`); on vLLM, which
+  counts the reply's budget against it, a call whose budget alone exceeds it is refused
+  before it is sent; the first overflow a server reports stops the run, saying what to
+  change (`--prompt-profile compact`, a larger context), instead of rejecting every item
+  of the run one by one.
 - **No SDK retries** (`max_retries=0`), for the reason given in `anthropic.py`: retrying is
   the node's job and pacing the throttle's; servers that queue rather than refuse are
   paced by the throttle's latency signal (see `registry.py`).
@@ -38,6 +46,7 @@ import functools
 import json
 import logging
 import os
+import re
 from typing import Any, ClassVar, Literal
 
 import openai
@@ -125,6 +134,12 @@ class OpenAIBackend(RemoteBackend):
             None if structured_output == "auto" else structured_output
         )
         self._probe_lock = asyncio.Lock()
+        #: Tokens of context the server serves, when it reports them (read at start).
+        self.context_size: int | None = None
+        #: Whether the server refuses a request whose prompt and `max_tokens` together
+        #: exceed `context_size` (vLLM, like OpenAI); llama.cpp instead cuts the reply
+        #: short and refuses only a prompt that does not fit.
+        self._reply_counts = False
         self._secrets = (api_key or "", url_password(base_url))
         self._client = self._new_client(api_key or _NO_KEY, base_url)
 
@@ -172,6 +187,7 @@ class OpenAIBackend(RemoteBackend):
         try:
             if not self._model:
                 self._model = await self._only_model(client)
+            self.context_size, self._reply_counts = await self._served_context(client)
             if self._mode is None:  # before any call: no lock (it would bind this loop)
                 self._mode = await self._probe(client)
         except UnreachableError as error:
@@ -199,6 +215,43 @@ class OpenAIBackend(RemoteBackend):
                 fatal=True,
             )
         return listed[0]
+
+    async def _served_context(self, client: AsyncOpenAI) -> tuple[int | None, bool]:
+        """The server's context size in tokens where it says, and whether a reply's
+        budget counts against it: vLLM's `max_model_len` on the model in `/v1/models`
+        (it does), llama.cpp's `n_ctx` in `/props` beside `/v1` (it does not: the reply
+        is cut short). A server that reports neither (llama-cpp-python, gateways) gives
+        None: its overflow error is recognised instead."""
+        try:
+            async for model in client.models.list():
+                size = getattr(model, "max_model_len", None)
+                if model.id == self._model and isinstance(size, int) and size > 0:
+                    return size, True
+        except (openai.APIError, json.JSONDecodeError):
+            pass
+        root = str(client.base_url).rstrip("/").removesuffix("/v1")
+        try:
+            props = await client.get(f"{root}/props", cast_to=object)
+        except (openai.APIError, json.JSONDecodeError):
+            return None, False
+        if not isinstance(props, dict):
+            return None, False
+        settings = props.get("default_generation_settings")
+        size = (settings if isinstance(settings, dict) else {}).get("n_ctx", props.get("n_ctx"))
+        return (size if isinstance(size, int) and size > 0 else None), False
+
+    def _refuse_what_cannot_fit(self, params: dict[str, Any]) -> None:
+        """On a server that counts the reply's budget against its context, a budget the
+        whole context cannot hold fails for every item: refuse it before sending, as the
+        configuration error it is."""
+        wanted = int(params.get("max_tokens") or 0)
+        if self._reply_counts and self.context_size is not None and wanted >= self.context_size:
+            raise PermanentBackendError(
+                f"the server's context is {self.context_size} tokens, less than the "
+                f"{wanted} tokens this run allows one reply, before any prompt: "
+                f"{_CONTEXT_ADVICE}",
+                fatal=True,
+            )
 
     async def _ensure_mode(self) -> StructuredMode:
         async with self._probe_lock:
@@ -286,6 +339,7 @@ class OpenAIBackend(RemoteBackend):
         )
 
     async def _create(self, params: dict[str, Any]) -> Any:
+        self._refuse_what_cannot_fit(params)
         try:
             return _checked(await self._client.chat.completions.create(**params))
         except openai.APIStatusError as exc:
@@ -319,6 +373,13 @@ class OpenAIBackend(RemoteBackend):
             return TransientBackendError(
                 f"the server failed ({status}): {detail}", retry_after=retry_after
             )
+        if _context_overflow(exc):
+            size = f" ({self.context_size} tokens)" if self.context_size else ""
+            return PermanentBackendError(
+                f"the prompt and reply do not fit the server's context{size}; the server "
+                f"said: {detail.rstrip('.')}. {_CONTEXT_ADVICE}",
+                fatal=True,
+            )
         if status == 401:
             return PermanentBackendError(
                 f"the server rejected the API key (401): check {KEY_VARIABLE} "
@@ -337,6 +398,34 @@ class OpenAIBackend(RemoteBackend):
                 fatal=True,
             )
         return PermanentBackendError(f"the server refused the request ({status}): {detail}")
+
+
+#: What to do when a run's prompts do not fit the server's context.
+_CONTEXT_ADVICE = (
+    "Every item would fail the same way, so the run stops: use --prompt-profile compact "
+    "(shorter prompts), or serve the model with a larger context (llama.cpp: -c 16384; "
+    "vLLM: --max-model-len)"
+)
+#: How servers word a context overflow: OpenAI, vLLM and llama-cpp-python ("maximum
+#: context length is 4096 tokens. However, you requested 6283 tokens"), llama.cpp's
+#: server ("exceeds the available context size"), others ("context window").
+_OVERFLOW_WORDS = re.compile(
+    r"maximum context length|context (?:length|window|size)|exceeds? the available context",
+    re.IGNORECASE,
+)
+
+
+def _context_overflow(exc: openai.APIStatusError) -> bool:
+    """A 4xx saying the request does not fit the model's context."""
+    if not 400 <= exc.status_code < 500 or exc.status_code == 429:
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body)
+    inner = inner if isinstance(inner, dict) else {}
+    codes = {str(inner.get("code")), str(inner.get("type"))}
+    if codes & {"context_length_exceeded", "exceed_context_size_error"}:
+        return True
+    return bool(_OVERFLOW_WORDS.search(_server_message(exc)))
 
 
 class UnreachableError(TransientBackendError):

@@ -44,20 +44,48 @@ def batches(run_dir: Path, cancel: bool) -> None:
         click.echo("no batches yet")
     for sub in subs:
         click.echo(_line(sub, remote.get(sub.batch_id or "")))
+    unknown = sum(isinstance(batch, _Unknown) for batch in remote.values())
+    if unknown:
+        raise click.ClickException(
+            f"the API does not know {unknown} of the run's batches (404): they were made "
+            "with another key or workspace, or have expired (results are kept 29 days)"
+        )
+
+
+class _Unknown:
+    """A batch the API answered 404 for."""
 
 
 async def _remote(subs: list[Submission], key: str, cancel: bool) -> dict[str, Any]:
-    from anthropic import AsyncAnthropic
+    """Each journaled batch as the API sees it (`_Unknown` when it answers 404); an API
+    that cannot be reached or fails is one plain line, not a traceback."""
+    import anthropic
+
+    from storyloom.core.secrets import scrub
 
     found: dict[str, Any] = {}
-    async with AsyncAnthropic(api_key=key, max_retries=2) as client:
-        for sub in subs:
-            if sub.batch_id is None:
-                continue
-            batch = await client.messages.batches.retrieve(sub.batch_id)
-            if cancel and batch.processing_status == "in_progress":
-                batch = await client.messages.batches.cancel(sub.batch_id)
-            found[sub.batch_id] = batch
+    async with anthropic.AsyncAnthropic(api_key=key, max_retries=2) as client:
+        try:
+            for sub in subs:
+                if sub.batch_id is None:
+                    continue
+                try:
+                    batch = await client.messages.batches.retrieve(sub.batch_id)
+                    if cancel and batch.processing_status == "in_progress":
+                        batch = await client.messages.batches.cancel(sub.batch_id)
+                except anthropic.NotFoundError:
+                    batch = _Unknown()
+                found[sub.batch_id] = batch
+        except anthropic.APIConnectionError as exc:  # a timeout is one too
+            raise click.ClickException(
+                scrub(f"could not reach the Anthropic API at {client.base_url} ({exc.message}); "
+                      "the run's batches are unaffected: run this again later")
+            ) from None  # fmt: skip
+        except anthropic.APIStatusError as exc:
+            raise click.ClickException(
+                scrub(f"the Anthropic API refused to list the run's batches "
+                      f"({exc.status_code}): {exc.api_message or exc.message}")
+            ) from None  # fmt: skip
     return found
 
 
@@ -65,6 +93,8 @@ def _line(sub: Submission, batch: Any) -> str:
     name = sub.batch_id or f"(intent {sub.id}, no batch id yet)"
     if batch is None:
         return f"{name}  {sub.status}  {sub.size} requests"
+    if isinstance(batch, _Unknown):
+        return f"{name}  unknown to the API (404)  {sub.size} requests, journaled {sub.status}"
     c = batch.request_counts
     return (
         f"{name}  {batch.processing_status}  {sub.size} requests: "

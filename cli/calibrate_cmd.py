@@ -26,7 +26,12 @@ from storyloom.stories.inputs import InputError
 from storyloom.stories.kind import CorpusKind
 from storyloom.stories.registry import get_kind
 from storyloom.stories.story.calibration import calibrate as run_calibration
-from storyloom.stories.story.calibration import gold_labels_path, load_gold, report_lines
+from storyloom.stories.story.calibration import (
+    check_labels,
+    gold_labels_path,
+    load_gold,
+    report_lines,
+)
 
 EXAMPLES = """
 \b
@@ -126,6 +131,11 @@ def calibrate(
     except (InputError, ValueError) as err:
         raise click.ClickException(str(err)) from err
     settings = run_settings(kind, spec, {"prompt_profile": prompt_profile})
+    if gold is not None:
+        try:
+            check_labels(kind, inputs, gold, settings)
+        except InputError as err:
+            raise click.ClickException(str(err)) from err
     if gold is None:
         _comparison_audit(spec, kind, inputs, settings, pairs, judge_model)
         return

@@ -13,6 +13,7 @@ from storyloom.cli.params import option_with_default
 from storyloom.stories.checking import run_gates
 from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.inputs import InputError, read_text_file
+from storyloom.stories.kind import CorpusKind
 from storyloom.stories.registry import UnknownKindError, get_kind, kind_names
 
 EXAMPLES = """
@@ -38,6 +39,19 @@ def _values(persona_name: str | None, length: str | None) -> dict[str, Any]:
     if persona_name:
         values["persona_name"] = persona_name
     return values
+
+
+def _refuse_inputs_check_lacks(kind: CorpusKind, given: dict[str, Path | None]) -> None:
+    """A kind whose gates need an input with no bundled sample (augment's source chats)
+    cannot be checked on loose files: say so plainly, naming no flag check lacks."""
+    for spec in kind.input_specs:
+        if spec.sample is None and given.get(spec.name) is None:
+            raise BadInput(
+                f"check cannot run the {kind.name} kind's gates: they check each text "
+                f"against the {spec.name!r} input it was made from, which check does not "
+                f"take; the gates run inside `storyloom generate --kind {kind.name}`, and "
+                "`storyloom inspect RUN ID` shows what they found for an item"
+            )
 
 
 @click.command(name="check", epilog=EXAMPLES)
@@ -70,7 +84,9 @@ def check(
         raise BadInput("give --persona or --persona-name, not both")
     try:
         kind = get_kind(kind_name)
-        loaded = kind.load_inputs({"persona": persona, "constitution": constitution})
+        given = {"persona": persona, "constitution": constitution}
+        _refuse_inputs_check_lacks(kind, given)
+        loaded = kind.load_inputs(given)
         texts = {path: read_text_file(path, "text") for path in files}
     except (InputError, UnknownKindError) as err:
         raise BadInput(str(err)) from err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -20,7 +21,14 @@ from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
 from storyloom.cli.next_steps import print_next_steps
-from storyloom.cli.params import SEED, WEEK, FiniteFloatRange, option_with_default
+from storyloom.cli.params import (
+    REDIS_URL,
+    SEED,
+    WEEK,
+    FiniteFloatRange,
+    OptionError,
+    option_with_default,
+)
 from storyloom.cli.progress import RunProgress, print_summary
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
@@ -191,6 +199,7 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
     "--redis",
     "redis_url",
     default=None,
+    type=REDIS_URL,
     metavar="URL",
     help="Redis shared by the workers of one run: near-duplicate indexes, spend, settings.",
 )
@@ -237,10 +246,15 @@ def generate(
     if debug:
         configure_debug_logging()
     try:
-        worker = Shard.parse(shard) if shard else None
+        worker = Shard.parse(shard) if shard is not None else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--shard'") from None
     models = pairs(task_models, "--task-model")
+    for task, model in models.items():
+        if not isinstance(model, str):
+            raise OptionError(
+                f"--task-model {task}={json.dumps(model)}: the model must be a model name"
+            )
     if judge_model:
         models["judge"] = judge_model
     request = RunRequest(

@@ -24,7 +24,8 @@ Examples:
 """
 
 
-@click.command(epilog=EXAMPLES)
+# An ITEM such as `-1` is an item (that no run has), not an unknown option.
+@click.command(epilog=EXAMPLES, context_settings={"ignore_unknown_options": True})
 @click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("item")
 @output_file_option(

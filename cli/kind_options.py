@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from storyloom.stories.registry import UnknownKindError, get_kind, kind_names
+from storyloom.stories.registry import UnknownKindError, get_kind, loadable_kinds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,10 +36,11 @@ def kind_option(function: F) -> F:
 
 
 def _input_help() -> dict[str, str]:
-    """Every named input of every registered kind, with which kinds take it."""
+    """Every named input of every kind that loads, with which kinds take it (a broken
+    plug-in adds no flags; asking for it says why)."""
     described: dict[str, tuple[str, list[str], bool]] = {}
-    for name in kind_names():
-        for spec in get_kind(name).input_specs:
+    for name, kind in loadable_kinds()[0].items():
+        for spec in kind.input_specs:
             text, kinds, sampled = described.get(spec.name, (spec.description, [], True))
             described[spec.name] = (text, [*kinds, name], sampled and spec.sample is not None)
     return {

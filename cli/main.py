@@ -18,7 +18,7 @@ from storyloom.cli.logs import install_log_scrubbing
 from storyloom.cli.merge_cmd import merge
 from storyloom.cli.plan_cmd import plan
 from storyloom.cli.stats_cmd import stats
-from storyloom.stories.registry import get_kind, kind_names
+from storyloom.stories.registry import get_kind, loadable_kinds
 
 EXAMPLES = """
 \b
@@ -75,9 +75,14 @@ Examples:
 
 @cli.command(name="kinds", epilog=KINDS_EXAMPLES)
 def kinds_command() -> None:
-    """List the corpus kinds, one line each, with their inputs and options."""
-    for name in kind_names():
-        kind = get_kind(name)
+    """List the corpus kinds, one line each, with their inputs and options; a plug-in
+    that cannot be loaded is listed as broken, with its error."""
+    kinds, broken = loadable_kinds()
+    for name in sorted({*kinds, *broken}):
+        if name in broken:
+            click.echo(f"{name:<10} BROKEN: {broken[name]}")
+            continue
+        kind = kinds[name]
         inputs = ", ".join(spec.name for spec in kind.input_specs) or "none"
         options = ", ".join(kind.options_model.model_fields) or "none"
         click.echo(f"{name:<10} {kind.summary} [inputs: {inputs}; options: {options}]")

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import click
 
@@ -53,3 +54,33 @@ def option_with_default(*decls: str, default: Any, help: str, **settings: Any) -
     """An option with a fixed default, which `--help` shows (an option whose default is
     decided at run time says what it is in its help instead)."""
     return click.option(*decls, default=default, show_default=True, help=help, **settings)
+
+
+class RedisUrl(click.ParamType):
+    """A Redis URL checked when the command line is parsed: an empty one would silently
+    mean no Redis, and a database that is not a number would be a run against the wrong
+    one. Messages never repeat the URL, which may carry a password."""
+
+    name = "redis url"
+    schemes = ("redis", "rediss", "unix")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not str(value).strip():
+            self.fail("must not be empty (leave --redis out to run without Redis)", param, ctx)
+        try:
+            parts = urlsplit(str(value))
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            self.fail("is not a URL with a numeric port (redis://host:6379/0)", param, ctx)
+        if parts.scheme not in self.schemes:
+            self.fail("must be a redis://, rediss:// or unix:// URL", param, ctx)
+        databases = parse_qs(parts.query).get("db", [])
+        if parts.scheme != "unix" and parts.path.strip("/"):
+            databases.append(parts.path.strip("/"))
+        for database in databases:
+            if not (database.isascii() and database.isdigit()):
+                self.fail("the database must be a number, as in redis://host:6379/0", param, ctx)
+        return value
+
+
+REDIS_URL = RedisUrl()

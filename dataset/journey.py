@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from storyloom.core import layout
+from storyloom.core.jsonl import JsonlError, JsonlReader
+from storyloom.core.records import UsageEntry, parse_record
 from storyloom.core.text import words
 from storyloom.dataset.checkpoints import CheckpointReader
 from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
@@ -220,20 +222,28 @@ def _outcome(run_dir: Path, item_id: str, values: dict[str, Any]) -> tuple[str, 
 
 
 def _calls(path: Path, item_id: str) -> list[Call]:
-    calls = []
-    for entry in read_records(path):
-        if entry.get("story_id") != item_id:
-            continue
-        calls.append(
-            Call(
-                node=str(entry.get("node") or ""),
-                model=str(entry.get("model") or ""),
-                input_tokens=int(entry.get("input_tokens") or 0),
-                output_tokens=int(entry.get("output_tokens") or 0),
-                cache_read_tokens=int(entry.get("cache_read_tokens") or 0),
-                cache_write_tokens=int(entry.get("cache_write_tokens") or 0),
-                usd=float(entry.get("usd") or 0.0),
-                time=float(entry.get("time") or 0.0),
-            )
+    """The item's calls from the ledger, each line checked as a usage entry (a damaged
+    one names the ledger and its line)."""
+    if not path.exists():
+        return []
+    try:
+        entries = [
+            parse_record(UsageEntry, value, path, number)
+            for number, value in JsonlReader(path).numbered()
+        ]
+    except JsonlError as error:
+        raise JourneyError(f"{error}; fix or remove that line, then run again") from None
+    return [
+        Call(
+            node=entry.node,
+            model=entry.model,
+            input_tokens=entry.input_tokens,
+            output_tokens=entry.output_tokens,
+            cache_read_tokens=entry.cache_read_tokens,
+            cache_write_tokens=entry.cache_write_tokens,
+            usd=entry.usd,
+            time=entry.time,
         )
-    return calls
+        for entry in entries
+        if entry.story_id == item_id
+    ]

@@ -97,21 +97,24 @@ def run_identity(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
-    """The first path at which `a` and `b` differ, as `settings.seed: 0 -> 9`."""
+def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Every path at which `a` and `b` differ, as `settings.seed: 0 -> 9`: the top level
+    in `run_identity`'s order (the kind first: when it differs, that is what matters),
+    below it by name."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            found = first_difference(a.get(key), b.get(key), f"{prefix}.{key}" if prefix else key)
-            if found:
-                return found
-        return None
+        keys = [*a, *(key for key in b if key not in a)] if not prefix else sorted({*a, *b})
+        return [
+            found
+            for key in keys
+            for found in differences(a.get(key), b.get(key), f"{prefix}.{key}" if prefix else key)
+        ]
     if a == b:
-        return None
+        return []
     if prefix.startswith("inputs."):
-        return f"{prefix.removeprefix('inputs.')} file content differs"
+        return [f"{prefix.removeprefix('inputs.')} file content differs"]
     if prefix == "recipe":
-        return "the kind's recipe (prompts, rubric or gate thresholds) differs"
-    return f"{prefix}: {a!r} -> {b!r}"
+        return ["the kind's recipe (prompts, rubric or gate thresholds) differs"]
+    return [f"{prefix}: {a!r} -> {b!r}"]
 
 
 def is_merge_output(path: Path) -> bool:
@@ -137,10 +140,10 @@ def merge_runs(paths: Sequence[Path], out: Path, *, checkpoints: bool = True) ->
         raise OutputDirError(problem)
     first = shards[0]
     for shard in shards[1:]:
-        if difference := first_difference(run_identity(first.config), run_identity(shard.config)):
+        if found := differences(run_identity(first.config), run_identity(shard.config)):
             raise MergeError(
                 f"{shard.path / layout.CONFIG_FILE}: not a shard of the same run as "
-                f"{first.path} ({difference})"
+                f"{first.path} ({'; '.join(found)})"
             )
     report = MergeReport(shards=len(shards))
     build_and_swap(out, lambda staging: _build(shards, staging, out, report, checkpoints))

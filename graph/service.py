@@ -12,6 +12,7 @@ lines.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -102,18 +103,31 @@ def load_kind_inputs(kind: CorpusKind, paths: Mapping[str, Path | None]) -> Load
 
 
 def kind_options(kind: CorpusKind, values: Mapping[str, Any]) -> Any:
+    """The kind's options, validated strictly as the JSON they are given and frozen as:
+    `"2"` or `true` for an integer option is refused, not read as 2 or 1."""
     try:
-        return kind.options_model.model_validate(dict(values))
+        given = json.dumps(dict(values), default=str)
+        return kind.options_model.model_validate_json(given, strict=True)
     except ValidationError as error:
         raise RunSetupError(f"the {kind.name} kind's option {field_problem(error)}") from None
 
 
 def settings_for(kind: CorpusKind, request: RunRequest) -> GenerationSettings:
-    """The run's complete settings (`run_settings`), a bad value as one line."""
+    """The run's complete settings (`run_settings`), a bad value as one line; a task
+    model for a task the kind lacks is refused (it would be frozen and never used)."""
     try:
-        return run_settings(kind, request.backend, request.settings)
+        settings = run_settings(kind, request.backend, request.settings)
     except ValidationError as error:
         raise RunSetupError(f"setting {field_problem(error)}") from None
+    for task, model in settings.task_models.items():
+        if task not in kind.tasks:
+            raise RunSetupError(
+                f"task model for {task!r}: the {kind.name} kind has no such task "
+                f"(its tasks: {', '.join(kind.tasks)})"
+            )
+        if not model.strip():
+            raise RunSetupError(f"task model for {task!r} is empty; name a model")
+    return settings
 
 
 def call_timeout_for(request: RunRequest) -> float | None:

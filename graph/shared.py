@@ -32,7 +32,7 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         number, sep, count = text.partition("/")
-        if not sep or not number.isdigit() or not count.isdigit():
+        if not sep or not _ascii_digits(number) or not _ascii_digits(count):
             raise ValueError(f"{text!r} is not K/N (for example 0/3)")
         shard = cls(int(number), int(count))
         if not 0 <= shard.number < shard.count:
@@ -41,6 +41,11 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.number}/{self.count}"
+
+
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: `str.isdigit` also takes other scripts' digits, which int() reads."""
+    return text.isascii() and text.isdigit()
 
 
 class SharedRun:

@@ -7,6 +7,7 @@ message as it is.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
@@ -39,6 +40,31 @@ def read_text_file(path: Path, what: str) -> str:
     if not text.strip():
         raise InputError(f"{path}: {what} file is empty")
     return text
+
+
+#: A UTF-16 surrogate code point: after JSON parsing (which joins a valid escaped pair
+#: into one character) any that is left is a lone half, which is no character at all.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(value: object, where: str) -> None:
+    """JSON may escape half of a UTF-16 pair alone (`\\ud800`): it parses, but it is no
+    character and no output can be written with it, so refuse it here by `where` (the
+    file and line), not later as an encoding error that names neither."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found:
+            raise InputError(
+                f"{where} holds a lone surrogate \\u{ord(found.group()):04x} (half of a UTF-16 "
+                "pair, not a character); fix or remove that escape"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_lone_surrogates(key, where)
+            refuse_lone_surrogates(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_lone_surrogates(item, where)
 
 
 def read_toml(path: Path, what: str) -> dict[str, object]:

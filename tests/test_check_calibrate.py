@@ -112,10 +112,57 @@ def test_calibrate_on_the_scripted_backend_prints_every_figure() -> None:
 def test_bad_gold_labels_are_one_line(tmp_path: Path) -> None:
     labels = tmp_path / "labels.toml"
     labels.write_text('persona_name = "Wren"\n[[story]]\nfile = "x.md"\nrole = "clean"\n')
-    with pytest.raises(InputError, match=r"labels.toml: story 1 needs 'file', 'role'"):
+    with pytest.raises(InputError, match=r"labels.toml: line 2: story 1 needs 'file', 'role'"):
         load_gold(labels, ("honesty",))
     result = run("calibrate", "--backend", "scripted", "--gold", labels)
-    assert result.exit_code == 1 and "story 1 needs" in result.output
+    assert result.exit_code == 1 and "line 2: story 1 needs" in result.output
+
+
+_HEAD = 'persona_name = "Wren"\n'
+_ENTRY = 'file = "clean-01-refund.md"\nrole = "clean"\nsections = ["honesty"]\n'
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (_HEAD + "story = [1, 2]\n", "line 2: story 1 is not a table"),
+        (_HEAD + "story = [[1], [2]]\n", "line 2: story 1 is not a table"),
+        (_HEAD + 'length = ["short"]\n[[story]]\n' + _ENTRY, "unknown length band ['short']"),
+        (_HEAD + "[[story]]\n" + _ENTRY + "[[story]]\nfile = 3\n", "line 6: story 2 needs"),
+        (_HEAD + "[[story]]\n" + _ENTRY.replace('["honesty"]', '[["honesty"]]'),
+         "line 2: story 1 needs"),
+    ],
+)  # fmt: skip
+def test_malformed_gold_labels_are_one_line_naming_file_and_line(
+    tmp_path: Path, labels: str, message: str
+) -> None:
+    (tmp_path / "clean-01-refund.md").write_text((GOLD / "clean-01-refund.md").read_text())
+    path = tmp_path / "labels.toml"
+    path.write_text(labels)
+    result = run("calibrate", "--backend", "scripted", "--gold", path)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert f"Error: {path}: {message}" in result.output
+
+
+def test_a_misspelled_criterion_label_is_refused_naming_file_line_and_label(
+    tmp_path: Path,
+) -> None:
+    shipped = tomllib.loads(gold_labels_path().read_text())["story"]
+    defect = next(entry for entry in shipped if entry.get("fails") == ["Honesty"])
+    for name in ("clean-01-refund.md", defect["file"]):
+        (tmp_path / name).write_text((GOLD / name).read_text())
+    path = tmp_path / "labels.toml"
+    path.write_text(
+        _HEAD + "[[story]]\n" + _ENTRY + "\n[[story]]\n"
+        f'file = "{defect["file"]}"\nrole = "defect"\n'
+        f"sections = {defect['sections']!r}\n".replace("'", '"') + 'fails = ["Honsety"]\n'
+    )  # fmt: skip
+    result = run("calibrate", "--backend", "scripted", "--gold", path)
+    assert result.exit_code == 1, result.output
+    assert f"Error: {path}: line 11: story {defect['file']!r} fails unknown criterion " \
+        "'Honsety'" in result.output  # fmt: skip
+    assert "'Honesty'" in result.output  # what it could have been
 
 
 # --- the comparison judge's audit (advice) ---------------------------------------------

@@ -211,11 +211,24 @@ def test_negative_usage_is_malformed_not_booked() -> None:
 
 def test_other_client_errors_fail_the_story_with_the_servers_message() -> None:
     with ChatAPIServer() as server:
-        server.inject(ChatFault(400, "This model's maximum context length is 2048 tokens"))
+        server.inject(ChatFault(400, "'logit_bias' is not supported by this model"))
         error = failure(server, request())
 
     assert isinstance(error, PermanentBackendError) and not error.fatal
-    assert "(400)" in str(error) and "maximum context length is 2048" in str(error)
+    assert "(400)" in str(error) and "'logit_bias' is not supported" in str(error)
+
+
+def test_a_context_overflow_is_fatal_whatever_the_servers_wording() -> None:
+    """A context overflow is the run's configuration, not the story's (issue 27)."""
+    for message in (
+        "This model's maximum context length is 2048 tokens",  # OpenAI, vLLM
+        "the request exceeds the available context size, try increasing it",  # llama.cpp
+    ):
+        with ChatAPIServer() as server:
+            server.inject(ChatFault(400, message))
+            error = failure(server, request())
+        assert isinstance(error, PermanentBackendError) and error.fatal, message
+        assert message in str(error) and "--prompt-profile compact" in str(error)
 
 
 def test_a_wrong_key_stops_the_run_naming_the_variable() -> None:

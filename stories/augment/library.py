@@ -22,7 +22,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file, shipped_samples
+from storyloom.stories.inputs import (
+    InputError,
+    fingerprint,
+    read_text_file,
+    refuse_lone_surrogates,
+    shipped_samples,
+)
 
 SAMPLES = {"tools": "tools.json", "operators": "operators.toml"}
 #: Anthropic's tool-name rule (OpenAI's is the same pattern).
@@ -154,6 +160,7 @@ def load_tools(path: Path) -> tuple[tuple[Tool, ...], str]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from exc
+    refuse_lone_surrogates(data, f"{path}:")
     entries = data.get("tools") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise InputError(f'{path}: expected {{"tools": [...]}} with at least one tool')

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storyloom.core.jsonl import JsonlError, JsonlReader
-from storyloom.stories.inputs import InputError, fingerprint, read_text_file
+from storyloom.stories.inputs import (
+    InputError,
+    fingerprint,
+    read_text_file,
+    refuse_lone_surrogates,
+)
 
 TURN_ROLES = ("user", "assistant", "tool")
 Shape = Literal["messages", "prompt_response"]
@@ -78,6 +83,7 @@ def load_source(path: Path) -> Source:
     lines_by_id: dict[str, int] = {}
     try:
         for number, record in reader.numbered():
+            refuse_lone_surrogates(record, f"{path}: line {number}:")
             chat = _chat(path, number, record)
             if chat.id in lines_by_id:
                 raise InputError(

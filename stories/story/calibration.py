@@ -10,6 +10,7 @@ its false-fail rate on clean stories and controls, and how often its two samples
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,8 @@ class GoldStory:
     text: str
     fails: tuple[str, ...] = ()
     framing: str = "titled short story"
+    #: The labels file's line naming each label of `fails`, for messages.
+    label_lines: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class GoldSet:
     persona_name: str
     length: str
     stories: tuple[GoldStory, ...]
+    path: Path = Path("labels.toml")
 
 
 def _strings(value: object) -> tuple[str, ...] | None:
@@ -58,27 +62,60 @@ def _strings(value: object) -> tuple[str, ...] | None:
     return None
 
 
+_STORY_HEADER = re.compile(r"^\s*\[\[\s*story\s*\]\]", re.MULTILINE)
+_STORY_KEY = re.compile(r"^\s*story\s*=", re.MULTILINE)
+
+
+def _story_lines(text: str, count: int) -> list[int]:
+    """The line of each of `count` story entries: its `[[story]]` header, else (an
+    inline `story = [...]`) the line of the `story` key for all of them."""
+    headers = [text.count("\n", 0, m.start()) + 1 for m in _STORY_HEADER.finditer(text)]
+    if len(headers) == count:
+        return headers
+    key = _STORY_KEY.search(text)
+    return [text.count("\n", 0, key.start()) + 1 if key else 1] * count
+
+
+def _line_of(text: str, start: int, needle: str) -> int:
+    """The first line at or after line `start` that holds `needle` quoted, else `start`."""
+    lines = text.splitlines()
+    for number in range(start, len(lines) + 1):
+        if f'"{needle}"' in lines[number - 1] or f"'{needle}'" in lines[number - 1]:
+            return number
+    return start
+
+
 def load_gold(labels: Path, section_slugs: Sequence[str]) -> GoldSet:
-    """The gold set described by `labels`; one `InputError` line for anything wrong."""
+    """The gold set described by `labels`; one `InputError` line for anything wrong,
+    naming the file and the line of the story entry at fault."""
+    raw = read_text_file(labels, "gold labels")
     try:
-        data = tomllib.loads(read_text_file(labels, "gold labels"))
+        data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{labels}: invalid TOML in gold labels file ({exc})") from exc
     persona_name, length = data.get("persona_name"), data.get("length", "short")
     if not isinstance(persona_name, str) or not persona_name:
         raise InputError(f"{labels}: gold labels need a 'persona_name'")
-    if length not in LENGTH_BANDS:
+    if not isinstance(length, str) or length not in LENGTH_BANDS:
         raise InputError(f"{labels}: unknown length band {length!r}")
     entries = data.get("story")
     if not isinstance(entries, list) or not entries:
         raise InputError(f"{labels}: gold labels list no [[story]]")
     stories = []
-    for number, entry in enumerate(entries, start=1):
-        where = f"{labels}: story {number}"
+    for number, (entry, line) in enumerate(
+        zip(entries, _story_lines(raw, len(entries)), strict=True), 1
+    ):
+        where = f"{labels}: line {line}: story {number}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{where} is not a table; write each as [[story]] with 'file', "
+                             "'role', 'sections'")  # fmt: skip
         file, role = entry.get("file"), entry.get("role")
         sections, fails = _strings(entry.get("sections")), _strings(entry.get("fails", []))
         if not isinstance(file, str) or role not in ROLES or sections is None or fails is None:
-            raise InputError(f"{where} needs 'file', 'role' ({'/'.join(ROLES)}), 'sections'")
+            raise InputError(
+                f"{where} needs 'file', 'role' ({'/'.join(ROLES)}), 'sections' (a list of "
+                "names) and, for a defect, 'fails' (a list of names)"
+            )
         unknown = [slug for slug in sections if slug not in section_slugs]
         if unknown:
             raise InputError(f"{where} names unknown constitution section {unknown[0]!r}")
@@ -86,8 +123,30 @@ def load_gold(labels: Path, section_slugs: Sequence[str]) -> GoldSet:
             raise InputError(f"{where}: a defect names what it 'fails'; only a defect does")
         text = read_text_file(labels.parent / file, "gold story")
         framing = str(entry.get("framing", "titled short story"))
-        stories.append(GoldStory(file, role, sections, text, fails, framing))
-    return GoldSet(persona_name, length, tuple(stories))
+        lines = {label: _line_of(raw, line, label) for label in fails}
+        stories.append(GoldStory(file, role, sections, text, fails, framing, lines))
+    return GoldSet(persona_name, length, tuple(stories), labels)
+
+
+def check_labels(kind: CorpusKind, inputs: Any, gold: GoldSet, settings: Any) -> None:
+    """Refuse a defect labelled with a criterion the judge never scores for it (a
+    misspelling, or a section not in play), which would otherwise be silently never
+    counted. `gate:` labels name a finding kind, which may legitimately go uncaught."""
+    for story in gold.stories:
+        if story.role != "defect":
+            continue
+        item = gold_item(kind, inputs, gold, story, settings)
+        criteria = kind.criteria(item)
+        known = {criterion_key(criterion.name) for criterion in criteria}
+        for label in story.fails:
+            if label.startswith(GATE_PREFIX) or criterion_key(label) in known:
+                continue
+            names = ", ".join(repr(criterion.name) for criterion in criteria)
+            raise InputError(
+                f"{gold.path}: line {story.label_lines.get(label, 0)}: story {story.file!r} "
+                f"fails unknown criterion {label!r}; the judge scores it on {names} "
+                f"(or 'gate:<finding>')"
+            )
 
 
 def gold_item(

@@ -74,12 +74,21 @@ class ChatAPIServer:
         models: Collection[str] = ("stub-model",),
         api_key: str | None = None,
         cached_tokens: int = 0,
+        context_size: int | None = None,
+        reports_context: str | None = None,
     ) -> None:
+        """`context_size`: a request over it gets the OpenAI-worded 400 that vLLM and
+        llama-cpp-python send. `reports_context` says where the server tells its size, and
+        so which server it plays: "models" (vLLM's `max_model_len`; the prompt and
+        `max_tokens` together must fit), "props" (llama.cpp's `/props` `n_ctx`) or None
+        (llama-cpp-python): only the prompt must fit, the reply is cut short."""
         self.refuse = dict(refuse or {})
         self.ignore = set(ignore)
         self.models = list(models)
         self.api_key = api_key
         self.cached_tokens = cached_tokens
+        self.context_size = context_size
+        self.reports_context = reports_context
         self.requests: list[ChatRequest] = []
         self._replies: deque[str | dict[str, Any] | ChatFault] = deque()
         self._lock = threading.Lock()
@@ -138,9 +147,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.api.requests.append(record)
         if not self._authorized(record):
             return
+        size, reports = self.api.context_size, self.api.reports_context
         if self.path.rstrip("/").endswith("/models"):
             data = [{"id": m, "object": "model", "owned_by": "stub"} for m in self.api.models]
+            if reports == "models":
+                data = [{**entry, "max_model_len": size} for entry in data]
             self._send(record, 200, {"object": "list", "data": data})
+        elif self.path.rstrip("/") == "/props" and reports == "props":
+            self._send(record, 200, {"default_generation_settings": {"n_ctx": size}})
         else:
             self._send(record, 404, {"error": {"message": f"no route {self.path}"}})
 
@@ -159,6 +173,11 @@ class _Handler(BaseHTTPRequestHandler):
         if mode in api.refuse:
             message = f"Input should be 'text' or 'json_object' (got {mode})\n  File app.py"
             self._send(record, api.refuse[mode], {"error": {"message": message}})
+            return
+        prompt = tokens(json.dumps(body["messages"]))
+        counted = prompt + (body["max_tokens"] if api.reports_context == "models" else 0)
+        if api.context_size is not None and counted > api.context_size:
+            self._send(record, 400, _overflow(api.context_size, prompt, body))
             return
         reply = api._next()
         if isinstance(reply, ChatFault):
@@ -232,3 +251,15 @@ def _schema(body: dict[str, Any]) -> dict[str, Any]:
     if fmt.get("type") == "json_schema":
         return fmt["json_schema"]["schema"]
     return fmt.get("schema") or {}
+
+
+def _overflow(size: int, prompt: int, body: dict[str, Any]) -> dict[str, Any]:
+    """llama-cpp-python's answer to a request over its context (`llama_cpp.server`)."""
+    message = (
+        f"This model's maximum context length is {size} tokens. However, you requested "
+        f"{prompt + body['max_tokens']} tokens ({prompt} in the messages, "
+        f"{body['max_tokens']} in the completion). Please reduce the length of the "
+        "messages or completion."
+    )
+    error = {"message": message, "type": "invalid_request_error", "param": "messages"}
+    return {"error": {**error, "code": "context_length_exceeded"}}
