@@ -539,10 +539,18 @@ def _figure_table(title: str, rows: dict[str, Any]) -> Table:
             ],
         )
     cells = [(row, key, inner) for row, value in nested.items() for key, inner in value.items()]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for _, _, v in cells)
+    if numeric:
+        cells = sorted((c for c in cells if c[2]), key=lambda c: (-c[2], str(c[0]), str(c[1])))
+    shown = cells[:TOP_ROWS] if numeric else cells
     return Table(
         title,
         ["", "", "value"],
-        [[shorten(str(row), 40), shorten(str(key), 40), _figure_value(v)] for row, key, v in cells],
+        [[shorten(str(row), 40), shorten(str(key), 40), _figure_value(v)] for row, key, v in shown]
+        or [["none", "", ""]],
+        note=f"the {len(shown)} largest of {len(cells)} non-zero cells (every cell: --json)"
+        if len(shown) < len(cells)
+        else None,
     )
 
 

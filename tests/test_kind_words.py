@@ -20,6 +20,7 @@ from storyloom.report.compression import compression_ratio
 from storyloom.report.names import heuristic_names
 from storyloom.report.selfbleu import self_bleu
 from storyloom.report.skeletons import cluster_skeletons
+from storyloom.report.tables import TOP_ROWS, _figure_table
 from storyloom.stories.augment.draws import PROMPT_LENGTHS
 
 KINDS = ("story", "documents", "advice", "augment")
@@ -234,3 +235,14 @@ def test_character_names_leave_out_dates_places_and_organisations() -> None:
         "later, Fri came. They flew to England and visited the Turing Institute with Priya."
     )
     assert heuristic_names(text) == {"Tomas", "Priya"}
+
+
+def test_wide_grids_become_top_k_lists(runs: dict[str, Any]) -> None:
+    full = runs["advice"]["full"]  # person x dilemma: 16 x 31 values, 3 of them drawn
+    assert re.search(r"the 3 commonest of 496 pairs; 493 pairs never drawn", full)
+    lone_letter = re.compile(r"(?<![A-Za-z0-9])[b-z](?![A-Za-z0-9])")  # "a" is a word
+    assert not [line for line in full.splitlines() if len(lone_letter.findall(line)) >= 3]
+    nested = {f"row {i}": {f"col {j}": i * j for j in range(9)} for i in range(4)}
+    table = _figure_table("grid", nested)
+    assert table.rows[0] == ["row 3", "col 8", "24"] and len(table.rows) == TOP_ROWS
+    assert table.note == "the 10 largest of 24 non-zero cells (every cell: --json)"
