@@ -201,9 +201,11 @@ class Diversity(_Frozen):
     self_bleu: float | None = Field(
         default=None, description="mean BLEU-4 of each sampled document against the others"
     )
-    self_bleu_documents: int = 0
+    self_bleu_documents: int = Field(
+        default=0, description="sampled documents self-BLEU and compression ratio read"
+    )
     compression_ratio: float | None = Field(
-        default=None, description="bytes / gzip bytes of the sampled documents together"
+        default=None, description="bytes / gzip bytes of those documents together"
     )
     skeletons: Skeletons | None = None
     openings: list[Share]

@@ -19,8 +19,6 @@ from storyloom.report.ngrams import _hashes
 
 MAX_N = 4
 EPSILON = 0.1
-#: Documents measured at most (the first of the sample, itself a random draw).
-MAX_DOCUMENTS = 1000
 
 
 def _clipped_per_document(documents: Sequence[Sequence[str]], n: int) -> tuple[np.ndarray, ...]:
@@ -64,7 +62,7 @@ def _closest_other_lengths(lengths: np.ndarray) -> np.ndarray:
 def self_bleu(documents: Sequence[Sequence[str]]) -> float | None:
     """Mean BLEU-4 of each document (lists of lower-case words) against all the others;
     None with fewer than two documents."""
-    documents = [doc for doc in documents[:MAX_DOCUMENTS] if doc]
+    documents = [doc for doc in documents if doc]
     if len(documents) < 2:
         return None
     log_precision = np.zeros(len(documents))

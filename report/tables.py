@@ -428,7 +428,10 @@ def diversity(report: StatsReport) -> Part:
         ["distinct-2", fraction(d.distinct_2)],
         ["distinct-3", fraction(d.distinct_3)],
         [f"self-BLEU-4 (over {number(d.self_bleu_documents)} {plural})", fraction(d.self_bleu)],
-        ["compression ratio (bytes / gzip bytes)", number(d.compression_ratio, 2)],
+        [
+            f"compression ratio (bytes / gzip bytes, same {plural})",
+            number(d.compression_ratio, 2),
+        ],
         ["distinct opening 3-grams", number(d.opening_distinct)],
         ["opening concentration (top opening share)", percent(d.opening_top_share)],
         ["distinct closing 3-grams", number(d.closing_distinct)],
