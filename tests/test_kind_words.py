@@ -4,6 +4,7 @@ and HTML; the one-screen summary; the new diversity figures."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -13,9 +14,12 @@ from typing import Any
 import pytest
 from augment_source import write_source
 from click.testing import CliRunner, Result
+from fast_retry import FAST_RETRY
 from jsonl_files import write_jsonl
+from story_samples import critique, failed_round, premise
 
 from storyloom.cli.main import cli
+from storyloom.graph.runner import RunOptions, run_items
 from storyloom.report.compression import compression_ratio
 from storyloom.report.names import heuristic_names
 from storyloom.report.selfbleu import self_bleu
@@ -246,3 +250,21 @@ def test_wide_grids_become_top_k_lists(runs: dict[str, Any]) -> None:
     table = _figure_table("grid", nested)
     assert table.rows[0] == ["row 3", "col 8", "24"] and len(table.rows) == TOP_ROWS
     assert table.note == "the 10 largest of 24 non-zero cells (every cell: --json)"
+
+
+def test_a_finding_the_rewrite_fixed_is_reported_from_the_first_draft(
+    make_run: Any, scripted: Any
+) -> None:
+    looping = "# Loop\n\n" + "Wren said hello. *Hello.*\n" * 60
+    backend = scripted(premise(), looping, *failed_round(2), critique("pass"))
+    run_dir, context = make_run(backend, max_revisions=1)
+    options = RunOptions(count=1, concurrency=1, retry=FAST_RETRY)
+    asyncio.run(run_items(run_dir, context, options))
+    [record] = [json.loads(line) for line in run_dir.corpus_path.open()]
+    assert "repetition" in record["metadata"]["draft_findings"]
+    assert record["metadata"]["gate_findings"] == []  # the emitted rewrite is clean
+    result = invoke("stats", run_dir.path, "--full")
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"Gate findings in first drafts\s+kind\s+count\s+\S+\s+repetition\s+1", result.output
+    )
