@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from storyloom.backends.base import Backend, BackendError
 from storyloom.backends.faults import FaultyBackend
@@ -333,36 +335,47 @@ def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> 
     run, llm, context = opened.run, opened.backend, opened.context
     if opened.stale_owner is not None:
         console.print(
-            f"[yellow]The previous run here ({opened.stale_owner.describe()}) did not "
-            "exit cleanly; resuming from its checkpoints.[/]"
+            f"The previous run here ({opened.stale_owner.describe()}) did not "
+            "exit cleanly; resuming from its checkpoints.",
+            style="yellow",
+            markup=False,
         )
     if opened.changes_taken:
         console.print(
-            f"[yellow]Run settings changed ({'; '.join(opened.changes_taken)}); taken, since "
-            "no item had finished yet (or --allow-config-change).[/]"
+            f"Run settings changed ({'; '.join(opened.changes_taken)}); taken, since "
+            "no item had finished yet (or --allow-config-change).",
+            style="yellow",
+            markup=False,
         )
     if llm.supports_prompt_caching and (
         reason := caching_off_reason(llm.model, context.shared_prefix)
     ):
-        console.print(f"[yellow]{reason}[/]")
+        console.print(reason, style="yellow", markup=False)
+    noun = opened.kind.report_profile.noun
     console.print(
-        f"[bold]storyloom[/] run [cyan]{run.path}[/] · kind {opened.kind.name} · backend "
-        f"{opened.config.backend} ({llm.model}) · {options.count} items · "
-        f"concurrency {options.concurrency}"
+        Text.assemble(
+            ("storyloom", "bold"),
+            " run ",
+            (str(run.path), "cyan"),
+            f" · kind {opened.kind.name} · backend {opened.config.backend} ({llm.model}) · "
+            f"{noun.count(options.count)} · concurrency {options.concurrency}",
+        )
     )
     with _exit_at_once_on_signal(console, run) as rearm:
         try:
             report, signal_number = asyncio.run(_run(opened, options, console))
         except KeyboardInterrupt:  # a second Ctrl-C while the loop was closing
-            console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
+            console.print(
+                f"Stopped at once. Run the same command again to resume {escape(str(run.path))}."
+            )
             raise SystemExit(EXIT_SIGINT) from None
         rearm()
-        print_summary(console, run, report, torn=_torn(context))
+        print_summary(console, run, report, torn=_torn(context), noun=noun)
         if isinstance(llm, FaultyBackend):
             injected = ", ".join(f"{kind} {n}" for kind, n in sorted(llm.injected.items()))
             console.print(f"injected faults ({FAULTS_ENV}): {injected or 'none'}")
         if signal_number is not None:
-            console.print(f"Stopped. Run the same command again to resume {run.path}.")
+            console.print(f"Stopped. Run the same command again to resume {escape(str(run.path))}.")
             raise SystemExit(_exit_code(signal_number))
     if report.fatal_error:
         raise click.ClickException(
@@ -410,7 +423,9 @@ def _exit_at_once_on_signal(console: Console, run: RunDir) -> Iterator[Callable[
     after the loop closed (closing puts the default handlers back)."""
 
     def exit_now(number: int, frame: object) -> None:
-        console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
+        console.print(
+            f"Stopped at once. Run the same command again to resume {escape(str(run.path))}."
+        )
         os._exit(_exit_code(number))
 
     def rearm() -> None:
@@ -447,7 +462,9 @@ async def _run(
             stop.set()
             getattr(context.backend, "stop_waiting", lambda: None)()  # --batch
         else:
-            console.print(f"Stopped at once. Run the same command again to resume {run.path}.")
+            console.print(
+                f"Stopped at once. Run the same command again to resume {escape(str(run.path))}."
+            )
             os._exit(_exit_code(number))
 
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -455,6 +472,7 @@ async def _run(
     batch_stats = getattr(context.backend, "stats", None)  # --batch only
     batch_stats = batch_stats if getattr(context.backend, "batch", False) else None
     held_for = context.backend.held_for  # a server-imposed wait, shown as it runs
-    with RunProgress(console, options.count, batch_stats, held_for) as progress:
+    noun = opened.kind.report_profile.noun
+    with RunProgress(console, options.count, batch_stats, held_for, noun) as progress:
         report = await execute(opened, options, on_progress=progress.update, stop=stop)
     return report, (received[0] if received else None)

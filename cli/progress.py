@@ -21,12 +21,14 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from storyloom.core import layout
 from storyloom.core.jsonl import JsonlError, JsonlReader
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import Event, RunReport
 from storyloom.report.cost import CostCollector
 from storyloom.report.formatting import number, usd
 from storyloom.report.model import Cost, TokenSpend
+from storyloom.stories.kind import ITEMS, ItemNoun
 
 
 class _BatchColumn(ProgressColumn):
@@ -57,7 +59,8 @@ class _HoldColumn(ProgressColumn):
 
 
 class RunProgress:
-    """A progress bar of finished items with emitted/rejected counts and an ETA."""
+    """A progress bar of finished items, named in the kind's words, with emitted/rejected
+    counts and an ETA."""
 
     def __init__(
         self,
@@ -65,12 +68,13 @@ class RunProgress:
         total: int,
         batch_stats: Callable[[], dict[str, int]] | None = None,
         held_for: Callable[[], float] | None = None,
+        noun: ItemNoun = ITEMS,
     ) -> None:
         extra: list[ProgressColumn] = [_BatchColumn(batch_stats)] if batch_stats else []
         if held_for is not None:
             extra.append(_HoldColumn(held_for))
         self._progress = Progress(
-            TextColumn("[bold]items"),
+            TextColumn(f"[bold]{escape(noun.plural)}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn(
@@ -111,32 +115,51 @@ _INTERRUPTION_LABELS = {
 }
 
 
+def run_outputs(run: RunDir) -> list[Path]:
+    """The run's output files that exist: the corpus, the rejected file once something
+    was rejected, and the kind's own files (`pairs.jsonl`)."""
+    sides = sorted(p for p in run.path.glob("*.jsonl") if layout.is_side_output(p.name))
+    return [path for path in (run.corpus_path, run.rejected_path, *sides) if path.is_file()]
+
+
 def print_summary(
-    console: Console, run: RunDir, report: RunReport, torn: dict[Path, int] | None = None
+    console: Console,
+    run: RunDir,
+    report: RunReport,
+    torn: dict[Path, int] | None = None,
+    noun: ItemNoun = ITEMS,
 ) -> None:
-    """The end-of-run table; `torn` names outputs whose torn last line (a crash
-    mid-append) was cut when the run opened, with the bytes kept beside them."""
-    table = Table(title=f"run {run.name}", show_header=False)
+    """The end-of-run table in the kind's words; `torn` names outputs whose torn last
+    line (a crash mid-append) was cut when the run opened, with the bytes kept beside
+    them. Every value a user or a model wrote (the run's name, a reason) is plain text,
+    never rich markup."""
+    table = Table(title=Text(f"run {run.name}"), show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    table.add_row("items planned", str(report.planned))
-    table.add_row("finished before this start", str(report.already_done))
-    table.add_row("resumed from a checkpoint", str(report.resumed))
-    table.add_row("emitted now", f"[green]{report.emitted}[/]")
-    table.add_row("rejected now", f"[red]{report.rejected}[/]")
-    for reason, count in sorted(report.reasons.items()):
-        table.add_row(f"  rejected: {reason}", str(count))
+    rows: list[tuple[str, str, str]] = [
+        (f"{noun.plural} planned", str(report.planned), ""),
+        ("finished before this start", str(report.already_done), ""),
+        ("resumed from a checkpoint", str(report.resumed), ""),
+        ("emitted now", str(report.emitted), "green"),
+        ("rejected now", str(report.rejected), "red"),
+    ]
+    rows += [(f"  rejected: {r}", str(n), "") for r, n in sorted(report.reasons.items())]
     if report.interrupted:
-        table.add_row("interrupted (resume to retry)", f"[yellow]{report.interrupted}[/]")
-        for kind, count in sorted(report.interruptions.items()):
-            table.add_row(f"  interrupted: {_INTERRUPTION_LABELS.get(kind, kind)}", str(count))
+        rows.append(("interrupted (resume to retry)", str(report.interrupted), "yellow"))
+        rows += [
+            (f"  interrupted: {_INTERRUPTION_LABELS.get(kind, kind)}", str(count), "")
+            for kind, count in sorted(report.interruptions.items())
+        ]
     if report.paused:
-        table.add_row("paused by the stop (resume to continue)", f"[yellow]{report.paused}[/]")
+        rows.append(("paused by the stop (resume to continue)", str(report.paused), "yellow"))
     if report.not_started:
-        table.add_row("not started", str(report.not_started))
-    table.add_row("outputs", f"{run.corpus_path}\n{run.rejected_path}")
+        rows.append(("not started", str(report.not_started), ""))
+    outputs = run_outputs(run)
+    rows.append(("outputs", "\n".join(map(str, outputs)) or "none yet", ""))
+    for label, value, style in rows:
+        table.add_row(Text(label), Text(value, style=style))
     console.print(table)
-    spend = spend_table(run)
+    spend = spend_table(run, noun)
     if spend is not None:
         console.print(spend)
     for path, size in sorted((torn or {}).items()):
@@ -145,17 +168,17 @@ def print_summary(
             f"short by a crash) were cut and kept in {escape(str(path))}.torn"
         )
     for error in report.errors[:5]:
-        console.print(f"[yellow]error[/] {error}")
+        console.print(Text.assemble(("error", "yellow"), " ", str(error)))
 
 
 #: Workflow order for the per-node rows; nodes not listed follow alphabetically.
 _NODE_ORDER = ("plan", "write", "judge", "revise")
 
 
-def spend_table(run: RunDir) -> Table | None:
+def spend_table(run: RunDir, noun: ItemNoun = ITEMS) -> Table | None:
     """Spend of the whole run (every start, from usage.jsonl): per node, total, mean per
-    item with spend, and per accepted document. Tokens show even at $0 (local models).
-    None when no call was recorded."""
+    item with spend, and per accepted item (in the kind's words). Tokens show even at $0
+    (local models). None when no call was recorded."""
     collector = CostCollector()
     for entry in _json_objects(run.usage_path):
         collector.add(entry)
@@ -167,26 +190,29 @@ def spend_table(run: RunDir) -> Table | None:
         title="spend (whole run, from usage.jsonl)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        caption=f"tokens: in / out / cache write / cache read; {_per_doc_note(documents)}",
+        caption=f"tokens: in / out / cache write / cache read; {_per_item_note(documents, noun)}",
         caption_justify="left",
         pad_edge=False,
     )
     table.add_column("node", no_wrap=True)
-    for header in ("calls", "in", "out", "cache w", "cache r", "USD"):
+    for header in ("calls", "in", "out", "cache write", "cache read", "USD"):
         table.add_column(header, justify="right", no_wrap=True)
     for name in sorted(cost.per_node, key=_node_rank):
-        table.add_row(escape(name), *_spend_cells(cost.per_node[name]))
-    table.add_row("[bold]total[/]", *_spend_cells(cost.total), end_section=True)
-    table.add_row(f"item mean ({cost.items})", *_mean_cells(cost, cost.items))
+        table.add_row(Text(name), *_spend_cells(cost.per_node[name]))
+    table.add_row(Text("total", style="bold"), *_spend_cells(cost.total), end_section=True)
+    table.add_row(f"mean per {noun.singular} ({cost.items})", *_mean_cells(cost, cost.items))
     if documents:
-        table.add_row(f"per doc ({documents})", *_mean_cells(cost, documents))
+        table.add_row(f"per accepted {noun.singular} ({documents})", *_mean_cells(cost, documents))
     return table
 
 
-def _per_doc_note(documents: int) -> str:
-    if not documents:
-        return "no accepted documents yet, so no cost per document"
-    return f"per doc: the whole spend over {documents} accepted documents"
+def _per_item_note(accepted: int, noun: ItemNoun) -> str:
+    if not accepted:
+        return f"no accepted {noun.plural} yet, so no cost per accepted {noun.singular}"
+    return (
+        f"per accepted {noun.singular}: the whole spend over {accepted:,} accepted "
+        f"{noun.singular if accepted == 1 else noun.plural}"
+    )
 
 
 def _node_rank(name: str) -> tuple[int, str]:

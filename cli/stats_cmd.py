@@ -45,6 +45,7 @@ EXAMPLES = """
 \b
 Examples:
   storyloom stats outputs/default                # a run, finished or still going
+  storyloom stats outputs/default --full         # every table, not only the summary
   storyloom stats outputs/default --html report.html --json stats.json
   storyloom stats clean.jsonl --text-field text  # any corpus JSONL
   storyloom stats outputs/default --axes theme,tone --sample 500
@@ -75,6 +76,7 @@ Examples:
     type=click.IntRange(2, MAX_SAMPLE),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
+@click.option("--full", is_flag=True, help="Print every table, not only the one-screen summary.")
 @kind_option
 def stats(
     source: Path,
@@ -83,6 +85,7 @@ def stats(
     text_field: str,
     axes: str | None,
     sample: int,
+    full: bool,
     kind: str | None,
 ) -> None:
     """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl.
@@ -102,7 +105,7 @@ def stats(
         report = compute_stats(open_input(source, kind), options)
     except ReportInputError as exc:
         raise click.ClickException(str(exc)) from exc
-    render_terminal(report, Console())
+    render_terminal(report, Console(), full=full)
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     for path, write in ((json_path, write_json), (html_path, write_html)):

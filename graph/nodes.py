@@ -328,6 +328,8 @@ def _metadata(ctx: RunContext, state: ItemState, item: ItemView) -> dict[str, An
     group = ctx.kind.dedupe_group(item.draw)
     return {
         "index": state["index"],
+        # the first draft's findings (`stats` reports them: a rewrite may have fixed them)
+        "draft_findings": [f["kind"] for f in first["findings"]] if first else [],
         **ctx.kind.metadata(item, best),
         "kind": ctx.kind.name,
         "revisions": state["round"],

@@ -15,25 +15,32 @@ from typing import Any
 
 from storyloom.core.text import words
 from storyloom.dedupe.index import DEFAULT_THRESHOLD
+from storyloom.report.compression import compression_ratio
 from storyloom.report.cost import CostCollector
 from storyloom.report.duplicates import DuplicateIds
-from storyloom.report.fields import as_float, as_str, text_at
+from storyloom.report.fields import as_float, as_str, metadata, text_at
 from storyloom.report.jsonl import JsonlReader, ReportInputError
 from storyloom.report.kind_figures import KindFigureCollector
 from storyloom.report.model import Diversity, SourceInfo, StatsReport
 from storyloom.report.names import character_names
 from storyloom.report.ngrams import distinct_n, repeated_phrases
 from storyloom.report.outcomes import OutcomeCollector
+from storyloom.report.selfbleu import self_bleu
 from storyloom.report.similarity import pairwise_similarity
+from storyloom.report.skeletons import SkeletonSample
 from storyloom.report.source import ReportInput
 from storyloom.report.summaries import histogram, linear_edges, ratio, summarize, top_shares
 from storyloom.report.texts import DedupeText, TextCollector
 from storyloom.report.tokens import TokenCounter
+from storyloom.stories.kind import ReportProfile
 
 DEFAULT_SAMPLE = 2000
 DEFAULT_TEXT_FIELD = "text"
 TOP_EDGES = 10
 MONOLOGUE_BINS = 20
+#: Self-BLEU and the compression ratio read the first this many documents of the sample
+#: (itself a random draw): together they cost about as much as distinct-n on 2,000.
+CORPUS_METRIC_DOCUMENTS = 1000
 BATCH = 512
 
 
@@ -71,8 +78,15 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
     heatmap_axes = options.heatmap_axes or source.default_heatmap_axes
     outcomes = OutcomeCollector(heatmap_axes, profile)
     texts = TextCollector(
-        options.sample, options.seed, tokens, profile, _dedupe_text(source, options)
+        options.sample,
+        options.seed,
+        tokens,
+        profile,
+        _dedupe_text(source, options),
+        record_words=options.text_field == DEFAULT_TEXT_FIELD,
     )
+    plan_field = source.corpus_kind.plan_field if source.corpus_kind else "plan"
+    skeletons = SkeletonSample(profile.skeleton_fields, options.sample, options.seed)
     figures = KindFigureCollector(source.kind_name, profile)
     notes: list[str] = list(source.notes)
     duplicates = DuplicateIds()
@@ -86,6 +100,7 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
                 pairs.append((record, _text(record, options.text_field, reader.path, line)))
                 outcomes.add(record, "emitted")
                 figures.add(record, "emitted")
+                skeletons.add(metadata(record).get(plan_field))
                 duplicates.add(as_str(record.get("id")), reader.path, line)
             texts.add_batch(pairs)
         skipped += reader.skipped
@@ -110,7 +125,8 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         notes.append(f"{skipped} blank or torn line(s) skipped (a run in progress or killed)")
     if texts.seen > len(texts.sample):
         notes.append(
-            f"distinct-n, repeated phrases, pairwise similarity and names are measured on a "
+            "distinct-n, self-BLEU, compression, repeated phrases, pairwise similarity, "
+            "plot skeletons and names are measured on a "
             f"random sample of {len(texts.sample)} of {texts.seen} documents "
             f"(seed {options.seed}); --sample changes its size"
         )
@@ -131,8 +147,11 @@ def _compute(source: ReportInput, options: StatsOptions, tokens: TokenCounter) -
         cost=cost,
         quality=outcomes.quality(source.section_titles),
         coverage=coverage,
-        diversity=_diversity(texts, options, _threshold(source), set(outcomes.personas)),
+        diversity=_diversity(
+            texts, options, _threshold(source), set(outcomes.personas), profile
+        ).model_copy(update={"skeletons": skeletons.result()}),
         kind=source.kind_name,
+        noun=(profile.noun.singular, profile.noun.plural),
         kind_figures=kind_figures,
         notes=notes,
         warnings=duplicates.summary(),
@@ -192,7 +211,11 @@ def _source_info(source: ReportInput, options: StatsOptions, skipped: int) -> So
 
 
 def _diversity(
-    texts: TextCollector, options: StatsOptions, threshold: float, personas: set[str]
+    texts: TextCollector,
+    options: StatsOptions,
+    threshold: float,
+    personas: set[str],
+    profile: ReportProfile,
 ) -> Diversity:
     # interned, so a 2,000-document sample holds each distinct word once
     sample_words = [list(map(sys.intern, words(body.lower()))) for body in texts.sample]
@@ -204,6 +227,9 @@ def _diversity(
         distinct_1=distinct_n(sample_words, 1),
         distinct_2=distinct_n(sample_words, 2),
         distinct_3=distinct_n(sample_words, 3),
+        self_bleu=self_bleu(sample_words[:CORPUS_METRIC_DOCUMENTS]),
+        self_bleu_documents=min(len(sample_words), CORPUS_METRIC_DOCUMENTS),
+        compression_ratio=compression_ratio(texts.sample[:CORPUS_METRIC_DOCUMENTS]),
         openings=openings,
         opening_top_share=ratio(openings[0].count, seen) if openings else None,
         opening_distinct=len(texts.openings),
@@ -218,7 +244,9 @@ def _diversity(
             max_pairs=options.max_pairs,
             seed=options.seed,
         ),
-        names=character_names(texts.sample, exclude=personas),
-        monologue_share=summarize(texts.monologue),
-        monologue_histogram=histogram(texts.monologue, linear_edges(0.0, 1.0, MONOLOGUE_BINS)),
+        names=character_names(texts.sample, exclude=personas) if profile.story_rows else None,
+        monologue_share=summarize(texts.monologue) if profile.story_rows else None,
+        monologue_histogram=histogram(texts.monologue, linear_edges(0.0, 1.0, MONOLOGUE_BINS))
+        if profile.story_rows
+        else None,
     )

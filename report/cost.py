@@ -12,7 +12,7 @@ from typing import Any
 
 from storyloom.report.fields import as_float, as_int, as_str
 from storyloom.report.model import Cost, TokenSpend
-from storyloom.report.summaries import summarize
+from storyloom.report.summaries import ratio, summarize
 
 _TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 UNKNOWN = "n/a"
@@ -36,7 +36,13 @@ class _Tally:
 
     def spend(self) -> TokenSpend:
         counts = {name: self.by_field[name] for name in _TOKEN_FIELDS}
-        return TokenSpend(calls=self.calls, usd=round(self.usd, 6), **counts)
+        prompt = counts["input_tokens"] + counts["cache_write_tokens"] + counts["cache_read_tokens"]
+        return TokenSpend(
+            calls=self.calls,
+            usd=round(self.usd, 6),
+            cache_read_share=ratio(counts["cache_read_tokens"], prompt),
+            **counts,
+        )
 
 
 class CostCollector:
@@ -70,5 +76,8 @@ class CostCollector:
             usd_per_accepted_document=round(self.total.usd / emitted, 6) if emitted else None,
             tokens_per_accepted_document=(
                 round(self.total.tokens / emitted, 6) if emitted else None
+            ),
+            usd_per_1k_output_tokens=ratio(
+                self.total.usd, self.total.by_field["output_tokens"] / 1000
             ),
         )

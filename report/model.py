@@ -92,6 +92,9 @@ class TokenSpend(_Frozen):
     cache_write_tokens: int
     cache_read_tokens: int
     usd: float
+    cache_read_share: float | None = Field(
+        default=None, description="cache read / (input + cache write + cache read) tokens"
+    )
 
 
 class Cost(_Frozen):
@@ -106,6 +109,7 @@ class Cost(_Frozen):
     usd_unattributed: float = Field(description="items neither emitted nor rejected yet")
     usd_per_accepted_document: float | None
     tokens_per_accepted_document: float | None
+    usd_per_1k_output_tokens: float | None = None
 
 
 class ScoreDistribution(_Frozen):
@@ -123,11 +127,24 @@ class SectionQuality(_Frozen):
 class Quality(_Frozen):
     criteria: dict[str, ScoreDistribution]
     sections: dict[str, SectionQuality]
+    section_scored_by: str | None = Field(
+        default=None, description="the criterion scoring a section when none is named for it"
+    )
+    verdicts: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="checks with labelled outcomes: {check: {label: n}}"
+    )
     gate_findings_emitted: dict[str, int]
+    gate_findings_drafts: dict[str, int] = Field(
+        default_factory=dict, description="findings in first drafts of finished items"
+    )
     gate_findings_rejected: dict[str, int]
     judged: int = Field(description="finished items the judge saw at least once")
+    first_drafts_judged: int = 0
     first_pass_rate: float | None
     final_pass_rate: float | None
+    rewritten: int = Field(default=0, description="finished items revised at least once")
+    comparisons: int = Field(default=0, description="rewrites judged beside their draft")
+    rewrite_won: int = 0
 
 
 class Heatmap(_Frozen):
@@ -148,7 +165,7 @@ class Coverage(_Frozen):
     heatmap: Heatmap | None
     sections: dict[str, int]
     uncovered_sections: list[str]
-    persona_names: dict[str, int]
+    persona_names: dict[str, int] | None = Field(description="None: a kind without personas")
 
 
 class Similarity(_Frozen):
@@ -168,11 +185,29 @@ class Names(_Frozen):
     top_share: float | None = Field(description="share of mentions taken by the top name")
 
 
+class Skeletons(_Frozen):
+    method: str
+    plans: int
+    clusters: int
+    largest_share: float | None = Field(description="share of plans in the largest cluster")
+    top: list[Share] = Field(description="clusters by size, named by their first plan")
+
+
 class Diversity(_Frozen):
     sample_documents: int
     distinct_1: float | None
     distinct_2: float | None
     distinct_3: float | None
+    self_bleu: float | None = Field(
+        default=None, description="mean BLEU-4 of each sampled document against the others"
+    )
+    self_bleu_documents: int = Field(
+        default=0, description="sampled documents self-BLEU and compression ratio read"
+    )
+    compression_ratio: float | None = Field(
+        default=None, description="bytes / gzip bytes of those documents together"
+    )
+    skeletons: Skeletons | None = None
     openings: list[Share]
     opening_top_share: float | None
     opening_distinct: int
@@ -181,9 +216,9 @@ class Diversity(_Frozen):
     closing_distinct: int
     repeated_phrases: list[Share] = Field(description="4-grams by documents containing them")
     similarity: Similarity | None
-    names: Names
-    monologue_share: Summary
-    monologue_histogram: Histogram
+    names: Names | None = Field(description="None: a kind without a cast of characters")
+    monologue_share: Summary | None = None
+    monologue_histogram: Histogram | None = None
 
 
 class StatsReport(_Frozen):
@@ -195,6 +230,9 @@ class StatsReport(_Frozen):
     coverage: Coverage
     diversity: Diversity
     kind: str | None = Field(default=None, description="the corpus kind the records were read as")
+    noun: tuple[str, str] = Field(
+        default=("item", "items"), description="the kind's item noun: singular, plural"
+    )
     kind_figures: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="the kind's own tables: {title: {row: value}}"
     )

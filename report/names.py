@@ -8,6 +8,10 @@ not the first word of a sentence, a heading or a quotation), that is not a stop 
 never appears in lower case in the same document ("Window" at a line start of a title is
 not a name if "window" is used elsewhere). It misses names that only open sentences and
 can take place names for people; the method is named in the report.
+
+Either way, words that are never a person are left out: months, weekdays and their
+abbreviations, a capitalised word right after a place preposition ("in England", "from
+Leeds") and a word of an organisation's name ("the Turing Institute", "Acme Bank").
 """
 
 from __future__ import annotations
@@ -23,6 +27,39 @@ from storyloom.report.summaries import ratio, top_shares
 
 _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[a-z0-9,;:] )([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
 _LOWER_WORD = re.compile(r"\b[a-z][a-z'-]*\b")
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday "
+    "friday saturday sunday mon tue tues wed thu thur thurs fri sat sun".split()
+)
+_ORGANISATION = frozenset(
+    "institute university college school academy council committee ministry department "
+    "office agency bank hospital clinic foundation court company corporation inc ltd "
+    "association society union church museum library centre center group board".split()
+)
+#: A capitalised word after one of these is a place, not a person ("in England").
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|from|to|across|near|around|outside|inside|into|throughout|visiting)\s+"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b"
+)
+#: Capitalised words next to an organisation's word ("Turing Institute", "Bank of Leeds").
+_ORGANISATION_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of|for|the)?\s*[A-Z][a-z]+)+\b")
+
+
+def _not_people(body: str) -> set[str]:
+    """The capitalised words of `body` that name a date, a place or an organisation."""
+    excluded = {match.group(1) for match in _PLACE_BEFORE.finditer(body)}
+    for match in _ORGANISATION_NAME.finditer(body):
+        parts = re.findall(r"[A-Z][a-z]+", match.group(0))
+        if any(part.lower() in _ORGANISATION for part in parts):
+            excluded.update(parts)
+    return excluded
+
+
+def is_calendar_word(name: str) -> bool:
+    return name.lower().rstrip(".") in _CALENDAR
+
+
 TOP_NAMES = 15
 HEURISTIC = (
     "heuristic: capitalised words after a lower-case word or , ; : that are not stop words "
@@ -38,7 +75,15 @@ def heuristic_names(body: str) -> set[str]:
     if not candidates:
         return set()
     lower = set(_LOWER_WORD.findall(body))
-    return {name for name in candidates if name.lower() not in lower}
+    excluded = _not_people(body)
+    return {
+        name
+        for name in candidates
+        if name.lower() not in lower
+        and name not in excluded
+        and not is_calendar_word(name)
+        and name.lower() not in _ORGANISATION
+    }
 
 
 def trained_pipeline_name() -> str | None:
@@ -59,7 +104,13 @@ def _ner_names(bodies: Sequence[str], pipeline: str) -> list[set[str]]:
     nlp: Any = spacy.load(pipeline, exclude=["lemmatizer", "parser", "attribute_ruler"])
     found: list[set[str]] = []
     for doc in nlp.pipe(bodies, batch_size=64):
-        found.append({ent.text.strip() for ent in doc.ents if ent.label_ == "PERSON"})
+        found.append(
+            {
+                ent.text.strip()
+                for ent in doc.ents
+                if ent.label_ == "PERSON" and not is_calendar_word(ent.text.strip())
+            }
+        )
     return found
 
 

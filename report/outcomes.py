@@ -4,8 +4,11 @@ Score distributions and coverage are over emitted documents (what one would trai
 rejections are counted by reason and per axis value, so a value that fails often shows.
 A judge criterion belongs to a constitution section when its slug is the section's slug
 ("Psychological stability" -> "psychological-stability"); the rest are craft criteria.
-"first pass" is the judge's verdict on the first draft; an item "finally passed" if it
-was emitted or removed only as a near-duplicate (both passed the judge).
+"first pass" is the judge's verdict on the first draft (a kind whose judge sees only
+rewrites has none); an item is "judged" when any judgment of it is recorded (a first
+pass, scores or a side-by-side comparison) and "finally passed" if it was emitted or
+removed only as a near-duplicate (both passed the judge). A check the kind reports as a
+verdict (`ReportProfile.verdicts`) is counted by its labels, not as a 1-5 score.
 """
 
 from __future__ import annotations
@@ -69,7 +72,13 @@ class OutcomeCollector:
         self.reasons: Counter[str] = Counter()
         self.rounds: Counter[str] = Counter()
         self.judged = 0
+        self.first_judged = 0
         self.first_passed = 0
+        self.rewritten = 0
+        self.comparisons = 0
+        self.rewrite_won = 0
+        self.verdicts: dict[str, Counter[str]] = {name: Counter() for name in self.profile.verdicts}
+        self.draft_findings: Counter[str] = Counter()
         self.finally_passed = 0
         self.criteria: dict[str, Counter[int]] = defaultdict(Counter)
         self.section_documents: Counter[str] = Counter()
@@ -97,11 +106,19 @@ class OutcomeCollector:
         rounds = as_int(meta.get("revisions"))
         if meta:
             self.rounds[str(rounds) if rounds is not None else UNKNOWN] += 1
+        self.rewritten += bool(rounds)
         first_pass = as_bool(meta.get("first_pass"))
         if first_pass is not None:
-            self.judged += 1
+            self.first_judged += 1
             self.first_passed += first_pass
+        comparison = meta.get("comparison")
+        if isinstance(comparison, dict):
+            self.comparisons += 1
+            self.rewrite_won += comparison.get("winner") == "rewrite"
+        if first_pass is not None or score_map(meta.get("scores")) or isinstance(comparison, dict):
+            self.judged += 1
             self.finally_passed += outcome == "emitted" or reason in PASSED_REJECTIONS
+        self.draft_findings.update(str_list(meta.get("draft_findings")))
         self.findings[outcome].update(
             str_list(meta.get("gate_findings")) if outcome == "emitted" else finding_kinds(record)
         )
@@ -117,16 +134,22 @@ class OutcomeCollector:
             if x_axis in axes and y_axis in axes:
                 self.pairs[(axes[x_axis], axes[y_axis])] += 1
         persona = as_str(meta.get("persona"))
-        if persona:
+        if persona and self.profile.story_rows:
             self.personas[persona] += 1
         scores = score_map(meta.get("scores"))
+        labels = self.profile.verdicts
         for criterion, score in scores.items():
-            self.criteria[criterion][score] += 1
+            if criterion in labels:
+                self.verdicts[criterion][labels[criterion].get(score, f"score {score}")] += 1
+            else:
+                self.criteria[criterion][score] += 1
         by_slug = {slugify(criterion): score for criterion, score in scores.items()}
+        stand_in = scores.get(self.profile.section_criterion or "")
         for section in dict.fromkeys(str_list(meta.get(self.profile.sections_field))):
             self.section_documents[section] += 1
-            if section in by_slug:
-                self.section_scores[section][by_slug[section]] += 1
+            score = by_slug.get(section, stand_in)
+            if score is not None:
+                self.section_scores[section][score] += 1
 
     def counts(self, planned: int | None, started: int | None) -> Counts:
         finished = self.emitted + self.rejected
@@ -155,11 +178,18 @@ class OutcomeCollector:
                 )
                 for slug in sections
             },
+            section_scored_by=self.profile.section_criterion,
+            verdicts={name: sorted_counts(c) for name, c in self.verdicts.items()},
             gate_findings_emitted=sorted_counts(self.findings["emitted"]),
+            gate_findings_drafts=sorted_counts(self.draft_findings),
             gate_findings_rejected=sorted_counts(self.findings["rejected"]),
             judged=self.judged,
-            first_pass_rate=ratio(self.first_passed, self.judged),
+            first_drafts_judged=self.first_judged,
+            first_pass_rate=ratio(self.first_passed, self.first_judged),
             final_pass_rate=ratio(self.finally_passed, self.judged),
+            rewritten=self.rewritten,
+            comparisons=self.comparisons,
+            rewrite_won=self.rewrite_won,
         )
 
     def coverage(
@@ -184,7 +214,7 @@ class OutcomeCollector:
             heatmap=self._heatmap(axes),
             sections=dict(sorted(sections.items(), key=lambda kv: (-kv[1], kv[0]))),
             uncovered_sections=sorted(slug for slug, n in sections.items() if n == 0),
-            persona_names=sorted_counts(self.personas),
+            persona_names=sorted_counts(self.personas) if self.profile.story_rows else None,
         )
 
     def _heatmap(self, axes: dict[str, dict[str, AxisValue]]) -> Heatmap | None:

@@ -96,7 +96,7 @@ def outcomes(report: StatsReport) -> bytes | None:
     axes.barh(positions, values, color=[EMITTED, *[REJECTED] * (len(labels) - 1)])
     axes.set_yticks(positions, labels)
     axes.invert_yaxis()
-    axes.set_xlabel("items")
+    axes.set_xlabel(report.noun[1])
     _whole_numbers(axes.xaxis)
     _label_bars(axes, positions, [str(value) for value in values], values)
     return _png(figure)
@@ -130,8 +130,8 @@ def length_bands(report: StatsReport) -> bytes | None:
         axes.stairs(counts, edges, color=colour, linewidth=1.6, label=f"{name} ({band.documents})")
         if band.target_words:
             axes.axvspan(*band.target_words, color=colour, alpha=0.07)
-    axes.set_xlabel("words per document (shaded: each band's target range)")
-    axes.set_ylabel("documents")
+    axes.set_xlabel("words asked for per band (shaded: each band's target range)")
+    axes.set_ylabel(report.noun[1])
     _whole_numbers(axes.yaxis)
     axes.legend(title="length band")
     return _png(figure)
@@ -159,7 +159,7 @@ def cost_per_node(report: StatsReport) -> bytes | None:
     return _png(figure)
 
 
-def _score_bars(rows: dict[str, dict[str, int]], title: str) -> bytes | None:
+def _score_bars(rows: dict[str, dict[str, int]], title: str, plural: str) -> bytes | None:
     rows = {label: hist for label, hist in rows.items() if sum(hist.values())}
     if not rows:
         return None
@@ -174,7 +174,7 @@ def _score_bars(rows: dict[str, dict[str, int]], title: str) -> bytes | None:
     axes.set_yticks(positions, [shorten(label, 40) for label in rows])
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
-    axes.set_xlabel(f"share of scored documents — {title}")
+    axes.set_xlabel(f"share of scored {plural} — {title}")
     axes.legend(
         title="score", ncols=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False
     )
@@ -183,12 +183,12 @@ def _score_bars(rows: dict[str, dict[str, int]], title: str) -> bytes | None:
 
 def criterion_scores(report: StatsReport) -> bytes | None:
     rows = {name: dist.histogram for name, dist in report.quality.criteria.items()}
-    return _score_bars(rows, "per judge criterion")
+    return _score_bars(rows, "per judge criterion", report.noun[1])
 
 
 def section_scores(report: StatsReport) -> bytes | None:
     rows = {slug: s.scores.histogram for slug, s in report.quality.sections.items()}
-    return _score_bars(rows, "per constitution section")
+    return _score_bars(rows, "per constitution section", report.noun[1])
 
 
 def gate_findings(report: StatsReport) -> bytes | None:
@@ -267,7 +267,7 @@ def heatmap(report: StatsReport) -> bytes | None:
             fontsize=7,
             color="white" if value > threshold else "black",
         )
-    figure.colorbar(image, ax=axes, label="emitted documents")
+    figure.colorbar(image, ax=axes, label=f"emitted {report.noun[1]}")
     return _png(figure)
 
 
@@ -275,7 +275,8 @@ def section_coverage(report: StatsReport) -> bytes | None:
     sections = report.coverage.sections
     if not sections:
         return None
-    return _hbar(list(sections), list(sections.values()), "emitted documents with the section")
+    label = f"emitted {report.noun[1]} with the section"
+    return _hbar(list(sections), list(sections.values()), label)
 
 
 def similarity(report: StatsReport) -> bytes | None:
@@ -302,14 +303,14 @@ def similarity(report: StatsReport) -> bytes | None:
 
 def monologue(report: StatsReport) -> bytes | None:
     diversity = report.diversity
-    if not diversity.monologue_share.count:
+    if diversity.monologue_histogram is None or not sum(diversity.monologue_histogram.counts):
         return None
     figure, axes = _figure(2.8)
     centres, widths = _centres(diversity.monologue_histogram)
     axes.bar(centres, diversity.monologue_histogram.counts, width=widths * 0.95, color=EMITTED)
     axes.set_xlim(0, 1)
-    axes.set_xlabel("share of a document's words in inner monologue (*italics*)")
-    axes.set_ylabel("documents")
+    axes.set_xlabel("share of a story's words in inner monologue (*italics*)")
+    axes.set_ylabel(report.noun[1])
     _whole_numbers(axes.yaxis)
     return _png(figure)
 

@@ -1,7 +1,13 @@
 """The text side of the report: one streaming pass over the emitted documents.
 
-Every document gets its word and token counts, length band, inner-monologue share and
-opening/closing 3-grams. Metrics that need whole texts together (distinct-n, repeated
+Every document gets its word and token counts, length band, inner-monologue share (a
+story's only) and opening/closing 3-grams. A document's words are the record's own
+`metadata.words` when it has one (the kind counted the item's content with the one word
+count, `storyloom.core.text.words`, so the record and the report agree) and that count of
+the document text otherwise; a length band is judged on the words the writer was asked
+for (`ReportProfile.length_bands`, on `length_words_field` when the kind names one).
+
+Metrics that need whole texts together (distinct-n, repeated
 phrases, pairwise similarity, names) run on a seeded reservoir sample, so memory stays
 bounded however large the corpus is. The sample keeps, beside each body, the text and
 dedupe group the run's dedupe saw, so the similarity figures are dedupe's own.
@@ -14,13 +20,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from storyloom.core.text import words
 from storyloom.report.fields import as_float, as_int, metadata, str_map
 from storyloom.report.model import LengthBand, Size
 from storyloom.report.summaries import histogram, nice_edges, ratio, summarize
 from storyloom.report.textfeatures import EDGE_GRAM, closing, opening, split_body
 from storyloom.report.tokens import TokenCounter
-from storyloom.stories.draws import LENGTH_BANDS
-from storyloom.stories.gates import monologue_share, words
+from storyloom.stories.gates import monologue_share
 from storyloom.stories.kind import ReportProfile
 
 NO_BAND = "n/a"
@@ -43,6 +49,7 @@ class TextCollector:
         tokens: TokenCounter,
         profile: ReportProfile | None = None,
         dedupe_text: DedupeText = _document_text,
+        record_words: bool = True,
     ) -> None:
         if sample_size < 1:
             raise ValueError(f"sample size must be at least 1, got {sample_size}")
@@ -51,6 +58,7 @@ class TextCollector:
         self._tokens = tokens
         self._profile = profile or ReportProfile()
         self._dedupe_text = dedupe_text
+        self._record_words = record_words
         self.seen = 0
         self.words: list[int] = []
         self.monologue: list[float] = []
@@ -69,13 +77,18 @@ class TextCollector:
 
     def _add(self, record: dict[str, Any], text: str) -> None:
         meta = metadata(record)
-        count = len(words(text))
+        recorded = as_int(meta.get("words")) if self._record_words else None
+        count = recorded if recorded else len(words(text))
         self.words.append(count)
         dimensions = str_map(meta.get(self._profile.dimensions_field))
         band = dimensions.get(self._profile.length_field, NO_BAND)
-        self.bands[band].append(count)
-        share = as_float(meta.get("monologue_share"))
-        self.monologue.append(share if share is not None else round(monologue_share(text), 4))
+        banded = self._profile.length_words_field
+        band_words = as_int(meta.get(banded)) if banded else count
+        if band_words is not None:
+            self.bands[band].append(band_words)
+        if self._profile.story_rows:
+            share = as_float(meta.get("monologue_share"))
+            self.monologue.append(share if share is not None else round(monologue_share(text), 4))
         body = split_body(text)
         head = words(body[:_EDGE_CHARS])
         if len(head) <= EDGE_GRAM:
@@ -103,14 +116,15 @@ class TextCollector:
             self.sample_dedupe[slot] = dedupe()
 
     def size(self) -> Size:
-        edges = nice_edges(max(self.words, default=0))
+        targets = self._profile.length_bands
+        edges = nice_edges(max((n for c in self.bands.values() for n in c), default=0))
         bands = {}
         for band in [
-            *[b for b in LENGTH_BANDS if b in self.bands],
-            *sorted(set(self.bands) - set(LENGTH_BANDS)),
+            *[b for b in targets if b in self.bands],
+            *sorted(set(self.bands) - set(targets), key=_band_order),
         ]:
             counts = self.bands[band]
-            target = LENGTH_BANDS.get(band)
+            target = targets.get(band)
             inside = sum(target[0] <= n <= target[1] for n in counts) if target else None
             bands[band] = LengthBand(
                 documents=len(counts),
@@ -126,3 +140,8 @@ class TextCollector:
             tokenizer=self._tokens.name,
             length_bands=bands,
         )
+
+
+def _band_order(band: str) -> tuple[int, int, str]:
+    """Numeric bands (advice's turns) in number order, then the rest by name."""
+    return (0, int(band), "") if band.isdigit() else (1, 0, band)

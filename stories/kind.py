@@ -202,18 +202,56 @@ class DimensionsInput:
 
 
 @dataclass(frozen=True)
+class ItemNoun:
+    """What a user calls one item of a kind, and several: every command's progress bar,
+    summary and report say this, never another kind's word."""
+
+    singular: str = "item"
+    plural: str = "items"
+
+    def count(self, n: int) -> str:
+        """`n` with the noun that agrees with it: "1 story", "3 stories"."""
+        return f"{n:,} {self.singular if n == 1 else self.plural}"
+
+
+#: The noun of a kind that declares none (and of a corpus read as no known kind).
+ITEMS = ItemNoun()
+
+
+@dataclass(frozen=True)
 class ReportProfile:
-    """How `storyloom stats` reads a kind's records: `metadata[dimensions_field]` is a
-    {dimension: value} map (coverage tables and heat map), `metadata[sections_field]` the
-    constitution sections in play, `dimensions_field[length_field]` the length band;
-    `figures` adds the kind's own tables (e.g. the rewrite's win rate), and
-    `dimensions_input` names the input that lists every dimension's values on its own."""
+    """How `storyloom stats` reads and shows a kind's records.
+
+    Reading: `metadata[dimensions_field]` is a {dimension: value} map (coverage tables
+    and heat map), `metadata[sections_field]` the constitution sections in play,
+    `dimensions_field[length_field]` the length band; `figures` adds the kind's own
+    tables (e.g. the rewrite's win rate), and `dimensions_input` names the input that
+    lists every dimension's values on its own.
+
+    Showing: `noun` names the items; a row that means nothing for the kind is left out
+    (`story_rows`: the inner-monologue share, persona and character names, which only a
+    story with an AI character and a cast has). `length_bands` are the word ranges the
+    writer was asked for per band, counted on `metadata[length_words_field]` when set
+    (augment's bands are the system prompt's words) and on the document otherwise.
+    `section_criterion` is the judge's score that stands for the section in play (a
+    document about one section is scored on its fidelity to it) when no criterion is
+    named after the section. `verdicts` are judge checks reported as counts of their
+    labelled outcomes, not as 1-5 scores; `skeleton_fields` are the plan's fields whose
+    text (in the kind's `plan_field`) is the plot skeleton clustered for the plot-skeleton
+    concentration."""
 
     dimensions_field: str = "axes"
     sections_field: str = "sections"
     length_field: str = "length"
     figures: KindFigures | None = None
     dimensions_input: DimensionsInput | None = None
+    noun: ItemNoun = ITEMS
+    story_rows: bool = False
+    length_bands: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    length_words_field: str | None = None
+    section_criterion: str | None = None
+    verdicts: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    skeleton_fields: tuple[str, ...] = ()
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)

@@ -5,6 +5,7 @@ resume leave every id exactly once in every file; `stats` reports the rewrite's 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -76,7 +77,12 @@ def test_stats_report_the_rewrite_win_rate(tmp_path: Path) -> None:
     report = tmp_path / "stats.json"
     result = invoke("stats", run_dir, "--json", report)
     assert result.exit_code == 0, result.output
-    assert "rewrite win rate" in result.output
+    # the summary counts the judged comparisons as judged, and the rewrite's wins
+    assert re.search(r"rewrite won the side-by-side judgment\s+6 of 6", result.output)
+    assert re.search(r"judged\s+6\n", result.output)
+    full = invoke("stats", run_dir, "--full")
+    assert full.exit_code == 0, full.output
+    assert "rewrite win rate" in full.output
     figures = json.loads(report.read_text())["kind_figures"]
     assert figures["advice: the rewrite"]["rewrite win rate"] == 1.0
     assert figures["advice: the rewrite"]["judged comparisons"] == 6

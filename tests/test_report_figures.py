@@ -121,6 +121,7 @@ def test_cost(report: dict[str, Any]) -> None:
         "cache_write_tokens": 0,
         "cache_read_tokens": 100,
         "usd": 0.03,
+        "cache_read_share": 0.04,  # 100 read of 2,400 input + 100 read
     }
     assert cost["per_node"] == {
         "judge": {
@@ -130,6 +131,7 @@ def test_cost(report: dict[str, Any]) -> None:
             "cache_write_tokens": 0,
             "cache_read_tokens": 100,
             "usd": 0.006,
+            "cache_read_share": 0.1,  # 100 read of 900 input + 100 read
         },
         "plan": {
             "calls": 4,
@@ -138,6 +140,7 @@ def test_cost(report: dict[str, Any]) -> None:
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
             "usd": 0.004,
+            "cache_read_share": 0.0,
         },
         "revise": {
             "calls": 1,
@@ -146,6 +149,7 @@ def test_cost(report: dict[str, Any]) -> None:
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
             "usd": 0.006,
+            "cache_read_share": 0.0,
         },
         "write": {
             "calls": 3,
@@ -154,6 +158,7 @@ def test_cost(report: dict[str, Any]) -> None:
             "cache_write_tokens": 0,
             "cache_read_tokens": 0,
             "usd": 0.014,
+            "cache_read_share": 0.0,
         },
     }
     # the fx/9 line has no model field
@@ -165,6 +170,7 @@ def test_cost(report: dict[str, Any]) -> None:
         "cache_write_tokens": 0,
         "cache_read_tokens": 0,
         "usd": 0.001,
+        "cache_read_share": 0.0,
     }
     assert cost["items"] == 4
     # per story USD: fx/0 0.008, fx/1 0.016, fx/4 0.005, fx/9 0.001

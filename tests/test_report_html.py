@@ -21,7 +21,7 @@ from storyloom.cli.stats_cmd import stats
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report" / "run"
 DATA_PNG = "data:image/png;base64,"
-SECTIONS = ["counts", "size", "cost", "quality", "coverage", "diversity"]
+SECTIONS = ["summary", "counts", "size", "cost", "quality", "coverage", "diversity"]
 
 
 class _Collector(HTMLParser):

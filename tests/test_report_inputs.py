@@ -49,7 +49,7 @@ def test_bare_corpus_with_only_text(tmp_path: Path) -> None:
 
 def test_terminal_tables_show_na_for_unknowns(tmp_path: Path) -> None:
     corpus = write_jsonl(tmp_path / "c.jsonl", [{"text": STORY}])
-    result = run_stats([str(corpus)])
+    result = run_stats([str(corpus), "--full"])
     assert result.exit_code == 0, result.output
     for heading in ("Counts", "Size", "Cost", "Quality", "Coverage", "Diversity"):
         assert heading in result.output

@@ -215,7 +215,7 @@ def test_a_kinds_profile_dimensions_and_figures(tmp_path: Path) -> None:
 def test_kind_figures_in_terminal_and_html(tmp_path: Path) -> None:
     run = _tally_run(tmp_path)
     html = tmp_path / "r.html"
-    result = run_stats([str(run), "--html", str(html)])
+    result = run_stats([str(run), "--html", str(html), "--full"])
     assert result.exit_code == 0, result.output
     for text in (result.output, html.read_text(encoding="utf-8")):
         assert "Kind figures: tally" in text
@@ -391,7 +391,7 @@ def test_chat_shaped_records_are_reported(tmp_path: Path) -> None:
     similarity_found = report["diversity"]["similarity"]
     assert similarity_found["pairs"] == 3
     assert similarity_found["pairs_at_or_above_threshold"] == 1  # the two billing chats
-    terminal = run_stats([str(corpus)])
+    terminal = run_stats([str(corpus), "--full"])
     assert terminal.exit_code == 0, terminal.output
     assert "chat" in terminal.output and "billing" in terminal.output
 

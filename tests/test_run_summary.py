@@ -81,9 +81,9 @@ def test_spend_table_skips_torn_lines_and_divides_by_accepted_documents(tmp_path
     assert row_cells(output, "plan") == ["2", "400", "40", "1,000", "0", "$1.50"]
     assert row_cells(output, "write") == ["1", "50", "0", "0", "1,000", "$1.50"]
     assert row_cells(output, "total") == ["3", "450", "40", "1,000", "1,000", "$3.00"]
-    mean = re.search(r"item mean \(2\)\s+(.*)", output)
+    mean = re.search(r"mean per item \(2\)\s+(.*)", output)
     assert mean is not None and mean.group(1).split() == ["1.5", "225", "20", "500", "500", "$1.50"]
-    per_doc = re.search(r"per doc \(1\)\s+(.*)", output)  # one whole line in corpus.jsonl
+    per_doc = re.search(r"per accepted item \(1\)\s+(.*)", output)  # one whole line in corpus.jsonl
     assert per_doc is not None
     assert per_doc.group(1).split() == ["3", "450", "40", "1,000", "1,000", "$3.00"]
 

@@ -28,6 +28,7 @@ from storyloom.stories.kind import (
     Draft,
     Finding,
     InputSpec,
+    ItemNoun,
     ItemView,
     Outcome,
     Prompt,
@@ -125,7 +126,10 @@ class AdviceKind(CorpusKind):
         ),
     )
     report_profile: ClassVar[ReportProfile] = ReportProfile(
-        length_field="turns", figures=figures.advice_figures
+        length_field="turns",
+        figures=figures.advice_figures,
+        noun=ItemNoun("advice chat", "advice chats"),
+        skeleton_fields=("situation",),
     )
     options_model: ClassVar[type[BaseModel]] = AdviceOptions
     judge_first_draft: ClassVar[bool] = False

@@ -27,6 +27,7 @@ from storyloom.backends.scripted import Reply
 from storyloom.core.text import words
 from storyloom.stories.augment import chat as chats
 from storyloom.stories.augment import draws, fake, library, prompts, templates
+from storyloom.stories.augment.draws import PROMPT_LENGTHS
 from storyloom.stories.augment.example import context_round, example, task_round
 from storyloom.stories.augment.figures import augment_figures
 from storyloom.stories.augment.gates import AUGMENT_GATES
@@ -38,6 +39,7 @@ from storyloom.stories.kind import (
     CorpusKind,
     Draft,
     InputSpec,
+    ItemNoun,
     ItemView,
     Outcome,
     Prompt,
@@ -126,7 +128,12 @@ class AugmentKind(CorpusKind):
         InputSpec("operators", "Operator profiles TOML", library.sample_path("operators")),
     )
     report_profile: ClassVar[ReportProfile] = ReportProfile(
-        length_field="prompt_length", figures=augment_figures
+        length_field="prompt_length",
+        figures=augment_figures,
+        noun=ItemNoun("conversation", "conversations"),
+        length_bands=PROMPT_LENGTHS,
+        length_words_field="system_prompt_words",
+        verdicts={"consistency": {1: "consistent", 0: "changes the ideal response"}},
     )
     options_model: ClassVar[type[BaseModel]] = AugmentOptions
     recipe_modules = (prompts, templates, draws, chats)

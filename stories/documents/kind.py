@@ -22,12 +22,14 @@ from storyloom.stories.documents.inputs import (
     load_documents_inputs,
 )
 from storyloom.stories.documents.models import CRITERIA, ClaimsMade, IdeasReply
+from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.judging import critique_scores, finding_lines, incomplete
 from storyloom.stories.kind import (
     CorpusKind,
     Criterion,
     Draft,
     InputSpec,
+    ItemNoun,
     ItemView,
     Prompt,
     ReportProfile,
@@ -131,7 +133,13 @@ class DocumentsKind(CorpusKind):
             documents_sample("claims"),
         ),
     )
-    report_profile: ClassVar[ReportProfile] = ReportProfile(figures=figures.figures)
+    report_profile: ClassVar[ReportProfile] = ReportProfile(
+        figures=figures.figures,
+        noun=ItemNoun("document", "documents"),
+        length_bands=LENGTH_BANDS,
+        section_criterion="fidelity",
+        skeleton_fields=("idea",),
+    )
     default_rewrite = "always"
     plan_field: ClassVar[str] = "plan"
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.stories.constitution import constitution_input
+from storyloom.stories.draws import LENGTH_BANDS
 from storyloom.stories.gates import monologue_share, words
 from storyloom.stories.judging import critique_scores, incomplete, pass_scores
 from storyloom.stories.kind import (
@@ -24,6 +25,7 @@ from storyloom.stories.kind import (
     Draft,
     Finding,
     InputSpec,
+    ItemNoun,
     ItemView,
     ReportProfile,
     RewriteMode,
@@ -133,7 +135,12 @@ class StoryKind(CorpusKind):
         InputSpec("axes", "Premise axes TOML", sample_path("axes")),
     )
     report_profile: ClassVar[ReportProfile] = ReportProfile(
-        figures=rewrite_figures, dimensions_input=DimensionsInput("axes", axes_dimensions)
+        figures=rewrite_figures,
+        dimensions_input=DimensionsInput("axes", axes_dimensions),
+        noun=ItemNoun("story", "stories"),
+        story_rows=True,
+        length_bands=LENGTH_BANDS,
+        skeleton_fields=("conflict",),
     )
     options_model: ClassVar[type[BaseModel]] = StoryOptions
     plan_field: ClassVar[str] = "premise"
