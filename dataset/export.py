@@ -20,23 +20,31 @@ from typing import Any
 from storyloom.core import layout
 from storyloom.core.files import write_atomically
 from storyloom.core.layout import overwrite_problem
-from storyloom.core.records import current_reason
+from storyloom.core.records import (
+    CorpusRecord,
+    RejectedRecord,
+    SideRecord,
+    UsageEntry,
+    current_reason,
+)
 from storyloom.dataset.card import MARKER, CardFacts, ModelUse, TableInfo, render_card
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
 from storyloom.dataset.files import Format, TableWriter
+from storyloom.dataset.markdown_safe import md_code
 from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_output_dir
 from storyloom.dataset.rows import (
     HISTORY_SCHEMA,
     REJECTED_SCHEMA,
+    ChatText,
     CorpusShape,
     InferredShape,
     as_json,
     as_text,
+    chat_record,
     hf_features,
-    jsonl_record,
     rejected_row,
 )
-from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
+from storyloom.dataset.runfiles import DatasetError, read_checked_records, read_run_config
 from storyloom.dataset.tools import ToolsShape
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
@@ -56,7 +64,11 @@ class ExportOptions:
     form: Format = "parquet"
     include_rejected: bool = False
     include_history: bool = False
-    tools: ToolsShape = "anthropic"
+    #: Tool definitions as OpenAI functions (what Hugging Face chat templates take) or
+    #: as Anthropic writes them.
+    tools: ToolsShape = "openai"
+    #: Chat records' `text`: left out, or the turns with role markers.
+    chat_text: ChatText = "omit"
     rows_per_file: int = 100_000
     license: str = "other"
     #: Key figures from `storyloom stats` in the card (a pass over the corpus).
@@ -105,18 +117,18 @@ def _build(
     report: ExportReport,
 ) -> None:
     corpus_path = run_dir / layout.CORPUS_FILE
-    shape = CorpusShape.of(read_records(corpus_path))
+    shape = CorpusShape.of(_corpus(corpus_path), options.tools, options.chat_text)
     extension = options.form
     tables: list[TableInfo] = []
     exported: dict[str, str] = {}
 
     writer = _writer(staging / "data", shape.schema(), options)
-    for record in read_records(corpus_path):
+    for record in _corpus(corpus_path):
         exported[record["id"]] = "emitted"
         if options.form == "jsonl":
-            writer.write(jsonl_record(record, options.tools))
+            writer.write(chat_record(record, options.tools, options.chat_text))
         else:
-            writer.write(shape.row(record, options.tools))
+            writer.write(shape.row(record))
     tables.append(_table(writer, "default", "data", extension, "accepted items"))
 
     reasons: Counter[str] = Counter()
@@ -124,7 +136,7 @@ def _build(
     if options.include_rejected:
         rejected_writer = _writer(staging / "rejected", REJECTED_SCHEMA, options)
     finished = set(exported)
-    for record in read_records(run_dir / layout.REJECTED_FILE):
+    for record in read_checked_records(run_dir / layout.REJECTED_FILE, RejectedRecord):
         finished.add(record["id"])
         reasons[current_reason(str(record.get("reason") or "unknown"))] += 1
         if rejected_writer is not None:
@@ -148,7 +160,7 @@ def _build(
     for table in tables[1:]:
         if table.rows == 0:  # `datasets` cannot load a config with no rows: leave it out
             shutil.rmtree(staging / table.folder)
-            notes.append(f"no `{table.config}` config: the run has no such rows")
+            notes.append(f"no {md_code(table.config)} config: the run has no such rows")
     tables = [tables[0], *(table for table in tables[1:] if table.rows)]
     for table in tables:
         report.rows[table.config] = table.rows
@@ -164,6 +176,8 @@ def _build(
         license=options.license,
         stats=_stats(run_dir, options) if options.stats else None,
         notes=notes,
+        tools_shape=options.tools,
+        chat_text=options.chat_text,
     )
     write_atomically(staging / CARD_FILE, render_card(facts))
 
@@ -178,16 +192,24 @@ def _side_tables(
     for path in sides:
 
         def records(path: Path = path) -> Iterator[dict[str, Any]]:
-            return (r for r in read_records(path) if (r.get("item") or r.get("id")) in finished)
+            return (
+                r
+                for r in read_checked_records(path, SideRecord)
+                if (r.get("item") or r.get("id")) in finished
+            )
 
         name = path.stem if path.stem not in RESERVED_CONFIGS else f"side_{path.stem}"
         shape = InferredShape.of(records())
         writer = _writer(staging / name, shape.schema(), options)
         for record in records():
             writer.write(record if options.form == "jsonl" else shape.row(record))
-        what = f"the kind's own {path.name}, its rows of finished items"
+        what = f"the kind's own {md_code(path.name)}, its rows of finished items"
         tables.append(_table(writer, name, name, options.form, what))
     return tables
+
+
+def _corpus(path: Path) -> Iterator[dict[str, Any]]:
+    return read_checked_records(path, CorpusRecord)
 
 
 def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:
@@ -197,7 +219,7 @@ def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:
 def _table(writer: TableWriter, config: str, folder: str, ext: str, what: str) -> TableInfo:
     size = sum(path.stat().st_size for path in writer.close())
     features = hf_features(writer.schema) if ext == "parquet" else []
-    return TableInfo(config, folder, ext, writer.rows, size, features, what)
+    return TableInfo(config, folder, ext, writer.rows, size, features, what, writer.schema)
 
 
 def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter) -> int:
@@ -239,7 +261,7 @@ def _review(reader: CheckpointReader, values: dict[str, Any], draft: dict[str, A
 
 def _models(usage_path: Path) -> dict[str, ModelUse]:
     models: dict[str, ModelUse] = {}
-    for entry in read_records(usage_path):
+    for entry in read_checked_records(usage_path, UsageEntry):
         use = models.setdefault(str(entry.get("model") or "unknown"), ModelUse())
         use.calls += 1
         use.input_tokens += int(entry.get("input_tokens") or 0)

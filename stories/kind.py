@@ -240,6 +240,9 @@ class CorpusKind(ABC):
     judge_first_draft: ClassVar[bool] = True
     #: The `--rewrite` default: "always" revises every item at least once.
     default_rewrite: ClassVar[RewriteMode] = "on-fail"
+    #: What a revision does, when it is more than a rewrite of the draft (the dataset card
+    #: says it beside the revision policy).
+    revision_words: ClassVar[str] = ""
     #: The metadata field the plan is kept in (dedupe indexes are rebuilt from it).
     plan_field: ClassVar[str] = "plan"
     #: Modules and data files whose text shapes the output beyond the tasks' builders,

@@ -129,6 +129,10 @@ class AugmentKind(CorpusKind):
         length_field="prompt_length", figures=augment_figures
     )
     options_model: ClassVar[type[BaseModel]] = AugmentOptions
+    revision_words: ClassVar[str] = (
+        "A revision draws the next deployment context and writes its system prompt; the "
+        "chat's turns are never rewritten: they are copied from the source unchanged."
+    )
     recipe_modules = (prompts, templates, draws, chats)
 
     def __init__(self) -> None:
