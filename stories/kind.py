@@ -399,6 +399,11 @@ class CorpusKind(ABC):
         kind gives `text`; a chat kind may add `messages` (roles as data) and `tools`."""
         return {"text": self.render(item, best)}
 
+    def draft_turns(self, text: str, plan: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
+        """A chat kind's draft as the turns it writes or changes (`role`, `content`), for
+        `inspect` to show and diff turn by turn; None: a document (shown as text)."""
+        return None
+
     def dedupe_text(self, record: Mapping[str, Any]) -> str:
         """The text an emitted record is deduplicated on; computed from the record alone,
         so the index can be rebuilt from corpus.jsonl."""

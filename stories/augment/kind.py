@@ -215,6 +215,10 @@ class AugmentKind(CorpusKind):
     def render(self, item: ItemView, best: Draft) -> str:
         return chats.chat_text(best.text, example(item, best.round).chat)
 
+    def draft_turns(self, text: str, plan: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
+        """A draft is the system prompt; the chat's own turns are never drafted."""
+        return [{"role": "system", "content": text}]
+
     def record(self, item: ItemView, best: Draft) -> dict[str, Any]:
         ex = example(item, best.round)
         return {
