@@ -370,7 +370,7 @@ def _columns_section(facts: CardFacts, kind: CorpusKind | None) -> str:
 def _text_words(facts: CardFacts, item: str) -> str:
     schema = facts.tables[0].schema
     if facts.chat_text == "roles" and schema is not None and "messages" in schema.names:
-        markers = ", ".join(role_marker(r) for r in ("system", "user", "assistant"))
+        markers = ", ".join(md_code(role_marker(r)) for r in ("system", "user", "assistant"))
         return (
             f"the conversation as one text: each turn opens with a line naming its role "
             f"({markers}), turns apart by a blank line"

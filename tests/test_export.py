@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from markdown_it import MarkdownIt
 from shard_runs import lines, make_run_dir
 
 from storyloom.cli.main import cli
@@ -184,3 +185,35 @@ def test_the_card_never_shows_a_password_a_setting_held(make_run, tmp_path: Path
 
     card = (tmp_path / "ds" / "README.md").read_text()
     assert "hunter2" not in card and "https://***@example.org/chats" in card
+
+
+def test_chat_text_is_left_out_or_rendered_with_the_role_markers_the_card_states(
+    make_run, tmp_path: Path
+) -> None:
+    run = make_run_dir(make_run, "chat", 1)
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi"},
+    ]
+    record = {"id": "chat/0", "text": "hello\n\nhi", "metadata": {}, "messages": messages}
+    run.corpus_path.write_text(json.dumps(record) + "\n")
+
+    export_run(run.path, tmp_path / "roles", ExportOptions(chat_text="roles", stats=False))
+    export_run(run.path, tmp_path / "plain", ExportOptions(form="jsonl", stats=False))
+
+    [row] = pq.read_table(tmp_path / "roles" / "data").to_pylist()
+    assert row["text"] == "<|system|>\nBe brief.\n\n<|user|>\nhello\n\n<|assistant|>\nhi"
+    card = (tmp_path / "roles" / "README.md").read_text()
+    html = MarkdownIt("commonmark").enable("table").render(card.split("\n---\n", 1)[1])
+    [text_row] = [r for r in html.split("<tr>") if "<td><code>text</code></td>" in r]
+    roles = ("system", "user", "assistant")
+    markers = ", ".join(f"<code>&lt;|{role}|&gt;</code>" for role in roles)
+    assert f"each turn opens with a line naming its role ({markers})" in text_row
+    assert text_row.count("<td>") == 2  # the markers' bars did not split the row
+    assert "There is no `text` column" not in card
+    [line] = lines(next((tmp_path / "plain" / "data").glob("*.jsonl")))
+    assert "text" not in line and line["messages"] == messages  # JSONL: values as written
+    card = (tmp_path / "plain" / "README.md").read_text()
+    assert "Each line of the JSONL files is one record" in card
+    assert "There is no `text` column" in card and "struct in Parquet" not in card
