@@ -12,6 +12,7 @@ value itself, decoded, never a string to `json.loads`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -89,18 +90,29 @@ def arrow_type(learnt: Learnt) -> pa.DataType:
 
 
 def to_arrow(value: Any, kind: pa.DataType) -> Any:
-    """`value` in the Python form `pa.Table.from_pylist` takes for `storage(kind)`."""
-    if value is None:
-        return None
+    """`value` in the Python form `pa.Table.from_pylist` takes for `storage(kind)`: as it
+    is, unless JSON is somewhere inside (Arrow fills a struct's missing fields with null
+    and takes an int for a float)."""
+    if value is None or not holds_json(kind):
+        return value
     if kind == JSON:  # keys in their order: a tool's schema reads as its author wrote it
         return json.dumps(value, ensure_ascii=False)
     if pa.types.is_struct(kind):
         return {field.name: to_arrow(value.get(field.name), field.type) for field in kind}
     if pa.types.is_list(kind):
         return [to_arrow(item, kind.value_type) for item in value]
-    if pa.types.is_floating(kind):
-        return float(value)
     return value
+
+
+@functools.cache
+def holds_json(kind: pa.DataType) -> bool:
+    if kind == JSON:
+        return True
+    if pa.types.is_struct(kind):
+        return any(holds_json(field.type) for field in kind)
+    if pa.types.is_list(kind):
+        return holds_json(kind.value_type)
+    return False
 
 
 def storage(kind: pa.DataType) -> pa.DataType:

@@ -117,13 +117,22 @@ def _build(
     report: ExportReport,
 ) -> None:
     corpus_path = run_dir / layout.CORPUS_FILE
-    shape = CorpusShape.of(_corpus(corpus_path), options.tools, options.chat_text)
+    learnt: set[str] = set()
+
+    def first_pass() -> Iterator[dict[str, Any]]:
+        for record in _corpus(corpus_path):
+            learnt.add(record["id"])
+            yield record
+
+    shape = CorpusShape.of(first_pass(), options.tools, options.chat_text)
     extension = options.form
     tables: list[TableInfo] = []
     exported: dict[str, str] = {}
 
     writer = _writer(staging / "data", shape.schema(), options)
     for record in _corpus(corpus_path):
+        if record["id"] not in learnt:  # written since the schema was learnt: next export
+            continue
         exported[record["id"]] = "emitted"
         if options.form == "jsonl":
             writer.write(chat_record(record, options.tools, options.chat_text))
