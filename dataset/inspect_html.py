@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from storyloom.dataset.inspect_terminal import CALL_COLUMNS, SHOWN_APART, draft_marks
+from storyloom.dataset.inspect_terminal import (
+    CALL_COLUMNS,
+    SHOWN_APART,
+    draft_marks,
+    progress_line,
+)
 from storyloom.dataset.journey import Call, Change, DraftStep, Journey
 from storyloom.dataset.readable import outline
 from storyloom.stories.judging import critique_entries
@@ -36,9 +41,7 @@ def journey_html(journey: Journey) -> str:
         f"<h1>{escape(journey.item_id)} "
         f"<small>{escape(journey.kind)}: {escape(status)}</small></h1>",
         f"<p>{escape(journey.detail)}</p>" if journey.detail else "",
-        f"<p>{journey.checkpoints} checkpoints, {escape(journey.started)} .. "
-        f"{escape(journey.updated)}; {len(journey.drafts)} draft(s), "
-        f"{journey.plan_attempts} plan attempt(s). Run: {escape(str(journey.run))}</p>",
+        f"<p>{escape(progress_line(journey))}. Run: {escape(str(journey.run))}</p>",
         "<h2>Draw</h2>",
         readable(journey.draw),
     ]

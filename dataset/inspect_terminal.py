@@ -29,12 +29,7 @@ def render_journey(journey: Journey, console: Console, *, full: bool = False) ->
     console.rule(Text(f"{journey.item_id}  {journey.kind}  {status}", style="bold"))
     if journey.detail:
         console.print(Text(f"why: {journey.detail}"))
-    console.print(
-        Text(
-            f"{journey.checkpoints} checkpoints, {journey.started} .. {journey.updated}; "
-            f"{len(journey.drafts)} draft(s), {journey.plan_attempts} plan attempt(s)"
-        )
-    )
+    console.print(Text(progress_line(journey)))
     console.print(Panel(readable(journey.draw), title="draw", title_align="left"))
     if journey.plan is not None:
         console.print(Panel(readable(journey.plan), title="plan", title_align="left"))
@@ -47,6 +42,15 @@ def render_journey(journey: Journey, console: Console, *, full: bool = False) ->
     if journey.round_failed:
         console.print(Text(f"a revision round failed: {journey.round_failed}", style="yellow"))
     console.print(calls_table(journey.calls))
+
+
+def progress_line(journey: Journey) -> str:
+    """Checkpoints, times, drafts, and plan attempts for a kind that plans."""
+    plans = f", {journey.plan_attempts} plan attempt(s)" if journey.plan_attempts else ""
+    return (
+        f"{journey.checkpoints} checkpoints, {journey.started} .. {journey.updated}; "
+        f"{len(journey.drafts)} draft(s){plans}"
+    )
 
 
 def draft_marks(draft: DraftStep) -> list[str]:

@@ -73,6 +73,7 @@ def test_advice_drafts_are_turns_diffed_turn_by_turn_and_the_first_is_not_judged
     assert "turn 2 (assistant) changed from draft 0" in terminal
     assert "Turn 2 (assistant) changed from draft 0" in html
     for view in (terminal, html):
+        assert "stor" not in view.lower()  # the advice kind's words, not a story's
         assert "replies" not in view
         assert "missed considerations" in view  # the review's fields, by name
         assert not RAW_JSON.search(view.replace("&quot;", '"')), RAW_JSON.search(view)
@@ -83,6 +84,7 @@ def test_augment_drafts_are_system_turns_with_the_check_as_a_section(
 ) -> None:
     terminal, html = inspect(runs["augment"], tmp_path)
     assert "turn 1: system" in terminal and "Turn 1: system" in html
+    assert "plan attempt" not in terminal + html  # augment has no plan step
     assert "changes ideal response:" in terminal
     for view in (terminal, html):
         assert not RAW_JSON.search(view.replace("&quot;", '"'))
