@@ -150,3 +150,13 @@ def test_a_ledger_line_with_a_token_count_that_is_not_a_number_is_one_line(
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert result.output.startswith(f"Error: {ledger}: line 2 ")
     assert "input_tokens" in result.output
+
+
+def test_a_negative_index_is_no_such_item_and_a_mistyped_option_is_still_one(
+    runs: dict[str, Path],
+) -> None:
+    result = invoke("inspect", runs["advice"], "-1")
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "no item '-1'" in result.output
+    mistyped = invoke("inspect", runs["advice"], "--ful")
+    assert mistyped.exit_code == 2 and "No such option: --ful" in mistyped.output
