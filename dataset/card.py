@@ -240,9 +240,11 @@ def revision_policy(settings: Mapping[str, Any], kind: CorpusKind | None) -> lis
             f"{settings.get('plan_dedupe_threshold')} or more to an earlier one was planned "
             f"again, up to {settings.get('max_plan_attempts')} attempts."
         )
+    grouped = type(kind).dedupe_group is not CorpusKind.dedupe_group
+    among = " of its dedupe group (the kind's own grouping)" if grouped else ""
     sentences.append(
         f"An item at MinHash Jaccard {settings.get('dedupe_threshold')} or more to an "
-        "earlier accepted one was rejected as a near-duplicate."
+        f"earlier accepted one{among} was rejected as a near-duplicate."
     )
     return sentences
 

@@ -37,8 +37,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "on-fail`), up to 2 revisions; an item still failing after that was rejected.",
             "Each item was planned first; a plan at MinHash Jaccard 0.5 or more to an "
             "earlier one was planned again, up to 3 attempts.",
-            "An item at MinHash Jaccard 0.4 or more to an earlier accepted one was rejected "
-            "as a near-duplicate.",
+            "An item at MinHash Jaccard 0.4 or more to an earlier accepted one of its dedupe "
+            "group (the kind's own grouping) was rejected as a near-duplicate.",
         ],
     ),
     "documents": (
@@ -77,8 +77,8 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "item still failing after that was rejected.",
             "A revision draws the next deployment context and writes its system prompt; the "
             "chat's turns are never rewritten: they are copied from the source unchanged.",
-            "An item at MinHash Jaccard 0.4 or more to an earlier accepted one was rejected "
-            "as a near-duplicate.",
+            "An item at MinHash Jaccard 0.4 or more to an earlier accepted one of its dedupe "
+            "group (the kind's own grouping) was rejected as a near-duplicate.",
         ],
     ),
 }
