@@ -35,6 +35,7 @@ from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_outpu
 from storyloom.dataset.rows import (
     HISTORY_SCHEMA,
     REJECTED_SCHEMA,
+    TURNS_FIELD,
     ChatText,
     CorpusShape,
     InferredShape,
@@ -49,6 +50,8 @@ from storyloom.dataset.tools import ToolsShape
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
 from storyloom.report.source import open_input
+from storyloom.stories.kind import CorpusKind
+from storyloom.stories.registry import get_kind
 
 CARD_FILE = "README.md"
 #: Config (and folder) names of the export's own tables; a kind's file is renamed around them.
@@ -159,8 +162,10 @@ def _build(
     tables += _side_tables(run_dir, staging, finished, options)
 
     if options.include_history:
-        history = _writer(staging / "history", HISTORY_SCHEMA, options)
-        report.without_history = _write_history(run_dir, exported, history)
+        kind = _chat_kind(str(config.get("kind") or ""))
+        schema = HISTORY_SCHEMA if kind is None else HISTORY_SCHEMA.append(TURNS_FIELD)
+        history = _writer(staging / "history", schema, options)
+        report.without_history = _write_history(run_dir, exported, history, kind)
         tables.append(
             _table(history, "history", "history", extension, "every settled draft, per item")
         )
@@ -231,8 +236,20 @@ def _table(writer: TableWriter, config: str, folder: str, ext: str, what: str) -
     return TableInfo(config, folder, ext, writer.rows, size, features, what, writer.schema)
 
 
-def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter) -> int:
-    """One row per settled draft of every exported item; how many items had no thread."""
+def _chat_kind(name: str) -> CorpusKind | None:
+    """The run's kind when it drafts chat turns (its history rows get a `turns` column)."""
+    try:
+        kind = get_kind(name)
+    except Exception:  # an unknown kind or a plug-in that fails to load: drafts as text
+        return None
+    return kind if type(kind).draft_turns is not CorpusKind.draft_turns else None
+
+
+def _write_history(
+    run_dir: Path, exported: dict[str, str], writer: TableWriter, kind: CorpusKind | None
+) -> int:
+    """One row per settled draft of every exported item; how many items had no thread.
+    A chat kind's drafts also come as `turns` (a draft's text is the kind's own form)."""
     missing = 0
     try:
         with CheckpointReader(run_dir / layout.CHECKPOINTS_FILE) as reader:
@@ -242,7 +259,13 @@ def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter)
                     missing += 1
                     continue
                 values = state.values
+                plan = reader.text(values.get("plan")) if kind is not None else None
                 for position, draft in enumerate(values.get("drafts") or ()):
+                    text = as_text(reader.text(draft.get("text")))
+                    turns = {}
+                    if kind is not None:
+                        shaped = kind.draft_turns(text, plan if isinstance(plan, dict) else None)
+                        turns = {"turns": shaped}
                     writer.write(
                         {
                             "id": item_id,
@@ -251,10 +274,11 @@ def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter)
                             "round": int(draft.get("round", 0)),
                             "best": values.get("best") == position,
                             "passed": bool(draft.get("passed")),
-                            "text": as_text(reader.text(draft.get("text"))),
+                            "text": text,
                             "findings": as_json(draft.get("findings") or []),
                             "critique": as_json(reader.text(draft.get("critique"))),
                             "review": as_json(_review(reader, values, draft)),
+                            **turns,
                         }
                     )
     except CheckpointReadError as error:

@@ -229,6 +229,12 @@ HISTORY_SCHEMA = pa.schema(
 )
 
 
+#: A chat kind's draft as turns, in its history rows.
+TURNS_FIELD = pa.field(
+    "turns", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+)
+
+
 @dataclass(frozen=True)
 class InferredShape:
     """The table of a kind's own file (`pairs.jsonl`, `flagged.jsonl`), whose fields only

@@ -337,3 +337,21 @@ def test_every_sentence_of_the_card_is_true_of_the_run(exported: Exported) -> No
     judge_rows = [label for label in figures if label.startswith("judge score")]
     assert bool(judge_rows) == bool(kind.rubric.criteria)
     assert not any("story" in label for label in figures) or exported.kind == "story"
+
+
+def test_history_gives_a_chat_kinds_drafts_as_turns(exported: Exported, tmp_path: Path) -> None:
+    invoke("export", exported.run, "--out", tmp_path / "h", "--include-history")
+    history = load(tmp_path / "h", "history")
+    users = {
+        r["id"]: [m["content"] for m in r.get("messages") or () if m["role"] == "user"]
+        for r in records(exported.run / "corpus.jsonl")
+    }
+    assert ("turns" in history.features) == (exported.kind in ("advice", "augment"))
+    for row in history if "turns" in history.features else ():
+        turns = row["turns"]
+        if exported.kind == "augment":  # a draft is the system prompt alone
+            assert turns == [{"role": "system", "content": row["text"]}]
+            continue
+        replies = json.loads(row["text"])["replies"]
+        assert [t["content"] for t in turns if t["role"] == "assistant"] == replies
+        assert [t["content"] for t in turns if t["role"] == "user"] == users[row["id"]]
