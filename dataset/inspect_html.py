@@ -12,7 +12,9 @@ from typing import Any
 
 from storyloom.dataset.inspect_terminal import (
     CALL_COLUMNS,
+    CONVERSATION_TITLE,
     SHOWN_APART,
+    content_text,
     draft_marks,
     progress_line,
 )
@@ -54,6 +56,13 @@ def journey_html(journey: Journey) -> str:
         body.append(f"<p>Kept the better draft: {escape('; '.join(journey.guard_reasons))}</p>")
     if journey.round_failed:
         body.append(f"<p>A revision round failed: {escape(journey.round_failed)}</p>")
+    if journey.conversation:
+        turns = "".join(
+            f"<p class='turn'>Turn {escape(str(t.get('turn')))}: {escape(str(t.get('role')))}</p>"
+            f"{_pre(content_text(t.get('content')))}"
+            for t in journey.conversation
+        )
+        body.append(f"<h2>{escape(CONVERSATION_TITLE.capitalize())}</h2>{turns}")
     body += ["<h2>Calls</h2>", _calls(journey.calls)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -41,7 +41,29 @@ def render_journey(journey: Journey, console: Console, *, full: bool = False) ->
         console.print(Text("kept the better draft: " + "; ".join(journey.guard_reasons)))
     if journey.round_failed:
         console.print(Text(f"a revision round failed: {journey.round_failed}", style="yellow"))
+    if journey.conversation:
+        console.print(_conversation_panel(journey, full=full))
     console.print(calls_table(journey.calls))
+
+
+def _conversation_panel(journey: Journey, *, full: bool) -> Panel:
+    parts: list[Any] = []
+    for turn in journey.conversation:
+        parts.append(Text(f"turn {turn.get('turn')}: {turn.get('role')}", style="bold"))
+        parts.append(Text(_shown(content_text(turn.get("content")), full)))
+    return Panel(Group(*parts), title=CONVERSATION_TITLE, title_align="left")
+
+
+#: The emitted chat's turns no draft wrote (augment's source chat).
+CONVERSATION_TITLE = "the chat as emitted (turns no draft wrote)"
+
+
+def content_text(content: Any) -> str:
+    """A message's content as text: a string, or its content blocks' text and tool use
+    as labelled lines."""
+    if isinstance(content, str):
+        return content
+    return readable(content).plain if content is not None else ""
 
 
 def progress_line(journey: Journey) -> str:

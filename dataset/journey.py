@@ -109,6 +109,10 @@ class Journey:
     checkpoints: int
     started: str
     updated: str
+    #: The emitted conversation's other turns (each with its `turn` number in the whole
+    #: chat), for a chat kind whose drafts hold none of the person's turns (augment
+    #: drafts the system prompt; the chat comes unchanged).
+    conversation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def usd(self) -> float:
@@ -161,6 +165,7 @@ def load_journey(run_dir: Path, item: str) -> Journey:
         checkpoints=state.checkpoints,
         started=state.first_ts,
         updated=state.last_ts,
+        conversation=_conversation(run_dir, item_id, drafts) if outcome == "emitted" else [],
     )
 
 
@@ -297,6 +302,24 @@ def _outcome(run_dir: Path, item_id: str, values: dict[str, Any]) -> tuple[str, 
             if record.get("id") == item_id:
                 return outcome, str(record.get("reason") or ""), str(record.get("detail") or "")
     return "in progress", reason, detail
+
+
+def _conversation(run_dir: Path, item_id: str, drafts: list[DraftStep]) -> list[dict[str, Any]]:
+    """The emitted record's turns beyond the drafted ones, when the drafts are turns that
+    leave the person out (read from the corpus only then: it is a pass over the file)."""
+    last = drafts[-1].turns if drafts else None
+    if last is None or any(turn["role"] == "user" for turn in last):
+        return []
+    drafted = {turn["role"] for turn in last}
+    for record in read_records(run_dir / layout.CORPUS_FILE):
+        if record.get("id") == item_id:
+            messages = record.get("messages") or []
+            return [
+                {**m, "turn": number}  # numbered as in the whole chat
+                for number, m in enumerate(messages, start=1)
+                if isinstance(m, dict) and m.get("role") not in drafted
+            ]
+    return []
 
 
 def _calls(path: Path, item_id: str) -> list[Call]:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,11 @@ def test_augment_drafts_are_system_turns_with_the_check_as_a_section(
     terminal, html = inspect(runs["augment"], tmp_path)
     assert "turn 1: system" in terminal and "Turn 1: system" in html
     assert "plan attempt" not in terminal + html  # augment has no plan step
+    corpus = [json.loads(line) for line in (runs["augment"] / "corpus.jsonl").open()]
+    [record] = [r for r in corpus if r["id"] == "augment/0"]
+    user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+    assert "turn 2: user" in terminal and "Turn 2: user" in html  # the chat, as emitted
+    assert user[:30] in terminal and escape(user[:60]) in html
     assert "changes ideal response:" in terminal
     for view in (terminal, html):
         assert not RAW_JSON.search(view.replace("&quot;", '"'))
