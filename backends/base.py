@@ -104,6 +104,9 @@ class Completion:
     #: from a journal (a batch result taken by a replayed node) keeps its id, so the
     #: usage ledger books it once.
     response_id: str | None = None
+    #: Requests this call sent: 2 when the reply did not fit and a repair turn followed
+    #: (the usage above covers them all).
+    requests: int = 1
 
     @property
     def truncated(self) -> bool:
@@ -116,6 +119,8 @@ class BackendError(Exception):
     #: Tokens already billed for the failed request (e.g. a reply that failed validation
     #: twice): still spend, so the usage ledger books it.
     usage: Usage | None = None
+    #: Requests sent before the error (a repair turn is a second one).
+    requests: int = 1
 
 
 class TransientBackendError(BackendError):

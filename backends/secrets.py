@@ -56,6 +56,7 @@ def scrubbed(error: BackendError, *secrets: str) -> BackendError:
     else:
         copy = type(error)(clean)
     copy.usage = error.usage
+    copy.requests = error.requests
     return copy
 
 

@@ -126,14 +126,14 @@ async def complete_validated(
     assert schema is not None, "complete_validated needs a request with an output_schema"
     billed = Usage()
     repair: Repair | None = None
-    for _ in range(repairs + 1):
+    for sent in range(1, repairs + 2):
         try:
             reply = await attempt(repair)
         except BackendError as error:
-            raise _with_usage(error, billed) from None
+            raise _with_usage(error, billed, sent) from None
         billed += reply.usage
         if reply.stop_reason == "refusal":  # the workflow handles it; a repair cannot help
-            return replace(reply, usage=billed)
+            return replace(reply, usage=billed, requests=sent)
         try:
             parsed = parse_reply(schema, reply.text, request.output_context)
         except ReplyDoesNotFit as problem:
@@ -141,21 +141,23 @@ async def complete_validated(
             repair = Repair(reply, str(problem), cut_at)
             log.info("%s: reply did not fit %s (%s)", purpose or "call", schema.__name__, problem)
             continue
-        return replace(reply, usage=billed, parsed=parsed)
+        return replace(reply, usage=billed, parsed=parsed, requests=sent)
     assert repair is not None
     if repair.cut_at is not None:  # cut again: the workflow rejects it as truncated
-        return replace(repair.reply, usage=billed)
+        return replace(repair.reply, usage=billed, requests=repairs + 1)
     raise _with_usage(
         InvalidOutputError(
             f"{purpose or 'structured call'}: the reply did not fit {schema.__name__} "
             f"even after {repairs} repair attempt{'s' if repairs != 1 else ''}: {repair.problem}"
         ),
         billed,
+        repairs + 1,
     )
 
 
-def _with_usage(error: BackendError, billed: Usage) -> BackendError:
-    """Attach what was billed before the error, for the ledger."""
+def _with_usage(error: BackendError, billed: Usage, sent: int) -> BackendError:
+    """Attach what was billed before the error, and the requests sent, for the ledger."""
     if billed != Usage() or error.usage is None:
         error.usage = billed + (error.usage or Usage())
+    error.requests = sent
     return error

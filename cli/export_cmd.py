@@ -15,7 +15,7 @@ EXAMPLES = """
 Examples:
   storyloom export outputs/merged --out datasets/stories
   storyloom export outputs/run --format jsonl --include-rejected --out datasets/all
-  storyloom export outputs/aug --tools-shape openai --out datasets/aug   # chat kinds
+  storyloom export outputs/aug --tools-shape anthropic --out datasets/aug  # chat kinds
   python -c 'import datasets; print(datasets.load_dataset("parquet",
       data_files="datasets/stories/data/*.parquet"))'
 """
@@ -46,9 +46,17 @@ Examples:
 )
 @option_with_default(
     "--tools-shape",
-    type=click.Choice(["anthropic", "openai"]),
-    default="anthropic",
-    help="Tool definitions of chat kinds as written, or as OpenAI functions.",
+    type=click.Choice(["openai", "anthropic"]),
+    default="openai",
+    help="Tool definitions of chat kinds as OpenAI functions (what Hugging Face chat "
+    "templates take), or as Anthropic's tools.",
+)
+@option_with_default(
+    "--chat-text",
+    type=click.Choice(["omit", "roles"]),
+    default="omit",
+    help="Chat records' `text`: left out (`messages` holds the conversation), or the "
+    "turns with a role marker line (<|user|>) opening each.",
 )
 @option_with_default(
     "--rows-per-file", type=click.IntRange(min=1), default=100_000, help="Rows in each data file."
@@ -67,6 +75,7 @@ def export(
     include_rejected: bool,
     include_history: bool,
     tools_shape: str,
+    chat_text: str,
     rows_per_file: int,
     license_id: str,
     no_stats: bool,
@@ -78,6 +87,7 @@ def export(
         include_rejected=include_rejected,
         include_history=include_history,
         tools=tools_shape,  # type: ignore[arg-type]
+        chat_text=chat_text,  # type: ignore[arg-type]
         rows_per_file=rows_per_file,
         license=license_id,
         stats=not no_stats,

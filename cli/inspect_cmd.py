@@ -36,6 +36,8 @@ def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool) -> Non
     """Show ITEM's journey in RUN_DIR (an id like `run/7`, or just its index): the draw,
     the plan, every draft with its gate findings, critique and review, what changed
     between drafts, and each call's tokens and cost. The run is only read."""
+    if item.startswith("-") and not item[1:].isdigit():  # a negative index is an item
+        raise click.UsageError(f"No such option: {item}")
     if html_path is not None and (problem := overwrite_problem(html_path, [run_dir])):
         raise click.ClickException(problem)
     try:

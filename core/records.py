@@ -99,6 +99,8 @@ class UsageEntry(_Record):
     usd: float = 0.0
     #: The provider's reply id, when it gave one: a reply is booked once.
     response_id: str | None = None
+    #: Requests the call sent: 2 when a repair turn followed a reply that did not fit.
+    requests: int = Field(default=1, ge=1)
 
 
 R = TypeVar("R", bound="_Record")

@@ -20,27 +20,38 @@ from typing import Any
 from storyloom.core import layout
 from storyloom.core.files import write_atomically
 from storyloom.core.layout import overwrite_problem
-from storyloom.core.records import current_reason
+from storyloom.core.records import (
+    CorpusRecord,
+    RejectedRecord,
+    SideRecord,
+    UsageEntry,
+    current_reason,
+)
 from storyloom.dataset.card import MARKER, CardFacts, ModelUse, TableInfo, render_card
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
 from storyloom.dataset.files import Format, TableWriter
+from storyloom.dataset.markdown_safe import md_code
 from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_output_dir
 from storyloom.dataset.rows import (
     HISTORY_SCHEMA,
     REJECTED_SCHEMA,
+    TURNS_FIELD,
+    ChatText,
     CorpusShape,
     InferredShape,
     as_json,
     as_text,
+    chat_record,
     hf_features,
-    jsonl_record,
     rejected_row,
 )
-from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
+from storyloom.dataset.runfiles import DatasetError, read_checked_records, read_run_config
 from storyloom.dataset.tools import ToolsShape
 from storyloom.report.compute import StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
 from storyloom.report.source import open_input
+from storyloom.stories.kind import CorpusKind
+from storyloom.stories.registry import get_kind
 
 CARD_FILE = "README.md"
 #: Config (and folder) names of the export's own tables; a kind's file is renamed around them.
@@ -56,7 +67,11 @@ class ExportOptions:
     form: Format = "parquet"
     include_rejected: bool = False
     include_history: bool = False
-    tools: ToolsShape = "anthropic"
+    #: Tool definitions as OpenAI functions (what Hugging Face chat templates take) or
+    #: as Anthropic writes them.
+    tools: ToolsShape = "openai"
+    #: Chat records' `text`: left out, or the turns with role markers.
+    chat_text: ChatText = "omit"
     rows_per_file: int = 100_000
     license: str = "other"
     #: Key figures from `storyloom stats` in the card (a pass over the corpus).
@@ -105,18 +120,27 @@ def _build(
     report: ExportReport,
 ) -> None:
     corpus_path = run_dir / layout.CORPUS_FILE
-    shape = CorpusShape.of(read_records(corpus_path))
+    learnt: set[str] = set()
+
+    def first_pass() -> Iterator[dict[str, Any]]:
+        for record in _corpus(corpus_path):
+            learnt.add(record["id"])
+            yield record
+
+    shape = CorpusShape.of(first_pass(), options.tools, options.chat_text)
     extension = options.form
     tables: list[TableInfo] = []
     exported: dict[str, str] = {}
 
     writer = _writer(staging / "data", shape.schema(), options)
-    for record in read_records(corpus_path):
+    for record in _corpus(corpus_path):
+        if record["id"] not in learnt:  # written since the schema was learnt: next export
+            continue
         exported[record["id"]] = "emitted"
         if options.form == "jsonl":
-            writer.write(jsonl_record(record, options.tools))
+            writer.write(chat_record(record, options.tools, options.chat_text))
         else:
-            writer.write(shape.row(record, options.tools))
+            writer.write(shape.row(record))
     tables.append(_table(writer, "default", "data", extension, "accepted items"))
 
     reasons: Counter[str] = Counter()
@@ -124,7 +148,7 @@ def _build(
     if options.include_rejected:
         rejected_writer = _writer(staging / "rejected", REJECTED_SCHEMA, options)
     finished = set(exported)
-    for record in read_records(run_dir / layout.REJECTED_FILE):
+    for record in read_checked_records(run_dir / layout.REJECTED_FILE, RejectedRecord):
         finished.add(record["id"])
         reasons[current_reason(str(record.get("reason") or "unknown"))] += 1
         if rejected_writer is not None:
@@ -138,8 +162,10 @@ def _build(
     tables += _side_tables(run_dir, staging, finished, options)
 
     if options.include_history:
-        history = _writer(staging / "history", HISTORY_SCHEMA, options)
-        report.without_history = _write_history(run_dir, exported, history)
+        kind = _chat_kind(str(config.get("kind") or ""))
+        schema = HISTORY_SCHEMA if kind is None else HISTORY_SCHEMA.append(TURNS_FIELD)
+        history = _writer(staging / "history", schema, options)
+        report.without_history = _write_history(run_dir, exported, history, kind)
         tables.append(
             _table(history, "history", "history", extension, "every settled draft, per item")
         )
@@ -148,7 +174,7 @@ def _build(
     for table in tables[1:]:
         if table.rows == 0:  # `datasets` cannot load a config with no rows: leave it out
             shutil.rmtree(staging / table.folder)
-            notes.append(f"no `{table.config}` config: the run has no such rows")
+            notes.append(f"no {md_code(table.config)} config: the run has no such rows")
     tables = [tables[0], *(table for table in tables[1:] if table.rows)]
     for table in tables:
         report.rows[table.config] = table.rows
@@ -164,6 +190,8 @@ def _build(
         license=options.license,
         stats=_stats(run_dir, options) if options.stats else None,
         notes=notes,
+        tools_shape=options.tools,
+        chat_text=options.chat_text,
     )
     write_atomically(staging / CARD_FILE, render_card(facts))
 
@@ -178,16 +206,24 @@ def _side_tables(
     for path in sides:
 
         def records(path: Path = path) -> Iterator[dict[str, Any]]:
-            return (r for r in read_records(path) if (r.get("item") or r.get("id")) in finished)
+            return (
+                r
+                for r in read_checked_records(path, SideRecord)
+                if (r.get("item") or r.get("id")) in finished
+            )
 
         name = path.stem if path.stem not in RESERVED_CONFIGS else f"side_{path.stem}"
         shape = InferredShape.of(records())
         writer = _writer(staging / name, shape.schema(), options)
         for record in records():
             writer.write(record if options.form == "jsonl" else shape.row(record))
-        what = f"the kind's own {path.name}, its rows of finished items"
+        what = f"the kind's own {md_code(path.name)}, its rows of finished items"
         tables.append(_table(writer, name, name, options.form, what))
     return tables
+
+
+def _corpus(path: Path) -> Iterator[dict[str, Any]]:
+    return read_checked_records(path, CorpusRecord)
 
 
 def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:
@@ -197,11 +233,23 @@ def _writer(folder: Path, schema: Any, options: ExportOptions) -> TableWriter:
 def _table(writer: TableWriter, config: str, folder: str, ext: str, what: str) -> TableInfo:
     size = sum(path.stat().st_size for path in writer.close())
     features = hf_features(writer.schema) if ext == "parquet" else []
-    return TableInfo(config, folder, ext, writer.rows, size, features, what)
+    return TableInfo(config, folder, ext, writer.rows, size, features, what, writer.schema)
 
 
-def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter) -> int:
-    """One row per settled draft of every exported item; how many items had no thread."""
+def _chat_kind(name: str) -> CorpusKind | None:
+    """The run's kind when it drafts chat turns (its history rows get a `turns` column)."""
+    try:
+        kind = get_kind(name)
+    except Exception:  # an unknown kind or a plug-in that fails to load: drafts as text
+        return None
+    return kind if type(kind).draft_turns is not CorpusKind.draft_turns else None
+
+
+def _write_history(
+    run_dir: Path, exported: dict[str, str], writer: TableWriter, kind: CorpusKind | None
+) -> int:
+    """One row per settled draft of every exported item; how many items had no thread.
+    A chat kind's drafts also come as `turns` (a draft's text is the kind's own form)."""
     missing = 0
     try:
         with CheckpointReader(run_dir / layout.CHECKPOINTS_FILE) as reader:
@@ -211,7 +259,13 @@ def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter)
                     missing += 1
                     continue
                 values = state.values
+                plan = reader.text(values.get("plan")) if kind is not None else None
                 for position, draft in enumerate(values.get("drafts") or ()):
+                    text = as_text(reader.text(draft.get("text")))
+                    turns = {}
+                    if kind is not None:
+                        shaped = kind.draft_turns(text, plan if isinstance(plan, dict) else None)
+                        turns = {"turns": shaped}
                     writer.write(
                         {
                             "id": item_id,
@@ -220,10 +274,11 @@ def _write_history(run_dir: Path, exported: dict[str, str], writer: TableWriter)
                             "round": int(draft.get("round", 0)),
                             "best": values.get("best") == position,
                             "passed": bool(draft.get("passed")),
-                            "text": as_text(reader.text(draft.get("text"))),
+                            "text": text,
                             "findings": as_json(draft.get("findings") or []),
                             "critique": as_json(reader.text(draft.get("critique"))),
                             "review": as_json(_review(reader, values, draft)),
+                            **turns,
                         }
                     )
     except CheckpointReadError as error:
@@ -239,7 +294,7 @@ def _review(reader: CheckpointReader, values: dict[str, Any], draft: dict[str, A
 
 def _models(usage_path: Path) -> dict[str, ModelUse]:
     models: dict[str, ModelUse] = {}
-    for entry in read_records(usage_path):
+    for entry in read_checked_records(usage_path, UsageEntry):
         use = models.setdefault(str(entry.get("model") or "unknown"), ModelUse())
         use.calls += 1
         use.input_tokens += int(entry.get("input_tokens") or 0)

@@ -2,7 +2,8 @@
 
 Files roll over at a row count, so a million-item run becomes files a trainer can stream
 and the Hub can show; the `-of-N` names are given when the last file is closed. Parquet
-files share one schema (a table's files must, for `datasets` to read them as one split);
+files share one schema (a table's files must, for `datasets` to read them as one split;
+rows come in plain, JSON values as strings, and are cast to it);
 JSONL files hold the records as they are.
 """
 
@@ -16,6 +17,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from storyloom.dataset.arrow_types import storage_schema
 
 Format = Literal["parquet", "jsonl"]
 #: Rows buffered before they go to the file (one Parquet row group at most this size).
@@ -86,7 +89,8 @@ class TableWriter:
         if not self._buffer:
             return
         if self._parquet is not None:
-            self._parquet.write_table(pa.Table.from_pylist(self._buffer, schema=self.schema))
+            rows = pa.Table.from_pylist(self._buffer, schema=storage_schema(self.schema))
+            self._parquet.write_table(rows.cast(self.schema))
         else:
             for row in self._buffer:
                 self._jsonl.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,14 +1,25 @@
 """An item's journey as one self-contained HTML page (no script, no external file), so it
-can be attached to a bug report or a data review and opened anywhere."""
+can be attached to a bug report or a data review and opened anywhere. It says what the
+terminal view says (`inspect_terminal`): drafts by what happened to them, a chat kind's
+drafts as turns diffed turn by turn, judgments and reviews as readable sections, and
+every call with its requests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from storyloom.dataset.journey import Call, DraftStep, Journey
+from storyloom.dataset.inspect_terminal import (
+    CALL_COLUMNS,
+    CONVERSATION_TITLE,
+    SHOWN_APART,
+    content_text,
+    draft_marks,
+    progress_line,
+)
+from storyloom.dataset.journey import Call, Change, DraftStep, Journey
+from storyloom.dataset.readable import outline
 from storyloom.stories.judging import critique_entries
 
 STYLE = """
@@ -22,6 +33,7 @@ pre.diff .del { background: #ffebe9; display: block; }
 table { border-collapse: collapse; margin: .5rem 0; }
 td, th { border: 1px solid #ddd; padding: .2rem .5rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+div.outline p { margin: .1rem 0; } .turn { font-weight: bold; margin-top: .6rem; }
 """
 
 
@@ -31,14 +43,12 @@ def journey_html(journey: Journey) -> str:
         f"<h1>{escape(journey.item_id)} "
         f"<small>{escape(journey.kind)}: {escape(status)}</small></h1>",
         f"<p>{escape(journey.detail)}</p>" if journey.detail else "",
-        f"<p>{journey.checkpoints} checkpoints, {escape(journey.started)} .. "
-        f"{escape(journey.updated)}; {len(journey.drafts)} draft(s), "
-        f"{journey.plan_attempts} plan attempt(s). Run: {escape(str(journey.run))}</p>",
+        f"<p>{escape(progress_line(journey))}. Run: {escape(str(journey.run))}</p>",
         "<h2>Draw</h2>",
-        _pre(journey.draw),
+        readable(journey.draw),
     ]
     if journey.plan is not None:
-        body += ["<h2>Plan</h2>", _pre(journey.plan)]
+        body += ["<h2>Plan</h2>", readable(journey.plan)]
     body += [f"<p>Planned again, too close to: {escape(a)}</p>" for a in journey.avoided]
     body.append("<h2>Drafts</h2>")
     body += [_draft(draft) for draft in journey.drafts]
@@ -46,6 +56,13 @@ def journey_html(journey: Journey) -> str:
         body.append(f"<p>Kept the better draft: {escape('; '.join(journey.guard_reasons))}</p>")
     if journey.round_failed:
         body.append(f"<p>A revision round failed: {escape(journey.round_failed)}</p>")
+    if journey.conversation:
+        turns = "".join(
+            f"<p class='turn'>Turn {escape(str(t.get('turn')))}: {escape(str(t.get('role')))}</p>"
+            f"{_pre(content_text(t.get('content')))}"
+            for t in journey.conversation
+        )
+        body.append(f"<h2>{escape(CONVERSATION_TITLE.capitalize())}</h2>{turns}")
     body += ["<h2>Calls</h2>", _calls(journey.calls)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -55,22 +72,27 @@ def journey_html(journey: Journey) -> str:
 
 
 def _draft(draft: DraftStep) -> str:
-    verdict = "passed" if draft.passed else "failed"
-    marks = [f'<span class="{verdict}">{verdict}</span>']
-    marks += ["best"] if draft.best else []
-    marks += ["cut by the token limit"] if draft.truncated else []
+    verdict = "passed" if draft.status.startswith("passed") else "failed"
+    first, *rest = draft_marks(draft)
+    marks = [f'<span class="{verdict}">{escape(first)}</span>', *map(escape, rest)]
+    words = "words" if draft.turns is None else "words written"
     parts = [
         f"<section class='draft'><h3>Draft {draft.position} (round {draft.round}, "
-        f"{draft.words} words): {', '.join(marks)}</h3>"
+        f"{draft.words} {words}): {', '.join(marks)}</h3>"
     ]
     if draft.diff:
-        parts.append(
-            f"<p>Changes from draft {draft.position - 1}: {draft.removed} paragraph(s) out, "
-            f"{draft.added} in</p>{_diff(draft.diff)}"
+        parts.append(_change(f"Changes from draft {draft.position - 1}", draft.diff_change))
+    for turn in draft.turn_changes:
+        heading = f"Turn {turn.turn} ({turn.role}) changed from draft {draft.position - 1}"
+        parts.append(_change(heading, turn.change))
+    if draft.turns is not None:
+        turns = "".join(
+            f"<p class='turn'>Turn {n}: {escape(t['role'])}</p>{_pre(t['content'])}"
+            for n, t in enumerate(draft.turns, start=1)
         )
-        if draft.diff_cut:
-            parts.append(f"<p>… {draft.diff_cut} more diff lines</p>")
-    parts.append(f"<details><summary>Text</summary>{_pre(draft.text)}</details>")
+        parts.append(f"<details><summary>Turns</summary>{turns}</details>")
+    else:
+        parts.append(f"<details><summary>Text</summary>{_pre(draft.text)}</details>")
     findings = "".join(
         f"<li>{escape(str(f.get('kind')))}: {escape(str(f.get('message')))}</li>"
         for f in draft.findings
@@ -81,34 +103,47 @@ def _draft(draft: DraftStep) -> str:
     if draft.critique is not None:
         parts.append(_critique(draft.critique))
     if draft.review is not None:
-        parts.append(f"<p>Review:</p>{_pre(draft.review)}")
+        parts.append(f"<p>Review:</p>{readable(draft.review)}")
     parts.append("</section>")
     return "".join(parts)
 
 
-def _critique(critique: Any) -> str:
-    entries = critique_entries(critique) if isinstance(critique, Mapping) else []
-    if not entries:
-        return f"<p>Critique:</p>{_pre(critique)}"
-    rows = "".join(
-        f"<tr><td>{escape(str(e['criterion']))}</td><td class='num'>{e['score']}</td>"
-        f"<td>{escape(str(e.get('evidence', '')))}</td></tr>"
-        for e in entries
-    )
-    notes = "".join(f"<li>{escape(str(n))}</li>" for n in critique.get("revision_notes") or [])
+def _change(heading: str, change: Change) -> str:
+    more = f"<p>… {change.cut} more diff lines</p>" if change.cut else ""
     return (
-        f"<p>Critique: <b>{escape(str(critique.get('verdict', '')))}</b></p>"
-        f"<table><tr><th>criterion</th><th>score</th><th>evidence</th></tr>{rows}</table>"
-        + (f"<p>Revision notes:</p><ul>{notes}</ul>" if notes else "")
+        f"<p>{escape(heading)}: {change.removed} paragraph(s) out, {change.added} in</p>"
+        f"{_diff(change.lines)}{more}"
     )
+
+
+def _critique(critique: Any) -> str:
+    if not isinstance(critique, Mapping):
+        return f"<p>Judgment:</p>{readable(critique)}"
+    entries = critique_entries(critique)
+    parts = ["<p>Judgment:</p>"]
+    if entries:
+        rows = "".join(
+            f"<tr><td>{escape(str(e['criterion']))}</td><td class='num'>{escape(str(e['score']))}"
+            f"</td><td>{escape(str(e.get('evidence', '')))}</td></tr>"
+            for e in entries
+        )
+        parts.append(
+            f"<table><tr><th>criterion</th><th>score</th><th>evidence</th></tr>{rows}</table>"
+        )
+    rest = {k: v for k, v in critique.items() if k not in SHOWN_APART}
+    if rest:
+        parts.append(readable(rest))
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in critique.get("revision_notes") or [])
+    if notes:
+        parts.append(f"<p>Revision notes:</p><ul>{notes}</ul>")
+    return "".join(parts)
 
 
 def _calls(calls: list[Call]) -> str:
-    head = "".join(
-        f"<th>{h}</th>" for h in ("node", "model", "in", "out", "cache r", "cache w", "USD")
-    )
+    head = "".join(f"<th>{h}</th>" for h in CALL_COLUMNS)
     rows = "".join(
         f"<tr><td>{escape(c.node)}</td><td>{escape(c.model)}</td>"
+        f"<td class='num'>{c.requests}</td>"
         f"<td class='num'>{c.input_tokens:,}</td><td class='num'>{c.output_tokens:,}</td>"
         f"<td class='num'>{c.cache_read_tokens:,}</td><td class='num'>{c.cache_write_tokens:,}</td>"
         f"<td class='num'>${c.usd:.4f}</td></tr>"
@@ -116,6 +151,7 @@ def _calls(calls: list[Call]) -> str:
     )
     total = (
         f"<tr><th>total</th><th>{len(calls)} calls</th>"
+        f"<th>{sum(c.requests for c in calls)} requests</th>"
         f"<th>{sum(c.input_tokens for c in calls):,}</th>"
         f"<th>{sum(c.output_tokens for c in calls):,}</th>"
         f"<th>{sum(c.cache_read_tokens for c in calls):,}</th>"
@@ -133,6 +169,19 @@ def _diff(lines: list[str]) -> str:
     return f"<pre class='diff'>{''.join(line(t) for t in lines)}</pre>"
 
 
-def _pre(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
+def readable(value: Any) -> str:
+    """A free-form value as labelled lines (`dataset.readable`), never JSON."""
+    if isinstance(value, str):
+        return _pre(value)
+    lines = "".join(
+        f"<p style='margin-left: {1.2 * line.depth:.1f}rem'>"
+        + ("• " if line.bullet else "")
+        + (f"<b>{escape(line.label)}</b>: " if line.label else "")
+        + f"{escape(line.text)}</p>"
+        for line in outline(value)
+    )
+    return f"<div class='outline'>{lines}</div>"
+
+
+def _pre(text: str) -> str:
     return f"<pre>{escape(text)}</pre>"

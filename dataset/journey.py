@@ -2,8 +2,10 @@
 
 The newest checkpoint of the item's thread names every text of its journey (the draw,
 the plan, each settled draft with its gate findings, critique and review); the text
-store gives them back, and the usage ledger gives each call's tokens and cost. Nothing
-is written: the database is opened read-only, so a live run can be inspected.
+store gives them back, and the usage ledger gives each call's tokens, cost and requests
+(a repair turn is a request of its own). A chat kind's drafts are read as turns (the
+kind's `draft_turns`) and diffed turn by turn. Nothing is written: the database is
+opened read-only, so a live run can be inspected.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from storyloom.core import layout
-from storyloom.core.jsonl import JsonlError, JsonlReader
-from storyloom.core.records import UsageEntry, parse_record
+from storyloom.core.records import UsageEntry
 from storyloom.core.text import words
 from storyloom.dataset.checkpoints import CheckpointReader
-from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
+from storyloom.dataset.runfiles import (
+    DatasetError,
+    read_checked_records,
+    read_records,
+    read_run_config,
+)
+from storyloom.stories.kind import CorpusKind
+from storyloom.stories.registry import get_kind
 
 #: A diff longer than this is cut (the drafts themselves are shown in full elsewhere).
 MAX_DIFF_LINES = 24
@@ -40,6 +48,8 @@ class Call:
     cache_write_tokens: int
     usd: float
     time: float
+    #: Requests the call sent (2: the reply did not fit and a repair turn followed).
+    requests: int = 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,24 @@ class DraftStep:
     #: Lines (paragraphs) removed and added since the previous draft.
     removed: int = 0
     added: int = 0
+    #: A chat kind's draft as turns (`role`, `content`); None for a document.
+    turns: list[dict[str, str]] | None = None
+    #: For turns: what changed in each turn that changed since the previous draft.
+    turn_changes: list[TurnChange] = field(default_factory=list)
+
+    @property
+    def diff_change(self) -> Change:
+        return Change(self.diff, self.diff_cut, self.removed, self.added)
+
+    @property
+    def status(self) -> str:
+        """What happened to the draft: judged (passed or failed), stopped by the gates, or
+        not judged at all (a kind that judges only rewrites, or a round that failed)."""
+        if self.critique is not None:
+            return "passed" if self.passed else "failed"
+        if self.findings:
+            return "failed the gates"
+        return "passed the gates (no judge)" if self.passed else "not judged"
 
 
 @dataclass(frozen=True)
@@ -81,6 +109,10 @@ class Journey:
     checkpoints: int
     started: str
     updated: str
+    #: The emitted conversation's other turns (each with its `turn` number in the whole
+    #: chat), for a chat kind whose drafts hold none of the person's turns (augment
+    #: drafts the system prompt; the chat comes unchanged).
+    conversation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def usd(self) -> float:
@@ -96,6 +128,7 @@ class Journey:
 
 def load_journey(run_dir: Path, item: str) -> Journey:
     config = read_run_config(run_dir)
+    kind = _kind(str(config.get("kind") or ""))
     bare_index = item.isdigit()
     item_id = f"{config.get('name')}/{item}" if bare_index else item
     with CheckpointReader(run_dir / layout.CHECKPOINTS_FILE) as reader:
@@ -111,8 +144,8 @@ def load_journey(run_dir: Path, item: str) -> Journey:
                 f"(ids look like '{config.get('name')}/7'; a bare index works too)"
             )
         values = state.values
-        drafts = _drafts(reader, values)
         draw, plan = reader.text(values.get("draw")), reader.text(values.get("plan"))
+        drafts = _drafts(reader, values, kind, plan if isinstance(plan, dict) else None)
     outcome, reason, detail = _outcome(run_dir, item_id, values)
     return Journey(
         item_id=item_id,
@@ -132,23 +165,45 @@ def load_journey(run_dir: Path, item: str) -> Journey:
         checkpoints=state.checkpoints,
         started=state.first_ts,
         updated=state.last_ts,
+        conversation=_conversation(run_dir, item_id, drafts) if outcome == "emitted" else [],
     )
 
 
-def _drafts(reader: CheckpointReader, values: dict[str, Any]) -> list[DraftStep]:
+def _kind(name: str) -> CorpusKind | None:
+    """The run's kind, when this install has it (otherwise drafts are shown as text)."""
+    try:
+        return get_kind(name)
+    except Exception:  # an unknown kind, or a plug-in that fails to load
+        return None
+
+
+def _drafts(
+    reader: CheckpointReader,
+    values: dict[str, Any],
+    kind: CorpusKind | None,
+    plan: dict[str, Any] | None,
+) -> list[DraftStep]:
     steps: list[DraftStep] = []
     reviews = values.get("reviews") or {}
     previous = ""
+    previous_turns: list[dict[str, str]] | None = None
     for position, record in enumerate(values.get("drafts") or ()):
         text = _as_text(reader.text(record.get("text")))
         review_ref = record.get("review") or reviews.get(str(record.get("round")))
-        change = short_diff(previous, text, position) if position else Change([], 0, 0, 0)
+        turns = kind.draft_turns(text, plan) if kind is not None else None
+        change = Change([], 0, 0, 0)
+        turn_changes: list[TurnChange] = []
+        if position and turns is not None and previous_turns is not None:
+            turn_changes = turn_diffs(previous_turns, turns, position)
+        elif position:
+            change = short_diff(previous, text, position)
+        own = [t["content"] for t in turns or () if t["role"] != "user"]
         steps.append(
             DraftStep(
                 position=position,
                 round=int(record.get("round", 0)),
                 text=text,
-                words=len(words(text)),
+                words=len(words("\n\n".join(own) if turns is not None else text)),
                 findings=list(record.get("findings") or ()),
                 critique=reader.text(record.get("critique")),
                 review=reader.text(review_ref),
@@ -159,9 +214,11 @@ def _drafts(reader: CheckpointReader, values: dict[str, Any]) -> list[DraftStep]
                 diff_cut=change.cut,
                 removed=change.removed,
                 added=change.added,
+                turns=turns,
+                turn_changes=turn_changes,
             )
         )
-        previous = text
+        previous, previous_turns = text, turns
     return steps
 
 
@@ -180,6 +237,32 @@ class Change:
     cut: int
     removed: int
     added: int
+
+
+@dataclass(frozen=True)
+class TurnChange:
+    """One turn that changed between two drafts of a chat: its number (from 1), its role
+    and the diff of its content."""
+
+    turn: int
+    role: str
+    change: Change
+
+
+def turn_diffs(
+    before: list[dict[str, str]], after: list[dict[str, str]], position: int
+) -> list[TurnChange]:
+    """Each turn whose content changed, diffed on its own (a turn only one side has is
+    diffed against nothing)."""
+    changes = []
+    for index in range(max(len(before), len(after))):
+        old = before[index]["content"] if index < len(before) else ""
+        new = after[index]["content"] if index < len(after) else ""
+        if old == new:
+            continue
+        role = (after[index] if index < len(after) else before[index])["role"]
+        changes.append(TurnChange(index + 1, role, short_diff(old, new, position)))
+    return changes
 
 
 def short_diff(before: str, after: str, position: int) -> Change:
@@ -221,29 +304,42 @@ def _outcome(run_dir: Path, item_id: str, values: dict[str, Any]) -> tuple[str, 
     return "in progress", reason, detail
 
 
+def _conversation(run_dir: Path, item_id: str, drafts: list[DraftStep]) -> list[dict[str, Any]]:
+    """The emitted record's turns beyond the drafted ones, when the drafts are turns that
+    leave the person out (read from the corpus only then: it is a pass over the file)."""
+    last = drafts[-1].turns if drafts else None
+    if last is None or any(turn["role"] == "user" for turn in last):
+        return []
+    drafted = {turn["role"] for turn in last}
+    for record in read_records(run_dir / layout.CORPUS_FILE):
+        if record.get("id") == item_id:
+            messages = record.get("messages") or []
+            return [
+                {**m, "turn": number}  # numbered as in the whole chat
+                for number, m in enumerate(messages, start=1)
+                if isinstance(m, dict) and m.get("role") not in drafted
+            ]
+    return []
+
+
 def _calls(path: Path, item_id: str) -> list[Call]:
     """The item's calls from the ledger, each line checked as a usage entry (a damaged
     one names the ledger and its line)."""
-    if not path.exists():
-        return []
-    try:
-        entries = [
-            parse_record(UsageEntry, value, path, number)
-            for number, value in JsonlReader(path).numbered()
-        ]
-    except JsonlError as error:
-        raise JourneyError(f"{error}; fix or remove that line, then run again") from None
-    return [
-        Call(
-            node=entry.node,
-            model=entry.model,
-            input_tokens=entry.input_tokens,
-            output_tokens=entry.output_tokens,
-            cache_read_tokens=entry.cache_read_tokens,
-            cache_write_tokens=entry.cache_write_tokens,
-            usd=entry.usd,
-            time=entry.time,
+    calls = []
+    for entry in read_checked_records(path, UsageEntry):
+        if entry.get("story_id") != item_id:
+            continue
+        calls.append(
+            Call(
+                node=str(entry.get("node") or ""),
+                model=str(entry.get("model") or ""),
+                input_tokens=int(entry.get("input_tokens") or 0),
+                output_tokens=int(entry.get("output_tokens") or 0),
+                cache_read_tokens=int(entry.get("cache_read_tokens") or 0),
+                cache_write_tokens=int(entry.get("cache_write_tokens") or 0),
+                usd=float(entry.get("usd") or 0.0),
+                time=float(entry.get("time") or 0.0),
+                requests=int(entry.get("requests") or 1),
+            )
         )
-        for entry in entries
-        if entry.story_id == item_id
-    ]
+    return calls

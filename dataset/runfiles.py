@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from storyloom.core import layout
 from storyloom.core.jsonl import JsonlError, JsonlReader
+from storyloom.core.records import parse_record
 from storyloom.core.runconfig import read_config_object
 
 
@@ -33,5 +36,19 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
         return
     try:
         yield from JsonlReader(path)
+    except JsonlError as error:
+        raise DatasetError(f"{error}; fix or remove that line, then run again") from None
+
+
+def read_checked_records(path: Path, record_type: type[BaseModel]) -> Iterator[dict[str, Any]]:
+    """`read_records`, each record checked against `record_type` first (an id that is a
+    string, a text that is one): a record that is not one is a DatasetError naming the
+    file and the line, never a traceback further on."""
+    if not path.exists():
+        return
+    try:
+        for number, value in JsonlReader(path).numbered():
+            parse_record(record_type, value, path, number)  # type: ignore[type-var]
+            yield value
     except JsonlError as error:
         raise DatasetError(f"{error}; fix or remove that line, then run again") from None

@@ -118,5 +118,7 @@ class RunContext:
         """Calls billed before an error (e.g. a reply that failed validation twice) are
         still spend: book them, or the ledger falls short of the provider's bill."""
         if error.usage is not None and error.usage != Usage():
-            failed = Completion(text="", model=self.backend.model, usage=error.usage)
+            failed = Completion(
+                text="", model=self.backend.model, usage=error.usage, requests=error.requests
+            )
             self.ledger.record(item_id=item_id, node=request.purpose, completion=failed)

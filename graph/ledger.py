@@ -95,6 +95,7 @@ class UsageLedger:
             service_tier="batch" if completion.usage.batch else "standard",
             usd=usd,
             response_id=completion.response_id,
+            requests=completion.requests,
         )
         with self._lock:
             # Whole line or nothing: a fragment left by a full disk would glue onto the

@@ -278,6 +278,9 @@ class CorpusKind(ABC):
     judge_first_draft: ClassVar[bool] = True
     #: The `--rewrite` default: "always" revises every item at least once.
     default_rewrite: ClassVar[RewriteMode] = "on-fail"
+    #: What a revision does, when it is more than a rewrite of the draft (the dataset card
+    #: says it beside the revision policy).
+    revision_words: ClassVar[str] = ""
     #: The metadata field the plan is kept in (dedupe indexes are rebuilt from it).
     plan_field: ClassVar[str] = "plan"
     #: Modules and data files whose text shapes the output beyond the tasks' builders,
@@ -433,6 +436,11 @@ class CorpusKind(ABC):
         """The corpus record's content fields (beside `id` and `metadata`): a document
         kind gives `text`; a chat kind may add `messages` (roles as data) and `tools`."""
         return {"text": self.render(item, best)}
+
+    def draft_turns(self, text: str, plan: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
+        """A chat kind's draft as the turns it writes or changes (`role`, `content`), for
+        `inspect` to show and diff turn by turn; None: a document (shown as text)."""
+        return None
 
     def dedupe_text(self, record: Mapping[str, Any]) -> str:
         """The text an emitted record is deduplicated on; computed from the record alone,

@@ -156,6 +156,7 @@ def test_one_repair_with_the_problem_and_the_usage_of_both_attempts() -> None:
     done = run(complete_validated(request(output_schema=Verdict, purpose="judge"), attempts))
 
     assert done.parsed == Verdict(title="T", score=2) and done.usage.output_tokens == 9
+    assert done.requests == 2  # the ledger and `inspect` count the repair turn
     first, second = attempts.repairs
     assert first is None and second is not None
     assert "score: Input should be greater than or equal to 1" in second.prompt
@@ -195,7 +196,7 @@ def test_still_invalid_after_the_repair_is_invalid_output_carrying_the_usage() -
     attempts = Attempts(reply("nope", 4), reply("still nope", 6))
     with pytest.raises(InvalidOutputError, match="judge: the reply did not fit Verdict") as e:
         run(complete_validated(request(output_schema=Verdict, purpose="judge"), attempts))
-    assert e.value.usage == Usage(output_tokens=10)
+    assert e.value.usage == Usage(output_tokens=10) and e.value.requests == 2
 
 
 def test_a_truncated_reply_gets_a_repair_turn_asking_for_the_whole_object_in_budget() -> None:
@@ -216,6 +217,7 @@ def test_a_truncated_reply_that_parses_is_kept_without_a_repair() -> None:
     attempts = Attempts(reply('{"title": "T", "score": 3}', stop_reason="max_tokens"))
     done = run(complete_validated(request(output_schema=Verdict), attempts))
     assert done.parsed == Verdict(title="T", score=3) and attempts.repairs == [None]
+    assert done.requests == 1
 
 
 def test_a_reply_cut_again_after_its_repair_is_returned_unparsed_as_truncated() -> None:
@@ -233,7 +235,7 @@ def test_a_backend_error_during_the_repair_carries_what_was_billed_before() -> N
 
     with pytest.raises(TransientBackendError) as caught:
         run(complete_validated(request(output_schema=Verdict), attempt))
-    assert caught.value.usage == Usage(output_tokens=7)
+    assert caught.value.usage == Usage(output_tokens=7) and caught.value.requests == 2
 
 
 # ----- the throttle's latency signal -----

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
+from markdown_it import MarkdownIt
 from shard_runs import lines, make_run_dir
 
 from storyloom.cli.main import cli
@@ -18,6 +21,24 @@ from storyloom.dataset.outdir import OutputDirError
 from storyloom.stories.judging import critique_scores
 
 FAST = ExportOptions(stats_workers=1)
+
+
+def assert_holds(loaded: Any, original: Any) -> None:
+    """`loaded` (a row read back) holds `original`: the same values, where a struct may
+    add the fields other rows have, as nulls; JSON-typed values read back as JSON text."""
+    if isinstance(loaded, str) and not isinstance(original, str):
+        loaded = json.loads(loaded)
+    if isinstance(original, dict):
+        assert isinstance(loaded, dict)
+        for key, value in original.items():
+            assert_holds(loaded[key], value)
+        assert all(loaded[key] is None for key in set(loaded) - set(original))
+    elif isinstance(original, list):
+        assert isinstance(loaded, list) and len(loaded) == len(original)
+        for got, value in zip(loaded, original, strict=True):
+            assert_holds(got, value)
+    else:
+        assert loaded == original
 
 
 def card_header(out: Path) -> dict:
@@ -39,8 +60,9 @@ def test_parquet_export_reads_back_with_every_row_and_the_card_says_so(
     table = pq.read_table(out / "data")
     assert table.num_rows == len(corpus) == 2
     assert table.column_names == ["id", "text", "metadata"]
+    assert pa.types.is_struct(table.schema.field("metadata").type)
     first = table.to_pylist()[0]
-    assert json.loads(first["metadata"]) == corpus[0]["metadata"]
+    assert_holds(first["metadata"], corpus[0]["metadata"])
     assert first["text"] == corpus[0]["text"]
     rejected = pq.read_table(out / "rejected").to_pylist()
     assert sorted(r["id"] for r in rejected) == ["run/1", "run/3"]
@@ -81,17 +103,17 @@ def test_chat_records_keep_messages_and_tools_in_openai_shape(make_run, tmp_path
     export_run(run.path, tmp_path / "ds", ExportOptions(tools="openai", stats=False))
 
     [row] = pq.read_table(tmp_path / "ds" / "data").to_pylist()
-    assert row["messages"][0] == {"role": "user", "content": "hello", "name": None}
-    assert json.loads(row["messages"][1]["content"]) == [{"type": "text", "text": "hi"}]
-    [shaped] = json.loads(row["tools"])
-    assert shaped == {
-        "type": "function",
-        "function": {
-            "name": "lookup",
-            "description": "Find a thing.",
-            "parameters": tool["input_schema"],
-        },
-    }
+    # a content that is a string here and blocks there is JSON (datasets decodes it)
+    first, second = row["messages"]
+    assert (first["role"], json.loads(first["content"]), first["name"]) == ("user", "hello", None)
+    assert json.loads(second["content"]) == [{"type": "text", "text": "hi"}]
+    assert second["name"] == "bot"
+    [shaped] = row["tools"]
+    assert shaped["type"] == "function"
+    assert shaped["function"]["name"] == "lookup"
+    assert shaped["function"]["description"] == "Find a thing."
+    assert json.loads(shaped["function"]["parameters"]) == tool["input_schema"]
+    assert "text" not in row  # chat records' text is left out unless asked for
     features = {f["name"]: f for f in card_header(tmp_path / "ds")["dataset_info"][0]["features"]}
     assert [f["name"] for f in features["messages"]["list"]] == ["role", "content", "name"]
 
@@ -163,3 +185,35 @@ def test_the_card_never_shows_a_password_a_setting_held(make_run, tmp_path: Path
 
     card = (tmp_path / "ds" / "README.md").read_text()
     assert "hunter2" not in card and "https://***@example.org/chats" in card
+
+
+def test_chat_text_is_left_out_or_rendered_with_the_role_markers_the_card_states(
+    make_run, tmp_path: Path
+) -> None:
+    run = make_run_dir(make_run, "chat", 1)
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi"},
+    ]
+    record = {"id": "chat/0", "text": "hello\n\nhi", "metadata": {}, "messages": messages}
+    run.corpus_path.write_text(json.dumps(record) + "\n")
+
+    export_run(run.path, tmp_path / "roles", ExportOptions(chat_text="roles", stats=False))
+    export_run(run.path, tmp_path / "plain", ExportOptions(form="jsonl", stats=False))
+
+    [row] = pq.read_table(tmp_path / "roles" / "data").to_pylist()
+    assert row["text"] == "<|system|>\nBe brief.\n\n<|user|>\nhello\n\n<|assistant|>\nhi"
+    card = (tmp_path / "roles" / "README.md").read_text()
+    html = MarkdownIt("commonmark").enable("table").render(card.split("\n---\n", 1)[1])
+    [text_row] = [r for r in html.split("<tr>") if "<td><code>text</code></td>" in r]
+    roles = ("system", "user", "assistant")
+    markers = ", ".join(f"<code>&lt;|{role}|&gt;</code>" for role in roles)
+    assert f"each turn opens with a line naming its role ({markers})" in text_row
+    assert text_row.count("<td>") == 2  # the markers' bars did not split the row
+    assert "There is no `text` column" not in card
+    [line] = lines(next((tmp_path / "plain" / "data").glob("*.jsonl")))
+    assert "text" not in line and line["messages"] == messages  # JSONL: values as written
+    card = (tmp_path / "plain" / "README.md").read_text()
+    assert "Each line of the JSONL files is one record" in card
+    assert "There is no `text` column" in card and "struct in Parquet" not in card

@@ -296,6 +296,13 @@ class AdviceKind(CorpusKind):
     def render(self, item: ItemView, best: Draft) -> str:
         return transcript.words_only(self._messages(item, best.text))
 
+    def draft_turns(self, text: str, plan: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
+        """The person's messages from the plan, each with the draft's reply."""
+        try:
+            return transcript.messages(plan or {"turns": []}, transcript.replies_of(text))
+        except (ValueError, KeyError, TypeError):  # not the replies JSON: shown as text
+            return None
+
     def record(self, item: ItemView, best: Draft) -> dict[str, Any]:
         """Chat data: `messages` with roles as data, and their words (no roles) as `text`."""
         chat = self._messages(item, best.text)

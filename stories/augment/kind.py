@@ -136,6 +136,10 @@ class AugmentKind(CorpusKind):
         verdicts={"consistency": {1: "consistent", 0: "changes the ideal response"}},
     )
     options_model: ClassVar[type[BaseModel]] = AugmentOptions
+    revision_words: ClassVar[str] = (
+        "A revision draws the next deployment context and writes its system prompt; the "
+        "chat's turns are never rewritten: they are copied from the source unchanged."
+    )
     recipe_modules = (prompts, templates, draws, chats)
 
     def __init__(self) -> None:
@@ -217,6 +221,10 @@ class AugmentKind(CorpusKind):
 
     def render(self, item: ItemView, best: Draft) -> str:
         return chats.chat_text(best.text, example(item, best.round).chat)
+
+    def draft_turns(self, text: str, plan: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
+        """A draft is the system prompt; the chat's own turns are never drafted."""
+        return [{"role": "system", "content": text}]
 
     def record(self, item: ItemView, best: Draft) -> dict[str, Any]:
         ex = example(item, best.round)
