@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from storyloom.cli.audit_cmd import audit
 from storyloom.cli.batches_cmd import batches
 from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
@@ -92,3 +93,4 @@ cli.add_command(merge)
 cli.add_command(export)
 cli.add_command(inspect)
 cli.add_command(claims)
+cli.add_command(audit)
