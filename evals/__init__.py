@@ -1,0 +1,1 @@
+"""Held-out evaluations: suites of scenarios, the `storyloom eval` runner and its scoring."""
