@@ -51,7 +51,7 @@ def load_against(ref: str) -> EvalSet:
     """`ref` as an evaluation set: a `.jsonl` file of {"id", "text"} records, else a suite
     (a shipped suite's name or a suite file) through the evaluation suites' loader."""
     path = Path(ref)
-    if path.suffix == ".jsonl":
+    if path.suffix == ".jsonl" and _plain_records(path):
         return _jsonl_eval_set(path)
     try:
         from storyloom.evals.suite import load_suite
@@ -68,6 +68,19 @@ def load_against(ref: str) -> EvalSet:
         return eval_set_of(load_suite(ref))
     except (ValueError, LookupError, OSError) as error:
         raise AuditInputError(_one_line(error, ref)) from None
+
+
+def _plain_records(path: Path) -> bool:
+    """Whether a `.jsonl` file holds {"id", "text"} records rather than a suite (whose
+    first line is the suite's header); a file that cannot be told apart is read as
+    records, whose reader names what is wrong with it."""
+    try:
+        with path.open("rb") as handle:
+            first = next((line for line in handle if line.strip()), b"")
+        record = json.loads(first)
+    except (OSError, ValueError):
+        return True
+    return not isinstance(record, dict) or "text" in record or "name" not in record
 
 
 def _one_line(error: Exception, ref: str) -> str:

@@ -202,3 +202,38 @@ def test_a_missing_run_or_suite_is_one_line(tmp_path: Path, run_dir: Path, suite
     assert "not a run directory" in error_line(invoke("audit", not_a_run, "--against", suite))
     unknown = invoke("audit", run_dir, "--against", "no-such-suite")
     assert unknown.exit_code == 2 and "no-such-suite" in error_line(unknown)
+
+
+def lightly_edited(text: str, every: int = 15) -> str:
+    """`text` with one word in `every` replaced, as a paraphrasing writer might leave it."""
+    return " ".join(
+        "altered" if n % every == every - 1 else word for n, word in enumerate(text.split())
+    )
+
+
+def test_an_edited_shipped_honeypot_is_flagged_and_a_scripted_run_passes_every_shipped_suite(
+    tmp_path: Path, run_dir: Path
+) -> None:
+    from storyloom.evals.suite import load_suite, shipped_suites
+
+    suites = shipped_suites()
+    assert "honeypots" in suites
+    template_id, text = next(iter(load_suite("honeypots").texts()))
+    corpus = tmp_path / "planted.jsonl"
+    shutil.copyfile(run_dir / "corpus.jsonl", corpus)
+    with corpus.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "planted/9", "text": lightly_edited(text)}) + "\n")
+    against = [arg for name in suites for arg in ("--against", name)]
+    report = tmp_path / "a.json"
+    clean = invoke("audit", run_dir, *against, "--json", report)
+    assert clean.exit_code == 0, clean.output
+    assert [s["suite"] for s in json.loads(report.read_text())["suites"]] == suites
+    result = invoke("audit", corpus, *against, "--json", report)
+    assert result.exit_code == 1, result.output
+    flagged = {
+        (pair["corpus_id"], pair["suite"], pair["eval_id"])
+        for suite in json.loads(report.read_text())["suites"]
+        for pair in suite["flagged_pairs"]
+    }
+    assert ("planted/9", "honeypots", template_id) in flagged
+    assert {corpus_id for corpus_id, _, _ in flagged} == {"planted/9"}
