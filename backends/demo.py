@@ -43,7 +43,12 @@ def phrase(rng: random.Random, size: int) -> str:
 
 
 def demo_reply(request: CompletionRequest) -> Reply:
-    """The reply of the kind named in the request's metadata (no prompt text is read)."""
+    """The reply of the kind named in the request's metadata (no prompt text is read);
+    an eval's calls get the scripted target and classifier of `storyloom.evals`."""
+    if request.metadata.get("eval"):
+        from storyloom.evals.scripted_target import scripted_reply
+
+        return scripted_reply(request)
     kind_name = str(request.metadata.get("kind") or "story")
     return _kind(kind_name).fake_reply(request)
 
@@ -55,6 +60,6 @@ def _kind(name: str) -> Any:
     return get_kind(name)
 
 
-def demo_backend() -> ScriptedBackend:
+def demo_backend(model: str = "scripted-demo") -> ScriptedBackend:
     delay = float(os.environ.get("STORYLOOM_SCRIPTED_DELAY", "0") or 0)
-    return ScriptedBackend(responder=demo_reply, model="scripted-demo", delay=delay)
+    return ScriptedBackend(responder=demo_reply, model=model, delay=delay)

@@ -10,6 +10,7 @@ from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
 from storyloom.cli.claims_cmd import claims
 from storyloom.cli.dedupe_cmd import dedupe
+from storyloom.cli.eval_cmd import eval_command
 from storyloom.cli.export_cmd import export
 from storyloom.cli.generate_cmd import generate
 from storyloom.cli.inspect_cmd import inspect
@@ -94,3 +95,4 @@ cli.add_command(export)
 cli.add_command(inspect)
 cli.add_command(claims)
 cli.add_command(audit)
+cli.add_command(eval_command)

@@ -1,0 +1,78 @@
+"""The eval summary in the terminal, as JSON and as one self-contained HTML page (the
+stats report's tables and page style: no script, no network)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from html import escape
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape as escape_markup
+
+from storyloom.core.files import write_atomically
+from storyloom.evals.summary import MEANINGS, EvalSummary
+from storyloom.report.html import _CSP, _STYLE, _table
+from storyloom.report.tables import Table
+from storyloom.report.terminal import _rich_table
+
+
+def tables(summary: EvalSummary) -> list[Table]:
+    """One table per suite, models side by side: `hits/trials rate [95% Wilson interval]`."""
+    result = []
+    for suite, fingerprint in summary.suites.items():
+        rows = [row for row in summary.rows if row.suite == suite]
+        metrics = sorted({row.metric for row in rows})
+        note = "; ".join(f"{metric}: {MEANINGS.get(metric, metric)}" for metric in metrics)
+        result.append(
+            Table(
+                title=f"{suite} (fingerprint {fingerprint})",
+                columns=["family", "metric", *summary.models],
+                rows=[
+                    [row.family, row.metric, *(row.rates[m].cell() for m in summary.models)]
+                    for row in rows
+                ],
+                note=f"{note}; in brackets: the 95% Wilson interval" if note else None,
+            )
+        )
+    return result
+
+
+def print_summary(summary: EvalSummary, console: Console) -> None:
+    for table in tables(summary):
+        # A family or model name is the user's text: never read as rich markup.
+        rows = [[escape_markup(cell) for cell in row] for row in table.rows]
+        columns = [escape_markup(column) for column in table.columns]
+        console.print(_rich_table(replace(table, rows=rows, columns=columns)))
+    for model, count in summary.errors.items():
+        console.print(f"[yellow]note:[/yellow] {count} trial(s) of {model} ended in an error")
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/yellow] {escape_markup(note)}", highlight=False)
+
+
+def write_json(summary: EvalSummary, path: Path) -> None:
+    write_atomically(path, json.dumps(summary.as_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def render_html(summary: EvalSummary, run_dir: Path) -> str:
+    title = f"storyloom eval: {run_dir.name}"
+    notes = [*summary.notes]
+    notes += [f"{count} trial(s) of {m} ended in an error" for m, count in summary.errors.items()]
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    notes_block = f'<div class="notes"><ul>{items}</ul></div>' if items else ""
+    body = "".join(_table(table) for table in tables(summary))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{escape(title)}</h1>"
+        f'<p class="note">models: {escape(", ".join(summary.models))}</p>'
+        f'{notes_block}<div class="tables">{body}</div></body></html>\n'
+    )
+
+
+def write_html(summary: EvalSummary, run_dir: Path, path: Path) -> None:
+    write_atomically(path, render_html(summary, run_dir))
