@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from storyloom.dataset.audit_sources import (
+    AuditInputError,
     EvalSet,
     SuiteLike,
     corpus_file,
@@ -193,6 +194,9 @@ def audit_corpus(
     corpus: str = "",
 ) -> AuditSummary:
     """Measure every (id, text) of the corpus against every evaluation set."""
+    for evals in eval_sets:
+        if not evals.items:
+            raise AuditInputError(f"{evals.name}: the evaluation set has no texts to compare")
     hasher = MinHasher(
         num_perm=settings.num_perm, shingle_size=settings.shingle_size, seed=settings.seed
     )

@@ -23,6 +23,14 @@ def _bin_label(position: int) -> str:
     return f"[{low:.2f}, {high:.2f}{closing}"
 
 
+def _shown_bins(counts: list[int], threshold: float) -> int:
+    """Bins up to the last one holding an item or the threshold, whichever is higher:
+    the empty rows above both say nothing (`--json` and HTML keep every bin)."""
+    last_filled = max((i for i, count in enumerate(counts) if count), default=0)
+    at_threshold = max(i for i, edge in enumerate(SIMILARITY_EDGES[:-1]) if edge <= threshold)
+    return max(last_filled, at_threshold) + 1
+
+
 def _verdict(summary: AuditSummary) -> str:
     if summary.too_close:
         return (
@@ -61,7 +69,7 @@ def _print_suite(console: Console, suite: SuiteDistance, summary: AuditSummary, 
     hist.add_column("")
     counts = suite.histogram()
     top = max(counts, default=0) or 1
-    for position, count in enumerate(counts):
+    for position, count in enumerate(counts[: _shown_bins(counts, summary.settings.threshold)]):
         bar = "#" * (round(_BAR * count / top) if count else 0)
         hist.add_row(Text(_bin_label(position)), f"{count:,}", bar)
     console.print(hist)
