@@ -177,7 +177,10 @@ def _arm_rows(
                 view, first, best = texts
                 view = ItemView(**{**view, "options": options})
                 report.unchanged += first == best
-                built = _rendered(kind, view, record, first, best, names)
+                try:
+                    built = _rendered(kind, view, record, first, best, names)
+                except ArmsError as error:
+                    raise ArmsError(f"{run_dir}: {error}") from None
                 for name in names:
                     rows[name][item_id] = {"id": item_id, **built[name]}
     except CheckpointReadError as error:
@@ -238,10 +241,16 @@ def _rendered(
     best: str,
     names: Sequence[str],
 ) -> dict[str, dict[str, Any]]:
-    built: dict[str, dict[str, Any]] = {
-        "final": _content(record),
-        "draft": _content(kind.record(view, Draft(text=first))),
-    }
+    try:
+        draft = kind.record(view, Draft(text=first))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # A kind whose records need the run's loaded inputs (augment: a chat wrapped in a
+        # drawn context, which its "rewrite" redraws) has no draft to train on.
+        raise ArmsError(
+            f"the {kind.name} kind cannot render a first draft (item {record['id']}) from its "
+            "checkpoint alone, so it has no draft arm (export --holdout alone still works)"
+        ) from None
+    built: dict[str, dict[str, Any]] = {"final": _content(record), "draft": _content(draft)}
     if "final_document" in names:
         documents = ItemView(
             **{**view.__dict__, "options": view.options.model_copy(update={DOCUMENTS_OPTION: True})}
@@ -250,7 +259,7 @@ def _rendered(
             side = kind.side_records(documents, Draft(text=text), "emitted", "")
             document = side.get(DOCUMENTS_FILE)
             if not isinstance(document, dict):
-                raise ArmsError(f"{record['id']}: the {kind.name} kind wrote no document for it")
+                raise ArmsError(f"the {kind.name} kind wrote no document for item {record['id']}")
             built[name] = {"text": document["text"]}
     return built
 
@@ -444,11 +453,12 @@ def arms_paragraph(report: ArmsReport, options: ArmsOptions) -> str:
             f"| {split.name} | {len(split.ids)} | {len(split.set_aside)} | {totals} | "
             f"{split.spread:.2%} |"
         )
-    for split in report.splits:
-        for name, count in split.trimmed.items():
-            lines.append(
-                f"\n{split.name}: {count} sentence(s) taken off the end of `{name}` documents."
-            )
+    if cut := [
+        f"{split.name} `{name}` {count}"
+        for split in report.splits
+        for name, count in split.trimmed.items()
+    ]:
+        lines.append(f"\nLast sentences taken off documents to match: {', '.join(cut)}.")
     if len(report.arms) > 1:
         lines.append(
             f"\n{report.unchanged} item(s) kept their first draft (no rewrite won), so their "

@@ -100,3 +100,22 @@ def test_bad_arms_requests_are_one_line(tmp_path: Path, advice_run: Path) -> Non
     refused = invoke("export", advice_run, "--arms", "--out", mine)
     assert "not empty" in error_line(refused)
     assert (mine / "notes.txt").read_text() == "keep"
+
+
+def test_augment_has_no_draft_arm_but_can_hold_out(tmp_path: Path) -> None:
+    from augment_source import write_source
+
+    source = write_source(tmp_path / "chats.jsonl", 4)
+    run = tmp_path / "aug"
+    made = invoke("generate", "--kind", "augment", "--source", source, "-n", "4",
+                  "--backend", "scripted", "--run-dir", run)  # fmt: skip
+    assert made.exit_code == 0, made.output
+    refused = invoke("export", run, "--arms", "--out", tmp_path / "arms")
+    assert "has no draft arm" in error_line(refused)
+    assert not (tmp_path / "arms").exists()
+    out = tmp_path / "split"
+    split = invoke("export", run, "--holdout", "operator", "--format", "jsonl", "--out", out)
+    assert split.exit_code == 0, split.output
+    train, test = rows(out, "final"), rows(out, "final", "test")
+    assert train and test and len(train) + len(test) == 4
+    assert all("messages" in r for r in train + test)
