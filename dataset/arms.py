@@ -127,6 +127,11 @@ def export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -
     split_ids = {"train": [i for i in kept if i not in test_ids]}
     if options.holdout:
         split_ids["test"] = [i for i in kept if i in test_ids]
+    if empty := [split for split, ids in split_ids.items() if not ids]:
+        raise ArmsError(
+            f"{run_dir}: --holdout {options.holdout} leaves no {empty[0]} items "
+            f"(every item has a held-out value); lower --holdout-share"
+        )
     tokens = {name: _token_counts(rows[name]) for name in names}
     for split, ids in split_ids.items():
         report.splits.append(_matched(split, ids, rows, tokens, names, options.tolerance, run_dir))
@@ -397,7 +402,11 @@ def _trim(
 def _write(folder: Path, records: list[dict[str, Any]], options: ArmsOptions) -> None:
     shape = InferredShape.of(records)
     writer = TableWriter(
-        folder, shape.schema(), form=options.form, rows_per_file=options.rows_per_file
+        folder,
+        shape.schema(),
+        form=options.form,
+        rows_per_file=options.rows_per_file,
+        split=folder.name,
     )
     for record in records:
         writer.write(record if options.form == "jsonl" else shape.row(record))

@@ -232,7 +232,7 @@ def _measure(
         suite.nearest.extend(round(float(value), 6) for value in scores.max(axis=1))
         shared = _shared_ngrams(ngrams.hashes, ngrams.doc_index, index)
         suite.items_with_shared_ngrams += len({doc for doc, _ in shared})
-        close = {tuple(pair) for pair in np.argwhere(scores + 1e-12 >= settings.threshold)}
+        close = {(int(a), int(b)) for a, b in np.argwhere(scores + 1e-12 >= settings.threshold)}
         close |= {pair for pair, n in shared.items() if n >= settings.min_shared_ngrams}
         for doc, other in sorted(close):
             item_id, text = batch[doc]

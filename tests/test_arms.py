@@ -42,7 +42,9 @@ def test_the_arms_share_ids_and_their_token_totals_agree_within_two_percent(
     totals = {arm: sum(count_tokens([str(r["text"]) for r in arms[arm]])) for arm in arms}
     assert (max(totals.values()) - min(totals.values())) / max(totals.values()) <= TOKEN_TOLERANCE
     assert all("messages" in r for r in arms["final"] + arms["draft"])
-    assert not any("messages" in r for r in arms["final_document"] + arms["draft_document"])
+    documents = arms["final_document"] + arms["draft_document"]
+    assert not any("messages" in r for r in documents)
+    assert all(str(r["text"]).rstrip()[-1] in ".!?\"')" for r in documents)  # never mid-sentence
     card = (out / "README.md").read_text()
     assert "| train |" in card and "config_name: draft_document" in card
 
