@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from storyloom.cli.params import FiniteFloatRange, option_with_default
+from storyloom.cli.params import FiniteFloatRange, OptionError, option_with_default
 from storyloom.dataset.arms import DEFAULT_HOLDOUT_SHARE, ArmsOptions, export_arms
 from storyloom.dataset.export import ExportOptions, export_run
 from storyloom.dataset.runfiles import DatasetError
@@ -97,7 +97,19 @@ def export(
     """Export RUN_DIR (a run or a merge, finished or still running) as a dataset that
     `datasets.load_dataset` reads, with a dataset card (README.md)."""
     if arms or holdout:
-        _export_arms(run_dir, out, form, rows_per_file, arms, holdout, holdout_share)
+        if include_rejected or include_history:
+            raise OptionError(
+                "--include-rejected and --include-history are tables of the whole run; "
+                "the arms (--arms, --holdout) hold emitted items only"
+            )
+        options = ArmsOptions(
+            form=form,  # type: ignore[arg-type]
+            rows_per_file=rows_per_file,
+            holdout=holdout,
+            holdout_share=holdout_share,
+            tools=tools_shape,  # type: ignore[arg-type]
+        )
+        _export_arms(run_dir, out, options, arms=arms)
         return
     options = ExportOptions(
         form=form,  # type: ignore[arg-type]
@@ -120,21 +132,7 @@ def export(
         click.echo(f"{report.without_history} item(s) had no checkpoint, so no history")
 
 
-def _export_arms(
-    run_dir: Path,
-    out: Path,
-    form: str,
-    rows_per_file: int,
-    arms: bool,
-    holdout: str | None,
-    holdout_share: float,
-) -> None:
-    options = ArmsOptions(
-        form=form,  # type: ignore[arg-type]
-        rows_per_file=rows_per_file,
-        holdout=holdout,
-        holdout_share=holdout_share,
-    )
+def _export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -> None:
     try:
         report = export_arms(run_dir, out, options, arms=arms)
     except DatasetError as exc:
@@ -149,5 +147,5 @@ def _export_arms(
             f"({totals}; spread {split.spread:.2%})"
         )
     if report.held_out:
-        click.echo(f"held out ({holdout}): {', '.join(report.held_out)}")
+        click.echo(f"held out ({options.holdout}): {', '.join(report.held_out)}")
     click.echo(f"exported {run_dir} to {out}: {len(report.files)} file(s) + README.md")

@@ -40,6 +40,7 @@ from storyloom.dataset.files import Format, TableWriter
 from storyloom.dataset.outdir import build_and_swap, check_output_dir
 from storyloom.dataset.rows import InferredShape
 from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
+from storyloom.dataset.tools import ToolsShape, shape_tools
 from storyloom.report.tokens import TOKENIZER_NAME, count_tokens
 from storyloom.stories.kind import CorpusKind, Draft, ItemView
 from storyloom.stories.registry import UnknownKindError, get_kind
@@ -65,6 +66,7 @@ class ArmsOptions:
     holdout: str | None = None
     holdout_share: float = DEFAULT_HOLDOUT_SHARE
     tolerance: float = TOKEN_TOLERANCE
+    tools: ToolsShape = "anthropic"
 
 
 @dataclass
@@ -139,7 +141,7 @@ def export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -
     def build(staging: Path) -> None:
         for name in names:
             for split in report.splits:
-                chosen = [rows[name][i] for i in split.ids]
+                chosen = [_shaped(rows[name][i], options.tools) for i in split.ids]
                 _write(staging / name / split.name, chosen, options)
         report.files = sorted(p.relative_to(staging) for p in staging.rglob(f"*.{options.form}"))
         write_atomically(staging / "README.md", _card(config, kind, report, options))
@@ -236,6 +238,13 @@ def _first_and_best(
 def _content(record: Mapping[str, Any]) -> dict[str, Any]:
     """The fields a trainer reads: the text, and a chat kind's messages and tools."""
     return {key: record[key] for key in ("text", "messages", "tools") if key in record}
+
+
+def _shaped(record: dict[str, Any], tools: ToolsShape) -> dict[str, Any]:
+    """A chat record's tool definitions in the shape the trainer asked for."""
+    if record.get("tools") is None:
+        return record
+    return {**record, "tools": shape_tools(record["tools"], tools)}
 
 
 def _rendered(

@@ -102,6 +102,8 @@ def test_bad_arms_requests_are_one_line(tmp_path: Path, advice_run: Path) -> Non
     refused = invoke("export", advice_run, "--arms", "--out", mine)
     assert "not empty" in error_line(refused)
     assert (mine / "notes.txt").read_text() == "keep"
+    mixed = invoke("export", advice_run, "--arms", "--include-rejected", "--out", tmp_path / "b")
+    assert mixed.exit_code == 2 and "--include-rejected" in error_line(mixed)
 
 
 def test_augment_has_no_draft_arm_but_can_hold_out(tmp_path: Path) -> None:
@@ -116,8 +118,11 @@ def test_augment_has_no_draft_arm_but_can_hold_out(tmp_path: Path) -> None:
     assert "has no draft arm" in error_line(refused)
     assert not (tmp_path / "arms").exists()
     out = tmp_path / "split"
-    split = invoke("export", run, "--holdout", "operator", "--format", "jsonl", "--out", out)
+    split = invoke("export", run, "--holdout", "operator", "--format", "jsonl",
+                   "--tools-shape", "openai", "--out", out)  # fmt: skip
     assert split.exit_code == 0, split.output
     train, test = rows(out, "final"), rows(out, "final", "test")
     assert train and test and len(train) + len(test) == 4
     assert all("messages" in r for r in train + test)
+    tools = [tool for r in train + test for tool in r.get("tools") or []]  # type: ignore[attr-defined]
+    assert tools and all(tool["type"] == "function" for tool in tools)
