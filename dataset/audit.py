@@ -183,7 +183,15 @@ class _EvalIndex:
         for value, doc in zip(batch.hashes.tolist(), batch.doc_index.tolist(), strict=True):
             owners[value].add(doc)
         self.owners = owners
-        self.hashes = np.fromiter(owners, dtype=np.uint64, count=len(owners))
+        #: Sorted once, so each corpus batch is looked up by binary search.
+        self.hashes = np.sort(np.fromiter(owners, dtype=np.uint64, count=len(owners)))
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Which of `hashes` are n-grams of some evaluation item."""
+        if not self.hashes.size:
+            return np.zeros(hashes.shape, dtype=bool)
+        positions = np.minimum(np.searchsorted(self.hashes, hashes), self.hashes.size - 1)
+        return self.hashes[positions] == hashes
 
 
 def audit_corpus(
@@ -265,7 +273,7 @@ def _shared_ngrams(
     hashes: np.ndarray, doc_index: np.ndarray, index: _EvalIndex
 ) -> dict[tuple[int, int], int]:
     """(corpus item, eval item) -> distinct n-grams they share (only pairs sharing any)."""
-    hit = np.isin(hashes, index.hashes)
+    hit = index.contains(hashes)
     counts: dict[tuple[int, int], int] = defaultdict(int)
     seen: set[tuple[int, int]] = set()
     for value, doc in zip(hashes[hit].tolist(), doc_index[hit].tolist(), strict=True):
