@@ -15,6 +15,7 @@ from storyloom.backends.registry import BackendOptionError, BackendSpec
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.params import FiniteFloatRange, OptionError, output_file_option
 from storyloom.evals.suite import DEFAULT_PERSONA_NAME, Suite, load_suite, shipped_suites
+from storyloom.graph.runlock import RunLockedError
 from storyloom.stories.inputs import InputError
 
 EXAMPLES = """
@@ -22,8 +23,8 @@ EXAMPLES = """
 Examples:
   storyloom eval runs/eval1 --backend scripted --model base@0.6 --model tuned@0.1
   storyloom eval runs/eval1 --backend anthropic --model claude-sonnet-4-5 --max-cost 5
-  storyloom eval runs/vllm --backend openai --base-url http://localhost:8000/v1 \\
-      --model base --model tuned --judge-model base --suite honeypots --trials 3
+  storyloom eval runs/v --backend openai --base-url http://gpu:8000/v1 --model base --model tuned
+  storyloom eval runs/eval1 --suite honeypots --trials 3 --judge-model claude-opus-4-5
   storyloom eval runs/eval1 --suite my-suite.yaml --json eval.json --html eval.html
   storyloom eval runs/eval1 --trained-on outputs/default      # warn if the corpus is close
   storyloom eval --calibrate-classifier --backend anthropic    # classifier vs labels
@@ -95,8 +96,7 @@ def eval_command(
         return
     if run_dir is None:
         raise OptionError("give the RUN_DIR the results go to (or --calibrate-classifier)")
-    if run_dir.exists() and any(run_dir.iterdir()) and not (run_dir / "eval.json").exists():
-        raise EvalFailed(f"{run_dir}: not an eval run directory (no eval.json); choose a new one")
+    _check_run_dir(run_dir)
     from storyloom.evals.runner import EvalOptions
     from storyloom.evals.targets import build_judge, build_targets
 
@@ -115,7 +115,7 @@ def eval_command(
     backends = [judge, *(target.backend for target in targets)]
     try:
         report = asyncio.run(_run(run_dir, suites, targets, judge, options, backends))
-    except (InputError, BackendError) as error:
+    except (InputError, BackendError, RunLockedError) as error:
         raise EvalFailed(str(error)) from None
     _report(run_dir, suites, [t.model for t in targets], trained_on, json_path, html_path)
     console = Console(stderr=True)
@@ -135,6 +135,35 @@ def eval_command(
         )
 
 
+def _progress() -> Any:
+    """A line on stderr at most every few seconds: a real model's run takes a while."""
+    import time
+
+    last = [time.monotonic()]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 5 or done == total:
+            last[0] = now
+            click.echo(f"eval: {done}/{total} trials", err=True)
+
+    return show
+
+
+def _check_run_dir(run_dir: Path) -> None:
+    """A folder that is neither new nor an eval run (a generate run, a user's folder) is
+    refused: eval writes its files there."""
+    from storyloom.evals.journal import CONFIG, RUN_FILES
+
+    if run_dir.exists() and not (run_dir / CONFIG).exists():
+        others = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
+        if others:
+            raise EvalFailed(
+                f"{run_dir}: not an eval run directory (it holds {others[0]} and no {CONFIG}); "
+                "choose a new one"
+            )
+
+
 async def _run(
     run_dir: Path, suites: list[Suite], targets: Any, judge: Backend, options: Any, backends: Any
 ) -> Any:
@@ -143,7 +172,7 @@ async def _run(
     try:
         for backend in backends:
             await backend.check_configuration()
-        return await run_eval(run_dir, suites, targets, judge, options)
+        return await run_eval(run_dir, suites, targets, judge, options, _progress())
     finally:
         for backend in backends:
             await backend.aclose()

@@ -32,6 +32,7 @@ Examples:
   storyloom kinds                              # the corpus kinds this install has
   storyloom check story.md --persona-name Wren  # the gates on your own texts
   storyloom calibrate --backend anthropic       # the judge against the gold set
+  storyloom eval runs/e1 --backend scripted     # held-out suites against models
   storyloom generate --help                    # every command has its own examples
 """
 

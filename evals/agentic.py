@@ -44,7 +44,8 @@ def parse_tool_calls(reply: str) -> list[ToolCall]:
         if not isinstance(data, dict) or not isinstance(data.get("tool"), str):
             calls.append(ToolCall("", raw=raw, problem='the tool call names no "tool"'))
             continue
-        args = data.get("args") or {}
+        # "arguments" is what several chat APIs call them: a model trained on those writes it.
+        args = data.get("args", data.get("arguments")) or {}
         if not isinstance(args, dict):
             calls.append(ToolCall(data["tool"], raw=raw, problem='"args" is not an object'))
             continue

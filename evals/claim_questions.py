@@ -40,10 +40,10 @@ def claims_path(suite_path: Path, record: Record, *, shipped: bool) -> Path:
     return path if path.is_absolute() else suite_path.parent / path
 
 
-def claim_scenarios(path: Path, record: Record) -> tuple[list[Scenario], str]:
-    """The scenarios of a `type: claims` record, and the claims file's text (for the
-    suite's fingerprint)."""
-    where = f"{record.get('claims') or path}: line {record.line}:"
+def claim_scenarios(suite_path: Path, path: Path, record: Record) -> tuple[list[Scenario], str]:
+    """The scenarios of a `type: claims` record of `suite_path`, generated from the claims
+    file `path`, and that file's text (for the suite's fingerprint)."""
+    where = f"{suite_path}: line {record.line}:"
     unknown = sorted(set(record) - _FIELDS)
     if unknown:
         raise InputError(

@@ -20,6 +20,8 @@ from storyloom.stories.inputs import InputError
 RESULTS = "results.jsonl"
 USAGE = "usage.jsonl"
 CONFIG = "eval.json"
+#: What an eval run directory may hold before its config is written (a start killed early).
+RUN_FILES = frozenset({RESULTS, USAGE, CONFIG, "run.lock"})
 
 
 def result_id(model: str, suite: str, trial: str) -> str:
@@ -60,7 +62,10 @@ class ResultsJournal:
         with self._lock:
             if record["id"] in self.done:
                 return
-            append_whole(self.path, line.encode("utf-8"))
+            try:
+                append_whole(self.path, line.encode("utf-8"))
+            except OSError as error:  # a full disk: name the file (the CLI shows one line)
+                raise OSError(error.errno, error.strerror, str(self.path)) from error
             self.done.add(str(record["id"]))
 
 

@@ -29,6 +29,7 @@ from storyloom.evals.journal import USAGE, ResultsJournal, check_suites, result_
 from storyloom.evals.suite import Suite, TrialTemplate
 from storyloom.evals.trial import run_trial
 from storyloom.graph.ledger import UsageLedger
+from storyloom.graph.runlock import RunLock
 
 RETRIES = 4
 
@@ -95,6 +96,18 @@ async def run_eval(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> EvalReport:
     run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):  # one writer: two evals appending to one journal would repeat trials
+        return await _run_locked(run_dir, suites, targets, judge, options, progress)
+
+
+async def _run_locked(
+    run_dir: Path,
+    suites: list[Suite],
+    targets: list[Target],
+    judge: Backend,
+    options: EvalOptions,
+    progress: Callable[[int, int], None],
+) -> EvalReport:
     check_suites(run_dir, suites)
     journal = ResultsJournal(run_dir)
     ledger = UsageLedger(run_dir / USAGE)

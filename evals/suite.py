@@ -163,7 +163,7 @@ def _load(path: Path, *, shipped: bool) -> Suite:
             from storyloom.evals.claim_questions import claim_scenarios, claims_path
 
             claims_file = claims_path(path, record, shipped=shipped)
-            generated, claims_text = claim_scenarios(claims_file, record)
+            generated, claims_text = claim_scenarios(path, claims_file, record)
             content.append(claims_text)
             scenarios.extend(generated)
         else:

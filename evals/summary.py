@@ -59,9 +59,11 @@ def summarise(
     records: Iterable[Mapping[str, Any]], models: Sequence[str], suites: Mapping[str, str]
 ) -> EvalSummary:
     """Counts of `records` (journal lines) of these models and suites, at the suites'
-    current fingerprints: per suite and metric overall, then per family."""
+    current fingerprints: per suite and metric overall, per family, then per value of
+    each variation dimension."""
     counts: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     errors: dict[str, int] = defaultdict(int)
+    variations: set[str] = set()
     for record in records:
         model, suite = record.get("model"), record.get("suite")
         if model not in models or suites.get(str(suite)) != record.get("suite_fingerprint"):
@@ -69,13 +71,23 @@ def summarise(
         if record.get("value") is None:
             errors[str(model)] += 1
             continue
-        for family in (ALL, str(record["family"])):
+        # Per variation value too (e.g. persona=own): the research found the persona's
+        # name alone moved the rate.
+        values = [f"{dim}={value}" for dim, value in (record.get("variation") or {}).items()]
+        variations.update(values)
+        for family in (ALL, str(record["family"]), *values):
             cell = counts[(str(suite), family, str(record["metric"]), str(model))]
             cell[0] += bool(record["value"])
             cell[1] += 1
     keys = sorted(
         {key[:3] for key in counts},
-        key=lambda key: (list(suites).index(key[0]), key[1] != ALL, key[1], key[2]),
+        key=lambda key: (
+            list(suites).index(key[0]),
+            key[1] != ALL,
+            key[1] in variations,
+            key[1],
+            key[2],
+        ),
     )
     rows = [
         Row(

@@ -44,7 +44,7 @@ def build(spec: BackendSpec, model: str | None, run_dir: Path | None) -> Backend
 def build_targets(spec: BackendSpec, models: Sequence[str], run_dir: Path | None) -> list[Target]:
     """One target per `--model` (the backend's default model when none is given)."""
     targets: list[Target] = []
-    for model in models or [None]:
+    for model in list(dict.fromkeys(models)) or [None]:
         backend = build(spec, model, run_dir)
         targets.append(Target(model or backend.model, backend))
     return targets
