@@ -440,10 +440,19 @@ def _card(
     front = yaml.safe_dump({"configs": configs, "tags": ["storyloom", "ablation"]}, sort_keys=False)
     lines = [
         f"---\n{front}---\n{MARKER}\n",
-        f"# Ablation arms of the {kind.name} run {config.get('name')!s}\n",
+        f"# Ablation arms of the {kind.name} run {_code(config.get('name'))}\n",
+        f"Made by `storyloom export --arms` from run {_code(config.get('run_id'))} (kind "
+        f"{kind.name} {_code(config.get('kind_version'))}, recipe "
+        f"{_code(config.get('recipe'))}, backend {_code(config.get('backend'))}, model "
+        f"{_code(config.get('model'))}).\n",
         arms_paragraph(report, options),
     ]
     return "\n".join(lines)
+
+
+def _code(value: Any) -> str:
+    """A value from the run's files as a Markdown code span: never read as markup."""
+    return "`" + " ".join(str(value).replace("`", "'").split()) + "`"
 
 
 def arms_paragraph(report: ArmsReport, options: ArmsOptions) -> str:
@@ -485,9 +494,10 @@ def arms_paragraph(report: ArmsReport, options: ArmsOptions) -> str:
     if report.without_draft:
         lines.append(f"\n{len(report.without_draft)} item(s) have no checkpoint, so no arms.")
     if options.holdout:
-        held = ", ".join(f"`{value}`" for value in report.held_out)
+        held = ", ".join(_code(value) for value in report.held_out)
+        key = _code(options.holdout)
         lines.append(
-            f"\nHeld out by `{options.holdout}` as the `test` split: every item whose "
-            f"{options.holdout} is {held}. No `train` item has any of these values."
+            f"\nHeld out by {key} as the `test` split: every item whose {key} is {held}. "
+            "No `train` item has any of these values."
         )
     return "\n".join(lines) + "\n"
