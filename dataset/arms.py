@@ -125,7 +125,7 @@ def export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -
     rows, report = _arm_rows(run_dir, config, kind, records, names)
     groups = _groups(records, options.holdout, run_dir) if options.holdout else {}
     test_ids, report.held_out = _holdout(records, groups, options, config)
-    kept = [r["id"] for r in records if r["id"] in rows[names[0]]]
+    kept = [str(r["id"]) for r in records if str(r["id"]) in rows[names[0]]]
     split_ids = {"train": [i for i in kept if i not in test_ids]}
     if options.holdout:
         split_ids["test"] = [i for i in kept if i in test_ids]
@@ -169,7 +169,7 @@ def _arm_rows(
     rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in names}
     report = ArmsReport(arms=list(names), splits=[])
     if names == ["final"]:
-        rows["final"] = {r["id"]: _content(r) for r in records}
+        rows["final"] = {str(r["id"]): {"id": str(r["id"]), **_content(r)} for r in records}
         return rows, report
     options = _kind_options(kind, config, run_dir)
     path = run_dir / layout.CHECKPOINTS_FILE

@@ -123,6 +123,8 @@ def test_augment_has_no_draft_arm_but_can_hold_out(tmp_path: Path) -> None:
     assert split.exit_code == 0, split.output
     train, test = rows(out, "final"), rows(out, "final", "test")
     assert train and test and len(train) + len(test) == 4
+    corpus = [json.loads(line)["id"] for line in (run / "corpus.jsonl").read_text().splitlines()]
+    assert sorted(str(r["id"]) for r in train + test) == sorted(corpus)
     assert all("messages" in r for r in train + test)
     tools = [tool for r in train + test for tool in r.get("tools") or []]  # type: ignore[attr-defined]
     assert tools and all(tool["type"] == "function" for tool in tools)
