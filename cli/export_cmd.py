@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from storyloom.cli.params import option_with_default
+from storyloom.cli.params import FiniteFloatRange, OptionError, option_with_default
+from storyloom.dataset.arms import DEFAULT_HOLDOUT_SHARE, ArmsOptions, export_arms
 from storyloom.dataset.export import ExportOptions, export_run
 from storyloom.dataset.runfiles import DatasetError
 
@@ -16,6 +17,7 @@ Examples:
   storyloom export outputs/merged --out datasets/stories
   storyloom export outputs/run --format jsonl --include-rejected --out datasets/all
   storyloom export outputs/aug --tools-shape anthropic --out datasets/aug  # chat kinds
+  storyloom export outputs/advice --arms --holdout dilemma --out datasets/arms
   python -c 'import datasets; print(datasets.load_dataset("parquet",
       data_files="datasets/stories/data/*.parquet"))'
 """
@@ -68,6 +70,24 @@ Examples:
     help="License identifier for the card's header (the Hub's ids: cc-by-4.0, apache-2.0, …).",
 )
 @click.option("--no-stats", is_flag=True, help="Leave the key figures of `stats` out of the card.")
+@click.option(
+    "--arms",
+    is_flag=True,
+    help="Write the ablation arms instead: final items vs first drafts (and chat vs document "
+    "where the kind renders both), same ids, token totals matched.",
+)
+@click.option(
+    "--holdout",
+    metavar="KEY",
+    help="Set aside whole groups of KEY (an axis such as dilemma or setting, or section) "
+    "as a test split.",
+)
+@option_with_default(
+    "--holdout-share",
+    type=FiniteFloatRange(0.0, 1.0, min_open=True, max_open=True),
+    default=DEFAULT_HOLDOUT_SHARE,
+    help="About this share of the items goes to the --holdout test split.",
+)
 def export(
     run_dir: Path,
     out: Path,
@@ -79,9 +99,27 @@ def export(
     rows_per_file: int,
     license_id: str,
     no_stats: bool,
+    arms: bool,
+    holdout: str | None,
+    holdout_share: float,
 ) -> None:
     """Export RUN_DIR (a run or a merge, finished or still running) as a dataset that
     `datasets.load_dataset` reads, with a dataset card (README.md)."""
+    if arms or holdout:
+        if include_rejected or include_history:
+            raise OptionError(
+                "--include-rejected and --include-history are tables of the whole run; "
+                "the arms (--arms, --holdout) hold emitted items only"
+            )
+        options = ArmsOptions(
+            form=form,  # type: ignore[arg-type]
+            rows_per_file=rows_per_file,
+            holdout=holdout,
+            holdout_share=holdout_share,
+            tools=tools_shape,  # type: ignore[arg-type]
+        )
+        _export_arms(run_dir, out, options, arms=arms)
+        return
     options = ExportOptions(
         form=form,  # type: ignore[arg-type]
         include_rejected=include_rejected,
@@ -102,3 +140,22 @@ def export(
     click.echo(f"exported {run_dir} to {out}: {tables}; {len(report.files)} file(s) + README.md")
     if report.without_history:
         click.echo(f"{report.without_history} item(s) had no checkpoint, so no history")
+
+
+def _export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -> None:
+    try:
+        report = export_arms(run_dir, out, options, arms=arms)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write ({exc.strerror or exc})") from exc
+    for split in report.splits:
+        totals = ", ".join(f"{name} {split.tokens[name]:,}" for name in report.arms)
+        click.echo(
+            f"{split.name}: {len(split.ids)} item(s) in each arm, "
+            f"{len(split.set_aside)} set aside to match tokens "
+            f"({totals}; spread {split.spread:.2%})"
+        )
+    if report.held_out:
+        click.echo(f"held out ({options.holdout}): {', '.join(report.held_out)}")
+    click.echo(f"exported {run_dir} to {out}: {len(report.files)} file(s) + README.md")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from storyloom.cli.audit_cmd import audit
 from storyloom.cli.batches_cmd import batches
 from storyloom.cli.calibrate_cmd import calibrate
 from storyloom.cli.check_cmd import check
@@ -99,4 +100,5 @@ cli.add_command(merge)
 cli.add_command(export)
 cli.add_command(inspect)
 cli.add_command(claims)
+cli.add_command(audit)
 cli.add_command(eval_command)
