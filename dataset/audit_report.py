@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from storyloom.dataset.audit import SIMILARITY_EDGES, AuditSummary, FlaggedPair, SuiteDistance
+from storyloom.report.page import html_page
 
 _BAR = 40
 _SHOWN_CHARS = 600  # of each side of a flagged pair in the terminal; HTML shows all
@@ -104,14 +105,9 @@ def _shown(text: str) -> Text:
     return Text(cut)
 
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+#: The audit's own rules, beside the shared page's.
 _STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; color: #1d232b; margin: 0 auto;
-       max-width: 1200px; padding: 1.5rem 2rem 4rem; background: #fbfbfc; }
-table { border-collapse: collapse; margin-bottom: 0.8rem; font-size: 0.88rem; }
-th, td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #e2e5ea; vertical-align: top; }
-th { text-align: left; background: #eef2f7; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td { vertical-align: top; }
 .bar { background: #3b7dd8; height: 0.8rem; }
 .pair td { white-space: pre-wrap; width: 50%; }
 .verdict { font-weight: 600; }
@@ -119,20 +115,13 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 
 
 def render_html(summary: AuditSummary) -> str:
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        f"<title>storyloom audit: {escape(summary.corpus)}</title><style>{_STYLE}</style>",
-        "</head><body>",
-        f"<h1>storyloom audit: {escape(summary.corpus)}</h1>",
+    body = [
         f"<p>{summary.corpus_items:,} corpus item(s) against {len(summary.suites)} "
         "evaluation set(s).</p>",
         f"<p class='verdict'>Verdict: {escape(_verdict(summary))}</p>",
+        *(_suite_html(suite, summary) for suite in summary.suites),
     ]
-    for suite in summary.suites:
-        parts.append(_suite_html(suite, summary))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return html_page(f"storyloom audit: {summary.corpus}", "\n".join(body), style=_STYLE)
 
 
 def _suite_html(suite: SuiteDistance, summary: AuditSummary) -> str:

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from storyloom.backends.base import Completion, CompletionRequest
-from storyloom.core.jsonl import JsonlError, parse_line
 from storyloom.evals import classifier
 from storyloom.evals.agentic import harm_hits, parse_tool_calls
 from storyloom.evals.suite import SUITE_DATA, Suite
-from storyloom.stories.inputs import InputError, read_text_file
+from storyloom.stories.inputs import InputError, jsonl_lines, read_text_file
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,7 @@ def labels_path(suite: Suite) -> Path:
 def load_labelled(path: Path) -> list[Labelled]:
     text = read_text_file(path, "labelled transcripts")
     items: list[Labelled] = []
-    for number, raw in enumerate(text.encode("utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = parse_line(path, number, raw)
-        except JsonlError as error:
-            raise InputError(str(error)) from None
+    for number, record in jsonl_lines(path, text):
         try:
             turns = record["transcript"]
             if not all(t["role"] in ("system", "user", "assistant") for t in turns):

@@ -13,7 +13,8 @@ from rich.markup import escape as escape_markup
 
 from storyloom.core.files import write_atomically
 from storyloom.evals.summary import MEANINGS, EvalSummary
-from storyloom.report.html import _CSP, _STYLE, _table
+from storyloom.report.html import table_html
+from storyloom.report.page import html_page, notes_html
 from storyloom.report.tables import Table
 from storyloom.report.terminal import _rich_table
 
@@ -59,18 +60,11 @@ def render_html(summary: EvalSummary, run_dir: Path) -> str:
     title = f"storyloom eval: {run_dir.name}"
     notes = [*summary.notes]
     notes += [f"{count} trial(s) of {m} ended in an error" for m, count in summary.errors.items()]
-    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
-    notes_block = f'<div class="notes"><ul>{items}</ul></div>' if items else ""
-    body = "".join(_table(table) for table in tables(summary))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>"
+    body = "".join(table_html(table) for table in tables(summary))
+    return html_page(
+        title,
         f'<p class="note">models: {escape(", ".join(summary.models))}</p>'
-        f'{notes_block}<div class="tables">{body}</div></body></html>\n'
+        f'{notes_html(notes)}<div class="tables">{body}</div>',
     )
 
 

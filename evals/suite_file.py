@@ -11,8 +11,7 @@ from typing import Any
 
 import yaml
 
-from storyloom.core.jsonl import JsonlError, parse_line
-from storyloom.stories.inputs import InputError, read_text_file
+from storyloom.stories.inputs import InputError, jsonl_lines, read_text_file
 
 
 class Record(dict[str, Any]):
@@ -70,13 +69,8 @@ def _jsonl_records(path: Path, text: str) -> tuple[Record, list[Record]]:
     header = Record()
     header.line = 1
     scenarios: list[Record] = []
-    for number, raw in enumerate(text.encode("utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = Record(parse_line(path, number, raw))
-        except JsonlError as exc:
-            raise InputError(str(exc)) from None
+    for number, value in jsonl_lines(path, text):
+        record = Record(value)
         record.line = number
         if "suite" in record:
             if (

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from storyloom.core.jsonl import JsonlError, parse_line
 
 T = TypeVar("T")
 
@@ -40,6 +42,18 @@ def read_text_file(path: Path, what: str) -> str:
     if not text.strip():
         raise InputError(f"{path}: {what} file is empty")
     return text
+
+
+def jsonl_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line of a user's JSONL file (`text`, read from `path`) as its line
+    number and object; a line that is not a JSON object names the file and the line."""
+    for number, raw in enumerate(text.encode("utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, parse_line(path, number, raw)
+        except JsonlError as error:
+            raise InputError(str(error)) from None
 
 
 #: A UTF-16 surrogate code point: after JSON parsing (which joins a valid escaped pair

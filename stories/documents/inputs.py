@@ -16,9 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storyloom.core.jsonl import JsonlError, parse_line
 from storyloom.stories.constitution import Constitution, constitution_sample, load_constitution
-from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_samples
+from storyloom.stories.inputs import (
+    InputError,
+    find,
+    fingerprint,
+    jsonl_lines,
+    read_text_file,
+    shipped_samples,
+)
 
 SAMPLE_FILES = {"identity": "identity.toml", "claims": "claims.jsonl"}
 CLAIM_FIELDS = ("id", "section", "claim", "reason", "hard_case")
@@ -147,13 +153,7 @@ def parse_claims(path: Path) -> tuple[ClaimSet, dict[str, int]]:
     text = read_text_file(path, "claims")
     claims: list[Claim] = []
     lines: dict[str, int] = {}
-    for number, raw in enumerate(text.encode("utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = parse_line(path, number, raw)
-        except JsonlError as exc:
-            raise InputError(str(exc)) from exc
+    for number, record in jsonl_lines(path, text):
         claim = _claim(path, number, record)
         if claim.id in lines:
             raise InputError(
