@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from storyloom.core.secrets import remember_url_secrets, scrub, url_for_messages
 from storyloom.graph.rundir import UNCOMPARED, RunConfig
 
 
@@ -52,11 +53,14 @@ class SharedRun:
 
     @classmethod
     def connect(cls, url: str, config: RunConfig) -> SharedRun:
+        remember_url_secrets(url)  # whatever redis-py or a traceback shows, never the password
         try:
             client = redis.Redis.from_url(url, socket_timeout=10)
             client.ping()
         except (redis.RedisError, ValueError) as error:
-            raise SharedRunError(f"--redis: cannot reach {_safe(url)} ({error})") from None
+            raise SharedRunError(
+                f"--redis: cannot reach {url_for_messages(url)} ({scrub(str(error))})"
+            ) from None
         return cls(client, config)
 
     def check_same_run(self, config: RunConfig) -> None:
@@ -91,11 +95,3 @@ def _comparable(config: RunConfig) -> dict[str, Any]:
     kept["inputs"] = {name: entry["fingerprint"] for name, entry in data["inputs"].items()}
     return {k: hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()[:12]
             if k == "settings" else v for k, v in kept.items()}  # fmt: skip
-
-
-def _safe(url: str) -> str:
-    """The URL without a password."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
