@@ -13,7 +13,7 @@ from storyloom.cli.params import option_with_default, output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
-from storyloom.report.output import write_html, write_json
+from storyloom.report.output import replace_problem, write_html, write_json
 from storyloom.report.source import open_input
 from storyloom.report.terminal import render_terminal
 
@@ -75,6 +75,11 @@ Examples:
     type=click.IntRange(2, MAX_SAMPLE),
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing --json/--html file this command did not write.",
+)
 @kind_option
 def stats(
     source: Path,
@@ -84,6 +89,7 @@ def stats(
     axes: str | None,
     sample: int,
     kind: str | None,
+    force: bool,
 ) -> None:
     """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl.
 
@@ -95,7 +101,7 @@ def stats(
         raise click.BadParameter(str(exc)) from exc
     for path in (json_path, html_path):
         if path is not None:
-            if problem := overwrite_problem(path, [source]):
+            if problem := overwrite_problem(path, [source]) or replace_problem(path, force=force):
                 raise click.ClickException(problem)
             _check_writable(path)
     try:

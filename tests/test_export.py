@@ -219,6 +219,8 @@ def test_an_export_without_its_list_of_files_is_refused_not_guessed(
     with pytest.raises(OutputDirError, match="kept no list of the files it wrote"):
         export_run(run.path, out, ExportOptions(stats=False))
     (out / ".storyloom-output.json").write_text('{"files": ["../outside"]}')
-    with pytest.raises(OutputDirError, match="storyloom-output.json: the list of files .* damaged"):
+    with pytest.raises(
+        OutputDirError, match=r"storyloom-output.json: the list of files .* damaged"
+    ):
         export_run(run.path, out, ExportOptions(stats=False))
     assert (out / "LICENSE").read_text() == "mine"

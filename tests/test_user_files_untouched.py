@@ -6,6 +6,9 @@ user had."""
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -191,3 +194,70 @@ def test_a_damaged_last_line_that_is_whole_is_an_error_not_a_cut(tmp_path: Path)
     assert result.exit_code == 1
     assert "corpus.jsonl" in error_line(result) and "line 4" in error_line(result)
     assert _snapshot(run) == before
+
+
+def _stats_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "text": "one two three four five"}) + "\n")
+    return corpus
+
+
+@pytest.mark.parametrize(("flag", "name"), [("--html", "notes.html"), ("--json", "results.json")])
+def test_stats_never_writes_over_a_file_it_did_not_write(
+    tmp_path: Path, flag: str, name: str
+) -> None:
+    corpus = _stats_corpus(tmp_path)
+    users = tmp_path / name
+    users.write_text("my own notes\n")
+    result = invoke("stats", corpus, flag, users)
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        f"Error: {users}: exists and was not written by storyloom stats; choose another "
+        "output file, or pass --force to replace it"
+    )
+    assert users.read_text() == "my own notes\n"
+
+    assert invoke("stats", corpus, flag, users, "--force").exit_code == 0
+    report = users.read_bytes()
+    assert report != b"my own notes\n"
+    assert invoke("stats", corpus, flag, users).exit_code == 0  # its own report: replaced
+    assert users.read_bytes() == report
+
+
+def test_stats_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
+    corpus = _stats_corpus(tmp_path)
+    target, link = tmp_path / "reports" / "stats.json", tmp_path / "latest.json"
+    target.parent.mkdir()
+    link.symlink_to(target)
+    assert invoke("stats", corpus, "--json", link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["generator"] == "storyloom stats"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = invoke("stats", corpus, "--json", fifo)
+    reader.join(timeout=60)
+    assert result.exit_code == 0
+    assert fifo.is_fifo() and json.loads(received[0])["counts"]
+
+
+def test_stats_never_replaces_a_device_node(tmp_path: Path) -> None:
+    """As root, `--html` onto a character device deleted it and put a file in its place."""
+    corpus = _stats_corpus(tmp_path)
+    null, block = tmp_path / "null", tmp_path / "disk"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+        os.mknod(block, stat.S_IFBLK | 0o600, os.makedev(7, 0))
+    except PermissionError:
+        pytest.skip("making device nodes needs root")
+    assert invoke("stats", corpus, "--html", null).exit_code == 0
+    assert null.is_char_device()
+    for force in ((), ("--force",)):
+        result = invoke("stats", corpus, "--html", block, *force)
+        assert result.exit_code == 1
+        assert error_line(result) == (
+            f"Error: {block}: is not a regular file; choose another output file"
+        )
+        assert block.is_block_device()
