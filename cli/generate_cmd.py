@@ -21,6 +21,7 @@ from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
 from storyloom.cli.params import SEED, WEEK, FiniteFloatRange, option_with_default
 from storyloom.cli.progress import RunProgress, print_summary
+from storyloom.core.jsonl import TornTail
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import ConfigChangedError, RunDir, RunDirError
@@ -366,12 +367,10 @@ def _generate_opened(console: Console, opened: OpenRun, options: RunOptions) -> 
         )
 
 
-def _torn(context: RunContext) -> dict[Path, int]:
+def _torn(context: RunContext) -> list[TornTail]:
     """Outputs whose torn last line was cut (and kept aside) when the run opened."""
     torn = context.sinks.torn()
-    if context.ledger.torn_bytes:
-        torn[context.ledger.path] = context.ledger.torn_bytes
-    return torn
+    return [*torn, context.ledger.torn] if context.ledger.torn else torn
 
 
 def _exit_code(number: int) -> int:

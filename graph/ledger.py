@@ -14,7 +14,7 @@ from typing import Protocol
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
 from storyloom.core.files import append_whole
-from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail
+from storyloom.core.jsonl import JsonlError, JsonlReader, TornTail, set_aside_torn_tail
 from storyloom.core.records import UsageEntry, parse_record
 from storyloom.graph.sinks import SinkError
 
@@ -50,9 +50,9 @@ class UsageLedger:
         #: Replies already booked: a node replayed after a kill may be handed the same
         #: reply again (a batch result from the journal), which was paid once.
         self._booked: set[str] = set()
-        #: Bytes of a torn last line (a crash mid-append) cut on opening, kept in .torn:
-        #: the next append would otherwise glue onto it and be lost as well.
-        self.torn_bytes = cut_torn_tail(path)
+        #: A torn last line (a crash mid-append) cut on opening, kept in .torn: the next
+        #: append would otherwise glue onto it and be lost as well.
+        self.torn: TornTail | None = set_aside_torn_tail(path)
         if path.exists():
             self._load()
 
@@ -106,6 +106,10 @@ class UsageLedger:
         if self.shared is not None:
             self.shared.add_spend(usd)
         return usd
+
+    @property
+    def torn_bytes(self) -> int:
+        return self.torn.size if self.torn else 0
 
     @property
     def total_usd(self) -> float:

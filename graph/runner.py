@@ -77,6 +77,8 @@ class RunReport:
     stop_reason: StopReason = "finished"
     fatal_error: str | None = None
     not_started: int = 0
+    #: Items whose output line was cut as torn on opening, and how each was made whole.
+    set_aside: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -251,6 +253,7 @@ async def run_items(
     budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
     indexes = _Indexes(options.count, options.shard)
     item_id = run.item_ids()
+    set_aside = context.sinks.set_aside_items()
 
     context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
@@ -295,6 +298,8 @@ async def run_items(
                 return None
             config: Any = {"configurable": {"thread_id": this_id}}
             snapshot = await graph.aget_state(config)
+            if this_id in set_aside:
+                report.set_aside[this_id] = _made_whole(snapshot.values, snapshot.next)
             if snapshot.values.get("outcome") and not snapshot.next:
                 await _rewrite_lost_output(snapshot.values, context)
                 return snapshot.values
@@ -345,6 +350,15 @@ def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:
             finished_later += 1
     pending_returned = sum(not context.sinks.finished(item_id(i)) for i in returned)
     return pending_returned + len(rest) - finished_later
+
+
+def _made_whole(values: dict[str, Any], pending: tuple[str, ...]) -> str:
+    """How an item whose output line was set aside as torn is made again."""
+    if values.get("outcome") and not pending:
+        return "its line was written again from its checkpoint (the same text, no new call)"
+    if pending:
+        return "it was resumed from its last checkpoint"
+    return "no checkpoint held it, so it was generated again (new calls, a new text)"
 
 
 async def _rewrite_lost_output(values: dict[str, Any], context: RunContext) -> None:
