@@ -8,6 +8,7 @@ Every key lives under `storyloom:<run name>:<recipe>:`, so two logical runs neve
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -155,15 +156,18 @@ class SharedRun:
         return float(held) > 1e-9
 
     def heartbeat(self) -> None:
-        """This worker is alive: its reservations count (and others may wait on them)."""
-        self.client.set(self._alive_prefix + self.worker, 1, ex=ALIVE_SECONDS)
+        """This worker is alive: its reservations count (and others may wait on them).
+        Best effort: a Redis that is down fails the next reservation, which says so."""
+        with contextlib.suppress(redis.RedisError):
+            self.client.set(self._alive_prefix + self.worker, 1, ex=ALIVE_SECONDS)
 
     def clear_reservations(self) -> None:
         """Drop what an earlier process of this worker held (it was killed, or stopped
         mid-call): its spend is booked, its reservations would block the others."""
-        for pool in ("items", "calls"):
-            self.client.hdel(self._reserved_key(pool), self.worker)
-        self.client.delete(self._alive_prefix + self.worker)
+        with contextlib.suppress(redis.RedisError):  # best effort: they also expire
+            for pool in ("items", "calls"):
+                self.client.hdel(self._reserved_key(pool), self.worker)
+            self.client.delete(self._alive_prefix + self.worker)
 
 
 def _comparable(config: RunConfig) -> dict[str, Any]:

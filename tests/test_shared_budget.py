@@ -17,10 +17,10 @@ from fast_retry import FAST_RETRY
 from redis_server import RedisServer, running_redis_server
 
 from storyloom.backends import pricing
-from storyloom.backends.base import Completion, CompletionRequest, Usage
+from storyloom.backends.base import Completion, Usage
 from storyloom.backends.demo import demo_reply
 from storyloom.backends.scripted import ScriptedBackend
-from storyloom.graph.budget import LocalReservations
+from storyloom.graph.budget import LocalReservations, call_projection
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
 from storyloom.graph.runner import RunOptions, RunReport, _Budget, make_context, run_items
@@ -47,17 +47,6 @@ def priced() -> Iterator[None]:
     pricing.set_price(MODEL, input=1.0, output=5.0)
     yield
     pricing._OVERRIDES.pop(MODEL, None)
-
-
-def upper_cost(request: CompletionRequest) -> float:
-    """The most one call can cost (whole prompt uncached, whole output allowance)."""
-    prompt = request.system + "".join(m.content for m in request.messages)
-    return pricing.project_item_cost(
-        MODEL,
-        calls=1,
-        prompt_tokens_per_call=pricing.estimate_tokens(prompt),
-        max_output_tokens_per_call=request.max_tokens,
-    )
 
 
 def run_workers(
@@ -119,7 +108,7 @@ def test_workers_sharing_a_cap_stop_within_one_call_of_it(
         tmp_path, redis, story_inputs, workers, name=f"capped{workers}"
     )
     spent = ledger_total(dirs)
-    one_call = max(upper_cost(r) for b in backends for r in b.requests)
+    one_call = max(call_projection(MODEL, r, batch=False) for b in backends for r in b.requests)
     assert all(report.stop_reason == "budget" for report in reports)
     assert spent <= CAP + one_call, f"{workers} workers spent ${spent:.4f} of ${CAP:.2f}"
     assert spent >= 0.8 * CAP, "the cap, not an early stop, ended the run"
