@@ -8,34 +8,17 @@ into one line naming the variable or option, at start, instead of a run of retri
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from storyloom.backends.base import BackendError, PermanentBackendError, TransientBackendError
-from storyloom.core.secrets import REDACTED
+from storyloom.core.secrets import (  # one implementation, shared with graph/shared.py
+    REDACTED,
+    url_for_messages,
+    url_for_messages_safely,
+    url_password,
+)
 
-
-def url_for_messages(url: object) -> str:
-    """The address (a string or an SDK's URL object) without any `user:password` a
-    gateway URL may carry."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return url_for_messages_safely(text)
-    if "@" not in parts.netloc:
-        return text
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def url_password(url: object) -> str:
-    """The secret part of a URL's userinfo, to scrub from anything a server echoes."""
-    if url is None:
-        return ""
-    try:
-        parsed = urlsplit(str(url))
-    except ValueError:
-        return ""
-    return parsed.password or ""
+__all__ = ["url_for_messages", "url_for_messages_safely", "url_password"]
 
 
 def scrubbed(error: BackendError, *secrets: str) -> BackendError:
@@ -84,9 +67,3 @@ def check_base_url(url: str, source: str) -> None:
             "give the server's address, e.g. https://host:port/v1",
             fatal=True,
         )
-
-
-def url_for_messages_safely(url: str) -> str:
-    """`url_for_messages` for text that may not parse as a URL at all."""
-    password = url_password(url)
-    return url.replace(password, REDACTED) if password else url

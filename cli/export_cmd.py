@@ -29,7 +29,8 @@ Examples:
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="Folder for the dataset (new, or a previous export, which is rebuilt).",
+    help="Folder for the dataset (new, or this run's previous export: its files are "
+    "replaced, yours beside them kept).",
 )
 @option_with_default(
     "--format",

@@ -32,6 +32,7 @@ from storyloom.cli.params import (
     option_with_default,
 )
 from storyloom.cli.progress import RunProgress, print_summary
+from storyloom.core.jsonl import TornTail
 from storyloom.graph.checkpointer import CheckpointStoreError
 from storyloom.graph.context import RunContext
 from storyloom.graph.rundir import ConfigChangedError, RunDir, RunDirError
@@ -403,12 +404,10 @@ def _on_bundled_model(llm: Backend) -> bool:
     return isinstance(llm, LlamaCppBackend) and llm.model_path == bundled_model_path()
 
 
-def _torn(context: RunContext) -> dict[Path, int]:
+def _torn(context: RunContext) -> list[TornTail]:
     """Outputs whose torn last line was cut (and kept aside) when the run opened."""
     torn = context.sinks.torn()
-    if context.ledger.torn_bytes:
-        torn[context.ledger.path] = context.ledger.torn_bytes
-    return torn
+    return [*torn, context.ledger.torn] if context.ledger.torn else torn
 
 
 def _exit_code(number: int) -> int:

@@ -24,7 +24,8 @@ Examples:
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="Folder for the merged run (new, or a previous merge output, which is rebuilt).",
+    help="Folder for the merged run (new, or this run's previous merge: its files are "
+    "replaced, yours beside them kept).",
 )
 @click.option(
     "--no-checkpoints",

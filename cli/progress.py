@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from storyloom.core import layout
-from storyloom.core.jsonl import JsonlError, JsonlReader
+from storyloom.core.jsonl import JsonlError, JsonlReader, TornTail
 from storyloom.graph.rundir import RunDir
 from storyloom.graph.runner import Event, RunReport
 from storyloom.report.cost import CostCollector
@@ -115,6 +115,23 @@ _INTERRUPTION_LABELS = {
 }
 
 
+def torn_note(tail: TornTail, made_whole: dict[str, str]) -> str:
+    """What was set aside, where it is kept, and what became of the item it held."""
+    what = (
+        f"{tail.size} bytes"
+        if tail.item_id is None
+        else f"item {tail.item_id!r}, {tail.size} bytes"
+    )
+    note = (
+        f"{tail.path}: its last line ({what}) was cut short, by a crash mid-write or by "
+        f"hand, and is kept in {tail.kept_in}"
+    )
+    if tail.item_id is None:
+        return note
+    how = made_whole.get(tail.item_id, "it is made again when a start reaches it")
+    return f"{note}; {how}"
+
+
 def run_outputs(run: RunDir) -> list[Path]:
     """The run's output files that exist: the corpus, the rejected file once something
     was rejected, and the kind's own files (`pairs.jsonl`)."""
@@ -126,12 +143,12 @@ def print_summary(
     console: Console,
     run: RunDir,
     report: RunReport,
-    torn: dict[Path, int] | None = None,
+    torn: list[TornTail] | None = None,
     noun: ItemNoun = ITEMS,
 ) -> None:
     """The end-of-run table in the kind's words; `torn` names outputs whose torn last
-    line (a crash mid-append) was cut when the run opened, with the bytes kept beside
-    them. Every value a user or a model wrote (the run's name, a reason) is plain text,
+    line was cut when the run opened (its bytes kept beside them), and what became of the
+    item it held. Every value a user or a model wrote (the run's name, a reason) is plain text,
     never rich markup."""
     table = Table(title=Text(f"run {run.name}"), show_header=False)
     table.add_column("what")
@@ -162,10 +179,9 @@ def print_summary(
     spend = spend_table(run, noun)
     if spend is not None:
         console.print(spend)
-    for path, size in sorted((torn or {}).items()):
+    for tail in sorted(torn or (), key=lambda t: t.path):
         console.print(
-            f"[yellow]torn line[/] {escape(str(path))}: its last {size} bytes (a write cut "
-            f"short by a crash) were cut and kept in {escape(str(path))}.torn"
+            Text.assemble(("set aside", "yellow"), " ", torn_note(tail, report.set_aside))
         )
     for error in report.errors[:5]:
         console.print(Text.assemble(("error", "yellow"), " ", str(error)))

@@ -13,7 +13,7 @@ from storyloom.cli.params import option_with_default, output_file_option
 from storyloom.core.layout import overwrite_problem
 from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
-from storyloom.report.output import write_html, write_json
+from storyloom.report.output import replace_problem, write_html, write_json
 from storyloom.report.source import open_input
 from storyloom.report.terminal import render_terminal
 
@@ -77,6 +77,11 @@ Examples:
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
 @click.option("--full", is_flag=True, help="Print every table, not only the one-screen summary.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing --json/--html file this command did not write.",
+)
 @kind_option
 def stats(
     source: Path,
@@ -87,6 +92,7 @@ def stats(
     sample: int,
     full: bool,
     kind: str | None,
+    force: bool,
 ) -> None:
     """Statistics of RUN_DIR (a run, finished or in progress) or of CORPUS.jsonl.
 
@@ -98,7 +104,7 @@ def stats(
         raise click.BadParameter(str(exc)) from exc
     for path in (json_path, html_path):
         if path is not None:
-            if problem := overwrite_problem(path, [source]):
+            if problem := overwrite_problem(path, [source]) or replace_problem(path, force=force):
                 raise click.ClickException(problem)
             _check_writable(path)
     try:

@@ -7,10 +7,12 @@ Policy (every reader and every writer of the tool follows it):
   wherever the line sits. Nothing is skipped or deleted silently.
 - Blank lines are skipped (and counted), since they carry nothing.
 - The last line may lack its newline. If it parses it is a record (a hand-written file
-  may end that way); if not it is a *torn* write left by a crash, skipped by readers and
-  counted in `torn_bytes`.
-- Only a writer that owns the file may cut a torn tail (`cut_torn_tail`), and the cut
-  bytes are kept aside in `<file>.torn` so nothing is lost.
+  may end that way, and an editor may drop the final newline); if not it is a *torn*
+  line (a crash mid-write, or a cut by hand), skipped by readers and counted in
+  `torn_bytes`.
+- Only a writer that owns the file may touch its tail (`cut_torn_tail`): a last line
+  that parses gets its newline, a torn one is cut and its bytes kept aside in
+  `<file>.torn` so nothing is lost, and the caller is told which item it held.
 - A reader that must never fail (a summary printed after a run) passes `on_damaged`: the
   damaged line is reported to it and skipped instead of raising.
 """
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +98,10 @@ def parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any]:
         raise JsonlError(path, number, "is not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise JsonlError(path, number, f"is not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise JsonlError(path, number, "is not valid JSON (nested too deeply)") from exc
+    except ValueError as exc:  # a number of thousands of digits, and alike
+        raise JsonlError(path, number, f"is not valid JSON ({exc})") from exc
     if not isinstance(value, dict):
         raise JsonlError(path, number, "is not a JSON object")
     return value
@@ -111,32 +119,80 @@ def torn_path(path: Path) -> Path:
     return path.with_name(path.name + TORN_SUFFIX)
 
 
+@dataclass(frozen=True)
+class TornTail:
+    """A last line without its newline that did not parse, cut and kept aside."""
+
+    path: Path
+    size: int
+    #: The item id its first bytes name (`{"id": "run/5", ...`), when they name one.
+    item_id: str | None
+
+    @property
+    def kept_in(self) -> Path:
+        return torn_path(self.path)
+
+
+_LEADING_ID = re.compile(rb'\A\s*\{\s*"(?:id|story_id)"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
 def cut_torn_tail(path: Path, *, keep_aside: bool = True) -> int:
-    """Cut the bytes after the last newline of `path` (a write torn by a crash) and return
-    how many were cut; 0 when the file ends in a newline, is empty or is missing.
+    """How many bytes `set_aside_torn_tail` cut (0 when none)."""
+    torn = set_aside_torn_tail(path, keep_aside=keep_aside)
+    return torn.size if torn else 0
+
+
+def set_aside_torn_tail(path: Path, *, keep_aside: bool = True) -> TornTail | None:
+    """Cut the bytes after the last newline of `path` when they do not parse as a JSON
+    object (a write torn by a crash, or a line cut by hand); None when the file ends in a
+    newline, is empty or is missing, or its last line parses (it gets its newline: a
+    record the user wrote, whose newline an editor dropped).
 
     With `keep_aside` the cut bytes are first appended, whole and fsynced, to
     `<path>.torn` (each fragment followed by a newline), so cutting never loses a byte.
     Only the end of the file is read: a corpus may be gigabytes.
     """
     if not path.exists():
-        return 0
+        return None
     with path.open("r+b") as handle:
         size = handle.seek(0, os.SEEK_END)
         if size == 0:
-            return 0
+            return None
         handle.seek(size - 1)
         if handle.read(1) == b"\n":
-            return 0
+            return None
         keep = _after_last_newline(handle, size)
         handle.seek(keep)
         fragment = handle.read(size - keep)
-        if keep_aside:
-            append_whole(torn_path(path), fragment + b"\n")
-        handle.truncate(keep)
+        whole = _parses(fragment)
+        if whole:
+            handle.write(b"\n")
+        else:
+            if keep_aside:
+                append_whole(torn_path(path), fragment + b"\n")
+            handle.truncate(keep)
         handle.flush()
         os.fsync(handle.fileno())
-    return size - keep
+    return None if whole else TornTail(path, size - keep, _leading_id(fragment))
+
+
+def _parses(fragment: bytes) -> bool:
+    try:
+        parse_line(Path(), 0, fragment)
+    except JsonlError:
+        return False
+    return True
+
+
+def _leading_id(fragment: bytes) -> str | None:
+    found = _LEADING_ID.match(fragment[:4096])
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _after_last_newline(handle: Any, end: int) -> int:

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -21,16 +21,28 @@ REDACTED = "[redacted]"
 SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY")
 URL_VARIABLES = ("ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "HTTP_PROXY", "HTTPS_PROXY")
 
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@'\"<>]+@")
+#: Up to the *last* `@` of the authority: a password may hold an `@` of its own.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s'\"<>]+@")
 _KEY_SHAPED = re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{16,}")
 #: Shorter values would redact ordinary words (a password "a" is still removed from URLs).
 _MIN_SECRET_LENGTH = 6
 
 
+#: Secrets given on the command line (a `--redis` URL's password), scrubbed like the
+#: environment's from every message and log line of the process.
+_remembered: set[str] = set()
+
+
+def remember_url_secrets(url: str) -> None:
+    """Scrub `url`'s credentials from everything this process shows from now on."""
+    _remembered.update(_url_credentials(url))
+
+
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` with URL credentials, key-shaped tokens, the environment's secrets and
     `secrets` replaced by [redacted]."""
-    for secret in (*environment_secrets(_environment_key()), *secrets):
+    remembered = sorted(_remembered, key=len, reverse=True)
+    for secret in (*environment_secrets(_environment_key()), *remembered, *secrets):
         if len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, REDACTED)
     text = _URL_USERINFO.sub(rf"\g<scheme>{REDACTED}@", text)
@@ -67,3 +79,33 @@ def _url_credentials(url: str) -> list[str]:
     userinfo = f"{unquote(parts.username or '')}:{unquote(parts.password)}"
     basic = base64.b64encode(userinfo.encode()).decode()
     return [parts.password, unquote(parts.password), userinfo, basic]
+
+
+def url_for_messages(url: object) -> str:
+    """The address (a string or an SDK's URL object) without any `user:password` it may
+    carry, parsed by the standard parser (so a password holding `@` goes whole)."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return url_for_messages_safely(text)
+    if "@" not in parts.netloc:
+        return text
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def url_password(url: object) -> str:
+    """The secret part of a URL's userinfo, to scrub from anything a server echoes."""
+    if url is None:
+        return ""
+    try:
+        parsed = urlsplit(str(url))
+    except ValueError:
+        return ""
+    return parsed.password or ""
+
+
+def url_for_messages_safely(url: str) -> str:
+    """`url_for_messages` for text that may not parse as a URL at all."""
+    password = url_password(url)
+    return scrub(url.replace(password, REDACTED) if password else url)

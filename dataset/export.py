@@ -31,6 +31,7 @@ from storyloom.dataset.card import MARKER, CardFacts, ModelUse, TableInfo, rende
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
 from storyloom.dataset.files import Format, TableWriter
 from storyloom.dataset.markdown_safe import md_code
+from storyloom.dataset.merge import output_owner
 from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_output_dir
 from storyloom.dataset.rows import (
     HISTORY_SCHEMA,
@@ -99,7 +100,8 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions) -> ExportReport
     config = read_run_config(run_dir)
     if problem := overwrite_problem(out / CARD_FILE, [run_dir / layout.CONFIG_FILE]):
         raise OutputDirError(problem)
-    if problem := check_output_dir(out, [run_dir], is_previous=is_export_output):
+    owner = output_owner("export", config)
+    if problem := check_output_dir(out, [run_dir], owner, is_previous=is_export_output):
         raise OutputDirError(problem)
     if options.include_history and not (run_dir / layout.CHECKPOINTS_FILE).is_file():
         raise ExportError(
@@ -107,7 +109,7 @@ def export_run(run_dir: Path, out: Path, options: ExportOptions) -> ExportReport
             "(merged with --no-checkpoints?)"
         )
     report = ExportReport()
-    build_and_swap(out, lambda staging: _build(run_dir, config, staging, options, report))
+    build_and_swap(out, owner, lambda staging: _build(run_dir, config, staging, options, report))
     report.files = [out / path for path in report.files]
     return report
 

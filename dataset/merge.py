@@ -33,7 +33,12 @@ from storyloom.core.records import (
     parse_record,
 )
 from storyloom.dataset.checkpoints import readonly_uri
-from storyloom.dataset.outdir import OutputDirError, build_and_swap, check_output_dir
+from storyloom.dataset.outdir import (
+    OutputDirError,
+    OutputOwner,
+    build_and_swap,
+    check_output_dir,
+)
 from storyloom.dataset.runfiles import DatasetError, read_run_config
 
 #: Settings that say how one worker runs, not what the run makes: they may differ.
@@ -117,6 +122,18 @@ def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {a!r} -> {b!r}"]
 
 
+def _differences_said(a: Any, b: Any) -> str | None:
+    """`differences` as one clause, or None when the identities agree."""
+    return "; ".join(differences(a, b)) or None
+
+
+def output_owner(command: str, *configs: dict[str, Any]) -> OutputOwner:
+    """`command`'s output of the run the `configs` (one, or each shard's) describe: a
+    rebuild must be of the same run (one of the same shards, when they are named apart)."""
+    names = frozenset(str(config.get("name") or "unnamed") for config in configs)
+    return OutputOwner(command, names, run_identity(configs[0]), _differences_said)
+
+
 def is_merge_output(path: Path) -> bool:
     try:
         config = json.loads((path / layout.CONFIG_FILE).read_text(encoding="utf-8"))
@@ -136,8 +153,6 @@ def merge_runs(paths: Sequence[Path], out: Path, *, checkpoints: bool = True) ->
             raise MergeError(f"{path}: given twice (as {seen[path.resolve()]})")
         seen[path.resolve()] = path
     shards = [load_shard(path) for path in paths]
-    if problem := check_output_dir(out, paths, is_previous=is_merge_output):
-        raise OutputDirError(problem)
     first = shards[0]
     for shard in shards[1:]:
         if found := differences(run_identity(first.config), run_identity(shard.config)):
@@ -145,8 +160,11 @@ def merge_runs(paths: Sequence[Path], out: Path, *, checkpoints: bool = True) ->
                 f"{shard.path / layout.CONFIG_FILE}: not a shard of the same run as "
                 f"{first.path} ({'; '.join(found)})"
             )
+    owner = output_owner("merge", *(shard.config for shard in shards))
+    if problem := check_output_dir(out, paths, owner, is_previous=is_merge_output):
+        raise OutputDirError(problem)
     report = MergeReport(shards=len(shards))
-    build_and_swap(out, lambda staging: _build(shards, staging, out, report, checkpoints))
+    build_and_swap(out, owner, lambda staging: _build(shards, staging, out, report, checkpoints))
     return report
 
 

@@ -27,6 +27,7 @@ from storyloom.backends.base import (
     Usage,
     unsupported,
 )
+from storyloom.graph.budget import Reservations, call_projection
 from storyloom.graph.indexes import RunIndexes
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.settings import GenerationSettings
@@ -37,6 +38,19 @@ from storyloom.stories.kind import CorpusKind
 
 class StopRequested(Exception):
     """A graceful stop was asked for before this node's call: resume the thread later."""
+
+
+class BudgetSpent(StopRequested):
+    """This call could pass `--max-cost`: the item pauses here, to resume with a higher
+    cap."""
+
+
+@dataclass(frozen=True)
+class SpendCap:
+    """`--max-cost` and where the reservations against it are held."""
+
+    reservations: Reservations
+    max_cost: float
 
 
 @dataclass
@@ -57,9 +71,16 @@ class RunContext:
     call_timeout: float | None = None
     #: Set by the runner on Ctrl-C / SIGTERM: calls not yet started are not made.
     stop: asyncio.Event | None = None
+    #: Set by the runner under `--max-cost`: each call reserves its upper cost first.
+    spend_cap: SpendCap | None = None
     #: Calls queue here, not inside the backend, so a stop also reaches queued calls (a
     #: local model runs one call at a time; the rest would otherwise run after Ctrl-C).
     _call_slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+    #: Calls of this process holding a reservation against `--max-cost`, and their end.
+    _calls_reserved: int = field(default=0, init=False, repr=False)
+    _calls_settled: asyncio.Condition = field(
+        default_factory=asyncio.Condition, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.call_timeout is not None and self.call_timeout <= 0:
@@ -89,7 +110,42 @@ class RunContext:
             self._call_slots = asyncio.Semaphore(self.backend.max_parallel_calls)
         async with self._call_slots:
             self._check_stop(item_id, request)
-            return await self._call(item_id, request)
+            reserved = await self._reserve(item_id, request)
+            try:
+                return await self._call(item_id, request)
+            finally:  # after the real cost is booked: the total is never undercounted
+                if reserved:
+                    await self._release(reserved)
+
+    async def _reserve(self, item_id: str, request: CompletionRequest) -> float:
+        """Reserve the call's upper cost against `--max-cost` across workers: a call
+        starts only while the booked spend and the calls in flight leave some of the
+        cap, so the cap holds within one call's cost. Otherwise wait for this process's
+        calls in flight (their real costs replace their upper ones); with none left,
+        pause the item (BudgetSpent)."""
+        cap = self.spend_cap
+        if cap is None:
+            return 0.0
+        batch = bool(getattr(self.backend, "batch", False))
+        upper = call_projection(request.model or self.backend.model, request, batch=batch)
+        async with self._calls_settled:
+            while not cap.reservations.try_reserve("calls", upper, cap.max_cost, must_fit=False):
+                if self._calls_reserved == 0:
+                    raise BudgetSpent(
+                        f"{item_id}: paused before {request.purpose or 'a call'}: the spend "
+                        f"and the calls in flight reach --max-cost ${cap.max_cost:.2f}"
+                    )
+                await self._calls_settled.wait()
+                self._check_stop(item_id, request)
+            self._calls_reserved += 1
+        return upper
+
+    async def _release(self, reserved: float) -> None:
+        assert self.spend_cap is not None
+        async with self._calls_settled:
+            self._calls_reserved -= 1
+            self.spend_cap.reservations.release("calls", reserved)
+            self._calls_settled.notify_all()
 
     async def _call(self, item_id: str, request: CompletionRequest) -> Completion:
         what = request.purpose or "call"

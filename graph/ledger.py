@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -14,8 +13,9 @@ from typing import Protocol
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
 from storyloom.core.files import append_whole
-from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail
+from storyloom.core.jsonl import JsonlError, JsonlReader, TornTail, set_aside_torn_tail
 from storyloom.core.records import UsageEntry, parse_record
+from storyloom.graph.budget import Reservations
 from storyloom.graph.sinks import SinkError
 
 
@@ -30,12 +30,17 @@ class LedgerTotals:
     usd: float
 
 
-class SpendCounter(Protocol):
-    """Spend shared by the workers of one run (`graph.shared.SharedRun`)."""
+class SpendCounter(Reservations, Protocol):
+    """Spend shared by the workers of one run, and their `--max-cost` reservations
+    (`graph.shared.SharedRun`)."""
 
     def add_spend(self, usd: float) -> None: ...
 
     def spend(self) -> float: ...
+
+    def clear_reservations(self) -> None: ...
+
+    def heartbeat(self) -> None: ...
 
 
 class UsageLedger:
@@ -50,9 +55,9 @@ class UsageLedger:
         #: Replies already booked: a node replayed after a kill may be handed the same
         #: reply again (a batch result from the journal), which was paid once.
         self._booked: set[str] = set()
-        #: Bytes of a torn last line (a crash mid-append) cut on opening, kept in .torn:
-        #: the next append would otherwise glue onto it and be lost as well.
-        self.torn_bytes = cut_torn_tail(path)
+        #: A torn last line (a crash mid-append) cut on opening, kept in .torn: the next
+        #: append would otherwise glue onto it and be lost as well.
+        self.torn: TornTail | None = set_aside_torn_tail(path)
         if path.exists():
             self._load()
 
@@ -109,6 +114,10 @@ class UsageLedger:
         return usd
 
     @property
+    def torn_bytes(self) -> int:
+        return self.torn.size if self.torn else 0
+
+    @property
     def total_usd(self) -> float:
         return self._usd
 
@@ -119,11 +128,9 @@ class UsageLedger:
     def totals(self) -> LedgerTotals:
         return LedgerTotals(self._calls, self._usage, self._usd)
 
-    def mean_item_usd(self, finished: Collection[str]) -> tuple[float, int]:
-        """Average spend of the `finished` items that spent anything, and how many there
-        were. Items still running are left out: they have paid only part of their way."""
-        spent = [self._per_item_usd[i] for i in finished if i in self._per_item_usd]
-        return (sum(spent) / len(spent) if spent else 0.0), len(spent)
+    def item_usd(self, item_id: str) -> float | None:
+        """What `item_id` spent (over every start), None when it made no call."""
+        return self._per_item_usd.get(item_id)
 
 
 def _usage_of(entry: UsageEntry) -> Usage:

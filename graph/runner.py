@@ -24,6 +24,7 @@ How each failure ends (the run itself never crashes on one):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -40,14 +41,15 @@ from storyloom.backends.pricing import (
 )
 from storyloom.core import layout
 from storyloom.graph import nodes
+from storyloom.graph.budget import LocalReservations, Reservations
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
 from storyloom.graph.checkpointer import open_checkpointer
 from storyloom.graph.classify import classify
-from storyloom.graph.context import RunContext, StopRequested
+from storyloom.graph.context import BudgetSpent, RunContext, SpendCap, StopRequested
 from storyloom.graph.indexes import RunIndexes
-from storyloom.graph.ledger import UsageLedger
+from storyloom.graph.ledger import SpendCounter, UsageLedger
 from storyloom.graph.rundir import RunConfig, RunDir
-from storyloom.graph.shared import Shard, SharedRun
+from storyloom.graph.shared import ALIVE_SECONDS, Shard, SharedRun
 from storyloom.graph.sinks import RunSinks
 from storyloom.graph.state import ItemInput
 from storyloom.graph.texts import TextStore
@@ -77,6 +79,8 @@ class RunReport:
     stop_reason: StopReason = "finished"
     fatal_error: str | None = None
     not_started: int = 0
+    #: Items whose output line was cut as torn on opening, and how each was made whole.
+    set_aside: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -158,52 +162,82 @@ def upfront_item_cost(context: RunContext) -> float:
 
 
 class _Budget:
-    """No new item starts once spend plus the projection for work in flight would pass
-    the cap. An item refused while others are in flight waits for one of them to finish
-    (real costs then replace the estimate); the run stops only when nothing is in flight
-    and the cap still refuses. The projection is the upfront estimate until a few items
-    have finished, then their mean real cost."""
+    """No new item starts once spend plus the projections reserved for the items in
+    flight (every worker's, when workers share Redis) would pass the cap with its own.
+    An item refused while this worker has others in flight waits for one of them to
+    finish (real costs then replace the estimate); the worker stops when nothing of its
+    own is in flight and the cap still refuses. The projection is the upfront estimate
+    until a few items have finished, then their mean real cost, kept as a running sum so
+    admitting an item takes constant time however many have finished."""
 
     #: Finished items whose mean cost is trusted over the upfront estimate.
     TRUSTED_SAMPLE = 3
 
     def __init__(
-        self, ledger: UsageLedger, sinks: RunSinks, max_cost: float | None, upfront: float
+        self,
+        ledger: UsageLedger,
+        sinks: RunSinks,
+        max_cost: float | None,
+        upfront: float,
+        reservations: Reservations,
     ) -> None:
         self.ledger = ledger
         self.sinks = sinks
         self.max_cost = max_cost
         self.upfront = upfront
+        self.reservations = reservations
         self.in_flight = 0
         self.changed = asyncio.Condition()
+        self._finished_usd = 0.0
+        self._finished_spending = 0
+        if max_cost is not None:
+            for item_id in sinks.corpus.ids | sinks.rejected.ids:
+                self._count_finished(item_id)
+
+    def _count_finished(self, item_id: str) -> None:
+        """Add a finished item to the mean (items that made no call are left out)."""
+        usd = self.ledger.item_usd(item_id)
+        if usd is not None:
+            self._finished_usd += usd
+            self._finished_spending += 1
 
     def _per_item(self) -> float:
-        finished = self.sinks.corpus.ids | self.sinks.rejected.ids
-        mean, sample = self.ledger.mean_item_usd(finished)
+        sample = self._finished_spending
+        mean = self._finished_usd / sample if sample else 0.0
         return mean if sample >= self.TRUSTED_SAMPLE else max(mean, self.upfront)
 
-    def _fits(self) -> bool:
-        assert self.max_cost is not None
-        spend = self.ledger.run_total_usd() + self._per_item() * (self.in_flight + 1)
-        return spend <= self.max_cost
+    #: Seconds between looks at the other workers' reservations, when only theirs are in
+    #: the way (they release them as their items end).
+    POLL_SECONDS = 0.2
 
-    async def admit(self) -> bool:
-        """Take a place for one more item, waiting for items in flight when the cap
-        needs their real costs; False means the budget is spent."""
+    async def admit(self, stop: asyncio.Event) -> float | None:
+        """Take a place for one more item, waiting for items in flight (this worker's,
+        or another live worker's) when the cap needs their real costs; the USD reserved
+        for it, or None when the budget is spent or a stop was asked for."""
         if self.max_cost is None:
             self.in_flight += 1
-            return True
+            return 0.0
         async with self.changed:
-            while not self._fits():
-                if self.in_flight == 0:
-                    return False
-                await self.changed.wait()
+            while True:
+                projected = self._per_item()
+                if self.reservations.try_reserve("items", projected, self.max_cost):
+                    break
+                if self.in_flight > 0:
+                    await self.changed.wait()
+                elif self.reservations.others_hold("items") and not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), self.POLL_SECONDS)
+                else:
+                    return None
             self.in_flight += 1
-            return True
+            return projected
 
-    async def release(self) -> None:
+    async def release(self, item_id: str, reserved: float) -> None:
         async with self.changed:
             self.in_flight -= 1
+            self.reservations.release("items", reserved)
+            if self.max_cost is not None and self.sinks.finished(item_id):
+                self._count_finished(item_id)
             self.changed.notify_all()
 
 
@@ -248,9 +282,16 @@ async def run_items(
     stop = stop or asyncio.Event()
     notify = on_progress or (lambda event, item_id: None)
     upfront = upfront_item_cost(context) if options.max_cost is not None else 0.0
-    budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront)
+    shared = context.ledger.shared
+    if shared is not None:
+        shared.clear_reservations()
+    reservations = shared or LocalReservations(context.ledger)
+    budget = _Budget(context.ledger, context.sinks, options.max_cost, upfront, reservations)
+    if options.max_cost is not None:
+        context.spend_cap = SpendCap(reservations, options.max_cost)
     indexes = _Indexes(options.count, options.shard)
     item_id = run.item_ids()
+    set_aside = context.sinks.set_aside_items()
 
     context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
@@ -262,8 +303,10 @@ async def run_items(
             this_id = item_id(index)
             try:
                 final = await advance(index, this_id)
-            except StopRequested:
+            except StopRequested as stopped:
                 report.paused += 1
+                if isinstance(stopped, BudgetSpent) and report.stop_reason == "finished":
+                    report.stop_reason = "budget"
                 notify("paused", this_id)
                 return
             except Exception as error:
@@ -295,6 +338,8 @@ async def run_items(
                 return None
             config: Any = {"configurable": {"thread_id": this_id}}
             snapshot = await graph.aget_state(config)
+            if this_id in set_aside:
+                report.set_aside[this_id] = _made_whole(snapshot.values, snapshot.next)
             if snapshot.values.get("outcome") and not snapshot.next:
                 await _rewrite_lost_output(snapshot.values, context)
                 return snapshot.values
@@ -316,22 +361,38 @@ async def run_items(
                 if context.sinks.finished(item_id(index)):
                     await run_one(index)  # skipped: costs nothing, needs no budget
                     continue
-                if not await budget.admit():
-                    report.stop_reason = "budget"
+                reserved = await budget.admit(stop)
+                if reserved is None:
+                    if not stop.is_set():
+                        report.stop_reason = "budget"
                     indexes.put_back(index)
                     return
                 try:
                     await run_one(index)
                 finally:
-                    await budget.release()
+                    await budget.release(item_id(index), reserved)
 
         workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
-        await asyncio.gather(*workers)
+        alive = asyncio.create_task(_keep_alive(shared)) if shared is not None else None
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            if alive is not None:
+                alive.cancel()
+                shared.clear_reservations()  # the other workers need not wait on this one
 
     report.not_started = _not_started(indexes, context, item_id)
     if stop.is_set() and report.stop_reason == "finished":
         report.stop_reason = "stopped"
     return report
+
+
+async def _keep_alive(shared: SpendCounter) -> None:
+    """Sign of life for the other workers, so this worker's reservations keep counting
+    through calls that take long (a batch round)."""
+    while True:
+        await asyncio.to_thread(shared.heartbeat)
+        await asyncio.sleep(ALIVE_SECONDS / 3)
 
 
 def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:
@@ -345,6 +406,15 @@ def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:
             finished_later += 1
     pending_returned = sum(not context.sinks.finished(item_id(i)) for i in returned)
     return pending_returned + len(rest) - finished_later
+
+
+def _made_whole(values: dict[str, Any], pending: tuple[str, ...]) -> str:
+    """How an item whose output line was set aside as torn is made again."""
+    if values.get("outcome") and not pending:
+        return "its line was written again from its checkpoint (the same text, no new call)"
+    if pending:
+        return "it was resumed from its last checkpoint"
+    return "no checkpoint held it, so it was generated again (new calls, a new text)"
 
 
 async def _rewrite_lost_output(values: dict[str, Any], context: RunContext) -> None:

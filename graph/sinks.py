@@ -1,9 +1,10 @@
 """The run's two outputs, `corpus.jsonl` and `rejected.jsonl`, written idempotently.
 
 Each item id lands in exactly one file, once. Lines are appended whole and fsynced
-(`storyloom.core.files.append_whole`). When the run is reopened a torn last line left by a
-crash (no newline) is cut and its bytes kept in `<file>.torn`, so that item is produced
-again from its checkpoint rather than lost or half-counted. Any other damage (a line
+(`storyloom.core.files.append_whole`). When the run is reopened a torn last line (no
+newline, and not JSON: a crash mid-write, or a cut by hand) is cut and its bytes kept in
+`<file>.torn`, and the item it names is remembered, so the run can say what was set aside
+and how that item was made whole (`RunReport.set_aside`). Any other damage (a line
 that is not a record, an item id twice) is an error naming the file and the line: it was
 not made by a crash, and guessing would lose or double what the user has.
 """
@@ -17,7 +18,13 @@ from typing import Any
 
 from storyloom.core import layout
 from storyloom.core.files import append_whole
-from storyloom.core.jsonl import JsonlError, JsonlReader, cut_torn_tail, torn_path
+from storyloom.core.jsonl import (
+    JsonlError,
+    JsonlReader,
+    TornTail,
+    set_aside_torn_tail,
+    torn_path,
+)
 from storyloom.core.records import CorpusRecord, RejectedRecord, SideRecord, parse_record
 
 Record = CorpusRecord | RejectedRecord | SideRecord
@@ -63,11 +70,23 @@ class JsonlSink:
     def __init__(self, path: Path, record_type: type[Record] = CorpusRecord) -> None:
         self.path = path
         self.record_type = record_type
-        #: Bytes of a torn last line cut when the file was opened (kept in `torn_path`).
-        self.torn_bytes = cut_torn_tail(path)
-        self._lines = read_ids(path, record_type)
+        #: A torn last line cut when the file was opened (kept in `torn_path`).
+        self.torn = set_aside_torn_tail(path)
+        try:
+            self._lines = read_ids(path, record_type)
+        except SinkError as error:
+            if self.torn is None:
+                raise
+            raise SinkError(
+                f"{error} (its torn last line, {self.torn.size} bytes, was set aside in "
+                f"{self.torn.kept_in})"
+            ) from None
         self.ids = set(self._lines)
         self._lock = threading.Lock()
+
+    @property
+    def torn_bytes(self) -> int:
+        return self.torn.size if self.torn else 0
 
     @property
     def torn_path(self) -> Path:
@@ -133,7 +152,11 @@ class RunSinks:
     def finished(self, item_id: str) -> bool:
         return item_id in self.corpus.ids or item_id in self.rejected.ids
 
-    def torn(self) -> dict[Path, int]:
-        """Files whose torn last line was cut on opening, with the bytes kept aside."""
+    def torn(self) -> list[TornTail]:
+        """The torn last lines cut on opening (their bytes kept aside)."""
         sinks = (self.corpus, self.rejected, *self._sides.values())
-        return {s.path: s.torn_bytes for s in sinks if s.torn_bytes}
+        return [s.torn for s in sinks if s.torn is not None]
+
+    def set_aside_items(self) -> set[str]:
+        """Items whose output line was cut as torn: none of them counts as finished."""
+        return {t.item_id for t in self.torn() if t.item_id is not None}

@@ -217,3 +217,64 @@ def test_chat_text_is_left_out_or_rendered_with_the_role_markers_the_card_states
     card = (tmp_path / "plain" / "README.md").read_text()
     assert "Each line of the JSONL files is one record" in card
     assert "There is no `text` column" in card and "struct in Parquet" not in card
+
+
+def test_exporting_again_keeps_every_file_the_export_did_not_write(
+    make_run, tmp_path: Path
+) -> None:
+    run = make_run_dir(make_run, "run", 2)
+    out = tmp_path / "ds"
+    export_run(run.path, out, ExportOptions(stats=False, include_history=True))
+    users = {
+        "LICENSE": b"Apache License 2.0\n",
+        ".gitattributes": b"*.parquet filter=lfs\n",
+        ".git/HEAD": b"ref: refs/heads/main\n",
+        "data/NOTES.md": b"my notes inside a table folder\n",
+    }
+    for name, content in users.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(content)
+
+    export_run(run.path, out, ExportOptions(stats=False, form="jsonl"))
+
+    assert {name: (out / name).read_bytes() for name in users} == users
+    assert not (out / "history").exists()  # the previous export's, not written this time
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "NOTES.md",
+        "train-00000-of-00001.jsonl",
+    ]
+
+
+def test_an_export_of_another_run_is_never_written_over(make_run, tmp_path: Path) -> None:
+    first = make_run_dir(make_run, "first", 1)
+    second = make_run_dir(make_run, "second", 1)
+    out = tmp_path / "ds"
+    export_run(first.path, out, ExportOptions(stats=False))
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    result = CliRunner().invoke(cli, ["export", str(second.path), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {out}: holds the export of another run, 'first'; a rebuild replaces only "
+        "the same run's own output: choose a new folder\n"
+    )
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_an_export_without_its_list_of_files_is_refused_not_guessed(
+    make_run, tmp_path: Path
+) -> None:
+    """An export of an earlier version kept no manifest: which files are ours is unknown."""
+    run = make_run_dir(make_run, "run", 1)
+    out = tmp_path / "ds"
+    export_run(run.path, out, ExportOptions(stats=False))
+    (out / ".storyloom-output.json").unlink()
+    (out / "LICENSE").write_text("mine")
+    with pytest.raises(OutputDirError, match="kept no list of the files it wrote"):
+        export_run(run.path, out, ExportOptions(stats=False))
+    (out / ".storyloom-output.json").write_text('{"files": ["../outside"]}')
+    with pytest.raises(
+        OutputDirError, match=r"storyloom-output.json: the list of files .* damaged"
+    ):
+        export_run(run.path, out, ExportOptions(stats=False))
+    assert (out / "LICENSE").read_text() == "mine"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from shard_runs import item_index, lines, make_run_dir, make_shards
+from shard_runs import item_index, keep_shard, lines, make_run_dir, make_shards
 
 from storyloom.cli.main import cli
 from storyloom.core import layout
@@ -144,3 +144,70 @@ def test_a_kinds_own_file_is_merged_by_id_for_finished_items(make_run, tmp_path:
     merged = lines(tmp_path / "merged" / "pairs.jsonl")
     assert sorted(item_index(p) for p in merged) == [0, 1, 2, 3]
     assert report.side_records == {"pairs.jsonl": 4}
+
+
+def add_users_files(folder: Path) -> dict[str, bytes]:
+    """Files a user keeps beside an output (notes, analysis, a git repository)."""
+    files = {
+        "REVIEW-NOTES.md": b"item 3 reads oddly\n",
+        "analysis/plot.csv": b"x,y\n1,2\n",
+        ".git/config": b"[core]\n\tbare = false\n",
+        ".git/objects/ab/cdef": b"\x00blob",
+    }
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    (folder / "empty-folder").mkdir()
+    return files
+
+
+def test_merging_again_replaces_only_what_the_merge_wrote(make_run, tmp_path: Path) -> None:
+    shards = make_shards(make_run, shards=2, count=4)
+    out = tmp_path / "merged"
+    merge_runs([shards[0].path], out)
+    users = add_users_files(out)
+
+    merge_runs([run.path for run in shards], out, checkpoints=False)  # later, every shard
+
+    assert {name: (out / name).read_bytes() for name in users} == users
+    assert (out / "empty-folder").is_dir()
+    assert len(lines(out / layout.CORPUS_FILE)) + len(lines(out / layout.REJECTED_FILE)) == 4
+    assert not (out / layout.CHECKPOINTS_FILE).exists()  # ours, not written this time: gone
+    manifest = json.loads((out / ".storyloom-output.json").read_text())
+    assert layout.CORPUS_FILE in manifest["files"] and "REVIEW-NOTES.md" not in manifest["files"]
+
+
+def test_a_rebuild_refuses_to_write_over_a_file_it_did_not_write(make_run, tmp_path: Path) -> None:
+    shards = make_shards(make_run, shards=2, count=4)
+    out = tmp_path / "merged"
+    merge_runs([shards[0].path], out, checkpoints=False)
+    (out / layout.CHECKPOINTS_FILE).write_bytes(b"the user's own database")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    with pytest.raises(OutputDirError, match=f"would write over {layout.CHECKPOINTS_FILE}"):
+        merge_runs([run.path for run in shards], out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".merged.")] == []
+
+
+def test_a_merge_of_another_run_is_never_written_over(make_run, tmp_path: Path) -> None:
+    ours = make_shards(make_run, shards=2, count=4)
+    theirs = [make_run_dir(make_run, f"other{k}", 4) for k in range(2)]
+    for k, run in enumerate(theirs):
+        keep_shard(run.path, k, 2)
+    out = tmp_path / "merged"
+    merge_runs([run.path for run in theirs], out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    argv = ["merge", *(str(run.path) for run in ours), "--out", str(out)]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {out}: holds the merge of another run, 'other0', 'other1'; a rebuild "
+        "replaces only the same run's own output: choose a new folder\n"
+    )
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+    seeded = make_run_dir(make_run, "w0-seed9", 4, seed=9)
+    with pytest.raises(OutputDirError, match=r"another run, 'other0', 'other1' \(settings.seed"):
+        merge_runs([seeded.path], out)

@@ -72,3 +72,30 @@ def test_scrub_removes_url_credentials_and_key_shapes() -> None:
     assert scrub("plain https://gw.example/v1 and sk-short") == (
         "plain https://gw.example/v1 and sk-short"
     )
+
+
+def test_scrub_takes_a_password_holding_an_at_sign_whole() -> None:
+    text = "cannot reach redis://:pa@ss-TAIL@db.example:6379/0 (refused)"
+    assert scrub(text) == "cannot reach redis://[redacted]@db.example:6379/0 (refused)"
+
+
+REDIS_PASSWORD = "s3cr@t-REDISTAIL"
+
+
+@pytest.mark.parametrize("flags", [(), ("--debug",)], ids=["plain", "--debug"])
+def test_a_redis_password_with_an_at_sign_reaches_no_output(
+    tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    """The URL was split at the password's own `@`, and its tail was printed."""
+    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0"  # nothing listens on port 1
+    result = subprocess.run(
+        [sys.executable, "-m", "storyloom.cli", "generate", "-n", "2", "--backend", "scripted",
+         "--run-dir", str(tmp_path / "run"), "--shard", "0/2", "--redis", url, *flags],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "cannot reach redis://127.0.0.1:1/0" in output
+    assert "REDISTAIL" not in output and "s3cr" not in output
+    for path in (p for p in (tmp_path / "run").rglob("*") if p.is_file()):
+        assert b"REDISTAIL" not in path.read_bytes(), path

@@ -6,6 +6,9 @@ user had."""
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -191,3 +194,140 @@ def test_a_damaged_last_line_that_is_whole_is_an_error_not_a_cut(tmp_path: Path)
     assert result.exit_code == 1
     assert "corpus.jsonl" in error_line(result) and "line 4" in error_line(result)
     assert _snapshot(run) == before
+
+
+def test_a_last_line_cut_by_hand_is_set_aside_and_said_with_its_item(tmp_path: Path) -> None:
+    """It was cut silently; now the summary names the item, the .torn file and how the
+    item was made whole (here from its checkpoint: the same bytes, no new call)."""
+    run = _finished_run(tmp_path)
+    corpus, usage = run / "corpus.jsonl", run / "usage.jsonl"
+    whole, paid = corpus.read_bytes(), usage.read_bytes()
+    last = whole[whole.rstrip(b"\n").rfind(b"\n") + 1 :]
+    corpus.write_bytes(whole[: len(whole) - len(last) // 2])
+    result = _rerun(run, 3)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"set aside {corpus}: its last line (item 'run/2', {len(last) - len(last) // 2} bytes) "
+        f"was cut short, by a crash mid-write or by hand, and is kept in {corpus}.torn; its "
+        "line was written again from its checkpoint (the same text, no new call)"
+    ) in " ".join(result.stderr.split())
+    assert corpus.read_bytes() == whole and usage.read_bytes() == paid
+
+
+def test_an_item_cut_by_hand_is_never_made_again_silently(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    (run / "checkpoints.sqlite").unlink()
+    corpus.write_bytes(corpus.read_bytes()[:-100])
+    result = _rerun(run, 3)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "(item 'run/2'," in said and f"kept in {corpus}.torn" in said
+    assert "no checkpoint held it, so it was generated again (new calls, a new text)" in said
+
+
+def test_a_last_line_whose_newline_an_editor_dropped_is_kept(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    whole = corpus.read_bytes()
+    corpus.write_bytes(whole.rstrip(b"\n"))
+    usage = (run / "usage.jsonl").read_bytes()
+    result = _rerun(run, 3)
+    assert result.exit_code == 0, result.output
+    assert corpus.read_bytes() == whole and (run / "usage.jsonl").read_bytes() == usage
+    assert not (run / "corpus.jsonl.torn").exists() and "set aside" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"[" * 100_000, b'{"id": ' + b"9" * 5000 + b"}"],
+    ids=["nested too deeply", "a number of 5000 digits"],
+)
+def test_any_damaged_middle_line_names_file_and_line(tmp_path: Path, damage: bytes) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    lines = corpus.read_bytes().splitlines(keepends=True)
+    corpus.write_bytes(b"".join([lines[0], damage + b"\n", *lines[2:]]))
+    before = _snapshot(run)
+    result = _rerun(run, 3)
+    line = error_line(result)
+    assert line.startswith(f"Error: {corpus}: line 2 is not valid JSON (")
+    assert _snapshot(run) == before
+
+
+def test_a_damaged_line_before_a_torn_one_names_both(tmp_path: Path) -> None:
+    run = _finished_run(tmp_path)
+    corpus = run / "corpus.jsonl"
+    lines = corpus.read_bytes().splitlines(keepends=True)
+    corpus.write_bytes(b"".join([*lines[:-1], b"edited\n", b'{"id": "run/3", "te']))
+    line = error_line(_rerun(run, 4))
+    assert f"{corpus}: line 3 is not valid JSON" in line
+    assert f"its torn last line, 19 bytes, was set aside in {corpus}.torn" in line
+    assert (run / "corpus.jsonl.torn").read_bytes() == b'{"id": "run/3", "te\n'
+
+
+def _stats_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "text": "one two three four five"}) + "\n")
+    return corpus
+
+
+@pytest.mark.parametrize(("flag", "name"), [("--html", "notes.html"), ("--json", "results.json")])
+def test_stats_never_writes_over_a_file_it_did_not_write(
+    tmp_path: Path, flag: str, name: str
+) -> None:
+    corpus = _stats_corpus(tmp_path)
+    users = tmp_path / name
+    users.write_text("my own notes\n")
+    result = invoke("stats", corpus, flag, users)
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        f"Error: {users}: exists and was not written by storyloom stats; choose another "
+        "output file, or pass --force to replace it"
+    )
+    assert users.read_text() == "my own notes\n"
+
+    assert invoke("stats", corpus, flag, users, "--force").exit_code == 0
+    report = users.read_bytes()
+    assert report != b"my own notes\n"
+    assert invoke("stats", corpus, flag, users).exit_code == 0  # its own report: replaced
+    assert users.read_bytes() == report
+
+
+def test_stats_writes_through_a_symlink_and_into_a_fifo(tmp_path: Path) -> None:
+    corpus = _stats_corpus(tmp_path)
+    target, link = tmp_path / "reports" / "stats.json", tmp_path / "latest.json"
+    target.parent.mkdir()
+    link.symlink_to(target)
+    assert invoke("stats", corpus, "--json", link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["generator"] == "storyloom stats"
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = invoke("stats", corpus, "--json", fifo)
+    reader.join(timeout=60)
+    assert result.exit_code == 0
+    assert fifo.is_fifo() and json.loads(received[0])["counts"]
+
+
+def test_stats_never_replaces_a_device_node(tmp_path: Path) -> None:
+    """As root, `--html` onto a character device deleted it and put a file in its place."""
+    corpus = _stats_corpus(tmp_path)
+    null, block = tmp_path / "null", tmp_path / "disk"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+        os.mknod(block, stat.S_IFBLK | 0o600, os.makedev(7, 0))
+    except PermissionError:
+        pytest.skip("making device nodes needs root")
+    assert invoke("stats", corpus, "--html", null).exit_code == 0
+    assert null.is_char_device()
+    for force in ((), ("--force",)):
+        result = invoke("stats", corpus, "--html", block, *force)
+        assert result.exit_code == 1
+        assert error_line(result) == (
+            f"Error: {block}: is not a regular file; choose another output file"
+        )
+        assert block.is_block_device()
