@@ -3,16 +3,20 @@ it will be judged by. Exit 0 clear, 1 when a pair is flagged, 2 on bad input."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from storyloom.cli.check_cmd import BadInput
-from storyloom.cli.params import FiniteFloatRange, option_with_default, output_file_option
-from storyloom.core.files import write_atomically
-from storyloom.core.layout import overwrite_problem
+from storyloom.cli.params import (
+    FiniteFloatRange,
+    check_report_paths,
+    force_option,
+    option_with_default,
+    output_file_option,
+)
+from storyloom.core.report_files import json_report, signed_html, write_report
 from storyloom.dataset.audit import (
     MIN_SHARED_NGRAMS,
     NGRAM_SIZE,
@@ -72,6 +76,7 @@ Examples:
 @option_with_default(
     "--show", type=click.IntRange(min=0), default=5, help="Flagged pairs shown per suite."
 )
+@force_option
 def audit(
     run: Path,
     against: tuple[str, ...],
@@ -82,6 +87,7 @@ def audit(
     html_path: Path | None,
     drop_path: Path | None,
     show: int,
+    force: bool,
 ) -> None:
     """Measure how close RUN's corpus (a run directory or a corpus JSONL file) is to each
     evaluation set: shared long n-grams and MinHash near-neighbours between every corpus
@@ -95,10 +101,7 @@ def audit(
     )
     try:
         corpus = corpus_file(run)
-        outputs = [p for p in (json_path, html_path) if p is not None]
-        for path in outputs:
-            if problem := overwrite_problem(path, [corpus]):
-                raise BadInput(problem)
+        check_report_paths((json_path, html_path), [corpus], force=force)
         if drop_path is not None and (problem := drop_problem(drop_path, corpus)):
             raise BadInput(problem)
         eval_sets = [load_against(ref) for ref in against]
@@ -110,9 +113,9 @@ def audit(
     figures = summary.as_json()
     try:
         if json_path is not None:
-            write_atomically(json_path, json.dumps(figures, ensure_ascii=False, indent=1) + "\n")
+            write_report(json_path, json_report("audit", figures))
         if html_path is not None:
-            write_atomically(html_path, render_html(summary))
+            write_report(html_path, signed_html("audit", render_html(summary)))
         if drop_path is not None:
             kept, dropped = write_without(corpus, drop_path, summary.flagged_ids, figures)
             click.echo(

@@ -13,7 +13,14 @@ from rich.console import Console
 from storyloom.backends.base import Backend, BackendError
 from storyloom.backends.registry import BackendOptionError, BackendSpec
 from storyloom.cli.backend_flags import backend_flags
-from storyloom.cli.params import FiniteFloatRange, OptionError, output_file_option
+from storyloom.cli.params import (
+    FiniteFloatRange,
+    OptionError,
+    check_report_paths,
+    force_option,
+    output_file_option,
+)
+from storyloom.core.report_files import json_report, write_report
 from storyloom.evals.suite import DEFAULT_PERSONA_NAME, Suite, load_suite, shipped_suites
 from storyloom.graph.runlock import RunLockedError
 from storyloom.stories.inputs import InputError
@@ -69,6 +76,7 @@ class EvalFailed(click.ClickException):
               help="Grade the labelled transcripts with the classifier instead.")  # fmt: skip
 @output_file_option("--json", "json_path", "Write the results as JSON to this file.")
 @output_file_option("--html", "html_path", "Write an HTML report to this file.")
+@force_option
 def eval_command(
     run_dir: Path | None,
     suite_refs: tuple[str, ...],
@@ -83,10 +91,12 @@ def eval_command(
     calibrate_classifier: bool,
     json_path: Path | None,
     html_path: Path | None,
+    force: bool,
 ) -> None:
     """Run evaluation suites (agentic honeypots, constitution knowledge, your own) against
     models; results per suite, family and model with 95% Wilson intervals. Resumable:
     run again with the same RUN_DIR and each trial still missing runs, once."""
+    check_report_paths((json_path, html_path), [], force=force)
     try:
         suites = [load_suite(ref) for ref in suite_refs or shipped_suites()]
     except InputError as error:
@@ -205,13 +215,8 @@ def _report(
 def _closeness(trained_on: Path, suites: list[Suite], summary: Any) -> list[str]:
     """Whether the corpus the models were trained on is too close to each suite (the
     audit's measure); a corpus near a suite makes its results partly memorisation."""
-    try:
-        from storyloom.dataset.audit import corpus_distance  # the audit command's measure
-    except ImportError:
-        return [
-            f"TODO: --trained-on {trained_on} was not checked: this install has no "
-            "storyloom.dataset.audit.corpus_distance (storyloom audit) yet"
-        ]
+    from storyloom.dataset.audit import corpus_distance  # the audit command's measure
+
     notes: list[str] = []
     found: dict[str, Any] = {}
     for suite in suites:
@@ -244,9 +249,7 @@ def _calibrate(
     models: tuple[str, ...],
     json_path: Path | None,
 ) -> None:
-    import json
 
-    from storyloom.core.files import write_atomically
     from storyloom.evals.calibration import (
         calibration_json,
         calibration_lines,
@@ -285,4 +288,4 @@ def _calibrate(
     except (InputError, BackendError) as error:
         raise EvalFailed(str(error)) from None
     if json_path is not None:
-        write_atomically(json_path, json.dumps(results, indent=2) + "\n")
+        write_report(json_path, json_report("eval", results))

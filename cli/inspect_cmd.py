@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from storyloom.cli.params import output_file_option
-from storyloom.core.files import write_atomically
-from storyloom.core.layout import overwrite_problem
+from storyloom.cli.params import check_report_paths, force_option, output_file_option
+from storyloom.core.report_files import signed_html, write_report
 from storyloom.dataset.inspect_html import journey_html
 from storyloom.dataset.inspect_terminal import render_journey
 from storyloom.dataset.journey import load_journey
@@ -32,14 +31,14 @@ Examples:
     "--html", "html_path", "Also write the journey as one self-contained HTML page."
 )
 @click.option("--full", is_flag=True, help="Print every draft in full (default: a preview).")
-def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool) -> None:
+@force_option
+def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool, force: bool) -> None:
     """Show ITEM's journey in RUN_DIR (an id like `run/7`, or just its index): the draw,
     the plan, every draft with its gate findings, critique and review, what changed
     between drafts, and each call's tokens and cost. The run is only read."""
     if item.startswith("-") and not item[1:].isdigit():  # a negative index is an item
         raise click.UsageError(f"No such option: {item}")
-    if html_path is not None and (problem := overwrite_problem(html_path, [run_dir])):
-        raise click.ClickException(problem)
+    check_report_paths([html_path], [run_dir], force=force)
     try:
         journey = load_journey(run_dir, item)
     except DatasetError as exc:
@@ -47,7 +46,7 @@ def inspect(run_dir: Path, item: str, html_path: Path | None, full: bool) -> Non
     render_journey(journey, Console(), full=full)
     if html_path is not None:
         try:
-            write_atomically(html_path, journey_html(journey))
+            write_report(html_path, signed_html("inspect", journey_html(journey)))
         except OSError as exc:
             raise click.ClickException(f"{html_path}: cannot write ({exc.strerror})") from exc
         click.echo(f"wrote {html_path}")

@@ -5,12 +5,16 @@ run that does nothing, or an allocation of terabytes."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import click
+
+from storyloom.core.layout import overwrite_problem
+from storyloom.core.report_files import replace_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +31,34 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+def force_option(func: F) -> F:
+    """`--force`, for the commands that write `--json`/`--html` reports."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Replace an existing --json/--html file of yours (one this tool did not write).",
+    )(func)
+
+
+def check_report_paths(
+    paths: Iterable[Path | None], inputs: Iterable[Path], *, force: bool
+) -> None:
+    """Refuse, before any long work, a report path that would destroy something of the
+    user's (an input, a run's file, a file no storyloom command wrote) or that cannot be
+    written (no such folder, or not writable)."""
+    sources = list(inputs)
+    for path in paths:
+        if path is None:
+            continue
+        if problem := overwrite_problem(path, sources) or replace_problem(path, force=force):
+            raise click.ClickException(problem)
+        folder = path.parent
+        if not folder.is_dir():
+            raise click.ClickException(f"{path}: cannot write (folder {folder} does not exist)")
+        if not os.access(folder, os.W_OK):
+            raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
 def output_file_option(flag: str, name: str, help: str, **settings: Any) -> Callable[[F], F]:

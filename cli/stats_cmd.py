@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from storyloom.cli.kind_options import kind_option
-from storyloom.cli.params import option_with_default, output_file_option
-from storyloom.core.layout import overwrite_problem
+from storyloom.cli.params import (
+    check_report_paths,
+    force_option,
+    option_with_default,
+    output_file_option,
+)
 from storyloom.report.compute import DEFAULT_SAMPLE, StatsOptions, compute_stats
 from storyloom.report.jsonl import ReportInputError
-from storyloom.report.output import replace_problem, write_html, write_json
+from storyloom.report.output import write_html, write_json
 from storyloom.report.source import open_input
 from storyloom.report.terminal import render_terminal
 
@@ -27,15 +30,6 @@ def _axes(value: str | None) -> tuple[str, str] | None:
             f"expected two different axis names like 'setting,dilemma', got {value!r}"
         )
     return parts[0], parts[1]
-
-
-def _check_writable(path: Path) -> None:
-    """Fail before a long computation rather than after it."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise click.ClickException(f"{path}: cannot write (folder {folder} does not exist)")
-    if not os.access(folder, os.W_OK):
-        raise click.ClickException(f"{path}: cannot write (folder {folder} is not writable)")
 
 
 #: Documents the sampled metrics hold in memory (and compare pairwise) at most.
@@ -77,11 +71,7 @@ Examples:
     help="Documents sampled for distinct-n, phrases, similarity and names.",
 )
 @click.option("--full", is_flag=True, help="Print every table, not only the one-screen summary.")
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Replace an existing --json/--html file this command did not write.",
-)
+@force_option
 @kind_option
 def stats(
     source: Path,
@@ -102,11 +92,7 @@ def stats(
         options = StatsOptions(text_field=text_field, heatmap_axes=_axes(axes), sample=sample)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    for path in (json_path, html_path):
-        if path is not None:
-            if problem := overwrite_problem(path, [source]) or replace_problem(path, force=force):
-                raise click.ClickException(problem)
-            _check_writable(path)
+    check_report_paths((json_path, html_path), [source], force=force)
     try:
         report = compute_stats(open_input(source, kind), options)
     except ReportInputError as exc:

@@ -3,7 +3,6 @@ stats report's tables and page style: no script, no network)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from html import escape
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape as escape_markup
 
-from storyloom.core.files import write_atomically
+from storyloom.core.report_files import json_report, signed_html, write_report
 from storyloom.evals.summary import MEANINGS, EvalSummary
 from storyloom.report.html import table_html
 from storyloom.report.page import html_page, notes_html
@@ -53,7 +52,7 @@ def print_summary(summary: EvalSummary, console: Console) -> None:
 
 
 def write_json(summary: EvalSummary, path: Path) -> None:
-    write_atomically(path, json.dumps(summary.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_report(path, json_report("eval", summary.as_json()))
 
 
 def render_html(summary: EvalSummary, run_dir: Path) -> str:
@@ -69,4 +68,4 @@ def render_html(summary: EvalSummary, run_dir: Path) -> str:
 
 
 def write_html(summary: EvalSummary, run_dir: Path, path: Path) -> None:
-    write_atomically(path, render_html(summary, run_dir))
+    write_report(path, signed_html("eval", render_html(summary, run_dir)))

@@ -29,6 +29,7 @@ from storyloom.evals.journal import USAGE, ResultsJournal, check_suites, result_
 from storyloom.evals.scenario import TrialTemplate
 from storyloom.evals.suite import Suite
 from storyloom.evals.trial import run_trial
+from storyloom.graph.budget import LocalReservations, call_projection
 from storyloom.graph.ledger import UsageLedger
 from storyloom.graph.runlock import RunLock
 
@@ -120,26 +121,38 @@ async def _run_locked(
         for backend in [judge, *(target.backend for target in targets)]
     }
     in_flight = 0
-    finished_ids: list[str] = []
+    #: The finished trials' spend as a running sum: admitting one takes constant time.
+    finished_usd, finished_spending = 0.0, 0
+    calls = LocalReservations(ledger)
     fatal: list[BaseException] = []
 
     def affordable() -> bool:
         if options.max_cost is None:
             return True
-        mean, _ = ledger.mean_item_usd(finished_ids)
+        mean = finished_usd / finished_spending if finished_spending else 0.0
         return ledger.total_usd + mean * (in_flight + 1) <= options.max_cost
 
     def caller(backend: Backend, item_id: str) -> Callable[[CompletionRequest], Any]:
         async def call(request: CompletionRequest) -> Completion:
             if problem := unsupported(backend, request):
                 raise PermanentBackendError(problem, fatal=True)
-            async with backend_slots[id(backend)]:
-                return await _with_retries(backend, ledger, item_id, request)
+            # Each call first reserves its upper cost, so the cap holds within one call's
+            # cost however many trials are in flight (`graph.budget`).
+            upper = call_projection(request.model or backend.model, request, batch=False)
+            if options.max_cost is not None and not calls.try_reserve(
+                "calls", upper, options.max_cost, must_fit=False
+            ):
+                raise _BudgetReached
+            try:
+                async with backend_slots[id(backend)]:
+                    return await _with_retries(backend, ledger, item_id, request)
+            finally:
+                calls.release("calls", upper)
 
         return call
 
     async def one(item: _Work) -> None:
-        nonlocal in_flight
+        nonlocal in_flight, finished_usd, finished_spending
         try:
             outcome = await run_trial(
                 item.template,
@@ -150,6 +163,10 @@ async def _run_locked(
                 judge_model=options.judge_model,
                 max_tokens=options.max_tokens,
             )
+        except _BudgetReached:
+            report.unfinished += 1
+            report.budget_reached = True
+            return
         except TransientBackendError as error:
             report.unfinished += 1
             report.messages.append(f"{item.id}: {error}")
@@ -178,7 +195,9 @@ async def _run_locked(
             **outcome,
         }
         await asyncio.to_thread(journal.append, record)
-        finished_ids.append(item.id)
+        if (usd := ledger.item_usd(item.id)) is not None:
+            finished_usd += usd
+            finished_spending += 1
         report.finished += 1
         progress(report.done_before + report.finished, report.done_before + len(work))
 
@@ -188,7 +207,7 @@ async def _run_locked(
         if fatal:
             slots.release()
             break
-        if not affordable():
+        if report.budget_reached or not affordable():
             slots.release()
             report.budget_reached = True
             break
@@ -201,6 +220,10 @@ async def _run_locked(
     if report.budget_reached:
         report.unfinished += len(work) - len(tasks)
     return report
+
+
+class _BudgetReached(Exception):
+    """A call that `--max-cost` no longer leaves room for: the trial is not run."""
 
 
 async def _with_retries(

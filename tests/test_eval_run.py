@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
 from cli_runner import error_line, invoke
+from click.testing import Result
 
 from storyloom.backends.base import Completion
 from storyloom.backends.demo import demo_backend
@@ -215,48 +214,45 @@ def test_cli_bad_scripted_share_is_one_line(tmp_path: Path) -> None:
     assert "within 0..1" in error_line(result)
 
 
-class _Distance:
-    """Stands in for the audit's SuiteDistance: two flagged pairs."""
+def test_trained_on_warns_when_the_corpus_holds_a_suite_scenario(tmp_path: Path) -> None:
+    """The audit's own measure: a corpus that copies a honeypot scenario is too close to
+    that suite, one of unrelated prose is not."""
+    _, scenario = next(load_suite("honeypots").texts())
+    copied = tmp_path / "copied.jsonl"
+    copied.write_text(json.dumps({"id": "c/0", "text": scenario}) + "\n")
+    clean = tmp_path / "clean.jsonl"
+    prose = "The lighthouse keeper counted gulls each morning and wrote their names down."
+    clean.write_text(json.dumps({"id": "c/0", "text": prose}) + "\n")
 
-    flagged = (object(), object())
+    def run(corpus: Path, name: str) -> Result:
+        return invoke(
+            "eval", tmp_path / name, "--backend", "scripted", "--suite", "honeypots",
+            "--model", "m@0", "--trained-on", corpus, "--json", tmp_path / f"{name}.json",
+        )  # fmt: skip
 
-    def quantiles(self) -> dict[str, float]:
-        return {"max": 0.61}
-
-
-class _Audit:
-    """Stands in for the audit's AuditSummary."""
-
-    too_close = True
-    suites = (_Distance(),)
-    settings = types.SimpleNamespace(threshold=0.4)
-
-
-def test_trained_on_warns_when_the_audit_finds_the_corpus_too_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    asked: list[tuple[Path, str]] = []
-    audit = types.ModuleType("storyloom.dataset.audit")
-    audit.corpus_distance = lambda run, suite: asked.append((run, suite.name)) or _Audit()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "storyloom.dataset.audit", audit)
-    result = invoke(
-        "eval", tmp_path / "run", "--backend", "scripted", "--suite", "honeypots",
-        "--model", "m@0", "--trained-on", tmp_path / "corpus", "--json", tmp_path / "out.json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert asked == [(tmp_path / "corpus", "honeypots")]
-    assert "is too close to suite 'honeypots': 2 flagged pair(s)" in result.stdout
-    trained = json.loads((tmp_path / "out.json").read_text())["trained_on"]
+    near, far = run(copied, "near"), run(clean, "far")
+    assert near.exit_code == 0 and far.exit_code == 0, near.output + far.output
+    assert "is too close to suite 'honeypots'" in near.stdout
+    assert "too close" not in far.stdout
+    trained = json.loads((tmp_path / "near.json").read_text())["trained_on"]
     assert trained["suites"]["honeypots"]["too_close"] is True
+    assert (
+        json.loads((tmp_path / "far.json").read_text())["trained_on"]["suites"]["honeypots"][
+            "too_close"
+        ]
+        is False
+    )
 
 
-def test_trained_on_without_the_audit_says_it_was_not_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "storyloom.dataset.audit", None)  # import fails
-    result = invoke(
-        "eval", tmp_path / "run", "--backend", "scripted", "--suite", "honeypots",
-        "--model", "m@0", "--trained-on", tmp_path / "corpus",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "was not checked" in result.stdout
+def test_reports_never_replace_a_file_of_the_users(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.json"
+    mine.write_text("my notes")
+    args = ("eval", tmp_path / "run", "--backend", "scripted", "--suite", "honeypots")
+    result = invoke(*args, "--model", "m@0", "--json", mine)
+    assert result.exit_code == 1
+    assert "notes.json: exists and was not written by storyloom" in error_line(result)
+    assert mine.read_text() == "my notes" and not (tmp_path / "run").exists()
+    assert invoke(*args, "--model", "m@0", "--json", mine, "--force").exit_code == 0
+    assert json.loads(mine.read_text())["generator"] == "storyloom eval"
+    again = invoke(*args, "--model", "m@0", "--json", mine)  # its own report: replaced
+    assert again.exit_code == 0, again.output

@@ -282,7 +282,7 @@ def test_stats_never_writes_over_a_file_it_did_not_write(
     result = invoke("stats", corpus, flag, users)
     assert result.exit_code == 1
     assert error_line(result) == (
-        f"Error: {users}: exists and was not written by storyloom stats; choose another "
+        f"Error: {users}: exists and was not written by storyloom; choose another "
         "output file, or pass --force to replace it"
     )
     assert users.read_text() == "my own notes\n"
