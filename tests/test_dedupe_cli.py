@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from dedupe_corpus import PlantedCorpus, build_corpus
 
 from storyloom.cli.dedupe_cmd import dedupe
-from storyloom.dedupe import stream
+from storyloom.dedupe import store, stream
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_an_interrupted_run_leaves_the_previous_output_whole(
     out = tmp_path / "out.jsonl"
     out.write_text("previous complete output\n")
     calls = {"count": 0}
-    original = stream.NearDuplicateIndex.check_and_insert_signature
+    original = store.MemoryStore.find
 
     def crash_midway(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls["count"] += 1
@@ -129,7 +129,8 @@ def test_an_interrupted_run_leaves_the_previous_output_whole(
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(stream.NearDuplicateIndex, "check_and_insert_signature", crash_midway)
+    # Every document of the input is looked up in the index's memory tier once.
+    monkeypatch.setattr(store.MemoryStore, "find", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         stream.dedupe_jsonl(corpus_file, out)
     assert out.read_text() == "previous complete output\n"
