@@ -4,24 +4,26 @@ Same decisions as `NearDuplicateIndex.check_and_insert` applied to each document
 (the first of each cluster kept, the most similar earlier entry reported, ties to the
 earliest), however large the corpus:
 
-- Entries live in a memory tier (a `MemoryStore`, as in the workflow's index) until it
-  outgrows its share of the budget; then they spill to disk: signatures and payloads to an
-  `EntryLog`, buckets to a sorted run of a `RunSet`.
-- While nothing has spilled, each batch is decided at once, exactly as the in-memory index
-  would. Once something has, documents are held back in blocks; each block's bucket keys are
-  joined against the spilled runs in one sequential pass (no random lookups, nothing mapped),
-  candidates are verified against their spilled signatures, and the block is then decided
-  document by document against the memory tier, taking the better of the two matches.
+- Entries live in a memory tier (signatures in one array, buckets in a `SortedTable`)
+  until it outgrows its share of the budget; then they spill to disk: signatures and
+  payloads to an `EntryLog`, buckets to a sorted run of a `RunSet`.
+- While nothing has spilled, each batch is decided at once. Once something has, documents
+  are held back in blocks; each block's bucket keys are joined against the spilled runs in
+  one sequential pass (no random lookups, nothing mapped) and candidates are verified
+  against their spilled signatures.
+- Deciding works on 256 documents at a time, vectorised: their candidates among entries
+  (memory tier) and among each other (sharing a bucket key) are found by sorting and
+  verified in one comparison; only then does a short loop, in document order, keep each
+  document whose verified candidates are all documents removed before it.
 
-Spilled entries all precede the memory tier's, so "the better match, ties to the spilled
-one" is the earliest of the most similar, as the one-table index would have found.
+Every candidate carries its entry number (the order of insertion), so "the most similar,
+ties to the smallest number" is what the one-table index would have found.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +33,12 @@ import numpy as np
 from storyloom.dedupe.entry_log import EntryLog
 from storyloom.dedupe.lsh import Banding
 from storyloom.dedupe.runs import RunSet
-from storyloom.dedupe.store import MemoryStore
-from storyloom.dedupe.verify import Match, best_match
+from storyloom.dedupe.signatures import SIGNATURE_DTYPE
+from storyloom.dedupe.sorted_table import SortedTable
 
 _OBJECT_OVERHEAD = 300  # bytes of Python objects per entry or pending document (measured)
 _VERIFY_ROWS = 1 << 14  # candidate pairs compared at a time
+_DECIDE_DOCUMENTS = 256  # documents decided together
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class BoundedIndex:
         self._directory: Path | None = None
         self._log: EntryLog | None = None
         self._runs: RunSet | None = None
-        self._memory = MemoryStore(num_perm)
+        self._table = SortedTable()
+        self._signatures = np.empty((1024, num_perm), SIGNATURE_DTYPE)
         self._memory_payloads: list[Any] = []
         self._pending: list[Batch] = []
         self._pending_bytes = 0
@@ -97,14 +101,14 @@ class BoundedIndex:
         return 0 if self._log is None else len(self._log)
 
     def __len__(self) -> int:
-        return self.spilled + len(self._memory)
+        return self.spilled + len(self._memory_payloads)
 
     def submit(self, batch: Batch) -> list[Decision]:
         """Decisions for this batch or earlier held-back ones, in submission order (possibly
         none yet: call `finish` after the last batch)."""
         if not batch.check or self._log is None:
             decisions = self._decide_pending() if self._pending else []
-            decisions += self._decide(batch, {})
+            decisions += self._decide(batch, _NO_PAIRS)
             self._spill_if_full()
             return decisions
         self._pending.append(batch)
@@ -144,71 +148,162 @@ class BoundedIndex:
         self._spill_if_full()
         return decisions
 
-    def _decide(self, batch: Batch, spilled: dict[int, Found]) -> list[Decision]:
+    def _decide(self, batch: Batch, spilled: Pairs) -> list[Decision]:
         decisions: list[Decision] = []
-        bucket_rows = batch.bucket_keys.tolist()
-        for place, (signature, buckets) in enumerate(
-            zip(batch.signatures, bucket_rows, strict=True)
-        ):
-            found = self._memory_match(signature, buckets) if batch.check else None
-            earlier = spilled.get(place)
-            if earlier is not None and (found is None or earlier.similarity >= found.similarity):
-                found = earlier
-            if found is None:
-                number = len(self)
-                self._memory.insert(str(number), signature, buckets)
-                self._memory_payloads.append(batch.payloads[place])
-            decisions.append((batch.items[place], found))
+        for start in range(0, len(batch.items), _DECIDE_DOCUMENTS):
+            stop = min(start + _DECIDE_DOCUMENTS, len(batch.items))
+            inside = (spilled.documents >= start) & (spilled.documents < stop)
+            part = Pairs(
+                spilled.documents[inside] - start,
+                spilled.numbers[inside],
+                spilled.similarities[inside],
+            )
+            decisions += self._decide_part(batch, start, stop, part)
         return decisions
 
-    def _memory_match(self, signature: np.ndarray, buckets: Sequence[int]) -> Found | None:
-        threshold = self._threshold
+    def _decide_part(self, batch: Batch, start: int, stop: int, spilled: Pairs) -> list[Decision]:
+        signatures = batch.signatures[start:stop]
+        bucket_keys = batch.bucket_keys[start:stop]
+        first = len(self)
+        found: dict[int, Found] = {}
+        if batch.check:
+            entries = self._memory_pairs(signatures, bucket_keys)
+            among = self._pairs_among(signatures, bucket_keys)
+            if spilled.documents.size or entries.documents.size or among.documents.size:
+                found = self._resolve(first, spilled, entries, among, batch.payloads[start:stop])
+        kept = [place for place in range(stop - start) if place not in found]
+        self._add(signatures[kept], bucket_keys[kept], [batch.payloads[start + p] for p in kept])
+        return [(batch.items[start + place], found.get(place)) for place in range(stop - start)]
 
-        def decide(keys: Sequence[str], signatures: np.ndarray) -> Match | None:
-            return best_match(signature, keys, signatures, threshold)
+    def _resolve(
+        self, first: int, spilled: Pairs, entries: Pairs, among: Pairs, payloads: list[Any]
+    ) -> dict[int, Found]:
+        """In document order: each document's best verified candidate that is an entry or a
+        document kept before it (the most similar, ties to the earliest), if any."""
+        by_document: dict[int, list[tuple[float, int, int]]] = {}
+        for pairs, kind in ((spilled, 0), (entries, 0), (among, 1)):
+            for document, other, similarity in zip(
+                pairs.documents.tolist(),
+                pairs.numbers.tolist(),
+                pairs.similarities.tolist(),
+                strict=True,
+            ):
+                by_document.setdefault(document, []).append((similarity, kind, other))
+        found: dict[int, Found] = {}
+        numbers: dict[int, int] = {}  # a kept document of this part -> its entry number
+        kept_at: dict[int, int] = {}  # the reverse
+        next_number = first
+        for document in range(len(payloads)):
+            best: tuple[float, int] | None = None
+            for similarity, kind, other in by_document.get(document, ()):
+                number = other if kind == 0 else numbers.get(other)
+                if number is None:
+                    continue  # a document of this part that was removed
+                if (
+                    best is None
+                    or similarity > best[0]
+                    or (similarity == best[0] and number < best[1])
+                ):
+                    best = (similarity, number)
+            if best is None:
+                numbers[document] = next_number
+                kept_at[next_number] = document
+                next_number += 1
+            else:
+                number = best[1]
+                payload = payloads[kept_at[number]] if number >= first else self._payload(number)
+                found[document] = Found(payload, best[0], number)
+        return found
 
-        match = self._memory.find(buckets, decide)
-        if match is None:
-            return None
-        number = int(match.key)
-        payload = self._memory_payloads[number - self.spilled]
-        return Found(payload, match.similarity, number)
+    def _memory_pairs(self, signatures: np.ndarray, bucket_keys: np.ndarray) -> Pairs:
+        """Verified (document, entry number) pairs with the memory tier."""
+        if not self._memory_payloads:
+            return _NO_PAIRS
+        at, numbers = self._table.lookup(bucket_keys.ravel())
+        documents, numbers = _unique_pairs(at // bucket_keys.shape[1], numbers)
+        local = self._signatures[numbers.astype(np.intp) - self.spilled]
+        return self._verified(signatures, documents, numbers, local)
 
-    def _spilled_matches(self, block: Batch) -> dict[int, Found]:
-        """For each document of `block` with a spilled entry at or above the threshold, the
-        most similar such entry (the earliest on ties)."""
+    def _pairs_among(self, signatures: np.ndarray, bucket_keys: np.ndarray) -> Pairs:
+        """Verified (later document, earlier document) pairs sharing a bucket key."""
+        flat = bucket_keys.ravel()
+        order = np.argsort(flat, kind="stable")
+        ordered = flat[order]
+        same = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if same.size == 0:
+            return _NO_PAIRS
+        bands = bucket_keys.shape[1]
+        later, earlier = [], []
+        # Groups of equal keys: pair each member with every member before it.
+        starts = same[np.concatenate([[True], same[1:] != same[:-1] + 1])]
+        for group_start in starts.tolist():
+            group_stop = group_start + 1
+            while group_stop < ordered.size and ordered[group_stop] == ordered[group_start]:
+                group_stop += 1
+            members = np.unique(order[group_start:group_stop] // bands)
+            for place in range(1, members.size):
+                later.extend([int(members[place])] * place)
+                earlier.extend(members[:place].tolist())
+        documents, others = _unique_pairs(np.array(later), np.array(earlier, dtype=np.int64))
+        return self._verified(signatures, documents, others, signatures[others])
+
+    def _verified(
+        self,
+        signatures: np.ndarray,
+        documents: np.ndarray,
+        others: np.ndarray,
+        other_signatures: np.ndarray,
+    ) -> Pairs:
+        """The pairs whose estimated similarity reaches the threshold, with it (computed
+        exactly as `verify.best_match` does, so decisions match the workflow's index)."""
+        similarities = np.empty(documents.size, dtype=np.float64)
+        for start in range(0, documents.size, _VERIFY_ROWS):
+            stop = start + _VERIFY_ROWS
+            agree = signatures[documents[start:stop]] == other_signatures[start:stop]
+            similarities[start:stop] = agree.mean(axis=1)
+        good = similarities + 1e-12 >= self._threshold
+        return Pairs(documents[good], others[good], similarities[good])
+
+    def _payload(self, number: int) -> Any:
+        if number >= self.spilled:
+            return self._memory_payloads[number - self.spilled]
+        assert self._log is not None
+        return self._log.payload(number)
+
+    def _add(self, signatures: np.ndarray, bucket_keys: np.ndarray, payloads: list[Any]) -> None:
+        if not payloads:
+            return
+        local = len(self._memory_payloads)
+        needed = local + len(payloads)
+        if needed > self._signatures.shape[0]:
+            grown = np.empty(
+                (max(needed, 2 * self._signatures.shape[0]), self._num_perm), SIGNATURE_DTYPE
+            )
+            grown[:local] = self._signatures[:local]
+            self._signatures = grown
+        self._signatures[local:needed] = signatures
+        first = self.spilled + local
+        numbers = np.repeat(np.arange(first, first + len(payloads)), bucket_keys.shape[1])
+        self._table.add(bucket_keys.ravel(), numbers)
+        self._memory_payloads.extend(payloads)
+
+    def _spilled_matches(self, block: Batch) -> Pairs:
+        """Verified (document of `block`, spilled entry number) pairs."""
         if self._runs is None or self._log is None:
-            return {}
+            return _NO_PAIRS
         bands = block.bucket_keys.shape[1]
         flat = block.bucket_keys.ravel()
         order = np.argsort(flat, kind="stable")
         at, numbers = self._runs.join(flat[order])
         if at.size == 0:
-            return {}
-        documents = order[at] // bands
-        pairs = np.unique(documents.astype(np.int64) << 32 | numbers.astype(np.int64))
-        documents, numbers = pairs >> 32, pairs & 0xFFFFFFFF
+            return _NO_PAIRS
+        documents, numbers = _unique_pairs(order[at] // bands, numbers)
         unique_numbers, where = np.unique(numbers, return_inverse=True)
-        spilled_signatures = self._log.signatures(unique_numbers)
-        similarities = np.empty(pairs.size, dtype=np.float64)
-        for start in range(0, pairs.size, _VERIFY_ROWS):
-            stop = start + _VERIFY_ROWS
-            agree = block.signatures[documents[start:stop]] == spilled_signatures[where[start:stop]]
-            similarities[start:stop] = agree.mean(axis=1)
-        good = similarities + 1e-12 >= self._threshold  # as in verify.best_match
-        documents, numbers, similarities = documents[good], numbers[good], similarities[good]
-        best = np.lexsort((numbers, -similarities, documents))
-        first = np.ones(best.size, dtype=bool)
-        first[1:] = documents[best][1:] != documents[best][:-1]
-        matches: dict[int, Found] = {}
-        for index in best[first].tolist():
-            number = int(numbers[index])
-            payload = self._log.payload(number)
-            matches[int(documents[index])] = Found(payload, float(similarities[index]), number)
-        return matches
+        spilled = self._log.signatures(unique_numbers)
+        return self._verified(block.signatures, documents, numbers, spilled[where])
 
     def _spill_if_full(self) -> None:
-        if len(self._memory) < self._tier_limit:
+        if len(self._memory_payloads) < self._tier_limit:
             return
         if self._directory is None:
             self._directory = Path(
@@ -217,12 +312,30 @@ class BoundedIndex:
             self._log = EntryLog(self._directory, self._num_perm)
             self._runs = RunSet(self._directory)
         assert self._log is not None and self._runs is not None
-        first = len(self._log)
-        signatures = np.array([signature for _, signature in self._memory.entries()])
-        self._log.append(signatures, self._memory_payloads)
-        bucket_keys = self._banding.bucket_keys(signatures)
-        numbers = np.repeat(np.arange(first, first + len(signatures)), bucket_keys.shape[1])
-        self._runs.add(bucket_keys.ravel(), numbers)
-        self._memory = MemoryStore(self._num_perm)
+        count = len(self._memory_payloads)
+        self._log.append(self._signatures[:count], self._memory_payloads)
+        self._runs.add(*self._table.arrays())
+        self._table = SortedTable()
+        self._signatures = np.empty((1024, self._num_perm), SIGNATURE_DTYPE)
         self._memory_payloads = []
         self.spills += 1
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Verified candidate pairs: document (within its part), other (an entry number, or
+    an earlier document of the same part), and their estimated similarity."""
+
+    documents: np.ndarray
+    numbers: np.ndarray
+    similarities: np.ndarray
+
+
+_NO_PAIRS = Pairs(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+
+
+def _unique_pairs(documents: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if documents.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    pairs = np.unique(documents.astype(np.int64) << 32 | others.astype(np.int64))
+    return pairs >> 32, pairs & 0xFFFFFFFF

@@ -19,10 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from storyloom.dedupe.lsh import BUCKET_BITS
+from storyloom.dedupe.sorted_table import KEY_DTYPE, NUMBER_DTYPE, matches_in
 
-KEY_DTYPE = np.dtype("<u8")
-NUMBER_DTYPE = np.dtype("<u4")
-ENTRY_BYTES = KEY_DTYPE.itemsize + NUMBER_DTYPE.itemsize
 CHUNK_ENTRIES = 1 << 20  # 12 MB read at a time
 FENCE_EVERY = 1 << 12  # one key in memory per 4,096 on disk, to find positions by key
 MERGE_FANOUT = 4
@@ -118,19 +116,9 @@ class RunSet:
                 high = np.searchsorted(wanted, keys[-1], side="right")
                 if high == low:
                     continue
-                inside = wanted[low:high]
-                left = np.searchsorted(keys, inside, side="left")
-                right = np.searchsorted(keys, inside, side="right")
-                counts = right - left
-                hits = np.flatnonzero(counts)
-                if hits.size == 0:
-                    continue
-                counts = counts[hits]
-                total = int(counts.sum())
-                first = np.repeat(left[hits], counts)
-                step = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-                found_at.append(np.repeat(hits + low, counts))
-                found_numbers.append(numbers[first + step])
+                at, found = matches_in(keys, numbers, wanted[low:high])
+                found_at.append(at + low)
+                found_numbers.append(found)
         if not found_at:
             return np.empty(0, np.intp), np.empty(0, NUMBER_DTYPE)
         return np.concatenate(found_at), np.concatenate(found_numbers)

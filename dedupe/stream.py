@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from storyloom.core.files import atomic_writer
-from storyloom.dedupe.bounded import Batch, BoundedIndex, Decision
+from storyloom.dedupe.bounded import Batch, BoundedIndex, Decision, Found
 from storyloom.dedupe.index import (
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -33,6 +33,7 @@ from storyloom.dedupe.index import (
 )
 from storyloom.dedupe.lsh import Banding, BandLayout
 from storyloom.dedupe.parallel import Chunk, DedupeInputError, Signer, SignParams
+from storyloom.dedupe.semantic import DEFAULT_COSINE, SemanticIndex
 
 __all__ = ["DEFAULT_MEMORY_BYTES", "DedupeInputError", "DedupeSummary", "dedupe_jsonl", "same_file"]
 
@@ -52,6 +53,7 @@ class DedupeSummary:
     seconds: float
     against_documents: int = 0
     spills: int = 0  # times the index moved its memory tier to disk
+    semantic_removed: int = 0  # of `removed`, those only the semantic pass caught
 
 
 def same_file(first: Path, second: Path) -> bool:
@@ -82,6 +84,8 @@ def dedupe_jsonl(
     workers: int = 1,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     spill_dir: Path | None = None,
+    semantic_model: str | Path | None = None,
+    semantic_threshold: float = DEFAULT_COSINE,
 ) -> DedupeSummary:
     """Copy `input_path` to `output_path` without near-duplicates; `on_progress` receives
     the number of input bytes consumed so far. The input is read once, front to back, so
@@ -90,8 +94,13 @@ def dedupe_jsonl(
     typo is caught before a clusters file full of null ids is written).
     `against`: corpora whose documents count as kept before the input's first line; an
     input document near any of them is removed. `spill_dir`: where the index spills
-    (default: beside the output); its files are removed at the end."""
+    (default: beside the output); its files are removed at the end. `semantic_model`: a
+    model2vec model (path or name) for a second pass that removes documents whose embedding
+    is within `semantic_threshold` cosine of a kept one (see `semantic`)."""
     _check_paths(input_path, output_path, clusters_path, against)
+    semantic = (
+        SemanticIndex(semantic_model, semantic_threshold) if semantic_model is not None else None
+    )
     started = time.perf_counter()
     layout = BandLayout.for_threshold(threshold, num_perm)
     banding = Banding(layout, num_perm)
@@ -99,7 +108,7 @@ def dedupe_jsonl(
         num_perm, shingle_size, seed, layout.bands, layout.rows, text_field, id_field
     )
     spill_parent = spill_dir if spill_dir is not None else output_path.parent
-    writer = _Writer(against, id_field)
+    writer = _Writer(against, text_field, semantic)
     against_documents = 0
     with ExitStack() as stack:
         signer = stack.enter_context(Signer(params, workers))
@@ -115,7 +124,11 @@ def dedupe_jsonl(
         for source, path in enumerate(against, start=1):
             for chunk in signer.chunks(path):
                 against_documents += len(chunk.lines)
-                index.submit(_batch(chunk, source, check=False))
+                batch = _batch(chunk, source, check=False)
+                index.submit(batch)
+                if semantic is not None:
+                    texts = [json.loads(raw)[text_field] for raw in chunk.raws]
+                    semantic.check_and_insert(texts, batch.payloads, check=False)
         # Entered first, so replaced last: a complete output means the clusters are too.
         writer.output = stack.enter_context(atomic_writer(output_path, buffering=BUFFER))
         if clusters_path is not None:
@@ -135,6 +148,7 @@ def dedupe_jsonl(
         kept=writer.documents - writer.removed,
         removed=writer.removed,
         clusters=writer.clusters_count(),
+        semantic_removed=writer.semantic_removed,
         input_bytes=consumed,
         seconds=time.perf_counter() - started,
         against_documents=against_documents,
@@ -178,48 +192,73 @@ def _batch(chunk: Chunk, source: int, *, check: bool) -> Batch:
 
 
 class _Writer:
-    """Writes decided documents: kept lines to the output, removed ones to the clusters."""
+    """Writes decided documents: kept lines to the output, removed ones to the clusters.
+    With a semantic index, what MinHash kept is checked against it before it is written."""
 
-    def __init__(self, against: Sequence[Path], id_field: str) -> None:
+    def __init__(
+        self, against: Sequence[Path], text_field: str, semantic: SemanticIndex | None
+    ) -> None:
         self._against = against
-        self._id_field = id_field
+        self._text_field = text_field
+        self._semantic = semantic
         self.output: IO[bytes] | None = None
         self.clusters: IO[bytes] | None = None
         self.documents = 0
         self.removed = 0
-        self._heads = bytearray()  # one bit per entry: it had a near-duplicate removed
+        self.semantic_removed = 0
+        # One bit per entry of each index: it had a near-duplicate removed.
+        self._heads = {"minhash": bytearray(), "semantic": bytearray()}
 
     def write(self, decisions: list[Decision]) -> None:
         assert self.output is not None
-        for item, found in decisions:
+        semantic = self._semantic_matches(decisions)
+        for (item, found), meaning in zip(decisions, semantic, strict=True):
             line, raw, id_ = item
             self.documents += 1
+            by = "minhash" if found is not None else "semantic"
+            found = found or meaning
             if found is None:
                 self.output.write(raw)
                 continue
             self.removed += 1
+            self.semantic_removed += by == "semantic"
+            heads = self._heads[by]
             byte = found.number >> 3
-            if byte >= len(self._heads):
-                self._heads.extend(bytes(max(byte + 1, 2 * len(self._heads)) - len(self._heads)))
-            self._heads[byte] |= 1 << (found.number & 7)
+            if byte >= len(heads):
+                heads.extend(bytes(max(byte + 1, 2 * len(heads)) - len(heads)))
+            heads[byte] |= 1 << (found.number & 7)
             if self.clusters is not None:
-                self.clusters.write(self._record(line, raw, id_, found.payload, found.similarity))
+                self.clusters.write(self._record(line, raw, id_, found, by))
 
     def clusters_count(self) -> int:
-        return int.from_bytes(self._heads, "little").bit_count()
+        return sum(int.from_bytes(heads, "little").bit_count() for heads in self._heads.values())
 
-    def _record(
-        self, line: int, raw: bytes, id_: Any, payload: list[Any], similarity: float
-    ) -> bytes:
-        source, duplicate_line, duplicate_id = payload
+    def _semantic_matches(self, decisions: list[Decision]) -> list[Found | None]:
+        """For each decision: what the semantic pass found for a document MinHash kept."""
+        matches: list[Found | None] = [None] * len(decisions)
+        if self._semantic is None:
+            return matches
+        kept = [place for place, (_, found) in enumerate(decisions) if found is None]
+        texts = [json.loads(decisions[place][0][1])[self._text_field] for place in kept]
+        payloads = [[0, decisions[place][0][0], decisions[place][0][2]] for place in kept]
+        for place, found in zip(
+            kept, self._semantic.check_and_insert(texts, payloads), strict=True
+        ):
+            matches[place] = found
+        return matches
+
+    def _record(self, line: int, raw: bytes, id_: Any, found: Found, by: str) -> bytes:
+        source, duplicate_line, duplicate_id = found.payload
         duplicate_of: dict[str, Any] = {"line": duplicate_line, "id": duplicate_id}
         if source:
             duplicate_of = {"file": str(self._against[source - 1]), **duplicate_of}
-        record = {
+        record: dict[str, Any] = {
             "line": line,
             "id": id_,
             "duplicate_of": duplicate_of,
-            "similarity": round(similarity, 4),
-            "document": json.loads(raw),
+            "similarity": round(found.similarity, 4),
         }
+        if by == "semantic":
+            record["by"] = "semantic"  # similarity is then the embeddings' cosine
+        record["document"] = json.loads(raw)
         return json.dumps(record, ensure_ascii=False).encode() + b"\n"
