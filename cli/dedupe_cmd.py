@@ -19,6 +19,12 @@ from rich.table import Table
 
 from storyloom.cli.params import FiniteFloatRange, option_with_default, output_file_option
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
+from storyloom.dedupe.semantic import (
+    DEFAULT_COSINE,
+    RECOMMENDED_MODEL,
+    SemanticIndex,
+    SemanticPassError,
+)
 from storyloom.dedupe.stream import (
     DEFAULT_MEMORY_BYTES,
     DedupeInputError,
@@ -138,6 +144,20 @@ Examples:
     help="Where the index spills (a temporary folder, removed at the end) [default: beside "
     "OUT.jsonl].",
 )
+@click.option(
+    "--semantic",
+    "semantic_model",
+    default=None,
+    metavar="MODEL",
+    help="Also remove near-duplicates of meaning: a model2vec model (a folder, or a name "
+    f"such as {RECOMMENDED_MODEL}) embeds what MinHash kept. Needs storyloom[semantic].",
+)
+@option_with_default(
+    "--semantic-threshold",
+    type=FiniteFloatRange(0.0, 1.0, min_open=True),
+    default=DEFAULT_COSINE,
+    help="Cosine similarity of embeddings at or above which --semantic removes a document.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def dedupe(
     input_path: Path,
@@ -152,6 +172,8 @@ def dedupe(
     workers: int | None,
     memory: int,
     spill_dir: Path | None,
+    semantic_model: str | None,
+    semantic_threshold: float,
     quiet: bool,
 ) -> None:
     """Copy IN.jsonl to OUT.jsonl without near-duplicates, keeping each first occurrence.
@@ -167,6 +189,10 @@ def dedupe(
                     f"{flag} {written} is also given with --against, which is never "
                     "overwritten: choose another path"
                 )
+    try:  # loaded before the progress bar starts: a model that is not there is one line
+        semantic = SemanticIndex(semantic_model, semantic_threshold) if semantic_model else None
+    except SemanticPassError as error:
+        raise click.ClickException(str(error)) from error
     console = Console(stderr=True, quiet=quiet)
     progress = Progress(
         TextColumn("[bold]dedupe"),
@@ -197,6 +223,7 @@ def dedupe(
                 workers=workers or default_workers(),
                 memory_bytes=memory,
                 spill_dir=spill_dir,
+                semantic=semantic,
             )
     except DedupeInputError as error:
         raise click.ClickException(str(error)) from error
@@ -242,6 +269,8 @@ def _print_summary(
         table.add_row("documents compared against (--against)", f"{summary.against_documents:,}")
     table.add_row("kept", f"{summary.kept:,}")
     table.add_row("removed as near-duplicates", f"{summary.removed:,} ({share:.1%})")
+    if summary.semantic_removed:
+        table.add_row("of which by meaning (--semantic)", f"{summary.semantic_removed:,}")
     table.add_row("clusters (kept documents with removed copies)", f"{summary.clusters:,}")
     table.add_row(
         "time",

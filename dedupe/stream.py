@@ -33,7 +33,7 @@ from storyloom.dedupe.index import (
 )
 from storyloom.dedupe.lsh import Banding, BandLayout
 from storyloom.dedupe.parallel import Chunk, DedupeInputError, Signer, SignParams
-from storyloom.dedupe.semantic import DEFAULT_COSINE, SemanticIndex
+from storyloom.dedupe.semantic import SemanticIndex
 
 __all__ = ["DEFAULT_MEMORY_BYTES", "DedupeInputError", "DedupeSummary", "dedupe_jsonl", "same_file"]
 
@@ -84,8 +84,7 @@ def dedupe_jsonl(
     workers: int = 1,
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     spill_dir: Path | None = None,
-    semantic_model: str | Path | None = None,
-    semantic_threshold: float = DEFAULT_COSINE,
+    semantic: SemanticIndex | None = None,
 ) -> DedupeSummary:
     """Copy `input_path` to `output_path` without near-duplicates; `on_progress` receives
     the number of input bytes consumed so far. The input is read once, front to back, so
@@ -94,13 +93,10 @@ def dedupe_jsonl(
     typo is caught before a clusters file full of null ids is written).
     `against`: corpora whose documents count as kept before the input's first line; an
     input document near any of them is removed. `spill_dir`: where the index spills
-    (default: beside the output); its files are removed at the end. `semantic_model`: a
-    model2vec model (path or name) for a second pass that removes documents whose embedding
-    is within `semantic_threshold` cosine of a kept one (see `semantic`)."""
+    (default: beside the output); its files are removed at the end. `semantic`: a
+    second pass that removes documents whose embedding is near a kept one's (see
+    `semantic.SemanticIndex`)."""
     _check_paths(input_path, output_path, clusters_path, against)
-    semantic = (
-        SemanticIndex(semantic_model, semantic_threshold) if semantic_model is not None else None
-    )
     started = time.perf_counter()
     layout = BandLayout.for_threshold(threshold, num_perm)
     banding = Banding(layout, num_perm)

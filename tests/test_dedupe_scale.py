@@ -174,3 +174,82 @@ def test_against_refuses_a_corpus_that_is_also_the_output(tmp_path: Path) -> Non
 def test_a_shingle_size_in_the_billions_is_refused_at_once_in_python_too() -> None:
     with pytest.raises(ValueError, match="shingle_size must be between 1 and"):
         NearDuplicateIndex(shingle_size=1_000_000_000)
+
+
+def _tiny_synonym_model(folder: Path, words: list[str]) -> Path:
+    """A model2vec model in which each word and its synonym (`word` + "ish") share a vector:
+    a stand-in for a real embedding model, which no package here ships inside its wheel."""
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocabulary = {"[UNK]": 0, "[PAD]": 1}
+    rows = [np.zeros(32), np.zeros(32)]
+    rng = np.random.default_rng(9)
+    for word in words:
+        vector = rng.normal(size=32)
+        for form in (word, f"{word}ish"):
+            vocabulary[form] = len(rows)
+            rows.append(vector)
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocabulary, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    model = StaticModel(vectors=np.array(rows, dtype=np.float32), tokenizer=tokenizer)
+    model.save_pretrained(folder)
+    return folder
+
+
+def test_the_semantic_pass_catches_a_paraphrase_that_minhash_misses(tmp_path: Path) -> None:
+    pytest.importorskip("model2vec")
+    pytest.importorskip("usearch")
+    words = [f"w{number}" for number in range(200)]
+    model = _tiny_synonym_model(tmp_path / "model", words)
+    rng = random.Random(2)
+    original = rng.sample(words[:100], 40)
+    paraphrase = [f"{word}ish" for word in original]  # every word swapped for its synonym
+    paraphrase[5], paraphrase[6] = paraphrase[6], paraphrase[5]
+    texts = [
+        " ".join(original),
+        " ".join(rng.sample(words[100:], 40)),
+        " ".join(paraphrase),
+        " ".join(rng.sample(words[100:], 40)),
+    ]
+    corpus = tmp_path / "in.jsonl"
+    _write(corpus, texts, "doc")
+    plain, semantic = tmp_path / "plain.jsonl", tmp_path / "semantic.jsonl"
+    removed = tmp_path / "removed.jsonl"
+    result = CliRunner().invoke(dedupe, [str(corpus), str(plain), "--quiet", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(plain.read_text().splitlines()) == 4  # MinHash sees no shared shingle
+    result = CliRunner().invoke(
+        dedupe,
+        [
+            str(corpus),
+            str(semantic),
+            "--semantic",
+            str(model),
+            "--clusters",
+            str(removed),
+            "--quiet",
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(line)["id"] for line in semantic.read_text().splitlines()]
+    assert kept == ["doc-0", "doc-1", "doc-3"]
+    (record,) = [json.loads(line) for line in removed.read_text().splitlines()]
+    assert record["id"] == "doc-2" and record["by"] == "semantic"
+    assert record["duplicate_of"] == {"line": 1, "id": "doc-0"}
+    assert record["similarity"] > 0.99
+
+
+def test_a_semantic_model_that_cannot_be_loaded_is_one_plain_line(tmp_path: Path) -> None:
+    pytest.importorskip("model2vec")
+    corpus, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(corpus, ["one two three four five six"], "n")
+    missing = tmp_path / "no-model-here"
+    missing.mkdir()
+    result = CliRunner().invoke(dedupe, [str(corpus), str(out), "--semantic", str(missing)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --semantic ") and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
