@@ -166,13 +166,17 @@ class BoundedIndex:
         bucket_keys = batch.bucket_keys[start:stop]
         first = len(self)
         found: dict[int, Found] = {}
+        # The part's bucket keys sorted once: looked up, paired among and inserted in order.
+        flat = bucket_keys.ravel()
+        order = np.argsort(flat, kind="stable")
+        keys = _SortedKeys(flat[order], order // bucket_keys.shape[1])
         if batch.check:
-            entries = self._memory_pairs(signatures, bucket_keys)
-            among = self._pairs_among(signatures, bucket_keys)
+            entries = self._memory_pairs(signatures, keys)
+            among = self._pairs_among(signatures, keys)
             if spilled.documents.size or entries.documents.size or among.documents.size:
                 found = self._resolve(first, spilled, entries, among, batch.payloads[start:stop])
         kept = [place for place in range(stop - start) if place not in found]
-        self._add(signatures[kept], bucket_keys[kept], [batch.payloads[start + p] for p in kept])
+        self._add(signatures, keys, kept, [batch.payloads[start + p] for p in kept])
         return [(batch.items[start + place], found.get(place)) for place in range(stop - start)]
 
     def _resolve(
@@ -215,32 +219,30 @@ class BoundedIndex:
                 found[document] = Found(payload, best[0], number)
         return found
 
-    def _memory_pairs(self, signatures: np.ndarray, bucket_keys: np.ndarray) -> Pairs:
+    def _memory_pairs(self, signatures: np.ndarray, keys: _SortedKeys) -> Pairs:
         """Verified (document, entry number) pairs with the memory tier."""
         if not self._memory_payloads:
             return _NO_PAIRS
-        at, numbers = self._table.lookup(bucket_keys.ravel())
-        documents, numbers = _unique_pairs(at // bucket_keys.shape[1], numbers)
+        at, numbers = self._table.lookup_sorted(keys.keys)
+        documents, numbers = _unique_pairs(keys.documents[at], numbers)
         local = self._signatures[numbers.astype(np.intp) - self.spilled]
         return self._verified(signatures, documents, numbers, local)
 
-    def _pairs_among(self, signatures: np.ndarray, bucket_keys: np.ndarray) -> Pairs:
+    def _pairs_among(self, signatures: np.ndarray, keys: _SortedKeys) -> Pairs:
         """Verified (later document, earlier document) pairs sharing a bucket key."""
-        flat = bucket_keys.ravel()
-        order = np.argsort(flat, kind="stable")
-        ordered = flat[order]
+        ordered = keys.keys
         same = np.flatnonzero(ordered[1:] == ordered[:-1])
         if same.size == 0:
             return _NO_PAIRS
-        bands = bucket_keys.shape[1]
-        later, earlier = [], []
+        later: list[int] = []
+        earlier: list[int] = []
         # Groups of equal keys: pair each member with every member before it.
         starts = same[np.concatenate([[True], same[1:] != same[:-1] + 1])]
         for group_start in starts.tolist():
             group_stop = group_start + 1
             while group_stop < ordered.size and ordered[group_stop] == ordered[group_start]:
                 group_stop += 1
-            members = np.unique(order[group_start:group_stop] // bands)
+            members = np.unique(keys.documents[group_start:group_stop])
             for place in range(1, members.size):
                 later.extend([int(members[place])] * place)
                 earlier.extend(members[:place].tolist())
@@ -270,7 +272,9 @@ class BoundedIndex:
         assert self._log is not None
         return self._log.payload(number)
 
-    def _add(self, signatures: np.ndarray, bucket_keys: np.ndarray, payloads: list[Any]) -> None:
+    def _add(
+        self, signatures: np.ndarray, keys: _SortedKeys, kept: list[int], payloads: list[Any]
+    ) -> None:
         if not payloads:
             return
         local = len(self._memory_payloads)
@@ -281,10 +285,12 @@ class BoundedIndex:
             )
             grown[:local] = self._signatures[:local]
             self._signatures = grown
-        self._signatures[local:needed] = signatures
-        first = self.spilled + local
-        numbers = np.repeat(np.arange(first, first + len(payloads)), bucket_keys.shape[1])
-        self._table.add(bucket_keys.ravel(), numbers)
+        self._signatures[local:needed] = signatures[kept]
+        number_of = np.full(signatures.shape[0], -1, dtype=np.int64)
+        number_of[kept] = np.arange(len(kept)) + self.spilled + local
+        numbers = number_of[keys.documents]
+        inserted = numbers >= 0
+        self._table.add_sorted(keys.keys[inserted], numbers[inserted])
         self._memory_payloads.extend(payloads)
 
     def _spilled_matches(self, block: Batch) -> Pairs:
@@ -319,6 +325,14 @@ class BoundedIndex:
         self._signatures = np.empty((1024, self._num_perm), SIGNATURE_DTYPE)
         self._memory_payloads = []
         self.spills += 1
+
+
+@dataclass(frozen=True)
+class _SortedKeys:
+    """A part's bucket keys in ascending order, with the document each belongs to."""
+
+    keys: np.ndarray
+    documents: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,13 @@ class SortedTable:
     def __len__(self) -> int:
         return self._keys.size + self._recent_keys.size
 
-    def add(self, keys: np.ndarray, numbers: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
+    def add_sorted(self, keys: np.ndarray, numbers: np.ndarray) -> None:
+        """Insert entries whose `keys` are in ascending order."""
         self._recent_keys, self._recent_numbers = merge_sorted(
             self._recent_keys,
             self._recent_numbers,
-            keys[order].astype(KEY_DTYPE, copy=False),
-            numbers[order].astype(NUMBER_DTYPE, copy=False),
+            keys.astype(KEY_DTYPE, copy=False),
+            numbers.astype(NUMBER_DTYPE, copy=False),
         )
         if self._recent_keys.size >= max(_MIN_MERGE, self._keys.size >> 3):
             self._keys, self._numbers = merge_sorted(
@@ -64,8 +64,9 @@ class SortedTable:
             self._recent_keys = np.empty(0, KEY_DTYPE)
             self._recent_numbers = np.empty(0, NUMBER_DTYPE)
 
-    def lookup(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(index into `wanted`, entry number) of every entry with a wanted key."""
+    def lookup_sorted(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into `wanted`, entry number) of every entry with a wanted key; `wanted` in
+        ascending order walks the table in order, several times faster than random keys."""
         main = matches_in(self._keys, self._numbers, wanted)
         recent = matches_in(self._recent_keys, self._recent_numbers, wanted)
         return np.concatenate([main[0], recent[0]]), np.concatenate([main[1], recent[1]])
