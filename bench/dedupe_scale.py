@@ -23,6 +23,7 @@ and of one worker, main RSS per document, and documents removed against those pl
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -238,7 +239,7 @@ def run_datatrove(folder: Path, workers: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     kept = 0
     for path in (work / "out").glob("*.jsonl*"):
-        with path.open("rb") as handle:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as handle:
             kept += sum(1 for _ in handle)
     docs = sum(sum(1 for _ in path.open("rb")) for path in folder.glob("part-*.jsonl"))
     shutil.rmtree(work)
@@ -316,7 +317,7 @@ def main() -> None:
                 result = _measure(method, folder, workers, args.memory)
                 worker = (
                     "-"
-                    if workers == 1 and method == "storyloom"
+                    if workers == 1 and method != "datatrove"
                     else (f"{result['worker_rss'] / 1e6:,.0f} MB")
                 )
                 print(
