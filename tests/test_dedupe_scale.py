@@ -253,3 +253,35 @@ def test_a_semantic_model_that_cannot_be_loaded_is_one_plain_line(tmp_path: Path
     assert result.output.startswith("Error: --semantic ") and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("size", ["1K", "lots", "nan", "inf", "2T", "-5M"])
+def test_a_memory_budget_out_of_range_is_refused_when_parsed(tmp_path: Path, size: str) -> None:
+    corpus, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(corpus, ["one two three four five six"], "n")
+    result = CliRunner().invoke(dedupe, [str(corpus), str(out), "--memory", size])
+    assert result.exit_code == 2
+    assert "Invalid value for '--memory'" in result.output
+    assert not out.exists()
+
+
+def test_an_interrupted_spilling_run_leaves_no_spill_files(
+    tmp_path: Path, corpus_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_DOCUMENTS", 8)
+    calls = {"count": 0}
+    original = RunSet.join
+
+    def crash_on_the_third_join(self, wanted):  # type: ignore[no-untyped-def]
+        calls["count"] += 1
+        if calls["count"] == 3:
+            raise KeyboardInterrupt
+        return original(self, wanted)
+
+    monkeypatch.setattr(RunSet, "join", crash_on_the_third_join)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        dedupe_jsonl(corpus_file, out_dir / "out.jsonl", memory_bytes=60_000)
+    assert calls["count"] == 3
+    assert list(out_dir.iterdir()) == []
