@@ -76,7 +76,7 @@ Examples:
   storyloom dedupe scraped.jsonl clean.jsonl --threshold 0.5 --clusters removed.jsonl
   storyloom dedupe posts.jsonl clean.jsonl --text-field body --id-field url --quiet
   storyloom dedupe new.jsonl clean.jsonl --against lab-corpus.jsonl --against run-1.jsonl
-  storyloom dedupe huge.jsonl clean.jsonl --memory 2G --workers 8 --spill-dir /scratch
+  storyloom dedupe huge.jsonl clean.jsonl --memory 2G --workers 8 --spill-dir /tmp
 """
 
 
