@@ -193,7 +193,8 @@ def run_datatrove(folder: Path, workers: int) -> dict[str, Any]:
 
     work = folder / "datatrove"
     config = MinhashConfig()  # datatrove's defaults: 5-grams, 14 buckets x 8 hashes
-    common = {"workers": workers, "logging_dir": None, "skip_completed": False}
+    # Its logs and completion markers go with the rest of its work, removed at the end.
+    common = {"workers": workers, "logging_dir": str(work / "logs"), "skip_completed": False}
     reader = JsonlReader(str(folder), glob_pattern="part-*.jsonl")
     stages = [
         LocalPipelineExecutor(
