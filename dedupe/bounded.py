@@ -80,8 +80,8 @@ class BoundedIndex:
         self._num_perm = num_perm
         self._banding = banding
         bands = banding.layout.bands
-        # The memory tier's array doubles as it grows and bucket merges copy their arrays.
-        entry_bytes = num_perm * 8 * 3 // 2 + bands * 12 * 2 + _OBJECT_OVERHEAD
+        # Bucket merges copy their arrays; a block can overshoot the tier by its size.
+        entry_bytes = num_perm * 8 + bands * 12 * 2 + _OBJECT_OVERHEAD
         self._tier_limit = max(1, int(memory_bytes * 0.4) // entry_bytes)
         self._block_bytes = max(1, int(memory_bytes * 0.2))
         self._pending_fixed = num_perm * 8 + bands * 8 + _OBJECT_OVERHEAD
@@ -90,7 +90,7 @@ class BoundedIndex:
         self._log: EntryLog | None = None
         self._runs: RunSet | None = None
         self._table = SortedTable()
-        self._signatures = np.empty((1024, num_perm), SIGNATURE_DTYPE)
+        self._signatures = self._empty_tier()
         self._memory_payloads: list[Any] = []
         self._pending: list[Batch] = []
         self._pending_bytes = 0
@@ -308,6 +308,11 @@ class BoundedIndex:
         spilled = self._log.signatures(unique_numbers)
         return self._verified(block.signatures, documents, numbers, spilled[where])
 
+    def _empty_tier(self) -> np.ndarray:
+        """Room for a full memory tier at once: pages never written cost no memory, and
+        growing by copies would hold two arrays at the moment of growth."""
+        return np.empty((self._tier_limit + _DECIDE_DOCUMENTS, self._num_perm), SIGNATURE_DTYPE)
+
     def _spill_if_full(self) -> None:
         if len(self._memory_payloads) < self._tier_limit:
             return
@@ -322,7 +327,7 @@ class BoundedIndex:
         self._log.append(self._signatures[:count], self._memory_payloads)
         self._runs.add(*self._table.arrays())
         self._table = SortedTable()
-        self._signatures = np.empty((1024, self._num_perm), SIGNATURE_DTYPE)
+        self._signatures = self._empty_tier()
         self._memory_payloads = []
         self.spills += 1
 

@@ -14,6 +14,8 @@ whatever the workers and the budget.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import time
@@ -38,6 +40,7 @@ from storyloom.dedupe.semantic import SemanticIndex
 __all__ = ["DEFAULT_MEMORY_BYTES", "DedupeInputError", "DedupeSummary", "dedupe_jsonl", "same_file"]
 
 BUFFER = 1 << 20  # output buffer: few large writes
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 #: Enough to dedupe about 80,000 documents before anything spills; measured peak RSS at
 #: 1M documents stays well under 1 GB with it (dedupe/README.md).
 DEFAULT_MEMORY_BYTES = 512 << 20
@@ -97,6 +100,7 @@ def dedupe_jsonl(
     second pass that removes documents whose embedding is near a kept one's (see
     `semantic.SemanticIndex`)."""
     _check_paths(input_path, output_path, clusters_path, against)
+    _keep_large_frees_returned()
     started = time.perf_counter()
     layout = BandLayout.for_threshold(threshold, num_perm)
     banding = Banding(layout, num_perm)
@@ -150,6 +154,18 @@ def dedupe_jsonl(
         against_documents=against_documents,
         spills=spills,
     )
+
+
+def _keep_large_frees_returned() -> None:
+    """glibc raises its mmap threshold (up to 32 MB) each time a mapped block is freed, after
+    which the dedupe's many short-lived numpy buffers come from the heap, fragment it, and
+    are never given back: measured at 1M documents, that was 300 MB of peak RSS. Pinning
+    the threshold at its default keeps large buffers mapped and returned when freed."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator has its own policy
 
 
 def _check_paths(
