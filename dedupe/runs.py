@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from storyloom.dedupe.lsh import BUCKET_BITS
-from storyloom.dedupe.sorted_table import KEY_DTYPE, NUMBER_DTYPE, matches_in
+from storyloom.dedupe.sorted_table import KEY_DTYPE, NUMBER_DTYPE, positions_in
 
 CHUNK_ENTRIES = 1 << 20  # 12 MB read at a time
 FENCE_EVERY = 1 << 12  # one key in memory per 4,096 on disk, to find positions by key
@@ -71,6 +71,15 @@ def _read(path: Path, dtype: np.dtype, start: int, stop: int) -> np.ndarray:
         return np.fromfile(handle, dtype=dtype, count=stop - start)
 
 
+def _pick(path: Path, dtype: np.dtype, positions: np.ndarray) -> np.ndarray:
+    """The values at `positions` only (a block's hits are few and scattered): copied out
+    of a map that is dropped at once, so the pages it touched are not kept."""
+    mapped = np.memmap(path, dtype=dtype, mode="r")
+    picked = np.array(mapped[positions])
+    del mapped
+    return picked
+
+
 class RunSet:
     """The spilled buckets of an index: add sorted runs, join many keys against all of them."""
 
@@ -111,14 +120,15 @@ class RunSet:
         found_numbers: list[np.ndarray] = []
         for run in self._runs:
             for start in range(0, run.size, self._chunk):
-                keys, numbers = run.read(start, min(start + self._chunk, run.size))
+                stop = min(start + self._chunk, run.size)
+                keys = _read(run.keys_path, KEY_DTYPE, start, stop)
                 low = np.searchsorted(wanted, keys[0], side="left")
                 high = np.searchsorted(wanted, keys[-1], side="right")
-                if high == low:
+                at, positions = positions_in(keys, wanted[low:high])
+                if at.size == 0:
                     continue
-                at, found = matches_in(keys, numbers, wanted[low:high])
                 found_at.append(at + low)
-                found_numbers.append(found)
+                found_numbers.append(_pick(run.numbers_path, NUMBER_DTYPE, positions + start))
         if not found_at:
             return np.empty(0, np.intp), np.empty(0, NUMBER_DTYPE)
         return np.concatenate(found_at), np.concatenate(found_numbers)

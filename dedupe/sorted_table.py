@@ -16,19 +16,26 @@ NUMBER_DTYPE = np.dtype("<u4")
 _MIN_MERGE = 1 << 16
 
 
-def matches_in(
-    keys: np.ndarray, numbers: np.ndarray, wanted: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(index into `wanted`, number) of every entry of sorted `keys` equal to a wanted key."""
+def positions_in(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `wanted`, position in `keys`) of every entry of sorted `keys` equal to a
+    wanted key."""
     left = np.searchsorted(keys, wanted, side="left")
     right = np.searchsorted(keys, wanted, side="right")
     counts = right - left
     hits = np.flatnonzero(counts)
     if hits.size == 0:
-        return np.empty(0, np.intp), np.empty(0, NUMBER_DTYPE)
+        return np.empty(0, np.intp), np.empty(0, np.intp)
     counts = counts[hits]
     offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.repeat(hits, counts), numbers[np.repeat(left[hits], counts) + offsets]
+    return np.repeat(hits, counts), np.repeat(left[hits], counts) + offsets
+
+
+def matches_in(
+    keys: np.ndarray, numbers: np.ndarray, wanted: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `wanted`, number) of every entry of sorted `keys` equal to a wanted key."""
+    at, positions = positions_in(keys, wanted)
+    return at, numbers[positions]
 
 
 def merge_sorted(
