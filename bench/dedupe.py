@@ -51,7 +51,8 @@ from storyloom.dedupe.index import (
     NearDuplicateIndex,
 )
 from storyloom.dedupe.normalise import tokens
-from storyloom.dedupe.stream import BATCH_SIZE, dedupe_jsonl
+from storyloom.dedupe.parallel import SIGN_BATCH as BATCH_SIZE
+from storyloom.dedupe.stream import dedupe_jsonl
 
 TARGET_SPEEDUP = 30.0
 TARGET_PRECISION = 0.99

@@ -19,12 +19,55 @@ from rich.table import Table
 
 from storyloom.cli.params import FiniteFloatRange, option_with_default, output_file_option
 from storyloom.dedupe.index import DEFAULT_NUM_PERM, DEFAULT_SHINGLE_SIZE, DEFAULT_THRESHOLD
-from storyloom.dedupe.stream import DedupeInputError, DedupeSummary, dedupe_jsonl, same_file
+from storyloom.dedupe.semantic import (
+    DEFAULT_COSINE,
+    RECOMMENDED_MODEL,
+    SemanticIndex,
+    SemanticPassError,
+)
+from storyloom.dedupe.stream import (
+    DEFAULT_MEMORY_BYTES,
+    DedupeInputError,
+    DedupeSummary,
+    dedupe_jsonl,
+    default_workers,
+    same_file,
+)
 
 #: Longer shingles match only verbatim copies; more permutations buy no accuracy worth
 #: their memory and time (each adds a hash to every kept document's signature).
 MAX_SHINGLE_SIZE = 32
 MAX_NUM_PERM = 1024
+#: Below 16 MiB the index would spill every few hundred documents; a terabyte is more memory
+#: than any machine this runs on has.
+MIN_MEMORY = 16 << 20
+MAX_MEMORY = 1 << 40
+MAX_WORKERS = 512
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+class ByteSize(click.ParamType):
+    """A size such as 512M, 2G or 1.5GiB (powers of 1024), range-checked at parse time."""
+
+    name = "size"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().removesuffix("ib").removesuffix("b")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        number = text[: len(text) - len(unit)]
+        try:
+            amount = float(number)
+        except ValueError:
+            self.fail(f"{value!r} is not a size (examples: 512M, 2G).", param, ctx)
+        size = amount * _UNITS[unit] if amount == amount else 0.0
+        if not MIN_MEMORY <= size <= MAX_MEMORY:
+            self.fail(f"{value!r} is not between 16M and 1T.", param, ctx)
+        return int(size)
+
 
 EXAMPLES = """
 \b
@@ -32,6 +75,8 @@ Examples:
   storyloom dedupe outputs/default/corpus.jsonl clean.jsonl
   storyloom dedupe scraped.jsonl clean.jsonl --threshold 0.5 --clusters removed.jsonl
   storyloom dedupe posts.jsonl clean.jsonl --text-field body --id-field url --quiet
+  storyloom dedupe new.jsonl clean.jsonl --against lab-corpus.jsonl --against run-1.jsonl
+  storyloom dedupe huge.jsonl clean.jsonl --memory 2G --workers 8 --spill-dir /tmp
 """
 
 
@@ -72,6 +117,47 @@ Examples:
     "clusters_path",
     "Write each removed document here, with the kept document it duplicated.",
 )
+@click.option(
+    "--against",
+    "against",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="An existing corpus (repeatable): input documents near any of its documents are "
+    "removed. It is only read, never written.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    help="Processes computing signatures [default: every core].",
+)
+@option_with_default(
+    "--memory",
+    type=ByteSize(),
+    default=f"{DEFAULT_MEMORY_BYTES >> 20}M",
+    help="Memory for the index; above it, signatures and buckets spill to disk.",
+)
+@click.option(
+    "--spill-dir",
+    type=click.Path(exists=True, file_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Where the index spills (a temporary folder, removed at the end) [default: beside "
+    "OUT.jsonl].",
+)
+@click.option(
+    "--semantic",
+    "semantic_model",
+    default=None,
+    metavar="MODEL",
+    help="Also remove near-duplicates of meaning: a model2vec model (a folder, or a name "
+    f"such as {RECOMMENDED_MODEL}) embeds what MinHash kept. Needs storyloom[semantic].",
+)
+@option_with_default(
+    "--semantic-threshold",
+    type=FiniteFloatRange(0.0, 1.0, min_open=True),
+    default=DEFAULT_COSINE,
+    help="Cosine similarity of embeddings at or above which --semantic removes a document.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary.")
 def dedupe(
     input_path: Path,
@@ -82,14 +168,31 @@ def dedupe(
     shingle_size: int,
     num_perm: int,
     clusters_path: Path | None,
+    against: tuple[Path, ...],
+    workers: int | None,
+    memory: int,
+    spill_dir: Path | None,
+    semantic_model: str | None,
+    semantic_threshold: float,
     quiet: bool,
 ) -> None:
     """Copy IN.jsonl to OUT.jsonl without near-duplicates, keeping each first occurrence.
 
-    Streams the input, so corpora larger than memory work (the index holds only
-    signatures). OUT.jsonl appears only once the whole input was processed.
+    Streams the input, so corpora larger than memory work (the index spills to disk
+    above --memory). OUT.jsonl appears only once the whole input was processed.
     """
     _check_paths(input_path, output_path, clusters_path)
+    for existing in against:
+        for written, flag in ((output_path, "OUT.jsonl"), (clusters_path, "--clusters")):
+            if written is not None and same_file(existing, written):
+                raise click.ClickException(
+                    f"{flag} {written} is also given with --against, which is never "
+                    "overwritten: choose another path"
+                )
+    try:  # loaded before the progress bar starts: a model that is not there is one line
+        semantic = SemanticIndex(semantic_model, semantic_threshold) if semantic_model else None
+    except SemanticPassError as error:
+        raise click.ClickException(str(error)) from error
     console = Console(stderr=True, quiet=quiet)
     progress = Progress(
         TextColumn("[bold]dedupe"),
@@ -116,6 +219,11 @@ def dedupe(
                 num_perm=num_perm,
                 on_progress=lambda done: progress.update(task, completed=done),
                 require_id=_given(click.get_current_context(), "id_field"),
+                against=against,
+                workers=workers or default_workers(),
+                memory_bytes=memory,
+                spill_dir=spill_dir,
+                semantic=semantic,
             )
     except DedupeInputError as error:
         raise click.ClickException(str(error)) from error
@@ -157,8 +265,12 @@ def _print_summary(
     share = summary.removed / summary.documents if summary.documents else 0.0
     rate = summary.documents / summary.seconds if summary.seconds else 0.0
     table.add_row("documents read", f"{summary.documents:,}")
+    if summary.against_documents:
+        table.add_row("documents compared against (--against)", f"{summary.against_documents:,}")
     table.add_row("kept", f"{summary.kept:,}")
     table.add_row("removed as near-duplicates", f"{summary.removed:,} ({share:.1%})")
+    if summary.semantic_removed:
+        table.add_row("of which by meaning (--semantic)", f"{summary.semantic_removed:,}")
     table.add_row("clusters (kept documents with removed copies)", f"{summary.clusters:,}")
     table.add_row(
         "time",

@@ -25,6 +25,9 @@ WORD_BASE = 0x100000001B3  # the FNV-64 prime
 LENGTH_MULTIPLIER = 0x9E3779B97F4A7C15
 _SEGMENT_BYTES = 1 << 18  # longer buffers are hashed in pieces cut at spaces
 _SPACE = 0x20
+#: Each word of a shingle has its own multiplier, built one by one: a size in the billions
+#: would spin for ever before hashing anything (no text has shingles that long).
+MAX_SHINGLE_SIZE = 1 << 16
 
 
 def _powers(base: int, count: int) -> np.ndarray:
@@ -64,8 +67,10 @@ class Shingler:
     """Hashes word k-shingles of normalised texts (see `storyloom.dedupe.normalise`)."""
 
     def __init__(self, *, shingle_size: int, seed: int) -> None:
-        if shingle_size < 1:
-            raise ValueError(f"shingle_size must be at least 1, got {shingle_size}")
+        if not 1 <= shingle_size <= MAX_SHINGLE_SIZE:
+            raise ValueError(
+                f"shingle_size must be between 1 and {MAX_SHINGLE_SIZE}, got {shingle_size}"
+            )
         self.shingle_size = shingle_size
         self.seed = seed
         self._seed_key = np.uint64(seed_key(seed))

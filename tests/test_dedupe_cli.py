@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from dedupe_corpus import PlantedCorpus, build_corpus
 
 from storyloom.cli.dedupe_cmd import dedupe
-from storyloom.dedupe import stream
+from storyloom.dedupe import bounded, parallel, stream
 
 
 @pytest.fixture(scope="module")
@@ -121,15 +121,17 @@ def test_an_interrupted_run_leaves_the_previous_output_whole(
     out = tmp_path / "out.jsonl"
     out.write_text("previous complete output\n")
     calls = {"count": 0}
-    original = stream.NearDuplicateIndex.check_and_insert_signature
+    original = bounded.BoundedIndex._decide_part
 
     def crash_midway(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls["count"] += 1
-        if calls["count"] == 100:
+        if calls["count"] == 6:
             raise KeyboardInterrupt
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(stream.NearDuplicateIndex, "check_and_insert_signature", crash_midway)
+    # Chunks of 16 documents, each decided in one part: the 6th part is 80 documents in.
+    monkeypatch.setattr(parallel, "CHUNK_DOCUMENTS", 16)
+    monkeypatch.setattr(bounded.BoundedIndex, "_decide_part", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         stream.dedupe_jsonl(corpus_file, out)
     assert out.read_text() == "previous complete output\n"
