@@ -325,13 +325,43 @@ async def run_items(
                 finally:
                     await budget.release()
 
-        workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
+        if options.max_cost is not None:
+            _stop_batches_past(context, options.max_cost, report, stop)
+        # No more workers than items: --batch allows a million in flight for a run of ten.
+        workers = [
+            asyncio.create_task(worker()) for _ in range(min(options.concurrency, report.planned))
+        ]
         await asyncio.gather(*workers)
 
     report.not_started = _not_started(indexes, context, item_id)
     if stop.is_set() and report.stop_reason == "finished":
         report.stop_reason = "stopped"
     return report
+
+
+def _stop_batches_past(
+    context: RunContext, max_cost: float, report: RunReport, stop: asyncio.Event
+) -> None:
+    """Under --batch, a batch is submitted only while the spend so far plus that batch at
+    the mean cost of a call stays within `max_cost`; a refused batch stops the run as the
+    budget does (its calls pause, to resume with a larger cap). Constant time per batch."""
+    backend: Any = context.backend
+    while not hasattr(backend, "admit_batch") and hasattr(backend, "inner"):
+        backend = backend.inner
+    if not hasattr(backend, "admit_batch"):
+        return
+    ledger = context.ledger
+
+    def admit(requests: int) -> bool:
+        totals = ledger.totals()
+        per_call = totals.usd / totals.calls if totals.calls else 0.0
+        if ledger.run_total_usd() + requests * per_call <= max_cost:
+            return True
+        report.stop_reason = "budget"
+        stop.set()
+        return False
+
+    backend.admit_batch = admit
 
 
 def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:
