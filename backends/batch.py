@@ -49,7 +49,7 @@ from storyloom.backends.base import (
     PermanentBackendError,
     TransientBackendError,
 )
-from storyloom.backends.batch_journal import BatchJournal, Submission, keyed_size
+from storyloom.backends.batch_journal import BatchJournal, Submission, key_tag, keyed_size
 from storyloom.backends.throttle import BATCH_MAX_CALLS
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,8 @@ class BatchBackend(AnthropicBackend):
         #: again from here); dropped as each is answered.
         self._params: dict[str, dict[str, Any]] = {}
         self._canaries: set[str] = set()
+        #: `key_tag`s of the journal's answers: only a call whose tag is here looks there.
+        self._answered: set[int] = set()
         self._canary_locks: dict[str, asyncio.Lock] = {}
         self._started: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -127,6 +129,12 @@ class BatchBackend(AnthropicBackend):
         #: Asked with the number of requests before each new batch; False stops
         #: submitting (the runner sets it under --max-cost).
         self.admit_batch: Callable[[int], bool] | None = None
+        #: Items in flight (set by the runner). With it, queued requests are submitted
+        #: the moment every item in flight waits on a batch: a whole step goes as one
+        #: round, however long the step's own work takes; `flush_idle` is then only
+        #: the fallback for an item held up elsewhere (a retry's backoff).
+        self.items_in_flight: Callable[[], int] | None = None
+        self.stall_flush = max(flush_idle, 30.0)
 
     @classmethod
     def from_environment_batch(
@@ -187,7 +195,8 @@ class BatchBackend(AnthropicBackend):
     async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
         await self._start()
         key, size = keyed_size(params)
-        if (done := await self._in_journal(self.journal.result, key)) is not None:
+        replayed = key_tag(key) in self._answered  # a node run again after a kill
+        if replayed and (done := await self._in_journal(self.journal.result, key)) is not None:
             return self._outcome(*done)
         purpose = _purpose.get()
         if purpose not in self._canaries:
@@ -198,6 +207,7 @@ class BatchBackend(AnthropicBackend):
                     await self._in_journal(self.journal.record_results, answer)
                     await self._in_journal(self.journal.record_canary, purpose)
                     self._canaries.add(purpose)
+                    self._answered.add(key_tag(key))
                     return message
         if self._fatal is not None:
             raise self._fatal
@@ -263,6 +273,7 @@ class BatchBackend(AnthropicBackend):
                     claimed.add(match.id)
         self._pending = await self._in_journal(self.journal.pending_keys)
         self._canaries = await self._in_journal(self.journal.canaries)
+        self._answered = await self._in_journal(self.journal.answered_tags)
         self._loop_task = asyncio.ensure_future(self._run())
 
     # ----- collector and poller -----
@@ -286,10 +297,8 @@ class BatchBackend(AnthropicBackend):
         tick = min(0.05, self._poll)
         while True:
             now = time.monotonic()
-            if self._queue and self.submitting and self._fatal is None:
-                full = len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes
-                if full or now - self._last_enqueue >= self._flush_idle:
-                    await self._submit()
+            if self._queue and self.submitting and self._fatal is None and self._due(now):
+                await self._submit()
             submissions = await self._in_journal(self.journal.submissions)
             self._batch_counts = _counts(submissions)
             for sub in submissions:
@@ -300,6 +309,15 @@ class BatchBackend(AnthropicBackend):
                     except (anthropic.AnthropicError, BackendError, ValueError) as error:
                         log.warning("polling batch %s failed: %s", sub.batch_id, error)
             await asyncio.sleep(tick)
+
+    def _due(self, now: float) -> bool:
+        """Submit now: a full batch, every item in flight waiting, or a quiet spell."""
+        if len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes:
+            return True
+        idle = now - self._last_enqueue
+        if self.items_in_flight is None:
+            return idle >= self._flush_idle
+        return len(self._waiting) >= self.items_in_flight() or idle >= self.stall_flush
 
     def _take_batch(self) -> dict[str, dict[str, Any]]:
         """The oldest queued requests up to `max_batch` of them and `max_batch_bytes`."""
@@ -366,6 +384,7 @@ class BatchBackend(AnthropicBackend):
         rows = await asyncio.to_thread(self._download_results, url)
         final, retry = await self._in_journal(self._settle, submission, rows)
         for key, kind, body in final:
+            self._answered.add(key_tag(key))
             self._pending.discard(key)
             self._params.pop(key, None)
             future = self._waiting.pop(key, None)
