@@ -21,7 +21,10 @@ only routes: the journal is used from one worker thread of its own (one writer, 
 commit of 10,000 results never stalls the loop), batch bodies are encoded and results
 downloaded and decoded by the synchronous SDK client in worker threads, each request is
 sized from the one encoding that also keys it, and a request's params are dropped once
-it is answered. `admit_batch` (set by the runner under `--max-cost`) is asked before
+it is answered. A batch body is capped at 32 MB (the API takes 256): encoding one
+briefly holds a few copies of it, so the cap, not the number of items in flight, sets
+that peak; a round of 100,000 items is then some 80 batches running side by side.
+`admit_batch` (set by the runner under `--max-cost`) is asked before
 every new batch, so a spent budget stops new batches, not only new items.
 """
 
@@ -87,7 +90,7 @@ class BatchBackend(AnthropicBackend):
         poll_interval: float = 60.0,
         flush_idle: float = 2.0,
         max_batch: int = 10_000,
-        max_batch_bytes: int = 200_000_000,
+        max_batch_bytes: int = 32_000_000,
         **options: Any,
     ) -> None:
         super().__init__(**options)

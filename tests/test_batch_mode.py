@@ -22,7 +22,13 @@ from click.testing import CliRunner
 from messages_api_server import MessagesAPIServer, RecordedRequest
 from story_samples import purpose_and_hints
 
-from storyloom.backends.base import CompletionRequest, Message, PermanentBackendError, Usage
+from storyloom.backends.base import (
+    CompletionRequest,
+    Message,
+    PermanentBackendError,
+    TransientBackendError,
+    Usage,
+)
 from storyloom.backends.batch import BatchBackend
 from storyloom.backends.batch_journal import BatchJournal, request_key
 from storyloom.backends.demo import demo_reply
@@ -297,3 +303,22 @@ def test_more_items_in_flight_than_512_killed_mid_round_finish_once_and_pay_once
     assert sorted(corpus + rejected) == sorted(f"batchrun/{i}" for i in range(count))
     # The longest chain is plan, write, judge: at most those rounds, and one after a kill.
     assert rounds <= 3 + 1, f"{rounds} rounds after the restart"
+
+
+def test_a_batch_the_budget_refuses_is_never_submitted_and_its_calls_pause(
+    tmp_path: Path,
+) -> None:
+    with MessagesAPIServer() as server:
+        asyncio.run(many(backend(server, tmp_path), ["canary"]))
+        asked: list[int] = []
+
+        def refuse(requests: int) -> bool:
+            asked.append(requests)
+            return False
+
+        llm = backend(server, tmp_path)
+        llm.admit_batch = refuse
+        results = asyncio.run(many(llm, ["a", "b", "c"]))
+        assert not server.batches, "a refused batch was submitted"
+    assert asked == [3]
+    assert all(isinstance(r, TransientBackendError) and "--max-cost" in str(r) for r in results)
