@@ -82,6 +82,9 @@ class BatchBackend(AnthropicBackend):
     max_parallel_calls: ClassVar[int] = BATCH_MAX_CALLS
     _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral", "ttl": "1h"}
     batch = True
+    #: Items set going at once by a batch's answers (`_pace`).
+    ADVANCING: ClassVar[int] = 256
+    PACE_LIMIT: ClassVar[float] = 5.0
 
     def __init__(
         self,
@@ -114,7 +117,7 @@ class BatchBackend(AnthropicBackend):
         self._queue: dict[str, tuple[dict[str, Any], int]] = {}
         self._queued_bytes = 0
         self._last_enqueue = 0.0
-        self._waiting: dict[str, asyncio.Future[tuple[str, dict[str, Any]]]] = {}
+        self._waiting: dict[str, asyncio.Future[tuple[str, str]]] = {}
         self._pending: set[str] = set()
         #: Params of the requests still waiting for an answer (a retried row is sent
         #: again from here); dropped as each is answered.
@@ -200,7 +203,7 @@ class BatchBackend(AnthropicBackend):
         key, size = keyed_size(params)
         replayed = key_tag(key) in self._answered  # a node run again after a kill
         if replayed and (done := await self._in_journal(self.journal.result, key)) is not None:
-            return self._outcome(*done)
+            return self._outcome(done[0], json.dumps(done[1]))
         purpose = _purpose.get()
         if purpose not in self._canaries:
             async with self._canary_locks.setdefault(purpose, asyncio.Lock()):
@@ -229,10 +232,12 @@ class BatchBackend(AnthropicBackend):
         self._queued_bytes += size
         self._last_enqueue = time.monotonic()
 
-    def _outcome(self, kind: str, body: dict[str, Any]) -> anthropic.types.Message:
+    def _outcome(self, kind: str, body: str) -> anthropic.types.Message:
+        """The answer from its JSON text (kept as text while it waits: a third of the
+        memory of the parsed dict, and pydantic parses it faster)."""
         if kind == "succeeded":
-            return anthropic.types.Message.model_validate(body)
-        error = body.get("error", {})
+            return anthropic.types.Message.model_validate_json(body)
+        error = json.loads(body).get("error", {})
         error_type, detail = error.get("type", ""), error.get("message", "")
         if error_type in _FATAL_ERRORS:
             raise self._scrubbed(
@@ -386,7 +391,11 @@ class BatchBackend(AnthropicBackend):
         url = batch.results_url or f"/v1/messages/batches/{batch_id}/results"
         rows = await asyncio.to_thread(self._download_results, url)
         final, retry = await self._in_journal(self._settle, submission, rows)
-        for key, kind, body in final:
+        del rows
+        paced_since = time.monotonic()
+        for number, (key, kind, body) in enumerate(final):
+            if number % 64 == 0:
+                paced_since = await self._pace(paced_since)
             self._answered.add(key_tag(key))
             self._pending.discard(key)
             self._params.pop(key, None)
@@ -401,6 +410,21 @@ class BatchBackend(AnthropicBackend):
         if retry:
             log.info("batch %s: %d rows go into a later batch", batch_id, len(retry))
 
+    async def _pace(self, since: float) -> float:
+        """Hold the next answers while `ADVANCING` items are between an answer and their
+        next call: such an item holds its step's working memory (its gates' parse, its
+        checkpoint on the way to disk), and a round of 100,000 set going at once would
+        hold them all together. Items held up elsewhere (a retry's backoff) hold this up
+        for at most `PACE_LIMIT` seconds."""
+        if self.items_in_flight is None:
+            return since
+        while (
+            self.items_in_flight() - len(self._waiting) >= self.ADVANCING
+            and time.monotonic() - since < self.PACE_LIMIT
+        ):
+            await asyncio.sleep(0.005)
+        return time.monotonic()
+
     def _download_results(self, url: str) -> list[dict[str, Any]]:
         """The result rows as plain JSON (a worker thread): the SDK would build a
         pydantic model of every row on the event loop only for it to be dumped again."""
@@ -411,7 +435,7 @@ class BatchBackend(AnthropicBackend):
 
     def _settle(
         self, submission: str, rows: list[dict[str, Any]]
-    ) -> tuple[list[tuple[str, str, dict[str, Any]]], list[str]]:
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
         """Journal an ended batch's final results (durable before anyone is answered) and
         say which rows go into a later batch. Runs in the journal's thread."""
         members = self.journal.members(submission)
@@ -431,7 +455,7 @@ class BatchBackend(AnthropicBackend):
                 retry.append(key)
         self.journal.record_results(final)
         self.journal.set_status(submission, "ended")
-        return final, retry
+        return [(key, kind, json.dumps(body)) for key, kind, body in final], retry
 
 
 def _error_type(result: dict[str, Any]) -> str:
