@@ -203,7 +203,7 @@ class BatchBackend(AnthropicBackend):
         key, size = keyed_size(params)
         replayed = key_tag(key) in self._answered  # a node run again after a kill
         if replayed and (done := await self._in_journal(self.journal.result, key)) is not None:
-            return self._outcome(done[0], json.dumps(done[1]))
+            return self._outcome(*done)
         purpose = _purpose.get()
         if purpose not in self._canaries:
             async with self._canary_locks.setdefault(purpose, asyncio.Lock()):

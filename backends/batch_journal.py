@@ -178,9 +178,10 @@ class BatchJournal:
         journal lookup for every call that was never answered (nearly all of them)."""
         return {key_tag(row[0]) for row in self._conn.execute("SELECT key FROM results")}
 
-    def result(self, key: str) -> tuple[str, dict[str, Any]] | None:
+    def result(self, key: str) -> tuple[str, str] | None:
+        """(kind, body as JSON text) of an answered key."""
         row = self._conn.execute("SELECT kind, body FROM results WHERE key = ?", (key,)).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
+        return None if row is None else (row[0], row[1])
 
     # ----- canaries -----
     def canary_done(self, purpose: str) -> bool:
