@@ -59,7 +59,7 @@ from storyloom.backends.base import (
 from storyloom.backends.remote import RemoteBackend
 from storyloom.backends.secrets import check_api_key, check_base_url, url_password
 from storyloom.backends.structured import Repair, complete_validated
-from storyloom.backends.throttle import OverloadedError, retry_after_from
+from storyloom.backends.throttle import SYNC_MAX_CALLS, OverloadedError, retry_after_from
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ class AnthropicBackend(RemoteBackend):
     supports_model_choice: ClassVar[bool] = True
     supports_temperature: ClassVar[bool] = False  # see "No sampling parameters" above
     supports_seed: ClassVar[bool] = False
-    max_parallel_calls: ClassVar[int] = 64
+    #: Calls in flight follow `--concurrency` (bounded by it); the throttle cuts below.
+    max_parallel_calls: ClassVar[int] = SYNC_MAX_CALLS
     #: The shared prefix's cache marker (batch mode asks for a 1-hour TTL).
     _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral"}
 

@@ -15,17 +15,32 @@ and not-found errors stop the run; rate-limit, overloaded, api and timeout error
 
 Before the first batch of a request purpose (plan, write, judge, ...), one synchronous
 call of that purpose is made (the canary): a request error shows now, not hours later.
+
+At scale (100,000 items in flight, a batch body of hundreds of megabytes) the event loop
+only routes: the journal is used from one worker thread of its own (one writer, and a
+commit of 10,000 results never stalls the loop), batch bodies are encoded and results
+downloaded and decoded by the synchronous SDK client in worker threads, each request is
+sized from the one encoding that also keys it, and a request's params are dropped once
+it is answered. A batch body is capped at 32 MB (the API takes 256): encoding one
+briefly holds a few copies of it, so the cap, not the number of items in flight, sets
+that peak; a round of 100,000 items is then some 80 batches running side by side.
+`admit_batch` (set by the runner under `--max-cost`) is asked before
+every new batch, so a spent budget stops new batches, not only new items.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import json
 import logging
 import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anthropic
 
@@ -37,7 +52,8 @@ from storyloom.backends.base import (
     PermanentBackendError,
     TransientBackendError,
 )
-from storyloom.backends.batch_journal import BatchJournal, request_key
+from storyloom.backends.batch_journal import BatchJournal, Submission, key_tag, keyed_size
+from storyloom.backends.throttle import BATCH_MAX_CALLS
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +68,23 @@ _FATAL_ERRORS = {
     "not_found_error",
 }
 _purpose: contextvars.ContextVar[str] = contextvars.ContextVar("purpose", default="")
+_T = TypeVar("_T")
+
+STOPPED_WAITING = "stopped while waiting for a batch; run again to resume"
+#: What a call queued for a batch hears when the budget refuses that batch: transient,
+#: so its node retries through the workflow's stop check and the item pauses.
+BUDGET_SPENT = "the --max-cost budget would be passed by the next batch; it was not submitted"
 
 
 class BatchBackend(AnthropicBackend):
     name: ClassVar[str] = "anthropic"
-    #: Stories in flight wait on batches, not on connections: thousands are fine.
-    max_parallel_calls: ClassVar[int] = 100_000
+    #: Items in flight wait on batches, not on connections: any number is fine.
+    max_parallel_calls: ClassVar[int] = BATCH_MAX_CALLS
     _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral", "ttl": "1h"}
     batch = True
+    #: Items set going at once by a batch's answers (`_pace`).
+    ADVANCING: ClassVar[int] = 256
+    PACE_LIMIT: ClassVar[float] = 5.0
 
     def __init__(
         self,
@@ -68,23 +93,38 @@ class BatchBackend(AnthropicBackend):
         poll_interval: float = 60.0,
         flush_idle: float = 2.0,
         max_batch: int = 10_000,
-        max_batch_bytes: int = 200_000_000,
+        max_batch_bytes: int = 32_000_000,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.journal = BatchJournal(journal_path)
-        self._batch_counts: dict[str, int] = {}
-        self._count_batches()
+        #: The journal's one thread: one writer, and no commit ever runs on the loop.
+        self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="batch-journal")
+        #: Encodes batch bodies and decodes results in worker threads (the async client
+        #: would do both on the event loop).
+        self._sync = anthropic.Anthropic(
+            api_key=self._secret,
+            base_url=self._client.base_url,
+            timeout=self._timeout,
+            max_retries=self._client.max_retries,
+        )
+        self._batch_counts = _counts(self.journal.submissions())
         self._poll = poll_interval
         self._flush_idle = flush_idle
         self._max_batch = max_batch
         self._max_bytes = max_batch_bytes
-        self._queue: dict[str, dict[str, Any]] = {}  # key -> params, in arrival order
+        #: key -> (params, encoded size), in arrival order, until submitted.
+        self._queue: dict[str, tuple[dict[str, Any], int]] = {}
         self._queued_bytes = 0
         self._last_enqueue = 0.0
-        self._waiting: dict[str, asyncio.Future[tuple[str, dict[str, Any]]]] = {}
+        self._waiting: dict[str, asyncio.Future[tuple[str, str]]] = {}
         self._pending: set[str] = set()
+        #: Params of the requests still waiting for an answer (a retried row is sent
+        #: again from here); dropped as each is answered.
         self._params: dict[str, dict[str, Any]] = {}
+        self._canaries: set[str] = set()
+        #: `key_tag`s of the journal's answers: only a call whose tag is here looks there.
+        self._answered: set[int] = set()
         self._canary_locks: dict[str, asyncio.Lock] = {}
         self._started: asyncio.Task[None] | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -92,6 +132,15 @@ class BatchBackend(AnthropicBackend):
         #: Stop submitting (Ctrl-C, budget): what is queued stays queued; batches already
         #: running are picked up by the next start.
         self.submitting = True
+        #: Asked with the number of requests before each new batch; False stops
+        #: submitting (the runner sets it under --max-cost).
+        self.admit_batch: Callable[[int], bool] | None = None
+        #: Items in flight (set by the runner). With it, queued requests are submitted
+        #: the moment every item in flight waits on a batch: a whole step goes as one
+        #: round, however long the step's own work takes; `flush_idle` is then only
+        #: the fallback for an item held up elsewhere (a retry's backoff).
+        self.items_in_flight: Callable[[], int] | None = None
+        self.stall_flush = max(flush_idle, 30.0)
 
     @classmethod
     def from_environment_batch(
@@ -114,31 +163,31 @@ class BatchBackend(AnthropicBackend):
         its last refresh after the journal is closed (sqlite allows neither)."""
         return {**self._batch_counts, "waiting": len(self._waiting)}
 
-    def _count_batches(self) -> None:
-        subs = self.journal.submissions()
-        self._batch_counts = {
-            "submitted": sum(s.batch_id is not None for s in subs),
-            "in_progress": sum(s.status in ("intent", "submitted") for s in subs),
-            "ended": sum(s.status == "ended" for s in subs),
-        }
+    async def _in_journal(self, call: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._journal_thread, functools.partial(call, *args))
 
-    def stop_waiting(self) -> None:
+    def stop_waiting(self, reason: str = STOPPED_WAITING) -> None:
         """Ctrl-C: submit nothing more and release every waiting call (as transient, so
         its node stops at its checkpoint). Batches already running stay journaled; the
         next start polls them and takes their results."""
         self.submitting = False
         self._queue.clear()
-        stopped = TransientBackendError("stopped while waiting for a batch; run again to resume")
+        self._queued_bytes = 0
+        stopped = TransientBackendError(reason)
         for future in self._waiting.values():
             if not future.done():
                 future.set_exception(stopped)
         self._waiting.clear()
+        self._params.clear()
 
     async def aclose(self) -> None:
         if self._loop_task is not None:
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
-        self.journal.close()
+        await self._in_journal(self.journal.close)
+        self._journal_thread.shutdown(wait=True)
+        self._sync.close()
         await super().aclose()
 
     async def complete(self, request: CompletionRequest) -> Completion:
@@ -151,17 +200,21 @@ class BatchBackend(AnthropicBackend):
     # ----- one API call, through a batch -----
     async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
         await self._start()
-        key = request_key(params)
-        if (done := self.journal.result(key)) is not None:
+        key, size = keyed_size(params)
+        replayed = key_tag(key) in self._answered  # a node run again after a kill
+        if replayed and (done := await self._in_journal(self.journal.result, key)) is not None:
             return self._outcome(*done)
         purpose = _purpose.get()
-        lock = self._canary_locks.setdefault(purpose, asyncio.Lock())
-        async with lock:
-            if not self.journal.canary_done(purpose) and key not in self._pending:
-                message = await super()._create(params)  # synchronous, full price
-                self.journal.record_results([(key, "succeeded", message.model_dump(mode="json"))])
-                self.journal.record_canary(purpose)
-                return message
+        if purpose not in self._canaries:
+            async with self._canary_locks.setdefault(purpose, asyncio.Lock()):
+                if purpose not in self._canaries and key not in self._pending:
+                    message = await super()._create(params)  # synchronous, full price
+                    answer = [(key, "succeeded", message.model_dump(mode="json"))]
+                    await self._in_journal(self.journal.record_results, answer)
+                    await self._in_journal(self.journal.record_canary, purpose)
+                    self._canaries.add(purpose)
+                    self._answered.add(key_tag(key))
+                    return message
         if self._fatal is not None:
             raise self._fatal
         future = self._waiting.get(key)
@@ -170,19 +223,21 @@ class BatchBackend(AnthropicBackend):
             self._waiting[key] = future
             self._params[key] = params
             if key not in self._pending:
-                self._enqueue(key, params)
+                self._enqueue(key, params, size)
         kind, body = await asyncio.shield(future)
         return self._outcome(kind, body)
 
-    def _enqueue(self, key: str, params: dict[str, Any]) -> None:
-        self._queue[key] = params
-        self._queued_bytes += len(str(params))
+    def _enqueue(self, key: str, params: dict[str, Any], size: int) -> None:
+        self._queue[key] = (params, size)
+        self._queued_bytes += size
         self._last_enqueue = time.monotonic()
 
-    def _outcome(self, kind: str, body: dict[str, Any]) -> anthropic.types.Message:
+    def _outcome(self, kind: str, body: str) -> anthropic.types.Message:
+        """The answer from its JSON text (kept as text while it waits: a third of the
+        memory of the parsed dict, and pydantic parses it faster)."""
         if kind == "succeeded":
-            return anthropic.types.Message.model_validate(body)
-        error = body.get("error", {})
+            return anthropic.types.Message.model_validate_json(body)
+        error = json.loads(body).get("error", {})
         error_type, detail = error.get("type", ""), error.get("message", "")
         if error_type in _FATAL_ERRORS:
             raise self._scrubbed(
@@ -202,9 +257,9 @@ class BatchBackend(AnthropicBackend):
         await asyncio.shield(self._started)
 
     async def _recover(self) -> None:
-        intents = self.journal.submissions("intent")
+        intents = await self._in_journal(self.journal.submissions, "intent")
         if intents:
-            claimed = self.journal.claimed_batch_ids()
+            claimed = await self._in_journal(self.journal.claimed_batch_ids)
             listed = [b async for b in self._client.messages.batches.list(limit=100)]
             for sub in intents:
                 match = next(
@@ -219,12 +274,14 @@ class BatchBackend(AnthropicBackend):
                 )
                 if match is None:
                     log.info("submission %s never reached the API; its requests are free", sub.id)
-                    self.journal.set_status(sub.id, "abandoned")
+                    await self._in_journal(self.journal.set_status, sub.id, "abandoned")
                 else:
                     log.info("submission %s was created as %s before a kill", sub.id, match.id)
-                    self.journal.record_batch(sub.id, match.id)
+                    await self._in_journal(self.journal.record_batch, sub.id, match.id)
                     claimed.add(match.id)
-        self._pending = self.journal.pending_keys()
+        self._pending = await self._in_journal(self.journal.pending_keys)
+        self._canaries = await self._in_journal(self.journal.canaries)
+        self._answered = await self._in_journal(self.journal.answered_tags)
         self._loop_task = asyncio.ensure_future(self._run())
 
     # ----- collector and poller -----
@@ -248,35 +305,63 @@ class BatchBackend(AnthropicBackend):
         tick = min(0.05, self._poll)
         while True:
             now = time.monotonic()
-            if self._queue and self.submitting and self._fatal is None:
-                full = len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes
-                if full or now - self._last_enqueue >= self._flush_idle:
-                    await self._submit()
-            for sub in self.journal.submissions("submitted"):
-                if now >= next_poll.get(sub.id, 0.0):
+            if self._queue and self.submitting and self._fatal is None and self._due(now):
+                await self._submit()
+            submissions = await self._in_journal(self.journal.submissions)
+            self._batch_counts = _counts(submissions)
+            for sub in submissions:
+                if sub.status == "submitted" and now >= next_poll.get(sub.id, 0.0):
                     next_poll[sub.id] = now + self._poll
                     try:
                         await self._check(sub.id, sub.batch_id or "")
-                    except (anthropic.AnthropicError, BackendError) as error:
+                    except (anthropic.AnthropicError, BackendError, ValueError) as error:
                         log.warning("polling batch %s failed: %s", sub.batch_id, error)
-            self._count_batches()
             await asyncio.sleep(tick)
 
-    async def _submit(self) -> None:
-        batch = dict(list(self._queue.items())[: self._max_batch])
+    def _due(self, now: float) -> bool:
+        """Submit now: a full batch, every item in flight waiting, or a quiet spell."""
+        if len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes:
+            return True
+        idle = now - self._last_enqueue
+        if self.items_in_flight is None:
+            return idle >= self._flush_idle
+        return len(self._waiting) >= self.items_in_flight() or idle >= self.stall_flush
+
+    def _take_batch(self) -> dict[str, dict[str, Any]]:
+        """The oldest queued requests up to `max_batch` of them and `max_batch_bytes`."""
+        batch: dict[str, dict[str, Any]] = {}
+        size = 0
+        for key, (params, request_size) in self._queue.items():
+            if batch and (len(batch) >= self._max_batch or size + request_size > self._max_bytes):
+                break
+            batch[key] = params
+            size += request_size
         for key in batch:
             del self._queue[key]
-        self._queued_bytes = sum(len(str(p)) for p in self._queue.values())
-        submission, members = self.journal.write_intent(list(batch))  # durable first
+        self._queued_bytes -= size
+        return batch
+
+    async def _submit(self) -> None:
+        if self.admit_batch is not None and not self.admit_batch(
+            min(len(self._queue), self._max_batch)
+        ):
+            log.info("the budget refuses a new batch; %d requests not submitted", len(self._queue))
+            self.stop_waiting(BUDGET_SPENT)
+            return
+        batch = self._take_batch()
+        keys = list(batch)
+        submission, members = await self._in_journal(self.journal.write_intent, keys)
         requests = [{"custom_id": cid, "params": batch[key]} for cid, key in members.items()]
-        self._pending.update(batch)
+        del batch
+        self._pending.update(keys)
+        create = functools.partial(self._sync.messages.batches.create, requests=requests)
         try:
-            created = await self._client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+            created = await asyncio.to_thread(create)  # type: ignore[arg-type]
         except anthropic.APIStatusError as exc:
             error = self._status_error(exc)
             if isinstance(error, PermanentBackendError):
-                self.journal.set_status(submission, "abandoned")
-                self._fail_all(list(batch), error)
+                await self._in_journal(self.journal.set_status, submission, "abandoned")
+                self._fail_all(keys, error)
                 return
             # Unknown whether it was created: the intent stays, the next start reconciles.
             log.warning("creating a batch failed (%s); will check on the next start", error)
@@ -284,14 +369,17 @@ class BatchBackend(AnthropicBackend):
         except anthropic.APIError as exc:
             log.warning("creating a batch failed (%s); will check on the next start", exc)
             return
-        self.journal.record_batch(submission, created.id)
-        log.info("batch %s submitted with %d requests", created.id, len(requests))
+        finally:
+            del requests, create
+        await self._in_journal(self.journal.record_batch, submission, created.id)
+        log.info("batch %s submitted with %d requests", created.id, len(keys))
 
     def _fail_all(self, keys: list[str], error: BackendError) -> None:
         if isinstance(error, PermanentBackendError) and error.fatal:
             self._fatal = error
         for key in keys:
             self._pending.discard(key)
+            self._params.pop(key, None)
             future = self._waiting.pop(key, None)
             if future is not None and not future.done():
                 future.set_exception(error)
@@ -300,33 +388,86 @@ class BatchBackend(AnthropicBackend):
         batch = await self._client.messages.batches.retrieve(batch_id)
         if batch.processing_status != "ended":
             return
-        members = self.journal.members(submission)
-        final: list[tuple[str, str, dict[str, Any]]] = []
-        retry: list[str] = []
-        async for row in await self._client.messages.batches.results(batch_id):
-            key = members.get(row.custom_id)
-            if key is None:
-                continue  # not ours (a list match gone wrong): never take its answer
-            result = row.result
-            if result.type == "succeeded":
-                final.append((key, "succeeded", result.message.model_dump(mode="json")))
-            elif result.type == "errored" and result.error.error.type not in _RETRY_ERRORS:
-                final.append((key, "errored", result.error.model_dump(mode="json")))
-            else:
-                retry.append(key)
-        self.journal.record_results(final)  # durable before anyone is answered
-        self.journal.set_status(submission, "ended")
-        for key, kind, body in final:
+        url = batch.results_url or f"/v1/messages/batches/{batch_id}/results"
+        rows = await asyncio.to_thread(self._download_results, url)
+        final, retry = await self._in_journal(self._settle, submission, rows)
+        del rows
+        paced_since = time.monotonic()
+        for number, (key, kind, body) in enumerate(final):
+            if number % 64 == 0:
+                paced_since = await self._pace(paced_since)
+            self._answered.add(key_tag(key))
             self._pending.discard(key)
+            self._params.pop(key, None)
             future = self._waiting.pop(key, None)
             if future is not None and not future.done():
                 future.set_result((kind, body))
         for key in retry:
             self._pending.discard(key)
             if key in self._waiting:
-                self._enqueue(key, self._params[key])
+                params = self._params[key]
+                self._enqueue(key, params, keyed_size(params)[1])
         if retry:
             log.info("batch %s: %d rows go into a later batch", batch_id, len(retry))
+
+    async def _pace(self, since: float) -> float:
+        """Hold the next answers while `ADVANCING` items are between an answer and their
+        next call: such an item holds its step's working memory (its gates' parse, its
+        checkpoint on the way to disk), and a round of 100,000 set going at once would
+        hold them all together. Items held up elsewhere (a retry's backoff) hold this up
+        for at most `PACE_LIMIT` seconds."""
+        if self.items_in_flight is None:
+            return since
+        while (
+            self.items_in_flight() - len(self._waiting) >= self.ADVANCING
+            and time.monotonic() - since < self.PACE_LIMIT
+        ):
+            await asyncio.sleep(0.005)
+        return time.monotonic()
+
+    def _download_results(self, url: str) -> list[dict[str, Any]]:
+        """The result rows as plain JSON (a worker thread): the SDK would build a
+        pydantic model of every row on the event loop only for it to be dumped again."""
+        text = self._sync.get(
+            url, cast_to=str, options={"headers": {"Accept": "application/binary"}}
+        )
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def _settle(
+        self, submission: str, rows: list[dict[str, Any]]
+    ) -> tuple[list[tuple[str, str, str]], list[str]]:
+        """Journal an ended batch's final results (durable before anyone is answered) and
+        say which rows go into a later batch. Runs in the journal's thread."""
+        members = self.journal.members(submission)
+        final: list[tuple[str, str, dict[str, Any]]] = []
+        retry: list[str] = []
+        for row in rows:
+            key = members.get(row.get("custom_id", ""))
+            if key is None:
+                continue  # not ours (a list match gone wrong): never take its answer
+            result = row.get("result") or {}
+            kind = result.get("type")
+            if kind == "succeeded":
+                final.append((key, "succeeded", result["message"]))
+            elif kind == "errored" and _error_type(result) not in _RETRY_ERRORS:
+                final.append((key, "errored", result.get("error") or {}))
+            else:
+                retry.append(key)
+        self.journal.record_results(final)
+        self.journal.set_status(submission, "ended")
+        return [(key, kind, json.dumps(body)) for key, kind, body in final], retry
+
+
+def _error_type(result: dict[str, Any]) -> str:
+    return str(((result.get("error") or {}).get("error") or {}).get("type", ""))
+
+
+def _counts(subs: list[Submission]) -> dict[str, int]:
+    return {
+        "submitted": sum(s.batch_id is not None for s in subs),
+        "in_progress": sum(s.status in ("intent", "submitted") for s in subs),
+        "ended": sum(s.status == "ended" for s in subs),
+    }
 
 
 def _total(batch: Any) -> int:

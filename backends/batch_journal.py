@@ -56,8 +56,19 @@ def request_key(params: dict[str, Any]) -> str:
     """Deterministic key of one request: its whole content. A replayed node (same item,
     same node, same attempt) builds the same params, so it finds its own request again;
     a repair turn has different messages and so a key of its own."""
-    data = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(data.encode()).hexdigest()
+    return keyed_size(params)[0]
+
+
+def keyed_size(params: dict[str, Any]) -> tuple[str, int]:
+    """The request's key and its size in bytes as JSON, from one encoding: a batch body
+    is sized by what is sent, never by `str(params)` (a second copy of every prompt)."""
+    data = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def key_tag(key: str) -> int:
+    """The first 64 bits of a request key: what `answered_tags` holds per answer."""
+    return int(key[:16], 16)
 
 
 @dataclass(frozen=True)
@@ -70,11 +81,12 @@ class Submission:
 
 
 class BatchJournal:
-    """One writer (the event loop's thread); every write is committed at once."""
+    """One writer at a time; every write is committed at once. `BatchBackend` calls it
+    from one worker thread only (never the event loop), so it may be opened elsewhere."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # intent must survive a power cut too
         self._conn.executescript(_SCHEMA)
@@ -161,14 +173,23 @@ class BatchJournal:
                 [(key, kind, json.dumps(body)) for key, kind, body in rows],
             )
 
-    def result(self, key: str) -> tuple[str, dict[str, Any]] | None:
+    def answered_tags(self) -> set[int]:
+        """A small integer per answered key (`key_tag`): held in memory, it spares a
+        journal lookup for every call that was never answered (nearly all of them)."""
+        return {key_tag(row[0]) for row in self._conn.execute("SELECT key FROM results")}
+
+    def result(self, key: str) -> tuple[str, str] | None:
+        """(kind, body as JSON text) of an answered key."""
         row = self._conn.execute("SELECT kind, body FROM results WHERE key = ?", (key,)).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
+        return None if row is None else (row[0], row[1])
 
     # ----- canaries -----
     def canary_done(self, purpose: str) -> bool:
         row = self._conn.execute("SELECT 1 FROM canaries WHERE purpose = ?", (purpose,))
         return row.fetchone() is not None
+
+    def canaries(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT purpose FROM canaries")}
 
     def record_canary(self, purpose: str) -> None:
         with self._tx() as conn:

@@ -79,6 +79,15 @@ class OutageError(TransientBackendError):
 #: The longest `retry-after` honoured by waiting; anything longer is an outage.
 MAX_WAIT = 300.0
 
+#: Calls in flight a synchronous API backend allows (and so `--concurrency` without
+#: `--batch`): each holds a connection and a share of the provider's rate limit, so more
+#: only queue behind the limit while their timeouts run.
+SYNC_MAX_CALLS = 512
+
+#: Items in flight with `--batch`: a waiting item costs memory (a few KiB), not a
+#: connection, and a run's batch rounds fall as more items advance together.
+BATCH_MAX_CALLS = 1_000_000
+
 #: What a call waiting in the throttle hears after a graceful stop. It is transient so
 #: the node's retry goes through the workflow's own stop check and pauses the story.
 STOPPED = "stopped before the call was sent"

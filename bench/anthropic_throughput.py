@@ -15,7 +15,10 @@ server answering like the scripted demo backend (premises, stories that pass the
 passing critiques): seed, plan, write, gate, judge, dedupe, emit, i.e. 3 LLM calls.
 
 Printed: stories/s, the ratio to the ideal C / (calls per story x latency), and the
-process CPU time per story.
+process CPU time per story. `--level workflow` then runs the bare LangGraph graph of the
+same shape (`bench/bare_graph.py`) in the same process and prints it on the next line,
+with the workflow's CPU per story as a multiple of the bare graph's: the floor, measured
+in the same window.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "suppo
 from backend_calls import as_usage
 from demo_http import demo_over_http
 from messages_api_server import Fault, MessagesAPIServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bare_graph import bench_bare
 
 from storyloom.backends.anthropic import AnthropicBackend
 from storyloom.backends.base import (
@@ -220,6 +226,15 @@ async def bench_workflow(
         return summary, context.ledger.totals().usage
 
 
+async def run_bare(base_url: str, stories: int, concurrency: int, throttle: bool) -> Usage:
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
+    try:
+        return await bench_bare(backend if throttle else inner, PREFIX, stories, concurrency)
+    finally:
+        await backend.aclose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--level", choices=["backend", "workflow"], default="backend")
@@ -270,6 +285,13 @@ def main() -> None:
         calls_per_story = 3  # plan, write, judge when the judge passes (on-fail rewrite)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    bare: tuple[float, float] | None = None
+    if args.level == "workflow":
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        WARM_UP_USAGE[0] += asyncio.run(
+            run_bare(server.base_url, args.stories, args.concurrency, not args.no_throttle)
+        )
+        bare = (time.perf_counter() - wall1, time.process_time() - cpu1)
     requests, billed_calls, billed = server.stop()
     warm_up_usage = WARM_UP_USAGE[0]
     matches = usage + warm_up_usage == billed
@@ -294,6 +316,14 @@ def main() -> None:
         f"cpu {cpu:.2f}s  cpu/story {cpu / args.stories * 1000:.1f}ms  "
         f"cpu/call {cpu / max(1, requests) * 1000:.2f}ms"
     )
+    if bare is not None:
+        bare_wall, bare_cpu = bare
+        bare_rate = args.stories / bare_wall
+        print(
+            f"bare LangGraph graph, same shape and calls: wall {bare_wall:.2f}s  "
+            f"stories/s {bare_rate:.2f}  ratio {bare_rate / ideal:.3f}  cpu/story "
+            f"{bare_cpu / args.stories * 1000:.1f}ms;  workflow/bare cpu {cpu / bare_cpu:.2f}x"
+        )
 
 
 if __name__ == "__main__":

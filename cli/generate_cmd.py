@@ -19,6 +19,7 @@ from storyloom.backends.base import Backend, BackendError
 from storyloom.backends.faults import FaultyBackend
 from storyloom.backends.pricing import caching_off_reason
 from storyloom.backends.registry import BackendSpec
+from storyloom.backends.throttle import BATCH_MAX_CALLS, SYNC_MAX_CALLS
 from storyloom.cli.backend_flags import backend_flags
 from storyloom.cli.kind_options import input_options, kind_option, pairs
 from storyloom.cli.logs import configure_debug_logging
@@ -99,7 +100,12 @@ THRESHOLD = FiniteFloatRange(min=0, max=1, min_open=True)
 )
 @backend_flags()
 @option_with_default(
-    "--concurrency", type=click.IntRange(min=1, max=512), default=4, help="Items in flight at once."
+    "--concurrency",
+    type=click.IntRange(min=1, max=BATCH_MAX_CALLS),
+    default=4,
+    help=f"Items in flight at once: up to {SYNC_MAX_CALLS} (each holds a connection and a "
+    f"share of the rate limit), up to {BATCH_MAX_CALLS:,} with --batch (a waiting item "
+    "holds only memory; more in flight, fewer batch rounds).",
 )
 @option_with_default(
     "--seed", type=SEED, default=0, help="Run seed: the items' draws are deterministic from it."
@@ -252,6 +258,13 @@ def generate(
         worker = Shard.parse(shard) if shard is not None else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--shard'") from None
+    if concurrency > SYNC_MAX_CALLS and not getattr(backend.options, "batch", False):
+        raise click.BadParameter(
+            f"{concurrency} is above {SYNC_MAX_CALLS} without --batch: synchronous calls each "
+            "hold a connection and a share of the rate limit, so more would only queue; "
+            "use --batch for more items in flight",
+            param_hint="'--concurrency'",
+        )
     models = pairs(task_models, "--task-model")
     for task, model in models.items():
         if not isinstance(model, str):

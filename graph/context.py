@@ -162,10 +162,8 @@ class RunContext:
             else:  # the backend's own timeout, not mapped to a backend error
                 message = f"{what}: the backend timed out ({error or 'no detail'})"
             raise TransientBackendError(message) from None
-        # The ledger fsyncs each line: off the event loop, so other items keep moving.
-        await asyncio.to_thread(
-            self.ledger.record, item_id=item_id, node=request.purpose, completion=completion
-        )
+        # Durable before the node goes on; fsynced off the loop, one write per group.
+        await self.ledger.record_async(item_id=item_id, node=request.purpose, completion=completion)
         return completion
 
     def _record_billed_failure(

@@ -3,6 +3,7 @@ item and accepted document, and a resumed run knows what was already paid for.""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict
@@ -30,6 +31,18 @@ class LedgerTotals:
     usd: float
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """One line waiting for the next group write."""
+
+    line: bytes
+    item_id: str
+    usage: Usage
+    usd: float
+    response_id: str | None
+    done: asyncio.Future[None]
+
+
 class SpendCounter(Reservations, Protocol):
     """Spend shared by the workers of one run, and their `--max-cost` reservations
     (`graph.shared.SharedRun`)."""
@@ -55,6 +68,8 @@ class UsageLedger:
         #: Replies already booked: a node replayed after a kill may be handed the same
         #: reply again (a batch result from the journal), which was paid once.
         self._booked: set[str] = set()
+        self._queued: list[_Queued] = []
+        self._flusher: asyncio.Future[None] | None = None
         #: A torn last line (a crash mid-append) cut on opening, kept in .torn: the next
         #: append would otherwise glue onto it and be lost as well.
         self.torn: TornTail | None = set_aside_torn_tail(path)
@@ -86,6 +101,62 @@ class UsageLedger:
         """Book one call and return its cost; a reply already booked costs nothing."""
         if completion.response_id is not None and completion.response_id in self._booked:
             return 0.0
+        usd, line = self._line(item_id, node, completion)
+        with self._lock:
+            # Whole line or nothing: a fragment left by a full disk would glue onto the
+            # next entry and lose both.
+            append_whole(self.path, line)
+            if completion.response_id is not None:
+                self._booked.add(completion.response_id)
+            self._count(item_id, completion.usage, usd)
+        if self.shared is not None:
+            self.shared.add_spend(usd)
+        return usd
+
+    async def record_async(self, *, item_id: str, node: str, completion: Completion) -> float:
+        """`record` for the event loop: the lines of calls answered together (a batch's
+        results) are appended and fsynced as one write in a worker thread, one thread hop
+        and one fsync per group instead of per call. Returns once its line is durable."""
+        response_id = completion.response_id
+        if response_id is not None and response_id in self._booked:
+            return 0.0
+        if response_id is not None:
+            self._booked.add(response_id)  # a replay arriving meanwhile books nothing
+        usd, line = self._line(item_id, node, completion)
+        done = asyncio.get_running_loop().create_future()
+        self._queued.append(_Queued(line, item_id, completion.usage, usd, response_id, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        await done
+        return usd
+
+    async def _flush(self) -> None:
+        while self._queued:
+            group, self._queued = self._queued, []
+            try:
+                await asyncio.to_thread(self._write_group, group)
+            except BaseException as error:
+                for queued in group:
+                    if queued.response_id is not None:
+                        self._booked.discard(queued.response_id)
+                    if not queued.done.done():
+                        queued.done.set_exception(error)
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            for queued in group:
+                if not queued.done.done():
+                    queued.done.set_result(None)
+
+    def _write_group(self, group: list[_Queued]) -> None:
+        with self._lock:
+            append_whole(self.path, b"".join(q.line for q in group))  # all lines or none
+            for q in group:
+                self._count(q.item_id, q.usage, q.usd)
+        if self.shared is not None:
+            self.shared.add_spend(sum(q.usd for q in group))
+
+    def _line(self, item_id: str, node: str, completion: Completion) -> tuple[float, bytes]:
         usd = cost_usd(completion.model, completion.usage)
         entry = UsageEntry(
             time=round(time.time(), 3),
@@ -102,16 +173,7 @@ class UsageLedger:
             response_id=completion.response_id,
             requests=completion.requests,
         )
-        with self._lock:
-            # Whole line or nothing: a fragment left by a full disk would glue onto the
-            # next entry and lose both.
-            append_whole(self.path, entry.to_line())
-            if completion.response_id is not None:
-                self._booked.add(completion.response_id)
-            self._count(item_id, completion.usage, usd)
-        if self.shared is not None:
-            self.shared.add_spend(usd)
-        return usd
+        return usd, entry.to_line()
 
     @property
     def torn_bytes(self) -> int:

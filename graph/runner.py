@@ -298,6 +298,12 @@ async def run_items(
         context.texts = await TextStore.open(saver.conn, saver.lock)
         graph = build_graph(context.kind, saver, retry=options.retry)
         count_recorded = False
+        # Threads with a checkpoint, read once: a new item starts without a state read.
+        async with (
+            saver.lock,
+            saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor,
+        ):
+            checkpointed = {row[0] async for row in cursor}
 
         async def run_one(index: int) -> None:
             this_id = item_id(index)
@@ -337,6 +343,14 @@ async def run_items(
                 notify("skipped", this_id)
                 return None
             config: Any = {"configurable": {"thread_id": this_id}}
+            if this_id not in checkpointed:
+                new: dict[str, Any] = await graph.ainvoke(
+                    ItemInput(item_id=this_id, index=index),
+                    config,
+                    context=context,
+                    durability="sync",
+                )
+                return new
             snapshot = await graph.aget_state(config)
             if this_id in set_aside:
                 report.set_aside[this_id] = _made_whole(snapshot.values, snapshot.next)
@@ -367,12 +381,22 @@ async def run_items(
                         report.stop_reason = "budget"
                     indexes.put_back(index)
                     return
+                in_flight[0] += 1
                 try:
                     await run_one(index)
                 finally:
+                    in_flight[0] -= 1
                     await budget.release(item_id(index), reserved)
 
-        workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
+        in_flight = [0]
+        if (batches := _batch_backend(context.backend)) is not None:
+            batches.items_in_flight = lambda: in_flight[0]
+            if options.max_cost is not None:
+                _stop_batches_past(batches, context.ledger, options.max_cost, report, stop)
+        # No more workers than items: --batch allows a million in flight for a run of ten.
+        workers = [
+            asyncio.create_task(worker()) for _ in range(min(options.concurrency, report.planned))
+        ]
         alive = asyncio.create_task(_keep_alive(shared)) if shared is not None else None
         try:
             await asyncio.gather(*workers)
@@ -393,6 +417,32 @@ async def _keep_alive(shared: SpendCounter) -> None:
     while True:
         await asyncio.to_thread(shared.heartbeat)
         await asyncio.sleep(ALIVE_SECONDS / 3)
+
+
+def _batch_backend(backend: Any) -> Any:
+    """The Message Batches backend under any wrappers (fault injection), or None."""
+    while not hasattr(backend, "items_in_flight") and hasattr(backend, "inner"):
+        backend = backend.inner
+    return backend if hasattr(backend, "items_in_flight") else None
+
+
+def _stop_batches_past(
+    backend: Any, ledger: UsageLedger, max_cost: float, report: RunReport, stop: asyncio.Event
+) -> None:
+    """Under --batch, a batch is submitted only while the spend so far plus that batch at
+    the mean cost of a call stays within `max_cost`; a refused batch stops the run as the
+    budget does (its calls pause, to resume with a larger cap). Constant time per batch."""
+
+    def admit(requests: int) -> bool:
+        totals = ledger.totals()
+        per_call = totals.usd / totals.calls if totals.calls else 0.0
+        if ledger.run_total_usd() + requests * per_call <= max_cost:
+            return True
+        report.stop_reason = "budget"
+        stop.set()
+        return False
+
+    backend.admit_batch = admit
 
 
 def _not_started(indexes: _Indexes, context: RunContext, item_id: Any) -> int:

@@ -4,9 +4,11 @@ LangGraph saves the whole state at every step; an item's drafts and critiques co
 ten checkpoints made the database about 14x the corpus. Here each plan, draft, critique and
 review is written once (zlib-compressed JSON) to a table in the checkpoint database, and
 the state keeps its 16-hex-digit reference. The table shares the checkpointer's one
-connection and lock, so SQLite still sees a single writer. A text is committed before the
-checkpoint that names it, so a kill can leave an unreferenced text (harmless) but never a
-reference to a missing one.
+connection and lock, so SQLite still sees a single writer. A text is inserted into the
+connection's open transaction and committed by the next commit on it, at the latest the
+checkpoint that names it (in the same transaction, or an earlier one): no commit of its
+own per text, and never a reference to a missing text; a kill can at most lose texts no
+checkpoint names.
 """
 
 from __future__ import annotations
@@ -57,12 +59,12 @@ class TextStore:
         raw = _encode(value)
         ref = hashlib.sha256(raw).hexdigest()[:16]
         if ref not in self._cache:
+            body = zlib.compress(raw, 6)
             async with self._lock:
+                # Committed with the checkpoint that names it (see the module's note).
                 await self._conn.execute(
-                    "INSERT OR IGNORE INTO storyloom_texts (ref, body) VALUES (?, ?)",
-                    (ref, zlib.compress(raw, 6)),
+                    "INSERT OR IGNORE INTO storyloom_texts (ref, body) VALUES (?, ?)", (ref, body)
                 )
-                await self._conn.commit()
         # Cached as read back, so a value is the same (keys sorted) whether it comes from
         # the cache or, after a restart, from the database: outputs replay byte for byte.
         self._remember(ref, json.loads(raw))

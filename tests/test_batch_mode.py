@@ -22,7 +22,13 @@ from click.testing import CliRunner
 from messages_api_server import MessagesAPIServer, RecordedRequest
 from story_samples import purpose_and_hints
 
-from storyloom.backends.base import CompletionRequest, Message, PermanentBackendError, Usage
+from storyloom.backends.base import (
+    CompletionRequest,
+    Message,
+    PermanentBackendError,
+    TransientBackendError,
+    Usage,
+)
 from storyloom.backends.batch import BatchBackend
 from storyloom.backends.batch_journal import BatchJournal, request_key
 from storyloom.backends.demo import demo_reply
@@ -258,3 +264,61 @@ def test_batches_command_lists_and_cancels_and_canceled_rows_go_again(tmp_path: 
 def test_batches_command_on_a_run_without_a_journal_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["batches", str(tmp_path)])
     assert result.exit_code != 0 and "no batch journal" in result.output
+
+
+def test_more_items_in_flight_than_512_killed_mid_round_finish_once_and_pay_once(
+    tmp_path: Path,
+) -> None:
+    """600 items in flight (past the synchronous bound, which --batch lifts): a SIGKILL
+    while a round's batch is running, then the same command: every item lands once, no
+    batch request is paid twice, and each step of the items went as one round."""
+    run_dir = tmp_path / "batchrun"
+    count = 600
+    argv = generate_argv(run_dir, count)
+    argv[argv.index("--concurrency") + 1] = str(count)
+    argv += ["--max-revisions", "0"]  # plan, write, judge: the run stays quick
+    with MessagesAPIServer(responder=demo_over_http) as server:
+        server.batch_latency = 1.0
+        process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env_for(server)
+        )
+        deadline = time.monotonic() + 240
+        while len(server.batches) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        assert len(server.batches) >= 2, "the run never reached its second round"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        first_run = len(server.batches)
+        sizes = [len(b["requests"]) for b in server.batches.values()]
+        # One item makes each task's synchronous canary; the other items' plans are one batch.
+        assert sizes[:2] == [count - 1, count - 1], f"a step went in pieces: {sizes}"
+
+        final = subprocess.run(argv, capture_output=True, env=env_for(server), timeout=600)
+        assert final.returncode == 0, final.stderr.decode(errors="replace")[-3000:]
+        batched, synchronous = batch_paid_keys(server), synchronous_paid_keys(server)
+        rounds = len(server.batches) - first_run
+    assert len(batched) == len(set(batched)), "a batch request was paid twice"
+    assert not set(batched) & set(synchronous), "a request paid in a batch and again"
+    corpus, rejected = jsonl_ids(run_dir / "corpus.jsonl"), jsonl_ids(run_dir / "rejected.jsonl")
+    assert sorted(corpus + rejected) == sorted(f"batchrun/{i}" for i in range(count))
+    # The longest chain is plan, write, judge: at most those rounds, and one after a kill.
+    assert rounds <= 3 + 1, f"{rounds} rounds after the restart"
+
+
+def test_a_batch_the_budget_refuses_is_never_submitted_and_its_calls_pause(
+    tmp_path: Path,
+) -> None:
+    with MessagesAPIServer() as server:
+        asyncio.run(many(backend(server, tmp_path), ["canary"]))
+        asked: list[int] = []
+
+        def refuse(requests: int) -> bool:
+            asked.append(requests)
+            return False
+
+        llm = backend(server, tmp_path)
+        llm.admit_batch = refuse
+        results = asyncio.run(many(llm, ["a", "b", "c"]))
+        assert not server.batches, "a refused batch was submitted"
+    assert asked == [3]
+    assert all(isinstance(r, TransientBackendError) and "--max-cost" in str(r) for r in results)

@@ -228,6 +228,9 @@ class MessagesAPIServer:
         #: such as "rate_limit_error" / "invalid_request_error" (errored rows).
         self._row_faults: deque[str] = deque()
         self.batch_billed: list[Billed] = []
+        #: False drops each batch's request bodies once answered (a lab-scale bench sends
+        #: gigabytes of prompts); `batches[id]["requests"]` is then empty.
+        self.keep_batch_bodies = True
 
     # ----- scripting -----
     def queue(self, *replies: Reply) -> None:
@@ -514,8 +517,10 @@ class _Handler(BaseHTTPRequestHandler):
             "id": batch_id,
             "created": now,
             "ends_at": now + api.batch_latency,
-            "requests": requests,
+            "requests": requests if api.keep_batch_bodies else [],
         }
+        if not api.keep_batch_bodies:
+            record.body = None
         with api._lock:
             api.batches[batch_id] = batch
             api.batch_results[batch_id] = rows

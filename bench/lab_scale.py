@@ -1,0 +1,199 @@
+"""Lab scale: N items, all in flight at once, through `generate --batch` against the loopback
+Messages + Message Batches API with a compressed batch turnaround.
+
+    .venv/bin/python bench/lab_scale.py                     # 20,000 items
+    .venv/bin/python bench/lab_scale.py --items 100000      # the 100,000 of the issue
+    .venv/bin/python bench/lab_scale.py --items 2000 --turnaround 1
+
+The server runs in a process of its own (answering like the scripted demo, billing prompt
+caching by the API's cache-key rule), and `storyloom generate` in another, so the memory
+and CPU printed are the tool's alone (the kernel's `wait4` figures for the child). A small
+run first (`--baseline-items`, same settings) gives the memory of the process itself, so
+the memory per item in flight is (peak - baseline peak) / items.
+
+Printed: batch rounds (a round is the batches in flight together: a new one starts only
+after every batch of the last has ended), wall time, peak RSS and RSS per item in flight,
+CPU ms per item, the cache-read share of each task's calls after its first, USD per 1,000
+items at batch and synchronous prices (the same tokens, the synchronous price; the
+1-hour cache writes priced as 5-minute ones), and the projected wall time of 100,000
+items at a 30-minute and a 2-hour turnaround: rounds x turnaround + the CPU of 100,000
+items at the measured rate (one core; the work of a round runs while no batch waits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+
+from storyloom.backends.base import Usage
+from storyloom.backends.pricing import cost_usd
+
+KEY = "sk-ant-lab-scale-not-a-real-key"
+
+
+def _serve(conn: Connection, turnaround: float) -> None:
+    from demo_http import demo_over_http
+    from messages_api_server import MessagesAPIServer
+
+    with MessagesAPIServer(responder=demo_over_http, api_key=KEY) as server:
+        server.batch_latency = turnaround
+        server.keep_batch_bodies = False  # gigabytes of prompts otherwise
+        conn.send(server.base_url)
+        while conn.recv() == "batches":
+            spans = [
+                (b["created"], b["ends_at"], len(server.batch_results[b["id"]]))
+                for b in server.batches.values()
+            ]
+            conn.send(spans)
+
+
+@dataclass(frozen=True)
+class Child:
+    wall: float
+    cpu: float
+    peak_mib: float
+    exit_code: int
+    stderr: str
+
+
+def run_generate(run_dir: Path, items: int, base_url: str, poll: float) -> Child:
+    argv = [
+        sys.executable, "-m", "storyloom.cli", "generate", "-n", str(items),
+        "--backend", "anthropic", "--batch", "--concurrency", str(items),
+        "--run-dir", str(run_dir),
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "ANTHROPIC_API_KEY": KEY,
+        "ANTHROPIC_BASE_URL": base_url,
+        "STORYLOOM_BATCH_POLL": str(poll),
+        "COLUMNS": "120",
+    }
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    return Child(
+        wall=time.perf_counter() - started,
+        cpu=usage.ru_utime + usage.ru_stime,
+        peak_mib=usage.ru_maxrss / 1024,
+        exit_code=child.returncode,
+        stderr=stderr,
+    )
+
+
+def rounds_of(spans: list[tuple[float, float, int]], after: float) -> list[int]:
+    """Requests per round: batches in flight together are one round."""
+    rounds: list[int] = []
+    round_end = float("-inf")
+    for created, ends_at, size in sorted(s for s in spans if s[0] >= after):
+        if created >= round_end:
+            rounds.append(0)
+        rounds[-1] += size
+        round_end = max(round_end, ends_at)
+    return rounds
+
+
+def ledger_figures(run_dir: Path) -> tuple[dict[str, tuple[int, float]], float, float]:
+    """Per task: calls and the cache-read share of its calls after its first; the run's
+    USD as booked (batch) and at the synchronous price."""
+    entries = [json.loads(line) for line in (run_dir / "usage.jsonl").read_text().splitlines()]
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in sorted(entries, key=lambda e: e["time"]):
+        by_task[entry["node"]].append(entry)
+    shares = {
+        task: (len(calls), sum(c["cache_read_tokens"] > 0 for c in calls[1:]) / (len(calls) - 1))
+        for task, calls in by_task.items()
+        if len(calls) > 1
+    }
+    booked = sum(e["usd"] for e in entries)
+    synchronous = sum(
+        cost_usd(
+            e["model"],
+            Usage(
+                e["input_tokens"],
+                e["output_tokens"],
+                e["cache_write_tokens"],
+                e["cache_read_tokens"],
+            ),
+        )
+        for e in entries
+    )
+    return shares, booked, synchronous
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--turnaround", type=float, default=2.0, help="seconds a batch takes")
+    parser.add_argument("--poll", type=float, default=0.2, help="STORYLOOM_BATCH_POLL")
+    parser.add_argument("--baseline-items", type=int, default=20)
+    args = parser.parse_args()
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child_end = ctx.Pipe()
+    server = ctx.Process(target=_serve, args=(child_end, args.turnaround), daemon=True)
+    server.start()
+    base_url = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = run_generate(Path(tmp) / "baseline", args.baseline_items, base_url, args.poll)
+        started = time.time()
+        run_dir = Path(tmp) / "lab"
+        main_run = run_generate(run_dir, args.items, base_url, args.poll)
+        parent.send("batches")
+        spans = parent.recv()
+        parent.send("stop")
+        server.join(timeout=30)
+        if main_run.exit_code != 0:
+            sys.exit(f"generate exited {main_run.exit_code}: {main_run.stderr[-2000:]}")
+        shares, booked, synchronous = ledger_figures(run_dir)
+        done = sum(1 for _ in (run_dir / "corpus.jsonl").open()) + sum(
+            1 for _ in (run_dir / "rejected.jsonl").open()
+        )
+
+    rounds = rounds_of(spans, started)
+    per_item_kib = (main_run.peak_mib - base.peak_mib) * 1024 / args.items
+    cpu_ms = main_run.cpu / args.items * 1000
+    print(
+        f"items {args.items} (all in flight), finished {done}; turnaround {args.turnaround:g}s, "
+        f"poll {args.poll:g}s; cores {os.cpu_count()}"
+    )
+    print(f"rounds {len(rounds)} (requests per round: {', '.join(map(str, rounds))})")
+    print(f"wall {main_run.wall:.1f}s  (baseline run of {args.baseline_items}: {base.wall:.1f}s)")
+    print(
+        f"peak RSS {main_run.peak_mib:.0f} MiB (baseline {base.peak_mib:.0f} MiB); "
+        f"per item in flight {per_item_kib:.1f} KiB"
+    )
+    print(
+        f"CPU {main_run.cpu:.1f}s = {cpu_ms:.1f} ms per item "
+        f"(baseline {base.cpu / args.baseline_items * 1000:.1f} ms per item)"
+    )
+    for task, (calls, share) in sorted(shares.items()):
+        print(f"cache-read share {task:8s} {share:.3f} of {calls - 1} calls after the first")
+    print(
+        f"USD per 1,000 items: batch {booked / args.items * 1000:.2f}, "
+        f"synchronous {synchronous / args.items * 1000:.2f}"
+    )
+    for label, turnaround in (("30-min", 1800.0), ("2-hour", 7200.0)):
+        hours = (len(rounds) * turnaround + cpu_ms / 1000 * 100_000) / 3600
+        print(f"projected 100,000 items at {label} turnaround: {hours:.1f} h")
+
+
+if __name__ == "__main__":
+    main()
