@@ -37,6 +37,7 @@ from storyloom.core.files import write_atomically
 from storyloom.dataset.card import MARKER
 from storyloom.dataset.checkpoints import CheckpointReader, CheckpointReadError
 from storyloom.dataset.files import Format, TableWriter
+from storyloom.dataset.merge import output_owner
 from storyloom.dataset.outdir import build_and_swap, check_output_dir
 from storyloom.dataset.rows import InferredShape
 from storyloom.dataset.runfiles import DatasetError, read_records, read_run_config
@@ -116,7 +117,8 @@ def export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -
         raise ArmsError(f"{run_dir}: {error}") from None
     if arms and kind.tasks.get("revise") is None:
         raise ArmsError(f"{run_dir}: the {kind.name} kind never rewrites, so it has no arms")
-    if problem := check_output_dir(out, [run_dir], is_previous=_is_arms_output):
+    owner = output_owner("export --arms", config)
+    if problem := check_output_dir(out, [run_dir], owner, is_previous=_is_arms_output):
         raise ArmsError(problem)
     records = list(read_records(run_dir / layout.CORPUS_FILE))
     if not records:
@@ -146,7 +148,7 @@ def export_arms(run_dir: Path, out: Path, options: ArmsOptions, *, arms: bool) -
         report.files = sorted(p.relative_to(staging) for p in staging.rglob(f"*.{options.form}"))
         write_atomically(staging / "README.md", _card(config, kind, report, options))
 
-    build_and_swap(out, build)
+    build_and_swap(out, owner, build)
     return report
 
 

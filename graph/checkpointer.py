@@ -79,6 +79,21 @@ def check_checkpoint_store(path: Path) -> None:
         ) from exc
 
 
+async def checkpointed_threads(saver: LeanSqliteSaver, path: Path) -> set[str]:
+    """The threads (items) with a checkpoint, read once at start, so a new item starts
+    without a state read; a database damaged inside names its file."""
+    try:
+        async with (
+            saver.lock,
+            saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor,
+        ):
+            return {row[0] async for row in cursor}
+    except sqlite3.DatabaseError as exc:
+        raise CheckpointStoreError(
+            f"{path}: checkpoint database is corrupted or not SQLite ({exc})"
+        ) from exc
+
+
 @asynccontextmanager
 async def open_checkpointer(path: Path) -> AsyncIterator[LeanSqliteSaver]:
     try:

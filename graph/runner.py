@@ -43,7 +43,7 @@ from storyloom.core import layout
 from storyloom.graph import nodes
 from storyloom.graph.budget import LocalReservations, Reservations
 from storyloom.graph.builder import DEFAULT_RETRY, build_graph
-from storyloom.graph.checkpointer import open_checkpointer
+from storyloom.graph.checkpointer import checkpointed_threads, open_checkpointer
 from storyloom.graph.classify import classify
 from storyloom.graph.context import BudgetSpent, RunContext, SpendCap, StopRequested
 from storyloom.graph.indexes import RunIndexes
@@ -298,12 +298,7 @@ async def run_items(
         context.texts = await TextStore.open(saver.conn, saver.lock)
         graph = build_graph(context.kind, saver, retry=options.retry)
         count_recorded = False
-        # Threads with a checkpoint, read once: a new item starts without a state read.
-        async with (
-            saver.lock,
-            saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor,
-        ):
-            checkpointed = {row[0] async for row in cursor}
+        checkpointed = await checkpointed_threads(saver, run.checkpoints_path)
 
         async def run_one(index: int) -> None:
             this_id = item_id(index)
@@ -344,6 +339,8 @@ async def run_items(
                 return None
             config: Any = {"configurable": {"thread_id": this_id}}
             if this_id not in checkpointed:
+                if this_id in set_aside:
+                    report.set_aside[this_id] = _made_whole({}, ())
                 new: dict[str, Any] = await graph.ainvoke(
                     ItemInput(item_id=this_id, index=index),
                     config,
