@@ -67,7 +67,12 @@ from storyloom.backends.llamacpp import grammar_schema
 from storyloom.backends.remote import RemoteBackend
 from storyloom.backends.secrets import check_api_key, check_base_url, url_password
 from storyloom.backends.structured import Repair, ReplyDoesNotFit, complete_validated, parse_reply
-from storyloom.backends.throttle import CallTimeoutError, OverloadedError, retry_after_from
+from storyloom.backends.throttle import (
+    SYNC_MAX_CALLS,
+    CallTimeoutError,
+    OverloadedError,
+    retry_after_from,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +112,9 @@ class OpenAIBackend(RemoteBackend):
     supports_model_choice: ClassVar[bool] = True
     supports_temperature: ClassVar[bool] = True
     supports_seed: ClassVar[bool] = True
-    #: Servers batch continuously; the throttle trims this when they slow down.
-    max_parallel_calls: ClassVar[int] = 64
+    #: Servers batch continuously: calls in flight follow --concurrency (a hidden cap
+    #: made larger values do nothing), and the throttle trims them when servers slow down.
+    max_parallel_calls: ClassVar[int] = SYNC_MAX_CALLS
 
     def __init__(
         self,
