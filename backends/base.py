@@ -144,6 +144,20 @@ class InvalidOutputError(PermanentBackendError):
     """Structured output that did not validate, even after the backend's repair attempt."""
 
 
+class AwaitingBatch(Exception):
+    """The call's request waits for a Message Batch (`generate --batch`). Raised out of
+    the node on purpose: the runner lets go of the item's graph run, so an item waiting
+    hours for a batch holds no LangGraph step in memory, and runs the node again from its
+    checkpoint once `answered` is done; the node's call then finds its answer. Not a
+    `BackendError`: nothing failed, nothing is retried or booked."""
+
+    def __init__(self, key: str, answered: Any) -> None:
+        super().__init__(f"waiting for batch request {key[:16]}")
+        self.key = key
+        #: An `asyncio.Future` done when the request is answered (or must be asked again).
+        self.answered = answered
+
+
 class Backend(ABC):
     """An LLM behind one async call. Capabilities are class attributes so callers can
     ask before they rely on them (`unsupported` does the asking for a request)."""

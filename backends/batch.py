@@ -24,6 +24,15 @@ sized from the one encoding that also keys it, and a request's params are droppe
 it is answered. A batch body is capped at 32 MB (the API takes 256): encoding one
 briefly holds a few copies of it, so the cap, not the number of items in flight, sets
 that peak; a round of 100,000 items is then some 80 batches running side by side.
+
+Under the runner (`park_calls`), a call that must wait for a batch does not wait in the
+node: it queues its request and raises `AwaitingBatch`, the runner lets the item's graph
+run go (a paused LangGraph run is some 40 KiB; a parked item is its key and a future)
+and runs the node again from its checkpoint when the answer is in, which the node's call
+then takes from `_answers`. A queued request's params are dropped once submitted; a row
+to be sent again wakes its item, whose node asks again. The runner also says how many
+items are in flight, so a round is submitted when every one of them is parked: the whole
+step goes as one round (in bodies side by side) however long the step's own work took.
 `admit_batch` (set by the runner under `--max-cost`) is asked before
 every new batch, so a spent budget stops new batches, not only new items.
 """
@@ -46,6 +55,7 @@ import anthropic
 
 from storyloom.backends.anthropic import _MISSING_KEY, AnthropicBackend
 from storyloom.backends.base import (
+    AwaitingBatch,
     BackendError,
     Completion,
     CompletionRequest,
@@ -69,6 +79,9 @@ _FATAL_ERRORS = {
 }
 _purpose: contextvars.ContextVar[str] = contextvars.ContextVar("purpose", default="")
 _T = TypeVar("_T")
+#: What a parked call finds when its item runs again: its answer as (kind, JSON body),
+#: or the error it is to raise.
+Outcome = tuple[str, str] | BackendError
 
 STOPPED_WAITING = "stopped while waiting for a batch; run again to resume"
 #: What a call queued for a batch hears when the budget refuses that batch: transient,
@@ -117,7 +130,13 @@ class BatchBackend(AnthropicBackend):
         self._queue: dict[str, tuple[dict[str, Any], int]] = {}
         self._queued_bytes = 0
         self._last_enqueue = 0.0
-        self._waiting: dict[str, asyncio.Future[tuple[str, str]]] = {}
+        self._waiting: dict[str, asyncio.Future[Any]] = {}
+        #: Parking (set by the runner): calls raise `AwaitingBatch` instead of waiting.
+        self.park_calls = False
+        #: Items parked on a request (the runner waits through `wait_for`).
+        self._parked = 0
+        #: Answers of parked calls, taken by the call when its node runs again.
+        self._answers: dict[str, Outcome] = {}
         self._pending: set[str] = set()
         #: Params of the requests still waiting for an answer (a retried row is sent
         #: again from here); dropped as each is answered.
@@ -175,10 +194,8 @@ class BatchBackend(AnthropicBackend):
         self._queue.clear()
         self._queued_bytes = 0
         stopped = TransientBackendError(reason)
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(stopped)
-        self._waiting.clear()
+        for key in list(self._waiting):
+            self._resolve(key, stopped)
         self._params.clear()
 
     async def aclose(self) -> None:
@@ -201,6 +218,8 @@ class BatchBackend(AnthropicBackend):
     async def _create(self, params: dict[str, Any]) -> anthropic.types.Message:
         await self._start()
         key, size = keyed_size(params)
+        if (parked_answer := self._answers.pop(key, None)) is not None:
+            return self._taken(parked_answer)
         replayed = key_tag(key) in self._answered  # a node run again after a kill
         if replayed and (done := await self._in_journal(self.journal.result, key)) is not None:
             return self._outcome(*done)
@@ -221,11 +240,45 @@ class BatchBackend(AnthropicBackend):
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._waiting[key] = future
-            self._params[key] = params
+            if not self.park_calls:
+                self._params[key] = params
             if key not in self._pending:
                 self._enqueue(key, params, size)
-        kind, body = await asyncio.shield(future)
-        return self._outcome(kind, body)
+        if self.park_calls:
+            raise AwaitingBatch(key, future)
+        return self._taken(await asyncio.shield(future))
+
+    async def wait_for(self, answered: asyncio.Future[Any]) -> None:
+        """Wait, as a parked item, until its request is answered or must be asked again
+        (`AwaitingBatch.answered`)."""
+        self._parked += 1
+        try:
+            await asyncio.shield(answered)
+        finally:
+            self._parked -= 1
+
+    def _waiting_items(self) -> int:
+        return self._parked if self.park_calls else len(self._waiting)
+
+    def _resolve(self, key: str, outcome: Outcome | None) -> None:
+        """Hand a request's outcome to whoever waits on it: the call itself, or (parked)
+        the item, whose call takes it when its node runs again. None: ask again."""
+        future = self._waiting.pop(key, None)
+        if self.park_calls:
+            if outcome is not None:
+                self._answers[key] = outcome
+            if future is not None and not future.done():
+                future.set_result(None)
+        elif future is not None and not future.done():
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _taken(self, outcome: Outcome) -> anthropic.types.Message:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return self._outcome(*outcome)
 
     def _enqueue(self, key: str, params: dict[str, Any], size: int) -> None:
         self._queue[key] = (params, size)
@@ -319,13 +372,15 @@ class BatchBackend(AnthropicBackend):
             await asyncio.sleep(tick)
 
     def _due(self, now: float) -> bool:
-        """Submit now: a full batch, every item in flight waiting, or a quiet spell."""
-        if len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes:
-            return True
+        """Submit now: every item in flight waits (the runner's step-synchronous rounds; a
+        step too big for one body goes as several side by side), or without the runner a
+        full batch or a quiet spell. A quiet spell of `stall_flush` is the fallback for
+        an item held up elsewhere (a retry's backoff)."""
         idle = now - self._last_enqueue
-        if self.items_in_flight is None:
-            return idle >= self._flush_idle
-        return len(self._waiting) >= self.items_in_flight() or idle >= self.stall_flush
+        if self.items_in_flight is not None:
+            return self._waiting_items() >= self.items_in_flight() or idle >= self.stall_flush
+        full = len(self._queue) >= self._max_batch or self._queued_bytes >= self._max_bytes
+        return full or idle >= self._flush_idle
 
     def _take_batch(self) -> dict[str, dict[str, Any]]:
         """The oldest queued requests up to `max_batch` of them and `max_batch_bytes`."""
@@ -380,9 +435,7 @@ class BatchBackend(AnthropicBackend):
         for key in keys:
             self._pending.discard(key)
             self._params.pop(key, None)
-            future = self._waiting.pop(key, None)
-            if future is not None and not future.done():
-                future.set_exception(error)
+            self._resolve(key, error)
 
     async def _check(self, submission: str, batch_id: str) -> None:
         batch = await self._client.messages.batches.retrieve(batch_id)
@@ -399,12 +452,12 @@ class BatchBackend(AnthropicBackend):
             self._answered.add(key_tag(key))
             self._pending.discard(key)
             self._params.pop(key, None)
-            future = self._waiting.pop(key, None)
-            if future is not None and not future.done():
-                future.set_result((kind, body))
+            self._resolve(key, (kind, body))
         for key in retry:
             self._pending.discard(key)
-            if key in self._waiting:
+            if self.park_calls:
+                self._resolve(key, None)  # its node runs again and asks again
+            elif key in self._waiting:
                 params = self._params[key]
                 self._enqueue(key, params, keyed_size(params)[1])
         if retry:
@@ -419,7 +472,7 @@ class BatchBackend(AnthropicBackend):
         if self.items_in_flight is None:
             return since
         while (
-            self.items_in_flight() - len(self._waiting) >= self.ADVANCING
+            self.items_in_flight() - self._waiting_items() >= self.ADVANCING
             and time.monotonic() - since < self.PACE_LIMIT
         ):
             await asyncio.sleep(0.005)

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from langgraph.types import RetryPolicy
 
-from storyloom.backends.base import Backend
+from storyloom.backends.base import AwaitingBatch, Backend
 from storyloom.backends.pricing import (
     estimate_tokens,
     prefix_below_cache_minimum,
@@ -341,13 +341,7 @@ async def run_items(
             if this_id not in checkpointed:
                 if this_id in set_aside:
                     report.set_aside[this_id] = _made_whole({}, ())
-                new: dict[str, Any] = await graph.ainvoke(
-                    ItemInput(item_id=this_id, index=index),
-                    config,
-                    context=context,
-                    durability="sync",
-                )
-                return new
+                return await invoke(ItemInput(item_id=this_id, index=index), config)
             snapshot = await graph.aget_state(config)
             if this_id in set_aside:
                 report.set_aside[this_id] = _made_whole(snapshot.values, snapshot.next)
@@ -357,10 +351,22 @@ async def run_items(
             payload = None if snapshot.next else ItemInput(item_id=this_id, index=index)
             if snapshot.next:
                 report.resumed += 1
-            result: dict[str, Any] = await graph.ainvoke(
-                payload, config, context=context, durability="sync"
-            )
-            return result
+            return await invoke(payload, config)
+
+        async def invoke(payload: ItemInput | None, config: Any) -> dict[str, Any]:
+            """Run the item's graph; a call parked on a batch (`AwaitingBatch`) ends the
+            graph run at its checkpoint, and the item goes on from there once answered."""
+            while True:
+                try:
+                    result: dict[str, Any] = await graph.ainvoke(
+                        payload, config, context=context, durability="sync"
+                    )
+                    return result
+                except AwaitingBatch as parked:
+                    # Only the future: the exception's traceback holds the whole graph run.
+                    answered = parked.answered
+                await batches.wait_for(answered)
+                payload = None
 
         async def worker() -> None:
             # The budget only stops new items; items in flight were already counted in
@@ -388,6 +394,7 @@ async def run_items(
         in_flight = [0]
         if (batches := _batch_backend(context.backend)) is not None:
             batches.items_in_flight = lambda: in_flight[0]
+            batches.park_calls = True
             if options.max_cost is not None:
                 _stop_batches_past(batches, context.ledger, options.max_cost, report, stop)
         # No more workers than items: --batch allows a million in flight for a run of ten.
