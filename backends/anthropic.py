@@ -32,7 +32,9 @@ Choices worth knowing:
 - **HTTP over aiohttp** (`http_client="aiohttp"`, the SDK's `DefaultAioHttpClient`):
   the same SDK, errors and timeouts, at about a third less CPU per call than its
   default httpx stack (`bench/anthropic_throughput.py --http-client both`); one event
-  loop drives every call of a run, so this is throughput. `"httpx"` keeps the default.
+  loop drives every call of a run, so this is throughput. `"httpx"` keeps the default,
+  and so does a gateway URL with `user:password@` in it: httpx turns those into Basic
+  auth, and aiohttp refuses a request whose URL still carries them beside that header.
 - **Secrets**: the key lives only inside the SDK client. Error messages are built from
   status codes and the API's own message, then scrubbed of the key; SDK exceptions are
   never chained (they hold the request, headers included).
@@ -46,6 +48,7 @@ import logging
 import os
 import re
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import anthropic
 from anthropic import AsyncAnthropic, transform_schema
@@ -193,9 +196,10 @@ class AnthropicBackend(RemoteBackend):
     def _new_client(self, base_url: Any, max_retries: int) -> AsyncAnthropic:
         """The SDK's client over the chosen HTTP stack; a client is bound to the event
         loop of its first call, so each loop gets its own."""
+        url = base_url if base_url is not None else os.environ.get(_URL_VARIABLE)
         http = (
             anthropic.DefaultAioHttpClient(timeout=self._timeout)
-            if self._http == "aiohttp"
+            if self._http == "aiohttp" and not _has_userinfo(url)
             else None
         )
         return AsyncAnthropic(
@@ -353,6 +357,14 @@ _MISSING_KEY = (
     "ANTHROPIC_API_KEY is not set: export your Anthropic API key as ANTHROPIC_API_KEY "
     "to use the anthropic backend, or choose --backend llamacpp to run offline"
 )
+
+
+def _has_userinfo(url: object) -> bool:
+    """Whether `url` carries `user[:password]@` (a gateway's Basic auth)."""
+    try:
+        return url is not None and urlsplit(str(url)).username is not None
+    except ValueError:
+        return False
 
 
 class MalformedReply(ValueError):
