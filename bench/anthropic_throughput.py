@@ -7,6 +7,7 @@ in `--level workflow`), not the fake server's.
     .venv/bin/python bench/anthropic_throughput.py                    # backend level
     .venv/bin/python bench/anthropic_throughput.py --level workflow   # the LangGraph runner
     .venv/bin/python bench/anthropic_throughput.py --fault-rate 0.2   # 429/529/500 mixed in
+    .venv/bin/python bench/anthropic_throughput.py --http-client both # aiohttp beside httpx
 
 `--level backend`: each story is `--calls` sequential calls (plan: structured, write:
 text, judge: structured, revise: text) through AnthropicBackend + ThrottledBackend.
@@ -44,7 +45,7 @@ from messages_api_server import Fault, MessagesAPIServer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bare_graph import bench_bare
 
-from storyloom.backends.anthropic import AnthropicBackend
+from storyloom.backends.anthropic import AnthropicBackend, HttpClient
 from storyloom.backends.base import (
     Completion,
     CompletionRequest,
@@ -142,8 +143,9 @@ async def bench_backend(
     calls: int,
     throttle: bool,
     tuning: dict[str, float],
+    http_client: HttpClient,
 ) -> tuple[Usage, int]:
-    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30, http_client=http_client)
     backend: ThrottledBackend | AnthropicBackend = (
         ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency), **tuning)
         if throttle
@@ -187,7 +189,7 @@ async def warm_up(base_url: str, calls: int = 4) -> None:
 
 
 async def bench_workflow(
-    base_url: str, stories: int, concurrency: int, throttle: bool
+    base_url: str, stories: int, concurrency: int, throttle: bool, http_client: HttpClient
 ) -> tuple[str, Usage]:
     from storyloom.backends.registry import backend_spec
     from storyloom.graph.rundir import RunConfig, RunDir
@@ -195,7 +197,7 @@ async def bench_workflow(
     from storyloom.graph.settings import run_settings
     from storyloom.stories.registry import get_kind
 
-    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30, http_client=http_client)
     backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir(Path(tmp) / "bench")
@@ -226,8 +228,10 @@ async def bench_workflow(
         return summary, context.ledger.totals().usage
 
 
-async def run_bare(base_url: str, stories: int, concurrency: int, throttle: bool) -> Usage:
-    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30)
+async def run_bare(
+    base_url: str, stories: int, concurrency: int, throttle: bool, http_client: HttpClient
+) -> Usage:
+    inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30, http_client=http_client)
     backend = ThrottledBackend(inner, initial_limit=concurrency, max_limit=max(64, concurrency))
     try:
         return await bench_bare(backend if throttle else inner, PREFIX, stories, concurrency)
@@ -247,14 +251,41 @@ def main() -> None:
     parser.add_argument("--decrease-factor", type=float, default=0.5)
     parser.add_argument("--additive-increase", type=float, default=2.0)
     parser.add_argument(
+        "--http-client",
+        choices=["aiohttp", "httpx", "both"],
+        default="aiohttp",
+        help="the SDK's HTTP stack; both (backend level): httpx first, then aiohttp",
+    )
+    parser.add_argument(
         "--profile", type=Path, default=None, help="write a cProfile of the tool's side here"
     )
     args = parser.parse_args()
+    if args.http_client == "both" and args.level != "backend":
+        parser.error("--http-client both is for --level backend")
 
     server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
     # Lazy imports in the SDK, the first connection. The workflow level's server plays the
     # story kind, whose judge schema is per item: warm up on plan and write only.
     asyncio.run(warm_up(server.base_url, 4 if args.level == "backend" else 2))
+    tuning = {"decrease_factor": args.decrease_factor, "additive_increase": args.additive_increase}
+    httpx_side: tuple[float, float] | None = None
+    if args.level == "backend" and args.http_client == "both":
+        # The SDK's default stack first, in the same window: (wall, cpu).
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        side_usage, _ = asyncio.run(
+            bench_backend(
+                server.base_url,
+                args.stories,
+                args.concurrency,
+                args.calls,
+                not args.no_throttle,
+                tuning,
+                "httpx",
+            )
+        )
+        WARM_UP_USAGE[0] += side_usage
+        httpx_side = (time.perf_counter() - wall1, time.process_time() - cpu1)
+    http_client: HttpClient = "httpx" if args.http_client == "httpx" else "aiohttp"
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.level == "backend":
         usage, parsed = asyncio.run(
@@ -264,10 +295,8 @@ def main() -> None:
                 args.concurrency,
                 args.calls,
                 not args.no_throttle,
-                {
-                    "decrease_factor": args.decrease_factor,
-                    "additive_increase": args.additive_increase,
-                },
+                tuning,
+                http_client,
             )
         )
         outcome = f"{parsed} structured replies parsed"
@@ -277,7 +306,9 @@ def main() -> None:
         if profiler:
             profiler.enable()
         outcome, usage = asyncio.run(
-            bench_workflow(server.base_url, args.stories, args.concurrency, not args.no_throttle)
+            bench_workflow(
+                server.base_url, args.stories, args.concurrency, not args.no_throttle, http_client
+            )
         )
         if profiler:
             profiler.disable()
@@ -289,7 +320,9 @@ def main() -> None:
     if args.level == "workflow":
         cpu1, wall1 = time.process_time(), time.perf_counter()
         WARM_UP_USAGE[0] += asyncio.run(
-            run_bare(server.base_url, args.stories, args.concurrency, not args.no_throttle)
+            run_bare(
+                server.base_url, args.stories, args.concurrency, not args.no_throttle, http_client
+            )
         )
         bare = (time.perf_counter() - wall1, time.process_time() - cpu1)
     requests, billed_calls, billed = server.stop()
@@ -297,25 +330,37 @@ def main() -> None:
     matches = usage + warm_up_usage == billed
 
     rate = args.stories / wall
+    calls = args.stories * calls_per_story  # this run's answered calls, retries aside
     ideal = args.concurrency / (calls_per_story * args.latency) if args.latency else float("inf")
     print(
         f"level={args.level} stories={args.stories} concurrency={args.concurrency} "
         f"latency={args.latency * 1000:.0f}ms calls/story={calls_per_story} "
-        f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()}"
+        f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()} "
+        f"http={http_client}"
     )
-    print(f"requests sent {requests}, billed {billed_calls}; {outcome}")
+    # Every run of this process (warm-up, any side-by-side run) hit the same server.
+    print(f"requests sent {requests} (all runs), billed {billed_calls}; {outcome}")
     print(
         f"tokens the tool counted {'==' if matches else '!='} tokens the server billed: "
         f"{usage + warm_up_usage}" + ("" if matches else f" vs {billed}")
     )
     print(
         f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}  "
-        f"calls/s {requests / wall:.0f}"
+        f"calls/s {calls / wall:.0f}"
     )
     print(
         f"cpu {cpu:.2f}s  cpu/story {cpu / args.stories * 1000:.1f}ms  "
-        f"cpu/call {cpu / max(1, requests) * 1000:.2f}ms"
+        f"cpu/call {cpu / calls * 1000:.2f}ms"
     )
+    if httpx_side is not None:
+        side_wall, side_cpu = httpx_side
+        print(
+            f"httpx (the SDK's default), same run: wall {side_wall:.2f}s  ratio "
+            f"{args.stories / side_wall / ideal:.3f}  cpu/story "
+            f"{side_cpu / args.stories * 1000:.1f}ms  cpu/call "
+            f"{side_cpu / calls * 1000:.2f}ms;  aiohttp/httpx cpu "
+            f"{cpu / side_cpu:.2f}x"
+        )
     if bare is not None:
         bare_wall, bare_cpu = bare
         bare_rate = args.stories / bare_wall

@@ -81,6 +81,14 @@ class RunContext:
     _calls_settled: asyncio.Condition = field(
         default_factory=asyncio.Condition, init=False, repr=False
     )
+    #: Corpus records built by `dedupe`, by item id, for `emit` to write (see
+    #: `nodes.corpus_record`): (what it was built from, the record).
+    corpus_records: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    #: Kept records at most (items stopped between dedupe and emit leave theirs).
+    KEPT_RECORDS = 4096
 
     def __post_init__(self) -> None:
         if self.call_timeout is not None and self.call_timeout <= 0:
@@ -90,6 +98,11 @@ class RunContext:
     def shared_prefix(self) -> str:
         """The kind's system-prompt prefix, the same for every call of the run."""
         return self.kind.shared_prefix(self.inputs, self.settings)
+
+    def keep_record(self, item_id: str, key: tuple[Any, ...], record: dict[str, Any]) -> None:
+        if len(self.corpus_records) >= self.KEPT_RECORDS:
+            del self.corpus_records[next(iter(self.corpus_records))]
+        self.corpus_records[item_id] = (key, record)
 
     @property
     def text_store(self) -> TextStore:

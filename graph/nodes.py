@@ -342,13 +342,34 @@ def _metadata(ctx: RunContext, state: ItemState, item: ItemView) -> dict[str, An
 
 
 async def corpus_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
+    """The item's corpus line. Built by `dedupe` and kept for `emit` (which follows it with
+    the same state), so the record is built once; anything else builds it afresh."""
+    key = _record_key(state)
+    kept = ctx.corpus_records.pop(state["item_id"], None)
+    if kept is not None and kept[0] == key:
+        return kept[1]
     item = await item_view(ctx, state)
     assert item.draft is not None, "only an item with a best draft is emitted"
-    return {
+    record = {
         "id": state["item_id"],
         **ctx.kind.record(item, item.draft),
         "metadata": _metadata(ctx, state, item),
     }
+    ctx.keep_record(state["item_id"], key, record)
+    return record
+
+
+def _record_key(state: ItemState) -> tuple[Any, ...]:
+    """What a corpus record is made of in a thread's state. Drafts are only ever
+    appended, so their number and the best one's position name the drafts."""
+    return (
+        state["draw"],
+        state["plan"],
+        len(state["drafts"]),
+        state["best"],
+        state["round"],
+        tuple(sorted(state["reviews"].items())),
+    )
 
 
 def rejection_reason(state: ItemState) -> tuple[str, str]:
@@ -392,6 +413,9 @@ async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None
         for record in records if isinstance(records, list) else [records]:
             await asyncio.to_thread(ctx.sinks.side(name).write, record)
     if outcome == "emitted":
-        await asyncio.to_thread(ctx.sinks.corpus.write, await corpus_record(ctx, state))
+        record = await corpus_record(ctx, state)
+        ctx.corpus_records.pop(state["item_id"], None)
+        await asyncio.to_thread(ctx.sinks.corpus.write, record)
     else:
+        ctx.corpus_records.pop(state["item_id"], None)
         await asyncio.to_thread(ctx.sinks.rejected.write, await rejected_record(ctx, state))

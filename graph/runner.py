@@ -295,7 +295,7 @@ async def run_items(
 
     context.stop = stop
     async with open_checkpointer(run.checkpoints_path) as saver:
-        context.texts = await TextStore.open(saver.conn, saver.lock)
+        context.texts = await TextStore.open(saver)
         graph = build_graph(context.kind, saver, retry=options.retry)
         count_recorded = False
         checkpointed = await checkpointed_threads(saver, run.checkpoints_path)
@@ -341,6 +341,7 @@ async def run_items(
             if this_id not in checkpointed:
                 if this_id in set_aside:
                     report.set_aside[this_id] = _made_whole({}, ())
+                saver.fresh.add(this_id)  # LangGraph's read of its checkpoint is skipped
                 return await invoke(ItemInput(item_id=this_id, index=index), config)
             snapshot = await graph.aget_state(config)
             if this_id in set_aside:

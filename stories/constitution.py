@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from storyloom.stories.inputs import InputError, find, fingerprint, read_text_file, shipped_sample
+from storyloom.stories.inputs import InputError, fingerprint, read_text_file, shipped_sample
 from storyloom.stories.kind import InputSpec
 
 
@@ -40,14 +41,32 @@ class Constitution:
     fingerprint: str
 
     def section(self, slug: str) -> Section:
-        return find(self.sections, lambda section: section.slug, slug)
+        if (found := self._by_slug.get(slug)) is None:
+            raise KeyError(slug)
+        return found
+
+    @cached_property
+    def _by_slug(self) -> dict[str, Section]:
+        """Sections by slug, the first of a repeated slug winning (as `find` would):
+        prompts look sections up for every call."""
+        by_slug: dict[str, Section] = {}
+        for section in self.sections:
+            by_slug.setdefault(section.slug, section)
+        return by_slug
+
+    @cached_property
+    def _whole_markdown(self) -> str:
+        """Built once: the copy gate and the prompts read the whole text per item."""
+        return "\n\n".join(f"## {s.title}\n{s.body}" for s in self.sections)
 
     @property
     def slugs(self) -> tuple[str, ...]:
         return tuple(section.slug for section in self.sections)
 
     def as_markdown(self, slugs: tuple[str, ...] | None = None) -> str:
-        chosen = self.sections if slugs is None else tuple(self.section(s) for s in slugs)
+        if slugs is None:
+            return self._whole_markdown
+        chosen = tuple(self.section(s) for s in slugs)
         return "\n\n".join(f"## {s.title}\n{s.body}" for s in chosen)
 
 

@@ -19,7 +19,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -129,11 +129,14 @@ def outside_code(text: str) -> str:
     return _CODE_FENCE.sub("", text)
 
 
+@lru_cache(maxsize=8)
 def monologue_share(text: str) -> float:
     """Fraction of the text's words that are marked interior thought (*italics*); the
-    story's monologue gate and the report's per-document figure."""
-    total = len(words(text))
-    inner = sum(len(words(match.group(1))) for match in _ITALIC.finditer(text))
+    story's monologue gate and the report's per-document figure (kept for the last few
+    texts: the gate and the record's metadata ask about the same draft)."""
+    total = len(lower_words(text))
+    # Joined by spaces, the thoughts' words are counted in one pass, none merged.
+    inner = len(words(" ".join(match.group(1) for match in _ITALIC.finditer(text))))
     return inner / total if total else 0.0
 
 
@@ -231,11 +234,18 @@ def _duplicates(items: list[str]) -> tuple[float, float]:
     )
 
 
-def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=8)
+def lower_words(text: str) -> tuple[str, ...]:
+    """`text`'s words, lower-cased: what the repetition and copying measures compare.
+    Kept for the last few texts, as several gates read the same draft."""
+    return tuple(t.lower() for t in words(text))
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return list(zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
-def _top_ngram_char_fraction(tokens: list[str], n: int, total_chars: int) -> float:
+def _top_ngram_char_fraction(tokens: Sequence[str], n: int, total_chars: int) -> float:
     """Characters in the most frequent n-gram, times its count, over all word characters."""
     counts = Counter(_ngrams(tokens, n))
     if not counts:
@@ -247,7 +257,7 @@ def _top_ngram_char_fraction(tokens: list[str], n: int, total_chars: int) -> flo
 
 
 def _duplicated_ngram_char_fraction(
-    tokens: list[str], n: int, total_chars: int, prefix_chars: list[int]
+    tokens: Sequence[str], n: int, total_chars: int, prefix_chars: list[int]
 ) -> float:
     """Characters in n-grams that repeat an earlier n-gram, scanned without overlap."""
     grams = _ngrams(tokens, n)
@@ -272,7 +282,7 @@ def repetition_metrics(text: str) -> dict[str, float]:
     lines = [line.strip() for line in text.splitlines() if re.search(r"[A-Za-z]", line)]
     line_fraction, line_chars = _duplicates(lines)
     paragraph_fraction, paragraph_chars = _duplicates(paragraphs(text))
-    tokens = [t.lower() for t in words(text)]
+    tokens = lower_words(text)
     prefix_chars = [0, *itertools.accumulate(len(t) for t in tokens)]
     total_chars = max(1, prefix_chars[-1])
     metrics = {
@@ -283,12 +293,22 @@ def repetition_metrics(text: str) -> dict[str, float]:
     }
     for n in _TOP_NGRAM_SIZES:
         metrics[f"top_{n}gram_char_fraction"] = _top_ngram_char_fraction(tokens, n, total_chars)
+    # A longer n-gram repeats only where a shorter one does: with no 5-gram repeated (the
+    # common case, decided in one pass) every longer statistic is 0 and no span repeats.
+    shortest = _DUPLICATED_NGRAM_SIZES[0]
+    grams = _ngrams(tokens, shortest)
+    any_repeat = len(set(grams)) < len(grams)
     for n in _DUPLICATED_NGRAM_SIZES:
-        metrics[f"duplicated_{n}gram_char_fraction"] = _duplicated_ngram_char_fraction(
-            tokens, n, total_chars, prefix_chars
+        metrics[f"duplicated_{n}gram_char_fraction"] = (
+            _duplicated_ngram_char_fraction(tokens, n, total_chars, prefix_chars)
+            if any_repeat
+            else 0.0
         )
-    spans = Counter(_ngrams(tokens, LOOP_SPAN_WORDS))
-    metrics["max_loop_span_repeats"] = float(max(spans.values(), default=0))
+    if any_repeat:
+        spans = Counter(_ngrams(tokens, LOOP_SPAN_WORDS))
+        metrics["max_loop_span_repeats"] = float(max(spans.values(), default=0))
+    else:
+        metrics["max_loop_span_repeats"] = 1.0 if len(tokens) >= LOOP_SPAN_WORDS else 0.0
     return metrics
 
 
@@ -297,14 +317,13 @@ def repetition_metrics(text: str) -> dict[str, float]:
 
 @lru_cache(maxsize=8)
 def _constitution_ngrams(constitution: str, n: int) -> frozenset[tuple[str, ...]]:
-    tokens = [t.lower() for t in words(constitution)]
-    return frozenset(_ngrams(tokens, n))
+    return frozenset(_ngrams(lower_words(constitution), n))
 
 
 def longest_copied_span(text: str, constitution: str, minimum: int = MAX_COPIED_WORDS) -> str:
     """The longest run of >= `minimum` words the text shares with the constitution, or ''."""
     known = _constitution_ngrams(constitution, minimum)
-    tokens = [t.lower() for t in words(text)]
+    tokens = lower_words(text)
     best = (0, 0)
     i = 0
     while i + minimum <= len(tokens):

@@ -656,6 +656,26 @@ def test_gateway_credentials_in_the_base_url_never_reach_messages() -> None:
     assert backend.base_url.startswith("https://gw.example")
 
 
+@pytest.mark.parametrize("credentials", ["", "gw-user:gw-pass-77@"])
+def test_calls_go_over_aiohttp_unless_the_url_carries_credentials(credentials: str) -> None:
+    """aiohttp is cheaper per call, but refuses a URL with user:password beside the
+    Authorization header the SDK sends: such a gateway URL stays on httpx, and reaches
+    the gateway either way."""
+    with MessagesAPIServer(api_key=KEY) as server:
+        url = server.base_url.replace("http://", f"http://{credentials}")
+
+        def make() -> AnthropicBackend:
+            return AnthropicBackend(api_key=KEY, base_url=url)
+
+        over_aiohttp = isinstance(make()._client._client, anthropic.DefaultAioHttpClient)
+        assert over_aiohttp == (not credentials)
+        try:
+            call_once(make, request())
+        except BackendError as error:
+            assert "could not reach" not in str(error)  # sent, whatever the gateway says
+        assert len(server.requests) == 1
+
+
 # ----- API behaviour (#11): malformed replies, configuration at start, long waits, stop -----
 
 

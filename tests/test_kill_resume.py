@@ -152,7 +152,7 @@ async def stop_before_emit(make_run: Any, index: int) -> dict[str, Any]:
     run_dir, context = make_run(demo_backend())
     config: Any = {"configurable": {"thread_id": run_dir.item_id(index)}}
     async with open_checkpointer(run_dir.checkpoints_path) as saver:
-        context.texts = await TextStore.open(saver.conn, saver.lock)
+        context.texts = await TextStore.open(saver)
         graph = build_graph(context.kind, saver, retry=FAST_RETRY)
         await graph.ainvoke(
             {"item_id": run_dir.item_id(index), "index": index},

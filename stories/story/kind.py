@@ -16,7 +16,7 @@ from storyloom.backends.base import Completion, CompletionRequest
 from storyloom.backends.scripted import Reply
 from storyloom.stories.constitution import constitution_input
 from storyloom.stories.draws import LENGTH_BANDS
-from storyloom.stories.gates import monologue_share, words
+from storyloom.stories.gates import lower_words, monologue_share
 from storyloom.stories.judging import critique_scores, incomplete, pass_scores
 from storyloom.stories.kind import (
     CorpusKind,
@@ -280,7 +280,7 @@ class StoryKind(CorpusKind):
             "rewrite_scores": critique_scores(paired) if paired else {},
             "comparison": _comparison(paired) if paired else None,
             "rewrite_kept": bool(best and best.round > 0),
-            "words": len(words(best.text)) if best else 0,
+            "words": len(lower_words(best.text)) if best else 0,
             "monologue_share": round(monologue_share(best.text), 4) if best else 0.0,
         }
 

@@ -70,9 +70,11 @@ def draft_of(item: ItemView) -> Draft:
     return item.draft
 
 
+@lru_cache(maxsize=256)
 def principle(section: Section) -> str:
     """The section's first paragraph: its principle (a shipped section then gives why it
-    holds and a hard case)."""
+    holds and a hard case). Kept per section: every plan, write and judge prompt quotes
+    the principles in play."""
     first = section.body.strip().split("\n\n")[0].strip()
     if len(first) > MAX_PRINCIPLE_CHARS:
         first = first[:MAX_PRINCIPLE_CHARS].rsplit(" ", 1)[0] + " ..."
