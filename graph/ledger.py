@@ -3,7 +3,6 @@ item and accepted document, and a resumed run knows what was already paid for.""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import defaultdict
@@ -14,6 +13,7 @@ from typing import Protocol
 from storyloom.backends.base import Completion, Usage
 from storyloom.backends.pricing import cost_usd
 from storyloom.core.files import append_whole
+from storyloom.core.group_commit import GroupCommit
 from storyloom.core.jsonl import JsonlError, JsonlReader, TornTail, set_aside_torn_tail
 from storyloom.core.records import UsageEntry, parse_record
 from storyloom.graph.budget import Reservations
@@ -40,7 +40,6 @@ class _Queued:
     usage: Usage
     usd: float
     response_id: str | None
-    done: asyncio.Future[None]
 
 
 class SpendCounter(Reservations, Protocol):
@@ -68,8 +67,7 @@ class UsageLedger:
         #: Replies already booked: a node replayed after a kill may be handed the same
         #: reply again (a batch result from the journal), which was paid once.
         self._booked: set[str] = set()
-        self._queued: list[_Queued] = []
-        self._flusher: asyncio.Future[None] | None = None
+        self._group_commit: GroupCommit[_Queued, None] = GroupCommit(self._write_group)
         #: A torn last line (a crash mid-append) cut on opening, kept in .torn: the next
         #: append would otherwise glue onto it and be lost as well.
         self.torn: TornTail | None = set_aside_torn_tail(path)
@@ -123,38 +121,22 @@ class UsageLedger:
         if response_id is not None:
             self._booked.add(response_id)  # a replay arriving meanwhile books nothing
         usd, line = self._line(item_id, node, completion)
-        done = asyncio.get_running_loop().create_future()
-        self._queued.append(_Queued(line, item_id, completion.usage, usd, response_id, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
-        await done
+        try:
+            await self._group_commit(_Queued(line, item_id, completion.usage, usd, response_id))
+        except Exception:  # not written (a caller cancelled meanwhile may still be)
+            if response_id is not None:
+                self._booked.discard(response_id)  # so a retry books it
+            raise
         return usd
 
-    async def _flush(self) -> None:
-        while self._queued:
-            group, self._queued = self._queued, []
-            try:
-                await asyncio.to_thread(self._write_group, group)
-            except BaseException as error:
-                for queued in group:
-                    if queued.response_id is not None:
-                        self._booked.discard(queued.response_id)
-                    if not queued.done.done():
-                        queued.done.set_exception(error)
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-                continue
-            for queued in group:
-                if not queued.done.done():
-                    queued.done.set_result(None)
-
-    def _write_group(self, group: list[_Queued]) -> None:
+    def _write_group(self, group: list[_Queued]) -> list[None]:
         with self._lock:
             append_whole(self.path, b"".join(q.line for q in group))  # all lines or none
             for q in group:
                 self._count(q.item_id, q.usage, q.usd)
         if self.shared is not None:
             self.shared.add_spend(sum(q.usd for q in group))
+        return [None] * len(group)
 
     def _line(self, item_id: str, node: str, completion: Completion) -> tuple[float, bytes]:
         usd = cost_usd(completion.model, completion.usage)

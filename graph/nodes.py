@@ -10,8 +10,8 @@ crashing the run; a fatal one (bad key, unknown model) propagates and stops the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -240,7 +240,7 @@ async def gate(state: ItemState, runtime: Runtime[RunContext]) -> Update:
     if judges(ctx, state):
         return {"pending": pending}
     passed = not found and "judge" not in ctx.kind.tasks
-    return await _settle(ctx, state, pending, critique=None, passed=passed)
+    return await _settle(ctx, state, item, pending, critique=None, passed=passed)
 
 
 async def judge(state: ItemState, runtime: Runtime[RunContext]) -> Update:
@@ -252,7 +252,9 @@ async def judge(state: ItemState, runtime: Runtime[RunContext]) -> Update:
         round=pending["round"],
         truncated=pending["truncated"],
     )
-    item = await item_view(ctx, state, draft=draft)
+    best = await item_view(ctx, state)
+    # The view of the draft being judged: the same texts, with the best one as previous.
+    item = replace(best, draft=draft, previous=best.drafts[state["best"]] if best.drafts else None)
     critiques: list[Mapping[str, Any]] = []
     for sample in range(ctx.settings.judge_samples):
         result = await _ask(ctx, state, "judge", item, sample=sample)
@@ -261,19 +263,21 @@ async def judge(state: ItemState, runtime: Runtime[RunContext]) -> Update:
         critiques.append(result.value)
     critique = ctx.kind.combine_critiques(critiques)
     passed = ctx.kind.passes(critique, item)
-    return await _settle(ctx, state, pending, critique=critique, passed=passed)
+    return await _settle(ctx, state, best, pending, critique=critique, passed=passed)
 
 
 async def _settle(
     ctx: RunContext,
     state: ItemState,
+    item: ItemView,
     pending: PendingDraft,
     *,
     critique: Mapping[str, Any] | None,
     passed: bool,
 ) -> Update:
     """Record the draft and decide whether it replaces the best one (a revision that
-    made the item worse does not: the kind's regression guard)."""
+    made the item worse does not: the kind's regression guard). `item` is the node's
+    view of the item with its best draft (`item_view`'s default)."""
     record = DraftRecord(
         text=pending["text"],
         round=pending["round"],
@@ -283,7 +287,6 @@ async def _settle(
         passed=passed,
         review=None,
     )
-    item = await item_view(ctx, state)
     previous = item.draft
     revision = await _draft(ctx, record)
     keep, reasons = ctx.kind.keeps_revision(previous, revision, item)
@@ -341,14 +344,18 @@ def _metadata(ctx: RunContext, state: ItemState, item: ItemView) -> dict[str, An
     }
 
 
-async def corpus_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
+async def corpus_record(
+    ctx: RunContext, state: ItemState, item: ItemView | None = None
+) -> dict[str, Any]:
     """The item's corpus line. Built by `dedupe` and kept for `emit` (which follows it with
-    the same state), so the record is built once; anything else builds it afresh."""
+    the same state), so the record is built once; anything else builds it afresh (from
+    `item`, the node's default `item_view`, when it has one)."""
     key = _record_key(state)
     kept = ctx.corpus_records.pop(state["item_id"], None)
     if kept is not None and kept[0] == key:
         return kept[1]
-    item = await item_view(ctx, state)
+    if item is None:
+        item = await item_view(ctx, state)
     assert item.draft is not None, "only an item with a best draft is emitted"
     record = {
         "id": state["item_id"],
@@ -383,9 +390,9 @@ def rejection_reason(state: ItemState) -> tuple[str, str]:
     return "max_revisions", detail
 
 
-async def rejected_record(ctx: RunContext, state: ItemState) -> dict[str, Any]:
+async def rejected_record(ctx: RunContext, state: ItemState, item: ItemView) -> dict[str, Any]:
+    """The item's rejected line; `item` is `item_view`'s default view of it."""
     reason, detail = rejection_reason(state)
-    item = await item_view(ctx, state)
     best = item.draft
     if reason == "max_revisions" and best is not None and best.critique is not None:
         detail = ctx.kind.shortfall(best.critique, item) or detail
@@ -408,14 +415,15 @@ async def write_outputs(ctx: RunContext, state: ItemState, outcome: str) -> None
     item = await item_view(ctx, state)
     reason = rejection_reason(state)[0] if outcome == "rejected" else ""
     sides = ctx.kind.side_records(item, item.draft, outcome, reason)  # type: ignore[arg-type]
-    # Each line is fsynced: written off the event loop, in order, one after another.
+    # Each line is durable before the next is written, in order; lines of other items
+    # finishing meanwhile share its write and fsync (`JsonlSink.write_async`).
     for name, records in sides.items():
         for record in records if isinstance(records, list) else [records]:
-            await asyncio.to_thread(ctx.sinks.side(name).write, record)
+            await ctx.sinks.side(name).write_async(record)
     if outcome == "emitted":
-        record = await corpus_record(ctx, state)
+        record = await corpus_record(ctx, state, item)
         ctx.corpus_records.pop(state["item_id"], None)
-        await asyncio.to_thread(ctx.sinks.corpus.write, record)
+        await ctx.sinks.corpus.write_async(record)
     else:
         ctx.corpus_records.pop(state["item_id"], None)
-        await asyncio.to_thread(ctx.sinks.rejected.write, await rejected_record(ctx, state))
+        await ctx.sinks.rejected.write_async(await rejected_record(ctx, state, item))

@@ -18,6 +18,7 @@ from typing import Any
 
 from storyloom.core import layout
 from storyloom.core.files import append_whole
+from storyloom.core.group_commit import GroupCommit
 from storyloom.core.jsonl import (
     JsonlError,
     JsonlReader,
@@ -83,6 +84,7 @@ class JsonlSink:
             ) from None
         self.ids = set(self._lines)
         self._lock = threading.Lock()
+        self._group_commit: GroupCommit[Record, bool] = GroupCommit(self._write_group)
 
     @property
     def torn_bytes(self) -> int:
@@ -106,6 +108,29 @@ class JsonlSink:
             _append_whole(self.path, data)
             self.ids.add(record.id)
             return True
+
+    async def write_async(self, record: Record | dict[str, Any]) -> bool:
+        """`write` for the event loop: the lines of items that finish together are one
+        append and one fsync in a worker thread. Returns once its line is durable."""
+        if isinstance(record, dict):
+            record = self.record_type.model_validate(record)
+        return await self._group_commit(record)
+
+    def _write_group(self, records: list[Record]) -> list[bool]:
+        """Append the records whose id is not there yet as one whole write: all of
+        them or, on an error, none (the file is put back as it was)."""
+        with self._lock:
+            fresh: dict[str, bytes] = {}
+            written = []
+            for record in records:
+                new = record.id not in self.ids and record.id not in fresh
+                if new:
+                    fresh[record.id] = record.to_line()
+                written.append(new)
+            if fresh:
+                _append_whole(self.path, b"".join(fresh.values()))
+                self.ids.update(fresh)
+            return written
 
 
 def _append_whole(path: Path, data: bytes) -> None:
