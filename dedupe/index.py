@@ -157,6 +157,23 @@ class NearDuplicateIndex:
         """`check_and_insert`, with the similarity of the match."""
         return self.check_and_insert_signature(key, self.signature(text))
 
+    def check_and_insert_many(self, entries: Sequence[tuple[str, str]]) -> list[Match | None]:
+        """`check_and_insert_match` of each (key, text) in turn, as if one after another
+        (a later text can match an earlier one), hashed together; in a journaled index
+        the entries that go in share one append and one fsync."""
+        if not entries:
+            return []
+        signatures = self.signatures([text for _, text in entries])
+        bucket_keys = self.bucket_keys(signatures).tolist()
+        return self._store.check_and_insert_many(
+            [
+                (key, signature, buckets, self._decider(signature))
+                for (key, _), signature, buckets in zip(
+                    entries, signatures, bucket_keys, strict=True
+                )
+            ]
+        )
+
     def check_and_insert_signature(
         self, key: str, signature: np.ndarray, bucket_keys: Sequence[int] | None = None
     ) -> Match | None:

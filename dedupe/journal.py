@@ -118,8 +118,15 @@ class Journal:
     def append(self, key: str, signature: np.ndarray) -> None:
         """Append one entry durably; on failure (e.g. a full disk) the journal is left as it
         was and the OSError propagates, so no fragment can damage the next entry."""
-        line = json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
-        append_whole(self.path, line.encode("utf-8"))
+        self.append_many([(key, signature)])
+
+    def append_many(self, entries: Iterable[tuple[str, np.ndarray]]) -> None:
+        """`append` for several entries: one write and one fsync, all of them or none."""
+        lines = (
+            json.dumps({"key": key, "signature": encode_signature(signature)}) + "\n"
+            for key, signature in entries
+        )
+        append_whole(self.path, "".join(lines).encode("utf-8"))
 
 
 def write_atomically(

@@ -25,7 +25,7 @@ import redis
 
 from storyloom.dedupe.journal import StaleIndexError, decode_signature, mismatches
 from storyloom.dedupe.signatures import SIGNATURE_DTYPE
-from storyloom.dedupe.store import Decide
+from storyloom.dedupe.store import Candidate, Decide
 from storyloom.dedupe.verify import Match
 
 
@@ -86,6 +86,10 @@ class RedisStore:
 
         self._client.transaction(attempt, self._version_key)
         return outcome[0]
+
+    def check_and_insert_many(self, candidates: Sequence[Candidate]) -> list[Match | None]:
+        """One transaction each: other workers insert between them."""
+        return [self.check_and_insert(*candidate) for candidate in candidates]
 
     def insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int]) -> bool:
         buckets = self._bucket_names(bucket_keys)

@@ -19,6 +19,8 @@ from storyloom.dedupe.verify import Match
 
 # Given candidate keys and their signatures, the caller says which one (if any) is a match.
 Decide = Callable[[Sequence[str], np.ndarray], Match | None]
+# One text to check and insert: its key, signature, LSH bucket keys and match rule.
+Candidate = tuple[str, np.ndarray, Sequence[int], Decide]
 
 
 class SignatureStore(Protocol):
@@ -33,6 +35,10 @@ class SignatureStore(Protocol):
     ) -> Match | None:
         """Return the match `decide` finds, or insert and return None; a key already
         inside returns None and changes nothing."""
+        ...
+
+    def check_and_insert_many(self, candidates: Sequence[Candidate]) -> list[Match | None]:
+        """`check_and_insert` of each candidate in turn (a later one can match an earlier)."""
         ...
 
     def insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int]) -> bool:
@@ -85,13 +91,29 @@ class MemoryStore:
     def check_and_insert(
         self, key: str, signature: np.ndarray, bucket_keys: Sequence[int], decide: Decide
     ) -> Match | None:
+        return self.check_and_insert_many([(key, signature, bucket_keys, decide)])[0]
+
+    def check_and_insert_many(self, candidates: Sequence[Candidate]) -> list[Match | None]:
+        """`check_and_insert` of each candidate in turn, the journal lines of those that go
+        in written as one append and one fsync before any of them is inserted: durable
+        first, and a failed write inserts none of them."""
         with self._lock:
-            if key in self._numbers:
-                return None
-            match = self._find(bucket_keys, decide)
-            if match is None:
-                self._record(key, signature, bucket_keys)
-            return match
+            accepted: list[tuple[str, np.ndarray, Sequence[int]]] = []
+            group = MemoryStore(self._num_perm)  # what this call accepted, checked too
+            matches: list[Match | None] = []
+            for key, signature, bucket_keys, decide in candidates:
+                match = None
+                if key not in self._numbers and key not in group:
+                    match = self._find_with(group, bucket_keys, decide)
+                    if match is None:
+                        group._add(key, signature, bucket_keys)
+                        accepted.append((key, signature, bucket_keys))
+                matches.append(match)
+            if accepted and self._journal is not None:
+                self._journal.append_many((key, signature) for key, signature, _ in accepted)
+            for key, signature, bucket_keys in accepted:
+                self._add(key, signature, bucket_keys)
+            return matches
 
     def insert(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int]) -> bool:
         with self._lock:
@@ -106,6 +128,18 @@ class MemoryStore:
             return None
         ordered = sorted(numbers)  # insertion order: ties go to the earliest entry
         return decide([self._keys[number] for number in ordered], self._signatures[ordered])
+
+    def _find_with(
+        self, newer: MemoryStore, bucket_keys: Sequence[int], decide: Decide
+    ) -> Match | None:
+        """`_find` over this store's entries followed by `newer`'s, in insertion order."""
+        ours = sorted(self._buckets.lookup(bucket_keys))
+        theirs = sorted(newer._buckets.lookup(bucket_keys))
+        if not ours and not theirs:
+            return None
+        keys = [self._keys[n] for n in ours] + [newer._keys[n] for n in theirs]
+        signatures = np.concatenate([self._signatures[ours], newer._signatures[theirs]])
+        return decide(keys, signatures)
 
     def _record(self, key: str, signature: np.ndarray, bucket_keys: Sequence[int]) -> None:
         if self._journal is not None:

@@ -10,13 +10,13 @@ cannot fail every later item.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from storyloom.core import layout
+from storyloom.core.group_commit import GroupCommit
 from storyloom.core.jsonl import JsonlReader
 from storyloom.core.records import CorpusRecord, RejectedRecord, parse_record
 from storyloom.dedupe.index import NearDuplicateIndex, StaleIndexError
@@ -38,6 +38,29 @@ def _records(
             yield parse_record(record_type, value, path, number)
 
 
+_Check = tuple[NearDuplicateIndex, str, str]
+
+
+def _check_group(checks: list[_Check]) -> list[str | Exception | None]:
+    """Each check's duplicate key (None: inserted), or the error its index's journal
+    write raised (that index took none of its texts in; the other indexes did)."""
+    outcomes: list[str | Exception | None] = [None] * len(checks)
+    by_index: dict[int, list[int]] = {}
+    for position, (index, _, _) in enumerate(checks):
+        by_index.setdefault(id(index), []).append(position)
+    for positions in by_index.values():
+        index = checks[positions[0]][0]
+        try:
+            matches = index.check_and_insert_many([checks[p][1:] for p in positions])
+        except Exception as error:
+            for position in positions:
+                outcomes[position] = error
+            continue
+        for position, match in zip(positions, matches, strict=True):
+            outcomes[position] = None if match is None else match.key
+    return outcomes
+
+
 def _group(record: CorpusRecord | RejectedRecord) -> int:
     return int(record.metadata.get("dedupe_group", 0))
 
@@ -52,17 +75,21 @@ class RunIndexes:
     ) -> None:
         self._run = run
         self._shared = shared
-        self._lock = asyncio.Lock()
+        self._group_commit: GroupCommit[_Check, str | Exception | None] = GroupCommit(_check_group)
         self._settings = settings
         self._kind = kind
         self._items: dict[int, NearDuplicateIndex] = {}
         self._plans: dict[int, NearDuplicateIndex] = {}
 
     async def check_and_insert(self, index: NearDuplicateIndex, key: str, text: str) -> str | None:
-        """`index.check_and_insert`, off the event loop (it hashes and fsyncs its journal)
-        and one at a time, so two near-duplicates in flight can never both get in."""
-        async with self._lock:
-            return await asyncio.to_thread(index.check_and_insert, key, text)
+        """`index.check_and_insert`, off the event loop (it hashes and fsyncs its journal).
+        The texts of items that get here together are checked in one worker thread, in
+        turn, so two near-duplicates in flight can never both get in, and each index's
+        new entries share one journal write; returns once its entry is durable."""
+        outcome = await self._group_commit((index, key, text))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def items(self, variant: int) -> NearDuplicateIndex:
         if variant not in self._items and self._shared is not None:
