@@ -64,6 +64,7 @@ from storyloom.backends.base import (
 )
 from storyloom.backends.batch_journal import BatchJournal, Submission, key_tag, keyed_size
 from storyloom.backends.throttle import BATCH_MAX_CALLS
+from storyloom.core.heap import keep_heap_steady
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,6 @@ class BatchBackend(AnthropicBackend):
     max_parallel_calls: ClassVar[int] = BATCH_MAX_CALLS
     _cache_control: ClassVar[dict[str, str]] = {"type": "ephemeral", "ttl": "1h"}
     batch = True
-    #: Items set going at once by a batch's answers (`_pace`).
-    ADVANCING: ClassVar[int] = 256
-    PACE_LIMIT: ClassVar[float] = 5.0
 
     def __init__(
         self,
@@ -110,6 +108,7 @@ class BatchBackend(AnthropicBackend):
         **options: Any,
     ) -> None:
         super().__init__(**options)
+        keep_heap_steady()  # rounds of large blocks would otherwise grow the heap
         self.journal = BatchJournal(journal_path)
         #: The journal's one thread: one writer, and no commit ever runs on the loop.
         self._journal_thread = ThreadPoolExecutor(1, thread_name_prefix="batch-journal")
@@ -445,10 +444,7 @@ class BatchBackend(AnthropicBackend):
         rows = await asyncio.to_thread(self._download_results, url)
         final, retry = await self._in_journal(self._settle, submission, rows)
         del rows
-        paced_since = time.monotonic()
-        for number, (key, kind, body) in enumerate(final):
-            if number % 64 == 0:
-                paced_since = await self._pace(paced_since)
+        for key, kind, body in final:
             self._answered.add(key_tag(key))
             self._pending.discard(key)
             self._params.pop(key, None)
@@ -462,21 +458,6 @@ class BatchBackend(AnthropicBackend):
                 self._enqueue(key, params, keyed_size(params)[1])
         if retry:
             log.info("batch %s: %d rows go into a later batch", batch_id, len(retry))
-
-    async def _pace(self, since: float) -> float:
-        """Hold the next answers while `ADVANCING` items are between an answer and their
-        next call: such an item holds its step's working memory (its gates' parse, its
-        checkpoint on the way to disk), and a round of 100,000 set going at once would
-        hold them all together. Items held up elsewhere (a retry's backoff) hold this up
-        for at most `PACE_LIMIT` seconds."""
-        if self.items_in_flight is None:
-            return since
-        while (
-            self.items_in_flight() - self._waiting_items() >= self.ADVANCING
-            and time.monotonic() - since < self.PACE_LIMIT
-        ):
-            await asyncio.sleep(0.005)
-        return time.monotonic()
 
     def _download_results(self, url: str) -> list[dict[str, Any]]:
         """The result rows as plain JSON (a worker thread): the SDK would build a

@@ -55,6 +55,13 @@ from storyloom.graph.state import ItemInput
 from storyloom.graph.texts import TextStore
 from storyloom.stories.kind import CorpusKind
 
+#: Under --batch, item graph runs going at once. A graph run, from an item's start or a
+#: batch's answer to its next call, holds its step's working memory (some 40 KiB of
+#: LangGraph state, its gates' parse, a checkpoint on its way to disk): 100,000 items set
+#: going together by one round would hold it all at once. The work is CPU on one core, so
+#: more runs at once would be no faster; parked items hold no graph run at all.
+BATCH_GRAPH_RUNS = 256
+
 log = logging.getLogger(__name__)
 
 Event = Literal["skipped", "emitted", "rejected", "interrupted", "paused"]
@@ -359,9 +366,10 @@ async def run_items(
             graph run at its checkpoint, and the item goes on from there once answered."""
             while True:
                 try:
-                    result: dict[str, Any] = await graph.ainvoke(
-                        payload, config, context=context, durability="sync"
-                    )
+                    async with graph_runs:
+                        result: dict[str, Any] = await graph.ainvoke(
+                            payload, config, context=context, durability="sync"
+                        )
                     return result
                 except AwaitingBatch as parked:
                     # Only the future: the exception's traceback holds the whole graph run.
@@ -393,9 +401,11 @@ async def run_items(
                     await budget.release(item_id(index), reserved)
 
         in_flight = [0]
+        graph_runs: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
         if (batches := _batch_backend(context.backend)) is not None:
             batches.items_in_flight = lambda: in_flight[0]
             batches.park_calls = True
+            graph_runs = asyncio.Semaphore(BATCH_GRAPH_RUNS)
             if options.max_cost is not None:
                 _stop_batches_past(batches, context.ledger, options.max_cost, report, stop)
         # No more workers than items: --batch allows a million in flight for a run of ten.
