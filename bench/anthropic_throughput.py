@@ -32,9 +32,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
@@ -269,36 +271,28 @@ def main() -> None:
     asyncio.run(warm_up(server.base_url, 4 if args.level == "backend" else 2))
     tuning = {"decrease_factor": args.decrease_factor, "additive_increase": args.additive_increase}
     httpx_side: tuple[float, float] | None = None
+
+    def run_backend(client: HttpClient) -> Coroutine[Any, Any, tuple[Usage, int]]:
+        return bench_backend(
+            server.base_url,
+            args.stories,
+            args.concurrency,
+            args.calls,
+            not args.no_throttle,
+            tuning,
+            client,
+        )
+
     if args.level == "backend" and args.http_client == "both":
         # The SDK's default stack first, in the same window: (wall, cpu).
         cpu1, wall1 = time.process_time(), time.perf_counter()
-        side_usage, _ = asyncio.run(
-            bench_backend(
-                server.base_url,
-                args.stories,
-                args.concurrency,
-                args.calls,
-                not args.no_throttle,
-                tuning,
-                "httpx",
-            )
-        )
+        side_usage, _ = asyncio.run(run_backend("httpx"))
         WARM_UP_USAGE[0] += side_usage
         httpx_side = (time.perf_counter() - wall1, time.process_time() - cpu1)
     http_client: HttpClient = "httpx" if args.http_client == "httpx" else "aiohttp"
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if args.level == "backend":
-        usage, parsed = asyncio.run(
-            bench_backend(
-                server.base_url,
-                args.stories,
-                args.concurrency,
-                args.calls,
-                not args.no_throttle,
-                tuning,
-                http_client,
-            )
-        )
+        usage, parsed = asyncio.run(run_backend(http_client))
         outcome = f"{parsed} structured replies parsed"
         calls_per_story = args.calls
     else:
