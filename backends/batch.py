@@ -65,6 +65,7 @@ from storyloom.backends.base import (
 from storyloom.backends.batch_journal import BatchJournal, Submission, key_tag, keyed_size
 from storyloom.backends.throttle import BATCH_MAX_CALLS
 from storyloom.core.heap import keep_heap_steady
+from storyloom.core.tasks import detached_task
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,9 @@ class BatchBackend(AnthropicBackend):
         if purpose not in self._canaries:
             async with self._canary_locks.setdefault(purpose, asyncio.Lock()):
                 if purpose not in self._canaries and key not in self._pending:
-                    message = await super()._create(params)  # synchronous, full price
+                    # Synchronous, full price; detached, or the HTTP client's timers would
+                    # hold this item's graph run (through its context) after it parks.
+                    message = await detached_task(super()._create(params))
                     answer = [(key, "succeeded", message.model_dump(mode="json"))]
                     await self._in_journal(self.journal.record_results, answer)
                     await self._in_journal(self.journal.record_canary, purpose)
@@ -305,7 +308,7 @@ class BatchBackend(AnthropicBackend):
     # ----- start-up: reconcile the journal with the API -----
     async def _start(self) -> None:
         if self._started is None:
-            self._started = asyncio.ensure_future(self._recover())
+            self._started = detached_task(self._recover())
         await asyncio.shield(self._started)
 
     async def _recover(self) -> None:
@@ -334,7 +337,7 @@ class BatchBackend(AnthropicBackend):
         self._pending = await self._in_journal(self.journal.pending_keys)
         self._canaries = await self._in_journal(self.journal.canaries)
         self._answered = await self._in_journal(self.journal.answered_tags)
-        self._loop_task = asyncio.ensure_future(self._run())
+        self._loop_task = detached_task(self._run())
 
     # ----- collector and poller -----
     async def _run(self) -> None:

@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from storyloom.core.tasks import detached_task
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -31,7 +33,7 @@ class GroupCommit(Generic[Item, Result]):
         done: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queued.append((item, done))
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
+            self._flusher = detached_task(self._flush())
         return await done
 
     async def _flush(self) -> None:

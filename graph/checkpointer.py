@@ -35,6 +35,8 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from storyloom.core.tasks import detached_task
+
 
 class CheckpointStoreError(RuntimeError):
     """The checkpoint database cannot be opened or is corrupted."""
@@ -184,7 +186,7 @@ class LeanSqliteSaver(AsyncSqliteSaver):
         queued = _Commit(rows)
         self._queued.append(queued)
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
+            self._flusher = detached_task(self._flush())
         await queued.done
 
     async def _flush(self) -> None:

@@ -8,6 +8,7 @@ paid batch) is run again, and no request is ever in two batches or paid twice.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -322,3 +323,39 @@ def test_a_batch_the_budget_refuses_is_never_submitted_and_its_calls_pause(
         assert not server.batches, "a refused batch was submitted"
     assert asked == [3]
     assert all(isinstance(r, TransientBackendError) and "--max-cost" in str(r) for r in results)
+
+
+def test_items_waiting_on_a_batch_hold_no_graph_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch round is submitted only when every item in flight waits on it, and a
+    waiting item is parked (a key and a future), not a paused LangGraph run of some 40 KiB:
+    at each submit no run of the graph is alive, with 300 items in flight. (Tasks and timers
+    made inside a node copy its context, which reaches the run: the batch collector and
+    the first call of each task are started without it.)"""
+    from langgraph.pregel._loop import AsyncPregelLoop
+
+    live_runs: list[int] = []
+    submit = BatchBackend._submit
+
+    async def counting_submit(self: BatchBackend) -> None:
+        gc.collect()
+        live_runs.append(sum(isinstance(o, AsyncPregelLoop) for o in gc.get_objects()))
+        await submit(self)
+
+    monkeypatch.setattr(BatchBackend, "_submit", counting_submit)
+    with MessagesAPIServer(responder=demo_over_http, api_key=KEY) as server:
+        server.batch_latency = 0.2
+        for name, value in env_for(server).items():
+            monkeypatch.setenv(name, value)
+        argv = generate_argv(tmp_path / "run", 300)[3:]
+        argv[argv.index("--concurrency") + 1] = "300"
+        result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (
+        len(jsonl_ids(tmp_path / "run" / "corpus.jsonl"))
+        + len(jsonl_ids(tmp_path / "run" / "rejected.jsonl"))
+        == 300
+    )
+    assert len(live_runs) >= 4  # a round per step of the chain
+    assert live_runs == [0] * len(live_runs)
