@@ -28,6 +28,7 @@ tokens. Only successful (200) responses are billed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import itertools
 import json
@@ -231,6 +232,19 @@ class MessagesAPIServer:
         #: False drops each batch's request bodies once answered (a lab-scale bench sends
         #: gigabytes of prompts); `batches[id]["requests"]` is then empty.
         self.keep_batch_bodies = True
+        #: True answers `create` as soon as the body is read and checked, as the real API
+        #: does, and works out the rows in one worker thread, in creation order (a
+        #: lab-scale bench: otherwise the fake's own work on a body of thousands of
+        #: rows, about a second, sits inside every upload).
+        self.defer_batch_rows = False
+        self._row_worker: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def row_worker(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The one thread that works out deferred batch rows, in creation order."""
+        with self._lock:
+            if self._row_worker is None:
+                self._row_worker = concurrent.futures.ThreadPoolExecutor(1, "batch-rows")
+            return self._row_worker
 
     # ----- scripting -----
     def queue(self, *replies: Reply) -> None:
@@ -295,6 +309,8 @@ class MessagesAPIServer:
             self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._row_worker is not None:
+            self._row_worker.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self) -> MessagesAPIServer:
         return self.start()
@@ -492,8 +508,31 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(record, 400, "invalid_request_error", "custom_id must be unique")
         if not all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids):
             return self._error(record, 400, "invalid_request_error", "custom_id: bad format")
+        now = time.time()
         with api._lock:
             batch_id = f"msgbatch_{len(api.batches) + 1:06d}"
+            batch = {
+                "id": batch_id,
+                "created": now,
+                "ends_at": now + api.batch_latency,
+                "requests": requests if api.keep_batch_bodies else [],
+                "count": len(requests),
+                "ready": threading.Event(),
+            }
+            api.batches[batch_id] = batch
+        if not api.keep_batch_bodies:
+            record.body = None
+        if api.defer_batch_rows:
+            api.row_worker().submit(self._batch_rows, batch, requests)
+        else:
+            self._batch_rows(batch, requests)
+        api._pause(api.create_delay)
+        self._send(record, 200, json.dumps(self._batch_view(batch)).encode())
+        return None
+
+    def _batch_rows(self, batch: dict[str, Any], requests: list[dict[str, Any]]) -> None:
+        """Every row's result, billed as the batch is worked through."""
+        api = self.api
         rows: list[dict[str, Any]] = []
         for request in requests:
             with api._lock:
@@ -512,30 +551,18 @@ class _Handler(BaseHTTPRequestHandler):
                     api.batch_billed.append(billed)
                 result = {"type": "succeeded", "message": message}
             rows.append({"custom_id": request["custom_id"], "result": result})
-        now = time.time()
-        batch = {
-            "id": batch_id,
-            "created": now,
-            "ends_at": now + api.batch_latency,
-            "requests": requests if api.keep_batch_bodies else [],
-        }
-        if not api.keep_batch_bodies:
-            record.body = None
         with api._lock:
-            api.batches[batch_id] = batch
-            api.batch_results[batch_id] = rows
-        api._pause(api.create_delay)
-        self._send(record, 200, json.dumps(self._batch_view(batch)).encode())
-        return None
+            api.batch_results[batch["id"]] = rows
+        batch["ready"].set()
 
     def _batch_view(self, batch: dict[str, Any]) -> dict[str, Any]:
         ended = time.time() >= batch["ends_at"]
-        rows = self.api.batch_results[batch["id"]]
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if not ended:
-            counts["processing"] = len(rows)
+            counts["processing"] = batch["count"]
         else:
-            for row in rows:
+            batch["ready"].wait()
+            for row in self.api.batch_results[batch["id"]]:
                 kind = row["result"]["type"]
                 if batch.get("canceled") and kind == "succeeded":
                     kind = "canceled"
