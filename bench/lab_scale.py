@@ -4,6 +4,7 @@ Messages + Message Batches API with a compressed batch turnaround.
     .venv/bin/python bench/lab_scale.py                     # 20,000 items
     .venv/bin/python bench/lab_scale.py --items 100000      # the 100,000 of the issue
     .venv/bin/python bench/lab_scale.py --items 2000 --turnaround 1
+    .venv/bin/python bench/lab_scale.py --items 10000 --kill-at-round 4   # resume after SIGKILL
 
 The server runs in a process of its own (answering like the scripted demo, billing prompt
 caching by the API's cache-key rule), and `storyloom generate` in another, so the memory
@@ -12,12 +13,16 @@ run first (`--baseline-items`, same settings) gives the memory of the process it
 the memory per item in flight is (peak - baseline peak) / items.
 
 Printed: batch rounds (a round is the batches in flight together: a new one starts only
-after every batch of the last has ended), wall time, peak RSS and RSS per item in flight,
+after every batch of the last has ended), the time to the first batch (start-up and the
+first step of every item), wall time, peak RSS and RSS per item in flight,
 CPU ms per item, the cache-read share of each task's calls after its first, USD per 1,000
 items at batch and synchronous prices (the same tokens, the synchronous price; the
 1-hour cache writes priced as 5-minute ones), and the projected wall time of 100,000
 items at a 30-minute and a 2-hour turnaround: rounds x turnaround + the CPU of 100,000
 items at the measured rate (one core; the work of a round runs while no batch waits).
+With `--kill-at-round K` the run is SIGKILLed once its K-th round is submitted and started
+again on the same run directory: printed first, the resume's time to its first batch, its
+rounds, and whether every item finished exactly once; the figures after it cover both.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -67,7 +74,15 @@ class Child:
     stderr: str
 
 
-def run_generate(run_dir: Path, items: int, base_url: str, poll: float) -> Child:
+def run_generate(
+    run_dir: Path,
+    items: int,
+    base_url: str,
+    poll: float,
+    kill_when: Callable[[], bool] | None = None,
+) -> Child:
+    """`storyloom generate --batch` with all `items` in flight; SIGKILLed as soon as
+    `kill_when()` says so (asked every half second), if given."""
     argv = [
         sys.executable, "-m", "storyloom.cli", "generate", "-n", str(items),
         "--backend", "anthropic", "--batch", "--concurrency", str(items),
@@ -83,7 +98,13 @@ def run_generate(run_dir: Path, items: int, base_url: str, poll: float) -> Child
     started = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG if kill_when else 0)
+        while pid == 0:
+            time.sleep(0.5)
+            if kill_when is not None and kill_when():
+                child.send_signal(signal.SIGKILL)
+                kill_when = None
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG if kill_when else 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr = err.read().decode(errors="replace")
@@ -161,6 +182,14 @@ def main() -> None:
     )
     parser.add_argument("--poll", type=float, default=0.2, help="STORYLOOM_BATCH_POLL")
     parser.add_argument("--baseline-items", type=int, default=20)
+    parser.add_argument(
+        "--kill-at-round",
+        type=int,
+        default=0,
+        metavar="K",
+        help="SIGKILL the run once its K-th round is submitted, then start it again on the "
+        "same run directory and time the resume",
+    )
     args = parser.parse_args()
 
     ctx = multiprocessing.get_context("spawn")
@@ -168,22 +197,57 @@ def main() -> None:
     server = ctx.Process(target=_serve, args=(child_end, args.turnaround), daemon=True)
     server.start()
     base_url = parent.recv()
+
+    def batch_spans() -> list[tuple[float, float, int]]:
+        parent.send("batches")
+        spans: list[tuple[float, float, int]] = parent.recv()
+        return spans
+
+    killed: Child | None = None
+    relaunched = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         base = run_generate(Path(tmp) / "baseline", args.baseline_items, base_url, args.poll)
         started = time.time()
         run_dir = Path(tmp) / "lab"
+        if args.kill_at_round:
+            killed = run_generate(
+                run_dir,
+                args.items,
+                base_url,
+                args.poll,
+                kill_when=lambda: len(rounds_of(batch_spans(), started)) >= args.kill_at_round,
+            )
+            relaunched = time.time()
         main_run = run_generate(run_dir, args.items, base_url, args.poll)
-        parent.send("batches")
-        spans = parent.recv()
+        spans = batch_spans()
         parent.send("stop")
         server.join(timeout=30)
         if main_run.exit_code != 0:
             sys.exit(f"generate exited {main_run.exit_code}: {main_run.stderr[-2000:]}")
         shares, booked, synchronous = ledger_figures(run_dir)
-        done = sum(1 for _ in (run_dir / "corpus.jsonl").open()) + sum(
-            1 for _ in (run_dir / "rejected.jsonl").open()
-        )
+        ids = [
+            json.loads(line)["id"]
+            for name in ("corpus.jsonl", "rejected.jsonl")
+            for line in (run_dir / name).read_text().splitlines()
+        ]
+        done = len(ids)
 
+    if killed is not None:
+        after = rounds_of(spans, relaunched)
+        first = min((c for c, _, _ in spans if c >= relaunched), default=float("nan"))
+        print(
+            f"killed (SIGKILL) {killed.wall:.1f}s in, once round {args.kill_at_round} was "
+            f"submitted; started again: first batch {first - relaunched:.1f}s after the "
+            f"relaunch, {len(after)} rounds after it, {main_run.wall:.1f}s to the end; "
+            f"each item finished once: {'yes' if len(set(ids)) == len(ids) else 'NO'}"
+        )
+        main_run = Child(
+            wall=killed.wall + main_run.wall,
+            cpu=killed.cpu + main_run.cpu,
+            peak_mib=max(killed.peak_mib, main_run.peak_mib),
+            exit_code=main_run.exit_code,
+            stderr=main_run.stderr,
+        )
     rounds = rounds_of(spans, started)
     per_item_kib = (main_run.peak_mib - base.peak_mib) * 1024 / args.items
     cpu_ms = main_run.cpu / args.items * 1000
@@ -195,6 +259,11 @@ def main() -> None:
         f"rounds {len(rounds)} (requests per round: {', '.join(str(r.requests) for r in rounds)})"
     )
     upload = max((r.last_created - r.first_created for r in rounds), default=0.0)
+    print(
+        f"first batch {rounds[0].first_created - started:.1f}s after the start"
+        if rounds
+        else "no batch"
+    )
     print(f"longest upload of a round's bodies {upload:.1f}s (turnaround {args.turnaround:g}s)")
     print(f"wall {main_run.wall:.1f}s  (baseline run of {args.baseline_items}: {base.wall:.1f}s)")
     print(
