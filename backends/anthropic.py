@@ -49,7 +49,6 @@ import logging
 import os
 import re
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 import anthropic
 from anthropic import AsyncAnthropic, transform_schema
@@ -64,7 +63,12 @@ from storyloom.backends.base import (
     TransientBackendError,
     Usage,
 )
-from storyloom.backends.remote import RemoteBackend
+from storyloom.backends.remote import (
+    HttpClient,
+    RemoteBackend,
+    checked_http_client,
+    over_aiohttp,
+)
 from storyloom.backends.secrets import check_api_key, check_base_url, url_password
 from storyloom.backends.structured import Repair, complete_validated
 from storyloom.backends.throttle import SYNC_MAX_CALLS, OverloadedError, retry_after_from
@@ -75,7 +79,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
 StructuredMode = Literal["native", "tool"]
-HttpClient = Literal["aiohttp", "httpx"]
 
 #: Model families without JSON outputs (`output_config.format`): they get a forced tool.
 _TOOL_ONLY_PREFIXES = (
@@ -144,9 +147,7 @@ class AnthropicBackend(RemoteBackend):
             )
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        if http_client not in ("aiohttp", "httpx"):
-            raise ValueError(f"http_client must be aiohttp or httpx, got {http_client!r}")
-        self._http = http_client
+        self._http = checked_http_client(http_client)
         self._model = model
         self._timeout = timeout
         self._auto_mode = structured_output == "auto"
@@ -200,7 +201,7 @@ class AnthropicBackend(RemoteBackend):
         url = base_url if base_url is not None else os.environ.get(_URL_VARIABLE)
         http = (
             anthropic.DefaultAioHttpClient(timeout=self._timeout)
-            if self._http == "aiohttp" and not _has_userinfo(url)
+            if over_aiohttp(self._http, url)
             else None
         )
         return AsyncAnthropic(
@@ -358,14 +359,6 @@ _MISSING_KEY = (
     "ANTHROPIC_API_KEY is not set: export your Anthropic API key as ANTHROPIC_API_KEY "
     "to use the anthropic backend, or choose --backend llamacpp to run offline"
 )
-
-
-def _has_userinfo(url: object) -> bool:
-    """Whether `url` carries `user[:password]@` (a gateway's Basic auth)."""
-    try:
-        return url is not None and urlsplit(str(url)).username is not None
-    except ValueError:
-        return False
 
 
 class MalformedReply(ValueError):

@@ -43,6 +43,14 @@ def scrubbed(error: BackendError, *secrets: str) -> BackendError:
     return copy
 
 
+def has_userinfo(url: object) -> bool:
+    """Whether `url` carries `user[:password]@` (a gateway's Basic auth)."""
+    try:
+        return url is not None and urlsplit(str(url)).username is not None
+    except ValueError:
+        return False
+
+
 def check_api_key(key: str, variable: str) -> None:
     """A key with a space, tab or line break in it (a stray newline from a file or a
     paste) is refused by name; the key itself is never shown."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import openai
 import pytest
 from backend_calls import call_once, failure_of, using
 from chat_api_server import ChatAPIServer, ChatFault
@@ -26,10 +28,11 @@ from storyloom.backends.base import (
     unsupported,
 )
 from storyloom.backends.faults import FaultPlan, FaultyBackend
-from storyloom.backends.openai import OpenAIBackend
+from storyloom.backends.openai import OpenAIBackend, UnreachableError
 from storyloom.backends.pricing import cost_usd, set_price
 from storyloom.backends.registry import backend_spec, create_backend
-from storyloom.backends.throttle import OverloadedError, ThrottledBackend
+from storyloom.backends.remote import HttpClient
+from storyloom.backends.throttle import CallTimeoutError, OverloadedError, ThrottledBackend
 
 T = TypeVar("T")
 KEY = "sk-local-SECRET-4242"
@@ -259,12 +262,74 @@ def test_a_dead_endpoint_at_start_is_one_fatal_line_naming_the_option() -> None:
     assert "--base-url" in message and url in message
 
 
-def test_a_lost_connection_during_a_run_is_transient() -> None:
+HTTP_CLIENTS: tuple[HttpClient, ...] = ("aiohttp", "httpx")
+
+
+@pytest.mark.parametrize("http_client", HTTP_CLIENTS)
+def test_a_lost_connection_during_a_run_is_transient(http_client: HttpClient) -> None:
     with ChatAPIServer() as gone:
         url = gone.base_url
 
-    error = failure_of(lambda: OpenAIBackend(base_url=url, model="m", timeout=2), request())
+    error = failure_of(
+        lambda: OpenAIBackend(base_url=url, model="m", timeout=2, http_client=http_client),
+        request(),
+    )
     assert isinstance(error, TransientBackendError) and "could not reach" in str(error)
+    assert not isinstance(error, CallTimeoutError)  # refused at once: no sign of a queue
+
+
+@pytest.mark.parametrize("http_client", HTTP_CLIENTS)
+@pytest.mark.parametrize(
+    "after_bytes", [0, 20, 90], ids=["before-the-status", "in-the-headers", "in-the-body"]
+)
+def test_a_connection_the_server_drops_mid_reply_is_a_lost_call_with_a_plain_message(
+    http_client: HttpClient, after_bytes: int
+) -> None:
+    """aiohttp's transport in the SDK calls a hang-up before the reply a connect timeout;
+    it must read as a lost call, as over httpx, not as a queue the throttle would cut."""
+    with ChatAPIServer() as server:
+        server.inject(ChatFault.dropped(after_bytes))
+        error = failure(server, request(), http_client=http_client)
+        url = server.base_url
+
+    assert type(error) is UnreachableError, error
+    assert str(error) == f"could not reach the server at {url}/"
+
+
+@pytest.mark.parametrize("http_client", HTTP_CLIENTS)
+def test_a_server_that_never_answers_times_out_on_either_stack(http_client: HttpClient) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects, never replies
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        error = failure_of(
+            lambda: OpenAIBackend(base_url=url, model="m", timeout=0.5, http_client=http_client),
+            request(),
+        )
+
+    assert isinstance(error, CallTimeoutError) and isinstance(error, TransientBackendError)
+    assert str(error) == f"the server at {url}/ did not answer within 0.5s"
+
+
+@pytest.mark.parametrize("credentials", ["", "gw-user:gw-pass-77@"])
+def test_calls_go_over_aiohttp_unless_the_url_carries_credentials(credentials: str) -> None:
+    """aiohttp is cheaper per call, but refuses a URL with user:password beside the
+    Authorization header the SDK sends: such a gateway URL stays on httpx, which sends
+    the credentials as Basic auth; either way the call reaches the server."""
+    with ChatAPIServer() as server:
+        url = server.base_url.replace("http://", f"http://{credentials}")
+        backend = OpenAIBackend(base_url=url, model="stub-model", api_key=KEY)
+        over_aiohttp = isinstance(backend._client._client, openai.DefaultAioHttpClient)
+        done = complete(server, request(), base_url=url, api_key=KEY)
+        run(backend.aclose())
+
+    assert over_aiohttp == (not credentials)
+    assert done.text and len(server.chat_requests()) == 1
+    sent = server.chat_requests()[0].authorization
+    assert sent.startswith("Basic ") if credentials else sent == f"Bearer {KEY}"
+
+
+def test_the_http_client_is_checked_by_name() -> None:
+    with pytest.raises(ValueError, match="http_client must be aiohttp or httpx"):
+        OpenAIBackend(base_url="http://127.0.0.1:1/v1", model="m", http_client="urllib3")  # type: ignore[arg-type]
 
 
 def test_credentials_never_reach_a_message() -> None:

@@ -33,12 +33,19 @@ CHATTY = "Sure! I like blue, the colour of a calm sea on a summer morning."
 
 @dataclass(frozen=True)
 class ChatFault:
-    """A status with the server's message, or (status 200) a broken body."""
+    """A status with the server's message, or (status 200) a broken body; `hang_up`
+    closes the socket after that many bytes of the answer (0: before the status line)."""
 
     status: int
     message: str = "injected fault"
     retry_after: float | None = None
     body: bytes | None = None
+    hang_up: int | None = None
+
+    @classmethod
+    def dropped(cls, after_bytes: int = 0) -> ChatFault:
+        """The connection lost mid-reply: a 200 cut off after `after_bytes` bytes."""
+        return cls(200, hang_up=after_bytes)
 
 
 @dataclass
@@ -189,6 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(record, body, text)
 
     def _fault(self, record: ChatRequest, fault: ChatFault) -> None:
+        if fault.hang_up is not None:
+            self._hang_up(record, fault.hang_up)
+            return
         if fault.body is not None:
             self._send(record, fault.status, fault.body)
             return
@@ -221,6 +231,20 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if self._send(record, 200, reply):
             record.usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+
+    def _hang_up(self, record: ChatRequest, after_bytes: int) -> None:
+        """Start a 200 that promises a body, then close the socket `after_bytes` in."""
+        record.status = 200
+        answer = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n"
+            b'\r\n{"id": "chatcmpl-cut", "choices": ['
+        )
+        try:
+            self.wfile.write(answer[:after_bytes])
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True
 
     def _send(
         self,
