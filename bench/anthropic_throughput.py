@@ -8,6 +8,7 @@ in `--level workflow`), not the fake server's.
     .venv/bin/python bench/anthropic_throughput.py --level workflow   # the LangGraph runner
     .venv/bin/python bench/anthropic_throughput.py --fault-rate 0.2   # 429/529/500 mixed in
     .venv/bin/python bench/anthropic_throughput.py --http-client both # aiohttp beside httpx
+    .venv/bin/python bench/anthropic_throughput.py --level workflow --shards 2  # 2 workers
 
 `--level backend`: each story is `--calls` sequential calls (plan: structured, write:
 text, judge: structured, revise: text) through AnthropicBackend + ThrottledBackend.
@@ -16,13 +17,13 @@ server answering like the scripted demo backend (premises, stories that pass the
 passing critiques): seed, plan, write, gate, judge, dedupe, emit, i.e. 3 LLM calls.
 
 Printed: stories/s, the ratio to the ideal C / (calls per story x latency), the
-process CPU time per story, and the one-core ceiling: the best ratio one event loop can
-reach at that CPU per story, 1 / (ideal x CPU per story). At 32 in flight and 0.2 s per
-call the ideal is 53 stories/s, so a ratio of 0.9 needs under 21 ms of CPU per story even
-with the loop never idle. `--level workflow` then runs the bare LangGraph graph of the
-same shape (`bench/bare_graph.py`) in the same process and prints it on the next line,
-with the workflow's CPU per story as a multiple of the bare graph's: the floor, measured
-in the same window.
+process CPU time per story, and the ceiling: the best ratio one event loop (a core) can
+reach at that CPU per story, 1 / (ideal x CPU per story), N times that for `--shards N`.
+At 32 in flight and 0.2 s per call the ideal is 53 stories/s, so a ratio of 0.9 needs
+under 21 ms of CPU per story even with the loop never idle. `--level workflow` then runs
+the bare LangGraph graph of the same shape (`bench/bare_graph.py`) in the same process
+and prints it on the next line, with the workflow's CPU per story as a multiple of the
+bare graph's: the floor, measured in the same window.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import asyncio
 import cProfile
 import multiprocessing
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +62,7 @@ from storyloom.backends.base import (
     Usage,
 )
 from storyloom.backends.throttle import ThrottledBackend
+from storyloom.graph.shared import Shard
 from storyloom.stories.story.models import Critique, Premise
 
 KEY = "sk-ant-bench-not-a-real-key"
@@ -194,12 +198,21 @@ async def warm_up(base_url: str, calls: int = 4) -> None:
 
 
 async def bench_workflow(
-    base_url: str, stories: int, concurrency: int, throttle: bool, http_client: HttpClient
+    base_url: str,
+    stories: int,
+    concurrency: int,
+    throttle: bool,
+    http_client: HttpClient,
+    shard: Shard | None = None,
+    redis_url: str | None = None,
 ) -> tuple[str, Usage]:
+    """The workflow over `stories` items (a shard's share of them, sharing dedupe and
+    budget through `redis_url` as `generate --shard K/N --redis URL` does)."""
     from storyloom.backends.registry import backend_spec
     from storyloom.graph.rundir import RunConfig, RunDir
     from storyloom.graph.runner import RunOptions, make_context, run_items
     from storyloom.graph.settings import run_settings
+    from storyloom.graph.shared import SharedRun
     from storyloom.stories.registry import get_kind
 
     inner = AnthropicBackend(api_key=KEY, base_url=base_url, timeout=30, http_client=http_client)
@@ -219,10 +232,13 @@ async def bench_workflow(
         story_inputs = replace(
             inputs.value, axes=replace(axes, values={**axes.values, "length": ("short",)})
         )
-        context = make_context(run, config, kind, story_inputs, backend if throttle else inner)
+        shared = SharedRun.connect(redis_url, config) if redis_url else None
+        context = make_context(
+            run, config, kind, story_inputs, backend if throttle else inner, shared=shared
+        )
         try:
             report = await run_items(
-                run, context, RunOptions(count=stories, concurrency=concurrency)
+                run, context, RunOptions(count=stories, concurrency=concurrency, shard=shard)
             )
         finally:
             await backend.aclose()
@@ -231,6 +247,72 @@ async def bench_workflow(
             f"{dict(report.reasons)}, interrupted {report.interrupted}"
         )
         return summary, context.ledger.totals().usage
+
+
+def _shard_worker(conn: Connection, base_url: str, args: Any, shard: Shard, redis_url: str) -> None:
+    """One shard in its own process: ready once imported, then the run on "go"; sends
+    (wall, cpu, summary, usage)."""
+    conn.send("ready")
+    conn.recv()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    summary, usage = asyncio.run(
+        bench_workflow(
+            base_url,
+            args.stories,
+            args.concurrency // shard.count,
+            not args.no_throttle,
+            "aiohttp" if args.http_client != "httpx" else "httpx",
+            shard,
+            redis_url,
+        )
+    )
+    conn.send((time.perf_counter() - wall0, time.process_time() - cpu0, summary, usage))
+
+
+def run_shards(base_url: str, args: Any) -> tuple[float, float, str, Usage]:
+    """`args.shards` worker processes of one run, `args.concurrency` in flight between
+    them, sharing a throwaway redis-server: (wall, CPU of all of them, outcome, usage)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 10
+        ping = ["redis-cli", "-p", str(port), "ping"]
+        while subprocess.run(ping, capture_output=True).stdout.strip() != b"PONG":
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+        ctx = multiprocessing.get_context("spawn")
+        workers = []
+        for number in range(args.shards):
+            parent, child = ctx.Pipe()
+            shard = Shard(number, args.shards)
+            process = ctx.Process(target=_shard_worker, args=(child, base_url, args, shard, url))
+            process.start()
+            workers.append((process, parent))
+        for _, parent in workers:
+            parent.recv()  # imported and ready
+        wall0 = time.perf_counter()
+        for _, parent in workers:
+            parent.send("go")
+        results = [parent.recv() for _, parent in workers]
+        wall = time.perf_counter() - wall0
+        for process, _ in workers:
+            process.join()
+    finally:
+        redis.terminate()
+        redis.wait()
+    usage = Usage()
+    for result in results:
+        usage += result[3]
+    outcome = "; ".join(f"shard {i}/{args.shards}: {r[2]}" for i, r in enumerate(results))
+    return wall, sum(r[1] for r in results), outcome, usage
 
 
 async def run_bare(
@@ -264,9 +346,19 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="write a cProfile of the tool's side here"
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="workflow level: the run as this many worker processes (generate --shard K/N "
+        "--redis URL, a throwaway redis-server), --concurrency in flight between them; "
+        "the CPU printed is theirs together",
+    )
     args = parser.parse_args()
     if args.http_client == "both" and args.level != "backend":
         parser.error("--http-client both is for --level backend")
+    if args.shards != 1 and (args.level != "workflow" or args.profile):
+        parser.error("--shards is for --level workflow, without --profile")
 
     server = start_server(args.latency, args.fault_rate, demo=args.level == "workflow")
     # Lazy imports in the SDK, the first connection. The workflow level's server plays the
@@ -302,17 +394,26 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
-        outcome, usage = asyncio.run(
-            bench_workflow(
-                server.base_url, args.stories, args.concurrency, not args.no_throttle, http_client
+        if args.shards > 1:
+            shards_wall, shards_cpu, outcome, usage = run_shards(server.base_url, args)
+        else:
+            outcome, usage = asyncio.run(
+                bench_workflow(
+                    server.base_url,
+                    args.stories,
+                    args.concurrency,
+                    not args.no_throttle,
+                    http_client,
+                )
             )
-        )
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
         calls_per_story = 3  # plan, write, judge when the judge passes (on-fail rewrite)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    if args.shards > 1:  # the workers' own figures, their start-up left out
+        wall, cpu = shards_wall, shards_cpu
     bare: tuple[float, float] | None = None
     if args.level == "workflow":
         cpu1, wall1 = time.process_time(), time.perf_counter()
@@ -333,7 +434,7 @@ def main() -> None:
         f"level={args.level} stories={args.stories} concurrency={args.concurrency} "
         f"latency={args.latency * 1000:.0f}ms calls/story={calls_per_story} "
         f"fault_rate={args.fault_rate} throttle={not args.no_throttle} cores={os.cpu_count()} "
-        f"http={http_client}"
+        f"http={http_client} shards={args.shards}"
     )
     # Every run of this process (warm-up, any side-by-side run) hit the same server.
     print(f"requests sent {requests} (all runs), billed {billed_calls}; {outcome}")
@@ -345,10 +446,10 @@ def main() -> None:
         f"wall {wall:.2f}s  stories/s {rate:.2f}  ideal {ideal:.2f}  ratio {rate / ideal:.3f}  "
         f"calls/s {calls / wall:.0f}"
     )
+    ceiling = loop_ceiling(ideal, cpu / args.stories, args.shards)
     print(
         f"cpu {cpu:.2f}s  cpu/story {cpu / args.stories * 1000:.1f}ms  "
-        f"cpu/call {cpu / calls * 1000:.2f}ms  "
-        f"one-core ceiling {one_core_ceiling(ideal, cpu / args.stories):.3f}"
+        f"cpu/call {cpu / calls * 1000:.2f}ms  ceiling on {args.shards} core(s) {ceiling:.3f}"
     )
     if httpx_side is not None:
         side_wall, side_cpu = httpx_side
@@ -366,16 +467,17 @@ def main() -> None:
             f"bare LangGraph graph, same shape and calls: wall {bare_wall:.2f}s  "
             f"stories/s {bare_rate:.2f}  ratio {bare_rate / ideal:.3f}  cpu/story "
             f"{bare_cpu / args.stories * 1000:.1f}ms;  workflow/bare cpu {cpu / bare_cpu:.2f}x  "
-            f"one-core ceiling {one_core_ceiling(ideal, bare_cpu / args.stories):.3f}"
+            f"ceiling on one core {loop_ceiling(ideal, bare_cpu / args.stories, 1):.3f}"
         )
 
 
-def one_core_ceiling(ideal_rate: float, cpu_per_story: float) -> float:
-    """The best ratio to ideal one event loop can reach at this CPU per story: the loop
-    must spend `cpu_per_story` on each story, so it completes at most 1 / cpu_per_story
-    stories a second, however many calls are in flight. (An upper bound: the loop is
-    never busy and idle at the right moments, so queueing keeps it lower still.)"""
-    return min(1.0, 1.0 / (ideal_rate * cpu_per_story)) if cpu_per_story > 0 else 1.0
+def loop_ceiling(ideal_rate: float, cpu_per_story: float, loops: int) -> float:
+    """The best ratio to ideal `loops` event loops (one a core) can reach at this CPU per
+    story: each loop spends `cpu_per_story` on each of its stories, so together they
+    complete at most loops / cpu_per_story stories a second, however many calls are in
+    flight. (An upper bound: a loop is never busy and idle at just the right moments, so
+    queueing keeps it lower still.)"""
+    return min(1.0, loops / (ideal_rate * cpu_per_story)) if cpu_per_story > 0 else 1.0
 
 
 if __name__ == "__main__":
