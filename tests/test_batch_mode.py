@@ -346,6 +346,7 @@ def test_items_waiting_on_a_batch_hold_no_graph_run(
     monkeypatch.setattr(BatchBackend, "_submit", counting_submit)
     with MessagesAPIServer(responder=demo_over_http, api_key=KEY) as server:
         server.batch_latency = 0.2
+        server.defer_batch_rows = True  # as bench/lab_scale.py runs it
         for name, value in env_for(server).items():
             monkeypatch.setenv(name, value)
         argv = generate_argv(tmp_path / "run", 300)[3:]
