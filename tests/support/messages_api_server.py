@@ -456,7 +456,9 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/v1/messages/batches":
             with api._lock:
-                data = [self._batch_view(b) for b in reversed(list(api.batches.values()))]
+                batches = list(api.batches.values())
+            # Outside the lock: a view waits for its rows, which take the lock.
+            data = [self._batch_view(b) for b in reversed(batches)]
             page = {
                 "data": data,
                 "has_more": False,
