@@ -357,6 +357,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.http_client == "both" and args.level != "backend":
         parser.error("--http-client both is for --level backend")
+    if args.shards < 1:
+        parser.error("--shards must be at least 1")
     if args.shards != 1 and (args.level != "workflow" or args.profile):
         parser.error("--shards is for --level workflow, without --profile")
 
