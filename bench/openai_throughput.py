@@ -168,7 +168,7 @@ def bench_loopback(calls: int, parallel: int, rounds: int, stacks: list[HttpClie
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--server", choices=["llama", "loopback"], default="llama")
     parser.add_argument("--calls", type=int, default=None, help="[4; loopback: 2000]")
     parser.add_argument("--max-tokens", type=int, default=256)
